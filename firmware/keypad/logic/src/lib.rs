@@ -1,0 +1,2 @@
+#![no_std]
+//! Board-independent keypad firmware logic (placeholder).

@@ -1,0 +1,1 @@
+//! layso: queue-ticket daemon (skeleton).
