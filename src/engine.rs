@@ -291,10 +291,9 @@ fn empty_view() -> View {
 impl Engine {
     fn run(mut self, rx: mpsc::Receiver<Msg>) {
         let started = Instant::now();
-        let tick = self
-            .options
-            .watchdog
-            .map_or(Duration::from_secs(1), |w| w.min(Duration::from_secs(1)));
+        let tick = self.options.watchdog.map_or(Duration::from_secs(1), |w| {
+            (w / 2).min(Duration::from_secs(1))
+        });
         let mut last_alive = Instant::now();
         let mut last_ping = Instant::now() - Duration::from_secs(3600);
         let mut last_quota = Instant::now() - Duration::from_secs(3600);
