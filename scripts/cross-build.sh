@@ -62,13 +62,19 @@ apt_update_once() {
 
 ensure_toolchain() {
     local arch=$1 missing=() pkg
-    local common=(rustc-web cargo-web qemu-user)
-    local extra=()
+    local -a pkgs=(rustc-web cargo-web qemu-user)
     case "$arch" in
-        aarch64) extra=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross) ;;
-        armv7) extra=(rust-web-src gcc-arm-linux-gnueabihf libc6-dev-armhf-cross) ;;
+        aarch64) pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross) ;;
+        armv7) pkgs+=(rust-web-src gcc-arm-linux-gnueabihf libc6-dev-armhf-cross) ;;
     esac
-    for pkg in "${common[@]}" "${extra[@]}"; do
+
+    if [ "$arch" = aarch64 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        [ "$(id -u)" -eq 0 ] || die "dpkg has no arm64 architecture; as root: dpkg --add-architecture arm64 && apt-get update"
+        say "dpkg --add-architecture arm64 (arm64 only: adding armhf breaks apt-get update, see CROSS.md)"
+        dpkg --add-architecture arm64
+    fi
+
+    for pkg in "${pkgs[@]}"; do
         [ -n "$(installed_version "$pkg")" ] || missing+=("$pkg")
     done
     if [ "${#missing[@]}" -gt 0 ]; then
@@ -81,12 +87,7 @@ ensure_toolchain() {
     [ -n "$rustc_ver" ] || die "rustc-web is not installed"
 
     if [ "$arch" = aarch64 ]; then
-        if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-            [ "$(id -u)" -eq 0 ] || die "dpkg has no arm64 architecture; as root: dpkg --add-architecture arm64 && apt-get update"
-            say "dpkg --add-architecture arm64 (arm64 only: adding armhf breaks apt-get update, see CROSS.md)"
-            dpkg --add-architecture arm64
-            apt_updated=0
-        fi
+        # Debian's prebuilt std for arm64, exactly the version of the compiler.
         local std_ver
         std_ver=$(installed_version libstd-rust-web-dev:arm64)
         if [ "$std_ver" != "$rustc_ver" ]; then
@@ -149,19 +150,15 @@ smoke() {
         aarch64) run=(qemu-aarch64 "$bin") ;;
         armv7) run=(qemu-arm -L /usr/arm-linux-gnueabihf "$bin") ;;
     esac
-    say "smoke: ${run[*]##*/} --version"
+    say "smoke: ${run[0]} layso --version"
     local out
     out=$(timeout 60 "${run[@]}" --version) || die "$triple: 'layso --version' under qemu failed"
     printf '  %s\n' "$out"
-    # TEMPORARY until the foundation is merged: the skeleton binary has no CLI and no example config.
-    if [ ! -f "$EXAMPLE_CONFIG" ]; then
-        say "WARNING: $EXAMPLE_CONFIG missing (skeleton before the foundation): version text and 'layso check' not smoke-tested"
-        return 0
-    fi
     case "$out" in
         *layso*) ;;
         *) die "$triple: 'layso --version' printed '$out', expected 'layso <version>'" ;;
     esac
+    [ -f "$EXAMPLE_CONFIG" ] || die "$EXAMPLE_CONFIG is missing: the smoke run checks it with 'layso check'"
     say "smoke: layso check --config $EXAMPLE_CONFIG"
     timeout 60 "${run[@]}" check --config "$EXAMPLE_CONFIG" ||
         die "$triple: 'layso check --config $EXAMPLE_CONFIG' under qemu failed"

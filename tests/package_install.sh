@@ -201,10 +201,10 @@ touch "$MARKER"
 
 # --- 2. the newcomer's path: check, run, pages ------------------------------------------------
 say "newcomer: layso --version, layso check, layso run as the layso user"
-if version_out=$(as_layso /usr/bin/layso --version 2>&1); then
+if version_out=$(as_layso /usr/bin/layso --version 2>&1) && [ "${version_out#layso }" != "$version_out" ]; then
     ok "layso --version: $version_out"
 else
-    bad "layso --version"
+    bad "layso --version printed '$version_out', want 'layso <version>'"
 fi
 check "layso check --config $CONFIG (as layso)" as_layso /usr/bin/layso check --config "$CONFIG"
 

@@ -153,6 +153,10 @@ cat >/usr/local/bin/devprobe <<'EOF'
 for d in /dev/ttyS9 /dev/ttyS10 /dev/probe-tun; do
     if msg=$( (exec 3<>"$d") 2>&1 ); then echo "$d opened"; else echo "$d ${msg##*: }"; fi
 done
+# adjtimex(2) with modes = 0 (x86_64 syscall 159), as the daemon's clock_ok test does; and
+# clock_settime(2) (227), which must stay refused.
+perl -e '$b = "\0" x 208; $r = syscall(159, $b); print "adjtimex ", ($r < 0 ? "error $!" : "ok $r"), "\n"'
+perl -e '$t = pack("q q", time, 0); $r = syscall(227, 0, $t); print "clock_settime ", ($r < 0 ? "error $!" : "ok $r"), "\n"'
 EOF
 chmod 0755 /usr/local/bin/devprobe
 sed -E '/^(Type|NotifyAccess|WatchdogSec|Restart|RestartSec|ExecStart|StartLimitIntervalSec)=/d' \
@@ -172,6 +176,12 @@ grep -q '^/dev/probe-tun Operation not permitted$' /probe/devprobe.txt &&
     ok "device class not in DeviceAllow=: Operation not permitted (DevicePolicy=closed)" ||
     bad "device class not in DeviceAllow=: $(grep probe-tun /probe/devprobe.txt)"
 
+grep -q '^adjtimex ok' /probe/devprobe.txt &&
+    ok "adjtimex (clock sync status) allowed under the unit's system-call filter" ||
+    bad "adjtimex under the unit's system-call filter: $(grep adjtimex /probe/devprobe.txt)"
+grep -q '^clock_settime error' /probe/devprobe.txt &&
+    ok "clock_settime refused under the unit" ||
+    bad "clock_settime under the unit: $(grep clock_settime /probe/devprobe.txt)"
 note "$(systemd-analyze security --no-pager layso.service 2>&1 | tail -1)"
 
 dpkg -r layso >/probe/dpkg-r.log 2>&1 </dev/null
