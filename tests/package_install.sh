@@ -105,12 +105,14 @@ web_bind_of() {
 }
 
 # Run as the unit runs it: user layso, its supplementary groups, no new privileges, no
-# capabilities, a bare environment, working directory /.
-as_layso() {
-    (cd / && exec env -i PATH=/usr/bin:/bin LANG=C.UTF-8 \
+# capabilities, a bare environment, working directory /. `exec_as_layso` replaces the calling
+# (sub)shell, so that a background `( exec_as_layso … ) &` has the daemon's own pid in $!.
+exec_as_layso() {
+    cd / && exec env -i PATH=/usr/bin:/bin LANG=C.UTF-8 \
         setpriv --reuid=layso --regid=layso --init-groups --no-new-privs --inh-caps=-all \
-        --bounding-set=-all "$@")
+        --bounding-set=-all "$@"
 }
+as_layso() { (exec_as_layso "$@"); }
 
 # Start the installed daemon as layso with the packaged config (or a copy on a free port when the
 # configured one is taken), wait until /api/v1/state answers. Sets DAEMON_PID and BASE.
@@ -134,12 +136,15 @@ start_daemon() {
         port=$free
     fi
     BASE="http://$host:$port"
-    as_layso /usr/bin/layso run --config "$config" >"$log" 2>&1 &
+    (exec_as_layso /usr/bin/layso run --config "$config") >"$log" 2>&1 &
     DAEMON_PID=$!
     local i
     for i in $(seq 1 150); do
         if curl -fsS -o /dev/null "$BASE/api/v1/state" 2>/dev/null; then
             say "daemon ($1) answering on $BASE after $((i / 10)).$((i % 10)) s"
+            [ "$(readlink "/proc/$DAEMON_PID/exe")" = /usr/bin/layso ] &&
+                [ "$(stat -c %U "/proc/$DAEMON_PID")" = layso ] ||
+                die "pid $DAEMON_PID is not /usr/bin/layso running as layso"
             return 0
         fi
         kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$log" >&2; die "the daemon ($1) exited; its output is above"; }
@@ -214,12 +219,12 @@ for page in /kiosk /status /display /counter/1 /api/v1/state; do
     if [ "$code" = 200 ]; then ok "GET $page -> 200"; else bad "GET $page -> $code (want 200)"; fi
 done
 check "/api/v1/state says the store is /var/lib/layso/store" grep -q '"/var/lib/layso/store' "$WORK/body"
-service=$(sed -nE 's/.*"services":\[\{"id":"([^"]+)".*/\1/p' "$WORK/body")
+service=$(sed -nE 's/.*"services":\[\{[^}]*"id":"([^"]+)".*/\1/p' "$WORK/body")
 if [ -n "$service" ]; then
     code=$(http_code -X POST -H 'content-type: application/json' \
         -d "{\"service\":\"$service\",\"priority\":false}" "$BASE/api/v1/tickets")
     if [ "$code" = 201 ]; then ok "POST /api/v1/tickets (service $service) -> 201"; else bad "POST /api/v1/tickets -> $code (want 201): $(cat "$WORK/body")"; fi
-    TICKET=$(sed -nE 's/.*"ticket":\{"ticket":"([^"]+)".*/\1/p' "$WORK/body")
+    TICKET=$(sed -nE 's/.*"ticket":"([^"]+)".*/\1/p' "$WORK/body")
     SEQ=$(sed -nE 's/.*"seq":([0-9]+).*/\1/p' "$WORK/body")
 else
     bad "the packaged config has at least one service (GET /api/v1/state: $(head -c 300 "$WORK/body"))"

@@ -108,7 +108,7 @@ for page in /kiosk /status /display /counter/1 /api/v1/state; do
     code=$(curl -s -o /probe/body -w '%{http_code}' "$base$page")
     [ "$code" = 200 ] && ok "GET $page -> 200 (under the hardened unit)" || bad "GET $page -> $code"
 done
-service=$(sed -nE 's/.*"services":\[\{"id":"([^"]+)".*/\1/p' /probe/body)
+service=$(sed -nE 's/.*"services":\[\{[^}]*"id":"([^"]+)".*/\1/p' /probe/body)
 code=$(curl -s -o /probe/body -w '%{http_code}' -X POST -H 'content-type: application/json' \
     -d "{\"service\":\"$service\",\"priority\":false}" "$base/api/v1/tickets")
 [ "$code" = 201 ] && ok "POST /api/v1/tickets -> 201" || bad "POST /api/v1/tickets -> $code $(head -c 200 /probe/body)"
