@@ -130,7 +130,7 @@ build() {
         # No armhf std package (see CROSS.md): build std from rust-web-src. The release profile
         # unwinds on panic (the daemon catches a panicking store open), so build panic_unwind.
         env+=(RUSTC_BOOTSTRAP=1)
-        args+=(-Zbuild-std=std,panic_unwind)
+        args+=("-Zbuild-std=std,panic_unwind")
     fi
     say "building $triple with $(/usr/bin/rustc --version)"
     local t0=$SECONDS

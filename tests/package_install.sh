@@ -142,9 +142,10 @@ start_daemon() {
     for i in $(seq 1 150); do
         if curl -fsS -o /dev/null "$BASE/api/v1/state" 2>/dev/null; then
             say "daemon ($1) answering on $BASE after $((i / 10)).$((i % 10)) s"
-            [ "$(readlink "/proc/$DAEMON_PID/exe")" = /usr/bin/layso ] &&
-                [ "$(stat -c %U "/proc/$DAEMON_PID")" = layso ] ||
+            if [ "$(readlink "/proc/$DAEMON_PID/exe")" != /usr/bin/layso ] ||
+                [ "$(stat -c %U "/proc/$DAEMON_PID")" != layso ]; then
                 die "pid $DAEMON_PID is not /usr/bin/layso running as layso"
+            fi
             return 0
         fi
         kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$log" >&2; die "the daemon ($1) exited; its output is above"; }

@@ -214,7 +214,7 @@ SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=${LAYSO_NSPAWN_UNIFIED:-1} SYSTEMD_COLORS=0 tim
 say "container ran for $((SECONDS - t0)) s (exit $code)"
 
 result="$ROOTFS/probe/result"
-if [ ! -s "$result" ] || ! grep -qx done "$result"; then
+if [ ! -s "$result" ] || ! grep -qx "done" "$result"; then
     tail -40 "$WORK/console.log" >&2
     [ -f "$result" ] && cat "$result" >&2
     [ -f "$ROOTFS/probe/journal.txt" ] && tail -30 "$ROOTFS/probe/journal.txt" >&2
