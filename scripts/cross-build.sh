@@ -12,7 +12,11 @@
 # only the arm64 architecture is added to dpkg (adding armhf breaks apt-get update here), and the
 # arm64 std must have exactly the version of rustc-web.
 #
-# Outputs: target/cross/<triple>/release/layso (the crate's release profile strips it).
+# Outputs (the crate's release profile strips them):
+#   target/cross/aarch64-unknown-linux-gnu/release/layso
+#   target/cross-armv7/armv7-unknown-linux-gnueabihf/release/layso
+# Each target has its own CARGO_TARGET_DIR, apart from the host build: the armv7 build's
+# RUSTC_BOOTSTRAP/-Zbuild-std would otherwise invalidate the aarch64 build's host artifacts.
 # Environment: LAYSO_CROSS_MAX_BYTES (default 10000000) — the aarch64 size limit.
 set -euo pipefail
 
@@ -102,6 +106,17 @@ ensure_toolchain() {
     fi
 }
 
+target_dir_of() {
+    case "$1" in
+        aarch64) echo "$ROOT/target/cross" ;;
+        armv7) echo "$ROOT/target/cross-armv7" ;;
+    esac
+}
+
+binary_of() {
+    echo "$(target_dir_of "$1")/$(triple_of "$1")/release/layso"
+}
+
 triple_of() {
     case "$1" in
         aarch64) echo aarch64-unknown-linux-gnu ;;
@@ -116,7 +131,7 @@ build() {
     local -a env=(
         RUSTC=/usr/bin/rustc
         RUSTDOC=/usr/bin/rustdoc
-        CARGO_TARGET_DIR="$ROOT/target/cross"
+        CARGO_TARGET_DIR="$(target_dir_of "$arch")"
         CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
         CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_LINKER=arm-linux-gnueabihf-gcc
         CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
@@ -141,7 +156,7 @@ build() {
 smoke() {
     local arch=$1 triple bin
     triple=$(triple_of "$arch")
-    bin="$ROOT/target/cross/$triple/release/layso"
+    bin=$(binary_of "$arch")
     [ -x "$bin" ] || die "no binary at $bin"
     local -a run
     case "$arch" in
@@ -167,8 +182,8 @@ smoke() {
 report_size() {
     local arch=$1 triple bin stripped size
     triple=$(triple_of "$arch")
-    bin="$ROOT/target/cross/$triple/release/layso"
-    stripped="$ROOT/target/cross/$triple/release/layso.stripped"
+    bin=$(binary_of "$arch")
+    stripped="$bin.stripped"
     # The release profile already strips; strip a copy anyway so the figure is the stripped size
     # whatever the profile says.
     case "$arch" in

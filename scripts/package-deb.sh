@@ -74,7 +74,7 @@ case "$ARCH" in
         ;;
     armhf)
         scripts/cross-build.sh armv7
-        BIN="$ROOT/target/cross/armv7-unknown-linux-gnueabihf/release/layso"
+        BIN="$ROOT/target/cross-armv7/armv7-unknown-linux-gnueabihf/release/layso"
         RUN=(qemu-arm -L /usr/arm-linux-gnueabihf)
         ;;
 esac
