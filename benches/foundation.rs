@@ -56,7 +56,11 @@ fn start_engine(dir: &std::path::Path) -> Handle {
     engine::start(Arc::new(c), log, report, opts).expect("engine")
 }
 
-async fn issuers(handle: &Handle, concurrency: usize, per_task: usize) -> (Vec<Duration>, Duration) {
+async fn issuers(
+    handle: &Handle,
+    concurrency: usize,
+    per_task: usize,
+) -> (Vec<Duration>, Duration) {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for t in 0..concurrency {
@@ -203,7 +207,10 @@ fn startup(dir: &std::path::Path, runs: usize) -> Vec<(f64, u64, u64)> {
             if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
                 let _ = s.write_all(b"GET /api/v1/state HTTP/1.0\r\n\r\n");
                 let mut buf = [0u8; 12];
-                if std::io::Read::read(&mut s, &mut buf).map(|n| n > 0).unwrap_or(false) {
+                if std::io::Read::read(&mut s, &mut buf)
+                    .map(|n| n > 0)
+                    .unwrap_or(false)
+                {
                     ready = Some(t0.elapsed());
                     break;
                 }
@@ -217,7 +224,11 @@ fn startup(dir: &std::path::Path, runs: usize) -> Vec<(f64, u64, u64)> {
             libc::kill(child.id() as i32, libc::SIGTERM);
         }
         let _ = child.wait();
-        out.push((ready.map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0), rss, hwm));
+        out.push((
+            ready.map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0),
+            rss,
+            hwm,
+        ));
     }
     out
 }
@@ -232,7 +243,10 @@ fn main() {
         .build()
         .expect("runtime");
     println!("== durable issue latency through the engine (sled on disk, group commit)");
-    println!("{:>12} {:>9} {:>9} {:>9} {:>12}", "issuers", "p50 ms", "p99 ms", "max ms", "issues/s");
+    println!(
+        "{:>12} {:>9} {:>9} {:>9} {:>12}",
+        "issuers", "p50 ms", "p99 ms", "max ms", "issues/s"
+    );
     for (conc, per) in [(1usize, 2000usize), (8, 500), (64, 100)] {
         let dir = bench_dir(&format!("engine-{conc}"));
         let handle = start_engine(&dir);
@@ -271,7 +285,11 @@ fn main() {
     );
     let mut runs = startup(&dir, 5);
     for (i, (ms, rss, hwm)) in runs.iter().enumerate() {
-        println!("run {i}: ready in {ms:.1} ms, RSS {:.1} MB, peak RSS {:.1} MB", *rss as f64 / 1024.0, *hwm as f64 / 1024.0);
+        println!(
+            "run {i}: ready in {ms:.1} ms, RSS {:.1} MB, peak RSS {:.1} MB",
+            *rss as f64 / 1024.0,
+            *hwm as f64 / 1024.0
+        );
     }
     runs.sort_by(|a, b| a.0.total_cmp(&b.0));
     let med = runs[runs.len() / 2];

@@ -8,6 +8,7 @@
 //!   commands and bilingual rejections in `core/command.rs`; record format in
 //!   `core/event.rs`.
 //! - `config.rs` — TOML → checked `Config`; every problem with line:column.
+//! - `codec.rs` — the stored record format (versioned: compact v2, JSON v1 still read).
 //! - `log.rs` — the sled event log: durable appends, replay of the current day,
 //!   metadata (boot count, last alive, clean shutdown → `PowerRestored`), the uplink
 //!   cursor, retention, quarantine of a store that will not open, the high-water mark
@@ -32,6 +33,7 @@
 //! - The uplink reads the log; it is never fed by the engine.
 
 pub mod cli;
+pub mod codec;
 pub mod config;
 pub mod core;
 pub mod daemon;
