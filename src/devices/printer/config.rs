@@ -213,10 +213,10 @@ fn d_qr_template() -> Spanned<String> {
     sp("LAYSO:{day}:{ticket}".to_string())
 }
 fn d_text_px() -> Spanned<u32> {
-    sp(24)
+    sp(22)
 }
 fn d_title_px() -> Spanned<u32> {
-    sp(30)
+    sp(28)
 }
 fn d_port() -> Spanned<u16> {
     sp(9100)

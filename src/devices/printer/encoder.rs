@@ -157,11 +157,23 @@ impl TicketEncoder {
         let chars_per_line = paper / FONT_A_WIDTH;
         let mut out = Vec::with_capacity(4096);
         self.begin(&mut out);
+        // Printer-font text and the native QR code are centred by `ESC a 1`. Padded raster
+        // lines carry their own left margin, so they must be printed left-justified (a
+        // printer that applies `ESC a` to raster would otherwise shift them right).
+        let raster_align = if pad { Align::Left } else { Align::Center };
+        let mut cur = Align::Center;
+        let mut set_align = |out: &mut Vec<u8>, want: Align| {
+            if cur != want {
+                escpos::align(out, want);
+                cur = want;
+            }
+        };
         for item in items {
             match item {
                 Item::Text { text, px, title } => {
                     let text: String = text.nfc().collect();
                     if is_plain_ascii(&text) {
+                        set_align(&mut out, Align::Center);
                         if *title {
                             escpos::bold(&mut out, true);
                             escpos::char_size(&mut out, 1, 2);
@@ -174,18 +186,23 @@ impl TicketEncoder {
                             escpos::bold(&mut out, false);
                         }
                     } else {
-                        for line in self.text.wrap(&text, *px, paper - 2 * MARGIN) {
+                        for line in self.text.wrap_balanced(&text, *px, paper - 2 * MARGIN) {
                             let img = self.text.render_line(&line, *px);
                             if let Some(img) = centred(&img, paper, pad) {
+                                set_align(&mut out, raster_align);
                                 escpos::raster(&mut out, &img);
                                 escpos::feed_dots(&mut out, (*px / 3) as u8);
                             }
                         }
                     }
                 }
-                Item::Rule => escpos::text_line(&mut out, &"-".repeat(chars_per_line)),
+                Item::Rule => {
+                    set_align(&mut out, Align::Center);
+                    escpos::text_line(&mut out, &"-".repeat(chars_per_line));
+                }
                 Item::Number(n) => {
                     if is_plain_ascii(n) {
+                        set_align(&mut out, Align::Center);
                         let s = self.number_scale(n);
                         escpos::bold(&mut out, true);
                         escpos::char_size(&mut out, s, s);
@@ -195,6 +212,7 @@ impl TicketEncoder {
                     } else {
                         let px = (FONT_A_HEIGHT * usize::from(self.number_scale(n))) as u32;
                         if let Some(img) = centred(&self.text.render_line(n, px), paper, pad) {
+                            set_align(&mut out, raster_align);
                             escpos::raster(&mut out, &img);
                         }
                     }
@@ -203,11 +221,13 @@ impl TicketEncoder {
                     let module = *self.cfg.profile.qr_module.get_ref();
                     match self.cfg.profile.qr {
                         QrMode::Native => {
+                            set_align(&mut out, Align::Center);
                             qr::native(&mut out, data, module);
                             out.push(escpos::LF);
                         }
                         QrMode::Raster => {
                             if let Some(img) = qr::raster(data, module).and_then(|q| centred(&q, paper, pad)) {
+                                set_align(&mut out, raster_align);
                                 escpos::raster(&mut out, &img);
                                 escpos::feed_dots(&mut out, 8);
                             }
@@ -247,7 +267,7 @@ impl TicketEncoder {
         for item in items {
             match item {
                 Item::Text { text, px, .. } => {
-                    for line in self.text.wrap(text, *px, paper - 2 * MARGIN) {
+                    for line in self.text.wrap_balanced(text, *px, paper - 2 * MARGIN) {
                         let img = self.text.render_line(&line, *px);
                         push(&mut page, centred(&img, paper, true));
                         page.extend_white((*px / 3) as usize);
@@ -282,6 +302,9 @@ fn is_plain_ascii(s: &str) -> bool {
 
 /// Greedy word wrap at `width` characters (ASCII text).
 fn wrap_chars(s: &str, width: usize) -> Vec<String> {
+    if s.len() <= width {
+        return vec![s.to_string()];
+    }
     let mut lines = Vec::new();
     let mut cur = String::new();
     for word in s.split_whitespace() {

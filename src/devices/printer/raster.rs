@@ -249,6 +249,28 @@ impl TextRenderer {
         lines
     }
 
+    /// Like [`TextRenderer::wrap`] with the same number of lines, but as even in width as
+    /// possible ("Trung tâm phục vụ hành chính công / phường Bến Thành", not a full line
+    /// and an orphan).
+    pub fn wrap_balanced(&mut self, text: &str, px: u32, max_width: usize) -> Vec<String> {
+        let greedy = self.wrap(text, px, max_width);
+        if greedy.len() < 2 {
+            return greedy;
+        }
+        let n = greedy.len();
+        let (mut lo, mut hi) = (max_width / n, max_width);
+        // Bounded binary search: about log2(max_width) steps.
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.wrap(text, px, mid).len() <= n {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        self.wrap(text, px, hi)
+    }
+
     /// Render one line (NFC-normalized here) at `px`; the image is as wide as the text and
     /// tall enough for stacked Vietnamese marks above capitals. Not cropped.
     pub fn render_line(&mut self, text: &str, px: u32) -> Bitmap {
