@@ -65,7 +65,10 @@ fn main() {
         };
         let (h50, h99, hybrid) = time(|| enc.encode(&job).len());
         let (f50, f99, full) = time(|| enc.encode_full_raster(&job).len());
-        for (name, p50, p99, len) in [("hybrid", h50, h99, hybrid), ("full raster", f50, f99, full)] {
+        for (name, p50, p99, len) in [
+            ("hybrid", h50, h99, hybrid),
+            ("full raster", f50, f99, full),
+        ] {
             println!(
                 "{:<6} {:<12} {:>12} {:>12} {:>9} {:>12} {:>12}",
                 format!("{paper} mm"),

@@ -6,7 +6,8 @@ mod printer_emu;
 
 use layso::devices::printer::raster::TextRenderer;
 use layso::devices::printer::{
-    test_ticket, vietnamese_letters, PrintJob, PrinterConfig, QrMode, RasterAlign, TicketEncoder, TransportKind,
+    test_ticket, vietnamese_letters, PrintJob, PrinterConfig, QrMode, RasterAlign, TicketEncoder,
+    TransportKind,
 };
 use printer_emu::page::{write_png, Page};
 use printer_emu::parser::{Cmd, Parser};
@@ -60,16 +61,25 @@ fn print_page(bytes: &[u8], paper: usize, name: &str) -> printer_emu::page::Prin
 }
 
 fn golden(name: &str, bytes: &[u8]) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     if std::env::var_os("LAYSO_BLESS").is_some() {
         std::fs::write(&path, bytes).expect("write golden file");
         return;
     }
     let want = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("golden file {} unreadable ({e}); run with LAYSO_BLESS=1 to create it", path.display())
+        panic!(
+            "golden file {} unreadable ({e}); run with LAYSO_BLESS=1 to create it",
+            path.display()
+        )
     });
     if want != bytes {
-        let at = want.iter().zip(bytes).position(|(a, b)| a != b).unwrap_or(want.len().min(bytes.len()));
+        let at = want
+            .iter()
+            .zip(bytes)
+            .position(|(a, b)| a != b)
+            .unwrap_or(want.len().min(bytes.len()));
         panic!(
             "{name}: encoder output differs from the golden file at byte {at} (golden {} bytes, now {}); \
              if the change is intended, re-run with LAYSO_BLESS=1 and look at target/test-output/printer/",
@@ -112,15 +122,24 @@ fn structure_of_the_80mm_ticket() {
     assert_eq!(cmds.first(), Some(&Cmd::Init));
     assert_eq!(cmds.last(), Some(&Cmd::Cut));
     // The big number in the printer's font, scaled with GS !
-    let i = cmds.iter().position(|c| *c == Cmd::Text(b"A012".to_vec())).expect("number as printer text");
-    assert!(cmds[..i].iter().rev().any(|c| matches!(c, Cmd::Size { w: 6, h: 6 })));
+    let i = cmds
+        .iter()
+        .position(|c| *c == Cmd::Text(b"A012".to_vec()))
+        .expect("number as printer text");
+    assert!(cmds[..i]
+        .iter()
+        .rev()
+        .any(|c| matches!(c, Cmd::Size { w: 6, h: 6 })));
     // The time line is ASCII: printer font, no raster
     assert!(cmds.contains(&Cmd::Text(b"24/11/2026  08:15".to_vec())));
     // Native QR with the template content
     assert!(cmds.contains(&Cmd::QrStore(b"LAYSO:20261124:A012".to_vec())));
     assert!(cmds.contains(&Cmd::QrPrint));
     // Vietnamese lines are raster: site name (2 lines), service, waiting line
-    let rasters = cmds.iter().filter(|c| matches!(c, Cmd::Raster { .. })).count();
+    let rasters = cmds
+        .iter()
+        .filter(|c| matches!(c, Cmd::Raster { .. }))
+        .count();
     assert_eq!(rasters, 4);
     // No byte >= 0x80 is sent as text (code pages never matter)
     for c in &cmds {
@@ -147,24 +166,43 @@ fn raster_decodes_to_the_expected_text_not_blank() {
     assert_eq!(printed.rasters.len(), expected.len());
     for (placed, (text, px)) in printed.rasters.iter().zip(expected) {
         let want = r.render_line(&text, px);
-        assert!(placed.image.ink() > 200, "raster for {text:?} is (nearly) blank");
-        assert_eq!(placed.image.ink(), want.ink(), "raster for {text:?} is not that text");
+        assert!(
+            placed.image.ink() > 200,
+            "raster for {text:?} is (nearly) blank"
+        );
+        assert_eq!(
+            placed.image.ink(),
+            want.ink(),
+            "raster for {text:?} is not that text"
+        );
         // Centred on the paper (the emulator honours ESC a like an Epson)
         let (x0, _, x1, _) = placed.image.ink_bbox().expect("ink");
         let centre = placed.x + (x0 + x1) / 2;
         assert!(centre.abs_diff(288) <= 4, "{text:?} centred at {centre}");
         // On the page the ink is where the raster landed
         let h = placed.image.height();
-        assert_eq!(printed.image.ink_in(0, placed.y, 576, h), placed.image.ink());
+        assert_eq!(
+            printed.image.ink_in(0, placed.y, 576, h),
+            placed.image.ink()
+        );
     }
     // Between the service and the waiting line there is the number and the time (text)
     let service = &printed.rasters[2];
     let waiting = &printed.rasters[3];
     let gap_top = service.y + service.image.height();
-    assert!(printed.image.ink_in(0, gap_top, 576, waiting.y - gap_top) > 2000, "number/time missing");
+    assert!(
+        printed.image.ink_in(0, gap_top, 576, waiting.y - gap_top) > 2000,
+        "number/time missing"
+    );
     // The QR code is below the waiting line
     let below = waiting.y + waiting.image.height();
-    assert!(printed.image.ink_in(0, below, 576, printed.image.height() - below) > 3000, "QR missing");
+    assert!(
+        printed
+            .image
+            .ink_in(0, below, 576, printed.image.height() - below)
+            > 3000,
+        "QR missing"
+    );
 }
 
 #[test]
@@ -185,8 +223,17 @@ fn size_targets() {
     let mut enc = encoder(&c);
     let hybrid = enc.encode(&job());
     let full = enc.encode_full_raster(&job());
-    assert!(hybrid.len() <= 6 * 1024, "80 mm ticket is {} bytes (target <= 6 KB)", hybrid.len());
-    assert!(full.len() >= 3 * hybrid.len(), "full raster {} vs hybrid {}: less than 3x", full.len(), hybrid.len());
+    assert!(
+        hybrid.len() <= 6 * 1024,
+        "80 mm ticket is {} bytes (target <= 6 KB)",
+        hybrid.len()
+    );
+    assert!(
+        full.len() >= 3 * hybrid.len(),
+        "full raster {} vs hybrid {}: less than 3x",
+        full.len(),
+        hybrid.len()
+    );
     // the full-raster ticket decodes too and is not blank at the top (site name)
     let printed = print_page(&full, 576, "full-raster-80mm");
     assert!(printed.image.ink_in(0, 0, 576, 40) > 300);
@@ -208,7 +255,10 @@ fn every_vietnamese_letter_has_a_glyph_and_the_test_ticket_prints() {
         assert!(cmds.contains(&Cmd::Text(b"0123456789".to_vec())));
         assert!(cmds.iter().any(|c| matches!(c, Cmd::QrStore(_))));
         let printed = print_page(&bytes, c.paper_dots(), &format!("test-ticket-{paper}mm"));
-        assert!(printed.rasters.len() >= 6, "letters rendered as raster lines");
+        assert!(
+            printed.rasters.len() >= 6,
+            "letters rendered as raster lines"
+        );
         assert!(printed.rasters.iter().all(|p| p.image.ink() > 50));
     }
 }

@@ -51,7 +51,10 @@ impl PrinterHandle {
     /// Queue the last printed ticket again (with a fresh deadline). Returns its number.
     pub async fn reprint_last(&self) -> Result<String, ReprintError> {
         let (tx, rx) = oneshot::channel();
-        self.cmds.send(Command::Reprint(tx)).await.map_err(|_| ReprintError::Stopped)?;
+        self.cmds
+            .send(Command::Reprint(tx))
+            .await
+            .map_err(|_| ReprintError::Stopped)?;
         rx.await.map_err(|_| ReprintError::Stopped)?
     }
 
@@ -82,11 +85,17 @@ pub fn spawn(
     let (cmd_tx, cmd_rx) = mpsc::channel(8);
     let shared = Arc::new(Shared::default());
     let task = tokio::spawn(run(cfg, jobs, cmd_rx, Box::new(report), shared.clone()));
-    PrinterHandle { cmds: cmd_tx, shared, task }
+    PrinterHandle {
+        cmds: cmd_tx,
+        shared,
+        task,
+    }
 }
 
 fn wall_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 type Report = Box<dyn Fn(PrinterState, String) + Send + Sync>;
@@ -120,7 +129,9 @@ impl Reporter {
 
 fn write_limit(cfg: &PrinterConfig, len: usize) -> Duration {
     match cfg.transport() {
-        TransportKind::Serial => transport::wire_time(len, *cfg.baud.get_ref()) * 2 + Duration::from_secs(2),
+        TransportKind::Serial => {
+            transport::wire_time(len, *cfg.baud.get_ref()) * 2 + Duration::from_secs(2)
+        }
         _ => Duration::from_secs(10),
     }
 }
@@ -147,7 +158,11 @@ async fn run(
     report: Report,
     shared: Arc<Shared>,
 ) {
-    let mut rep = Reporter { current: None, report, shared: shared.clone() };
+    let mut rep = Reporter {
+        current: None,
+        report,
+        shared: shared.clone(),
+    };
     let mut enc = match TicketEncoder::new(&cfg) {
         Ok(e) => e,
         Err(e) => {

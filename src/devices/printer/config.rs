@@ -310,7 +310,8 @@ impl PrinterConfig {
 
     /// Whether `DLE EOT` status is queried.
     pub fn status_enabled(&self) -> bool {
-        self.status.unwrap_or(self.transport() != TransportKind::File)
+        self.status
+            .unwrap_or(self.transport() != TransportKind::File)
     }
 
     /// The deadline for a job issued at `issued_at_ms`: issue time plus `print_timeout_s`.
@@ -339,16 +340,26 @@ impl PrinterConfig {
                 "transport \"tcp\" needs `host`, e.g. \"192.168.1.50\" (the port defaults to 9100)".into(),
             ),
         }
-        check(*self.port.get_ref() != 0, self.port.span(), "port must be 1..=65535 (printers listen on 9100)".into());
+        check(
+            *self.port.get_ref() != 0,
+            self.port.span(),
+            "port must be 1..=65535 (printers listen on 9100)".into(),
+        );
         check(
             BAUD_RATES.contains(self.baud.get_ref()),
             self.baud.span(),
-            format!("baud {} is not a standard rate; use one of {BAUD_RATES:?}", self.baud.get_ref()),
+            format!(
+                "baud {} is not a standard rate; use one of {BAUD_RATES:?}",
+                self.baud.get_ref()
+            ),
         );
         check(
             matches!(*self.paper_mm.get_ref(), 58 | 80),
             self.paper_mm.span(),
-            format!("paper_mm {} is not supported; use 58 or 80", self.paper_mm.get_ref()),
+            format!(
+                "paper_mm {} is not supported; use 58 or 80",
+                self.paper_mm.get_ref()
+            ),
         );
         check(
             (1..=600).contains(self.print_timeout_s.get_ref()),
@@ -376,31 +387,60 @@ impl PrinterConfig {
             "profile.number_scale must be 1..=8".into(),
         );
         let l = &self.layout;
-        for (name, px) in [("layout.text_px", &l.text_px), ("layout.title_px", &l.title_px)] {
-            check((12..=64).contains(px.get_ref()), px.span(), format!("{name} must be 12..=64 dots"));
+        for (name, px) in [
+            ("layout.text_px", &l.text_px),
+            ("layout.title_px", &l.title_px),
+        ] {
+            check(
+                (12..=64).contains(px.get_ref()),
+                px.span(),
+                format!("{name} must be 12..=64 dots"),
+            );
         }
         for (name, lines) in [("layout.header", &l.header), ("layout.footer", &l.footer)] {
             if lines.len() > MAX_LINES {
-                errs.push((lines[MAX_LINES].span(), format!("{name} has {} lines; at most {MAX_LINES}", lines.len())));
+                errs.push((
+                    lines[MAX_LINES].span(),
+                    format!("{name} has {} lines; at most {MAX_LINES}", lines.len()),
+                ));
             }
             for line in lines {
                 if line.get_ref().chars().count() > MAX_LINE_CHARS {
-                    errs.push((line.span(), format!("{name} line is longer than {MAX_LINE_CHARS} characters")));
+                    errs.push((
+                        line.span(),
+                        format!("{name} line is longer than {MAX_LINE_CHARS} characters"),
+                    ));
                 }
             }
         }
         let t = l.qr_template.get_ref();
         if let Some(bad) = unknown_placeholder(t, &PLACEHOLDERS) {
-            errs.push((l.qr_template.span(), format!("layout.qr_template has unknown placeholder {bad}; known: {PLACEHOLDERS:?}")));
+            errs.push((
+                l.qr_template.span(),
+                format!(
+                    "layout.qr_template has unknown placeholder {bad}; known: {PLACEHOLDERS:?}"
+                ),
+            ));
         }
         if t.len() > 300 {
-            errs.push((l.qr_template.span(), "layout.qr_template is longer than 300 bytes".into()));
+            errs.push((
+                l.qr_template.span(),
+                "layout.qr_template is longer than 300 bytes".into(),
+            ));
         }
         if let Some(bad) = unknown_placeholder(l.time_text.get_ref(), &["{date}", "{time}"]) {
-            errs.push((l.time_text.span(), format!("layout.time_text has unknown placeholder {bad}; known: {{date}}, {{time}}")));
+            errs.push((
+                l.time_text.span(),
+                format!(
+                    "layout.time_text has unknown placeholder {bad}; known: {{date}}, {{time}}"
+                ),
+            ));
         }
         if let Some(bad) = unknown_placeholder(l.waiting_text.get_ref(), &["{n}"]) {
-            errs.push((l.waiting_text.span(), format!("layout.waiting_text has unknown placeholder {bad}; known: {{n}}")));
+            errs.push((
+                l.waiting_text.span(),
+                format!("layout.waiting_text has unknown placeholder {bad}; known: {{n}}"),
+            ));
         }
         errs
     }
@@ -471,7 +511,10 @@ qr_template = "https://example/t/{site}/{day}/{ticket}"
         let errs = c.validate();
         let msgs: Vec<&str> = errs.iter().map(|(_, m)| m.as_str()).collect();
         assert_eq!(errs.len(), 4, "{msgs:?}");
-        let (span, _) = errs.iter().find(|(_, m)| m.contains("paper_mm")).expect("paper error");
+        let (span, _) = errs
+            .iter()
+            .find(|(_, m)| m.contains("paper_mm"))
+            .expect("paper error");
         assert_eq!(&src[span.clone()], "76");
         assert!(msgs.iter().any(|m| m.contains("needs `host`")));
         assert!(msgs.iter().any(|m| m.contains("{nope}")));

@@ -45,7 +45,10 @@ impl TicketEncoder {
     /// An encoder for `cfg` (paper, profile, layout), glyph cache warmed with every
     /// Vietnamese letter, ASCII and the configured texts.
     pub fn new(cfg: &PrinterConfig) -> Result<Self, String> {
-        let mut enc = TicketEncoder { cfg: cfg.clone(), text: TextRenderer::new()? };
+        let mut enc = TicketEncoder {
+            cfg: cfg.clone(),
+            text: TextRenderer::new()?,
+        };
         let mut warm: String = vietnamese_letters().into_iter().collect();
         warm.extend((' '..='~').chain("–—…“”‘’".chars()));
         let l = &enc.cfg.layout;
@@ -73,7 +76,8 @@ impl TicketEncoder {
         let content = match &job.qr {
             Some(q) => q.nfc().collect(),
             None => {
-                let day = LocalTime::from_unix_ms(job.issued_at_ms, job.utc_offset_minutes).ymd_compact();
+                let day =
+                    LocalTime::from_unix_ms(job.issued_at_ms, job.utc_offset_minutes).ymd_compact();
                 l.qr_template
                     .get_ref()
                     .replace("{site}", &percent_encode(&job.site_name))
@@ -89,7 +93,11 @@ impl TicketEncoder {
         let l = &self.cfg.layout;
         let (text_px, title_px) = (*l.text_px.get_ref(), *l.title_px.get_ref());
         let mut items = Vec::new();
-        let text = |t: &str, px: u32, title: bool| Item::Text { text: t.to_string(), px, title };
+        let text = |t: &str, px: u32, title: bool| Item::Text {
+            text: t.to_string(),
+            px,
+            title,
+        };
         for h in &l.header {
             items.push(text(h.get_ref(), text_px, false));
         }
@@ -105,13 +113,21 @@ impl TicketEncoder {
         items.push(Item::Number(job.ticket.clone()));
         items.push(Item::Gap(8));
         let t = LocalTime::from_unix_ms(job.issued_at_ms, job.utc_offset_minutes);
-        let time_line = l.time_text.get_ref().replace("{date}", &t.date_vn()).replace("{time}", &t.hm());
+        let time_line = l
+            .time_text
+            .get_ref()
+            .replace("{date}", &t.date_vn())
+            .replace("{time}", &t.hm());
         if !time_line.trim().is_empty() {
             items.push(text(&time_line, text_px, false));
         }
         let waiting = l.waiting_text.get_ref();
         if !waiting.trim().is_empty() {
-            items.push(text(&waiting.replace("{n}", &job.waiting_ahead.to_string()), text_px, false));
+            items.push(text(
+                &waiting.replace("{n}", &job.waiting_ahead.to_string()),
+                text_px,
+                false,
+            ));
         }
         if let Some(q) = self.qr_content(job) {
             items.push(Item::Gap(12));
@@ -129,7 +145,9 @@ impl TicketEncoder {
     fn number_scale(&self, number: &str) -> u8 {
         let len = number.chars().count().max(1);
         let fit = self.cfg.paper_dots() / (FONT_A_WIDTH * len);
-        (*self.cfg.profile.number_scale.get_ref()).min(fit.clamp(1, 8) as u8).max(1)
+        (*self.cfg.profile.number_scale.get_ref())
+            .min(fit.clamp(1, 8) as u8)
+            .max(1)
     }
 
     fn begin(&self, out: &mut Vec<u8>) {
@@ -226,7 +244,9 @@ impl TicketEncoder {
                             out.push(escpos::LF);
                         }
                         QrMode::Raster => {
-                            if let Some(img) = qr::raster(data, module).and_then(|q| centred(&q, paper, pad)) {
+                            if let Some(img) =
+                                qr::raster(data, module).and_then(|q| centred(&q, paper, pad))
+                            {
                                 set_align(&mut out, raster_align);
                                 escpos::raster(&mut out, &img);
                                 escpos::feed_dots(&mut out, 8);
@@ -361,18 +381,51 @@ pub fn test_ticket(cfg: &PrinterConfig) -> Result<Vec<u8>, String> {
     let mut enc = TicketEncoder::new(cfg)?;
     let letters = vietnamese_letters();
     let px = *cfg.layout.text_px.get_ref();
-    let spaced = |cs: &[char]| cs.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" ");
+    let spaced = |cs: &[char]| {
+        cs.iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     let (lower, upper) = letters.split_at(letters.len() / 2);
     let mut items = vec![
-        Item::Text { text: "layso — In thử máy in".into(), px: *cfg.layout.title_px.get_ref(), title: true },
+        Item::Text {
+            text: "layso — In thử máy in".into(),
+            px: *cfg.layout.title_px.get_ref(),
+            title: true,
+        },
         Item::Rule,
-        Item::Text { text: spaced(lower), px, title: false },
+        Item::Text {
+            text: spaced(lower),
+            px,
+            title: false,
+        },
         Item::Gap(8),
-        Item::Text { text: spaced(upper), px, title: false },
+        Item::Text {
+            text: spaced(upper),
+            px,
+            title: false,
+        },
         Item::Gap(8),
-        Item::Text { text: "0123456789".into(), px, title: true },
-        Item::Text { text: "Tiếng Việt: Trung tâm phục vụ hành chính công".into(), px, title: false },
-        Item::Text { text: format!("paper {} mm, {} dots", cfg.paper_mm.get_ref(), cfg.paper_dots()), px, title: false },
+        Item::Text {
+            text: "0123456789".into(),
+            px,
+            title: true,
+        },
+        Item::Text {
+            text: "Tiếng Việt: Trung tâm phục vụ hành chính công".into(),
+            px,
+            title: false,
+        },
+        Item::Text {
+            text: format!(
+                "paper {} mm, {} dots",
+                cfg.paper_mm.get_ref(),
+                cfg.paper_dots()
+            ),
+            px,
+            title: false,
+        },
     ];
     items.push(Item::Gap(12));
     items.push(Item::Qr("LAYSO PRINT TEST 0123456789".into()));
@@ -403,7 +456,8 @@ mod tests {
     #[test]
     fn qr_template_fills_placeholders() {
         let mut cfg = PrinterConfig::with_path(TransportKind::File, "x");
-        cfg.layout.qr_template = toml::Spanned::new(0..0, "https://e/t/{site}/{day}/{ticket}".into());
+        cfg.layout.qr_template =
+            toml::Spanned::new(0..0, "https://e/t/{site}/{day}/{ticket}".into());
         let enc = TicketEncoder::new(&cfg).expect("font");
         let job = PrintJob {
             site_name: "Bến Thành".into(),
@@ -416,6 +470,9 @@ mod tests {
             qr: None,
             deadline_ms: 0,
         };
-        assert_eq!(enc.qr_content(&job).as_deref(), Some("https://e/t/B%E1%BA%BFn%20Th%C3%A0nh/20261124/A012"));
+        assert_eq!(
+            enc.qr_content(&job).as_deref(),
+            Some("https://e/t/B%E1%BA%BFn%20Th%C3%A0nh/20261124/A012")
+        );
     }
 }

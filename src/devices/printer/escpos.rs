@@ -117,7 +117,15 @@ pub enum QrEcc {
 
 fn gs_k(out: &mut Vec<u8>, cn: u8, fn_: u8, params: &[u8]) {
     let len = params.len() + 2;
-    out.extend_from_slice(&[GS, b'(', b'k', (len & 0xFF) as u8, (len >> 8) as u8, cn, fn_]);
+    out.extend_from_slice(&[
+        GS,
+        b'(',
+        b'k',
+        (len & 0xFF) as u8,
+        (len >> 8) as u8,
+        cn,
+        fn_,
+    ]);
     out.extend_from_slice(params);
 }
 

@@ -45,7 +45,14 @@ impl LocalTime {
         let ms_of_day = local.rem_euclid(86_400_000);
         let (year, month, day) = civil_from_days(days);
         let secs = (ms_of_day / 1000) as u32;
-        LocalTime { year, month, day, hour: secs / 3600, minute: secs / 60 % 60, second: secs % 60 }
+        LocalTime {
+            year,
+            month,
+            day,
+            hour: secs / 3600,
+            minute: secs / 60 % 60,
+            second: secs % 60,
+        }
     }
 
     /// "24/11/2026" (Vietnamese order).
@@ -86,13 +93,19 @@ mod tests {
     fn local_time() {
         // 2026-11-24T01:15:30Z is 08:15:30 in Vietnam
         let t = LocalTime::from_unix_ms(1_795_482_930_000, 420);
-        assert_eq!((t.year, t.month, t.day, t.hour, t.minute, t.second), (2026, 11, 24, 8, 15, 30));
+        assert_eq!(
+            (t.year, t.month, t.day, t.hour, t.minute, t.second),
+            (2026, 11, 24, 8, 15, 30)
+        );
         assert_eq!(t.date_vn(), "24/11/2026");
         assert_eq!(t.ymd_compact(), "20261124");
         let epoch = LocalTime::from_unix_ms(0, 0);
         assert_eq!((epoch.year, epoch.month, epoch.day), (1970, 1, 1));
         let before = LocalTime::from_unix_ms(-1, 0);
-        assert_eq!((before.year, before.month, before.day, before.hour), (1969, 12, 31, 23));
+        assert_eq!(
+            (before.year, before.month, before.day, before.hour),
+            (1969, 12, 31, 23)
+        );
         let leap = LocalTime::from_unix_ms(951_782_400_000, 0);
         assert_eq!((leap.year, leap.month, leap.day), (2000, 2, 29));
     }

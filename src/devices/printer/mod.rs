@@ -15,7 +15,9 @@ pub mod status;
 pub mod transport;
 
 pub use adapter::{spawn, PrinterHandle, ReprintError};
-pub use config::{FlowControl, LayoutConfig, Parity, PrinterConfig, Profile, QrMode, RasterAlign, TransportKind};
+pub use config::{
+    FlowControl, LayoutConfig, Parity, PrinterConfig, Profile, QrMode, RasterAlign, TransportKind,
+};
 pub use encoder::{test_ticket, vietnamese_letters, TicketEncoder};
 pub use job::PrintJob;
 pub use status::PrinterState;

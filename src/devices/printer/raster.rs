@@ -25,7 +25,12 @@ impl Bitmap {
     /// A white image `width` × `height` dots.
     pub fn new(width: usize, height: usize) -> Self {
         let bpr = width.div_ceil(8);
-        Bitmap { width, height, bpr, data: vec![0; bpr * height] }
+        Bitmap {
+            width,
+            height,
+            bpr,
+            data: vec![0; bpr * height],
+        }
     }
 
     /// Build from raw `GS v 0` data (`bytes_per_row` × `height` bytes).
@@ -53,7 +58,9 @@ impl Bitmap {
 
     /// Is the dot at (x, y) black? Outside the image is white.
     pub fn get(&self, x: usize, y: usize) -> bool {
-        x < self.width && y < self.height && self.data[y * self.bpr + x / 8] & (0x80 >> (x % 8)) != 0
+        x < self.width
+            && y < self.height
+            && self.data[y * self.bpr + x / 8] & (0x80 >> (x % 8)) != 0
     }
 
     /// Blacken the dot at (x, y); outside the image is ignored.
@@ -173,7 +180,10 @@ impl TextRenderer {
     pub fn new() -> Result<Self, String> {
         let font = fontdue::Font::from_bytes(FONT_BYTES, fontdue::FontSettings::default())
             .map_err(|e| format!("embedded font DejaVuSans-Bold.ttf did not load: {e}"))?;
-        Ok(TextRenderer { font, cache: HashMap::new() })
+        Ok(TextRenderer {
+            font,
+            cache: HashMap::new(),
+        })
     }
 
     /// Does the font have a real glyph for `c`?
@@ -219,7 +229,11 @@ impl TextRenderer {
         let mut lines = Vec::new();
         let mut cur = String::new();
         for word in text.split_whitespace() {
-            let candidate = if cur.is_empty() { word.to_string() } else { format!("{cur} {word}") };
+            let candidate = if cur.is_empty() {
+                word.to_string()
+            } else {
+                format!("{cur} {word}")
+            };
             if self.measure(&candidate, px) <= max_width {
                 cur = candidate;
                 continue;
@@ -346,11 +360,18 @@ mod tests {
     #[test]
     fn wraps_long_lines() {
         let mut r = TextRenderer::new().expect("embedded font");
-        let lines = r.wrap("Trung tâm phục vụ hành chính công phường Bến Thành", 24, 384);
+        let lines = r.wrap(
+            "Trung tâm phục vụ hành chính công phường Bến Thành",
+            24,
+            384,
+        );
         assert!(lines.len() >= 2);
         for l in &lines {
             assert!(r.measure(l, 24) <= 384);
         }
-        assert_eq!(lines.join(" "), "Trung tâm phục vụ hành chính công phường Bến Thành");
+        assert_eq!(
+            lines.join(" "),
+            "Trung tâm phục vụ hành chính công phường Bến Thành"
+        );
     }
 }

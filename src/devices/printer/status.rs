@@ -85,7 +85,11 @@ impl ReplyScanner {
 
 /// Every status reply byte in `bytes`, in order.
 pub fn parse_replies(bytes: &[u8]) -> Vec<u8> {
-    bytes.iter().copied().filter(|&b| is_status_byte(b)).collect()
+    bytes
+        .iter()
+        .copied()
+        .filter(|&b| is_status_byte(b))
+        .collect()
 }
 
 /// The replies collected for one poll (`None`: no reply within the timeout).
@@ -117,12 +121,18 @@ impl StatusReplies {
             hex(self.paper)
         );
         let Some(p) = self.printer else {
-            return (PrinterState::Unreachable, format!("no reply to status query ({raw})"));
+            return (
+                PrinterState::Unreachable,
+                format!("no reply to status query ({raw})"),
+            );
         };
         let o = self.offline_cause.unwrap_or(0x12);
         let r = self.paper.unwrap_or(0x12);
         let (state, why) = if o & 0x40 != 0 {
-            (PrinterState::Error, "printer reports an error (cutter jam, head overheat or similar)")
+            (
+                PrinterState::Error,
+                "printer reports an error (cutter jam, head overheat or similar)",
+            )
         } else if o & 0x04 != 0 {
             (PrinterState::CoverOpen, "cover open")
         } else if r & 0x60 != 0 || o & 0x20 != 0 {
@@ -143,9 +153,13 @@ impl StatusReplies {
 pub fn reply_for(state: PrinterState, n: u8) -> u8 {
     let base = 0x12;
     match (state, n) {
-        (PrinterState::Offline | PrinterState::CoverOpen | PrinterState::PaperOut | PrinterState::Error, 1) => {
-            base | 0x08
-        }
+        (
+            PrinterState::Offline
+            | PrinterState::CoverOpen
+            | PrinterState::PaperOut
+            | PrinterState::Error,
+            1,
+        ) => base | 0x08,
         (PrinterState::CoverOpen, 2) => base | 0x04,
         (PrinterState::PaperOut, 2) => base | 0x20,
         (PrinterState::Error, 2) => base | 0x40,
@@ -169,7 +183,10 @@ mod tests {
     #[test]
     fn scanner_skips_xon_xoff_and_strays() {
         let mut s = ReplyScanner::default();
-        assert_eq!(s.scan(&[0x11, 0x13, 0x00, 0x1B, 0x12, 0x16]), Some((0x12, 5)));
+        assert_eq!(
+            s.scan(&[0x11, 0x13, 0x00, 0x1B, 0x12, 0x16]),
+            Some((0x12, 5))
+        );
         assert_eq!(s.skipped(), 4);
         assert_eq!(s.scan(&[0x11]), None);
         assert_eq!(parse_replies(&[0x11, 0x16, 0x13, 0x72]), vec![0x16, 0x72]);
@@ -191,6 +208,9 @@ mod tests {
             }
             assert_eq!(r.classify().0, st, "{st}");
         }
-        assert_eq!(StatusReplies::default().classify().0, PrinterState::Unreachable);
+        assert_eq!(
+            StatusReplies::default().classify().0,
+            PrinterState::Unreachable
+        );
     }
 }

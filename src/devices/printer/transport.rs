@@ -23,17 +23,30 @@ pub struct Link {
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
     #[error("cannot open printer {target}: {source}")]
-    Open { target: String, source: std::io::Error },
+    Open {
+        target: String,
+        source: std::io::Error,
+    },
     #[error("config: {0}")]
     Config(String),
     #[error("printer {target}: write failed: {source}")]
-    Write { target: String, source: std::io::Error },
+    Write {
+        target: String,
+        source: std::io::Error,
+    },
     #[error("printer {target}: read failed: {source}")]
-    Read { target: String, source: std::io::Error },
+    Read {
+        target: String,
+        source: std::io::Error,
+    },
     #[error("printer {target}: connection closed by the printer")]
     Closed { target: String },
     #[error("printer {target}: {what} timed out after {after:?}")]
-    Timeout { target: String, what: &'static str, after: Duration },
+    Timeout {
+        target: String,
+        what: &'static str,
+        after: Duration,
+    },
 }
 
 /// Open the transport configured in `cfg`, within `limit`.
@@ -42,7 +55,11 @@ pub async fn connect(cfg: &PrinterConfig, limit: Duration) -> Result<Link, Trans
     let t = target.clone();
     match timeout(limit, open(cfg, &target)).await {
         Ok(r) => r,
-        Err(_) => Err(TransportError::Timeout { target: t, what: "connect", after: limit }),
+        Err(_) => Err(TransportError::Timeout {
+            target: t,
+            what: "connect",
+            after: limit,
+        }),
     }
 }
 
@@ -53,16 +70,26 @@ pub fn describe(cfg: &PrinterConfig) -> String {
         TransportKind::Serial => format!("serial {path} @{}", cfg.baud.get_ref()),
         TransportKind::File => format!("file {path}"),
         TransportKind::Tcp => {
-            format!("tcp {}:{}", cfg.host.as_ref().map_or("?", |h| h.get_ref().as_str()), cfg.port.get_ref())
+            format!(
+                "tcp {}:{}",
+                cfg.host.as_ref().map_or("?", |h| h.get_ref().as_str()),
+                cfg.port.get_ref()
+            )
         }
     }
 }
 
 async fn open(cfg: &PrinterConfig, target: &str) -> Result<Link, TransportError> {
-    let open_err = |source| TransportError::Open { target: target.to_string(), source };
+    let open_err = |source| TransportError::Open {
+        target: target.to_string(),
+        source,
+    };
     let io: Box<dyn PrinterIo> = match cfg.transport() {
         TransportKind::Serial => {
-            let path = cfg.path.as_ref().ok_or_else(|| TransportError::Config("serial transport needs `path`".into()))?;
+            let path = cfg
+                .path
+                .as_ref()
+                .ok_or_else(|| TransportError::Config("serial transport needs `path`".into()))?;
             let parity = match cfg.parity {
                 Parity::None => tokio_serial::Parity::None,
                 Parity::Odd => tokio_serial::Parity::Odd,
@@ -85,7 +112,9 @@ async fn open(cfg: &PrinterConfig, target: &str) -> Result<Link, TransportError>
             Box::new(port)
         }
         TransportKind::File => {
-            let path = cfg.path_buf().ok_or_else(|| TransportError::Config("file transport needs `path`".into()))?;
+            let path = cfg
+                .path_buf()
+                .ok_or_else(|| TransportError::Config("file transport needs `path`".into()))?;
             let is_device = path.starts_with("/dev");
             if !is_device {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -103,7 +132,10 @@ async fn open(cfg: &PrinterConfig, target: &str) -> Result<Link, TransportError>
             Box::new(opts.open(&path).await.map_err(open_err)?)
         }
         TransportKind::Tcp => {
-            let host = cfg.host.as_ref().ok_or_else(|| TransportError::Config("tcp transport needs `host`".into()))?;
+            let host = cfg
+                .host
+                .as_ref()
+                .ok_or_else(|| TransportError::Config("tcp transport needs `host`".into()))?;
             let s = tokio::net::TcpStream::connect((host.get_ref().as_str(), *cfg.port.get_ref()))
                 .await
                 .map_err(open_err)?;
@@ -112,7 +144,10 @@ async fn open(cfg: &PrinterConfig, target: &str) -> Result<Link, TransportError>
             Box::new(s)
         }
     };
-    Ok(Link { io, target: target.to_string() })
+    Ok(Link {
+        io,
+        target: target.to_string(),
+    })
 }
 
 /// Seconds on the wire for `bytes` at `baud` (8N1: 10 bits per byte).
@@ -123,7 +158,10 @@ pub fn wire_time(bytes: usize, baud: u32) -> Duration {
 impl Link {
     /// Wrap any byte stream (tests, other transports).
     pub fn from_io(io: Box<dyn PrinterIo>, target: impl Into<String>) -> Self {
-        Link { io, target: target.into() }
+        Link {
+            io,
+            target: target.into(),
+        }
     }
 
     /// Write all of `bytes` and flush, within `limit`.
@@ -137,7 +175,11 @@ impl Link {
         match timeout(limit, fut).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(source)) => Err(TransportError::Write { target, source }),
-            Err(_) => Err(TransportError::Timeout { target, what: "write", after: limit }),
+            Err(_) => Err(TransportError::Timeout {
+                target,
+                what: "write",
+                after: limit,
+            }),
         }
     }
 
@@ -147,9 +189,18 @@ impl Link {
         let mut buf = [0u8; 256];
         for _ in 0..16 {
             match timeout(Duration::from_millis(2), self.io.read(&mut buf)).await {
-                Ok(Ok(0)) => return Err(TransportError::Closed { target: self.target.clone() }),
+                Ok(Ok(0)) => {
+                    return Err(TransportError::Closed {
+                        target: self.target.clone(),
+                    })
+                }
                 Ok(Ok(_)) => continue,
-                Ok(Err(source)) => return Err(TransportError::Read { target: self.target.clone(), source }),
+                Ok(Err(source)) => {
+                    return Err(TransportError::Read {
+                        target: self.target.clone(),
+                        source,
+                    })
+                }
                 Err(_) => return Ok(()),
             }
         }
@@ -158,7 +209,10 @@ impl Link {
 
     /// Send `DLE EOT 1, 2, 4` one after the other and collect the replies, each within
     /// `per_query`. A query without reply leaves its field `None`; a dead link is an error.
-    pub async fn poll_status(&mut self, per_query: Duration) -> Result<StatusReplies, TransportError> {
+    pub async fn poll_status(
+        &mut self,
+        per_query: Duration,
+    ) -> Result<StatusReplies, TransportError> {
         self.drain().await?;
         let mut replies = StatusReplies::default();
         for n in QUERIES {
@@ -174,14 +228,23 @@ impl Link {
                 }
                 match timeout(deadline - now, self.io.read(&mut buf)).await {
                     Err(_) => break,
-                    Ok(Ok(0)) => return Err(TransportError::Closed { target: self.target.clone() }),
+                    Ok(Ok(0)) => {
+                        return Err(TransportError::Closed {
+                            target: self.target.clone(),
+                        })
+                    }
                     Ok(Ok(k)) => {
                         if let Some((b, _)) = scanner.scan(&buf[..k]) {
                             replies.set(n, b);
                             break;
                         }
                     }
-                    Ok(Err(source)) => return Err(TransportError::Read { target: self.target.clone(), source }),
+                    Ok(Err(source)) => {
+                        return Err(TransportError::Read {
+                            target: self.target.clone(),
+                            source,
+                        })
+                    }
                 }
             }
             if n == 1 && replies.printer.is_none() {
@@ -191,4 +254,16 @@ impl Link {
         }
         Ok(replies)
     }
+}
+
+/// Connect, send `bytes` once and close (for `layso print-test`).
+pub async fn send_once(cfg: &PrinterConfig, bytes: &[u8]) -> Result<(), TransportError> {
+    let mut link = connect(cfg, Duration::from_secs(5)).await?;
+    let limit = match cfg.transport() {
+        TransportKind::Serial => {
+            wire_time(bytes.len(), *cfg.baud.get_ref()) * 2 + Duration::from_secs(2)
+        }
+        _ => Duration::from_secs(10),
+    };
+    link.send(bytes, limit).await
 }

@@ -48,7 +48,10 @@ struct Shared {
 /// Directory the emulator writes PNGs into.
 pub fn output_dir() -> PathBuf {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    tmp.parent().unwrap_or(tmp).join("test-output").join("printer")
+    tmp.parent()
+        .unwrap_or(tmp)
+        .join("test-output")
+        .join("printer")
 }
 
 /// Per-connection protocol state.
@@ -61,7 +64,12 @@ struct Session {
 
 impl Session {
     fn new(paper: usize) -> Self {
-        Session { parser: Parser::default(), page: Page::new(paper), bytes: Vec::new(), cmds: Vec::new() }
+        Session {
+            parser: Parser::default(),
+            page: Page::new(paper),
+            bytes: Vec::new(),
+            cmds: Vec::new(),
+        }
     }
 
     /// Feed received bytes; returns the bytes to answer.
@@ -88,7 +96,9 @@ impl Session {
             let printed = self.page.apply(&cmd);
             self.cmds.push(cmd);
             if let Some(p) = printed {
-                let Ok(mut tickets) = sh.tickets.lock() else { continue };
+                let Ok(mut tickets) = sh.tickets.lock() else {
+                    continue;
+                };
                 let png = output_dir().join(format!("{}-{:03}.png", sh.name, tickets.len() + 1));
                 if let Err(e) = page::write_png(&p.image, &png) {
                     eprintln!("printer emulator: {e}");
@@ -142,7 +152,13 @@ fn openpty() -> std::io::Result<(Fd, Fd, PathBuf)> {
     let (mut master, mut slave) = (0, 0);
     // SAFETY: openpty writes two descriptors; the name, termios and winsize pointers may be null.
     let rc = unsafe {
-        libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null())
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
     };
     if rc != 0 {
         return Err(std::io::Error::last_os_error());
@@ -155,7 +171,9 @@ fn openpty() -> std::io::Result<(Fd, Fd, PathBuf)> {
         return Err(std::io::Error::from_raw_os_error(rc));
     }
     // SAFETY: ttyname_r wrote a NUL-terminated string.
-    let path = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }.to_string_lossy().into_owned();
+    let path = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
     // Raw mode on the slave so nothing is echoed or translated before the client opens it.
     // SAFETY: termios is plain data filled by tcgetattr.
     unsafe {
@@ -184,7 +202,11 @@ impl Emulator {
             let mut buf = [0u8; 4096];
             s2.connections.fetch_add(1, Ordering::SeqCst);
             while !s2.stop.load(Ordering::SeqCst) {
-                let mut pfd = libc::pollfd { fd: master.0, events: libc::POLLIN, revents: 0 };
+                let mut pfd = libc::pollfd {
+                    fd: master.0,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
                 // SAFETY: one valid pollfd.
                 let n = unsafe { libc::poll(&mut pfd, 1, 20) };
                 if n <= 0 {
@@ -204,7 +226,12 @@ impl Emulator {
             }
             drop(master);
         });
-        Ok(Emulator { sh, thread: Some(thread), port: None, link: Some(link.to_path_buf()) })
+        Ok(Emulator {
+            sh,
+            thread: Some(thread),
+            port: None,
+            link: Some(link.to_path_buf()),
+        })
     }
 
     /// A network printer on 127.0.0.1:`port` (0 picks a free port).
@@ -226,7 +253,12 @@ impl Emulator {
                 }
             }
         });
-        Ok(Emulator { sh, thread: Some(thread), port: Some(port), link: None })
+        Ok(Emulator {
+            sh,
+            thread: Some(thread),
+            port: Some(port),
+            link: None,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -256,11 +288,19 @@ impl Emulator {
     }
 
     pub fn tickets(&self) -> Vec<Ticket> {
-        self.sh.tickets.lock().map(|t| t.clone()).unwrap_or_default()
+        self.sh
+            .tickets
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default()
     }
 
     pub fn received(&self) -> Vec<u8> {
-        self.sh.received.lock().map(|r| r.clone()).unwrap_or_default()
+        self.sh
+            .received
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 
     pub fn status_queries(&self) -> usize {
@@ -318,7 +358,11 @@ fn serve_tcp(mut stream: TcpStream, sh: &Shared) {
                     return;
                 }
             }
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
             Err(_) => return,
         }
     }

@@ -68,7 +68,11 @@ impl Page {
         band.blit(image, x, 0);
         self.img.stack(&band);
         if keep {
-            self.rasters.push(PlacedRaster { image: image.clone(), x, y });
+            self.rasters.push(PlacedRaster {
+                image: image.clone(),
+                x,
+                y,
+            });
         }
     }
 
@@ -82,12 +86,15 @@ impl Page {
         let s = String::from_utf8_lossy(&self.text).into_owned();
         self.text.clear();
         // Approximate the printer font: 12×24 cells scaled by GS !.
-        let px = (22 * u32::from(h)) as u32;
+        let px = 22 * u32::from(h);
         let mut glyphs = self.font.render_line(&s, px);
         if w != h {
             // Stretch horizontally to the requested width multiplier.
             let factor = f64::from(w) / f64::from(h);
-            let mut stretched = Bitmap::new((glyphs.width() as f64 * factor) as usize + 1, glyphs.height());
+            let mut stretched = Bitmap::new(
+                (glyphs.width() as f64 * factor) as usize + 1,
+                glyphs.height(),
+            );
             for y in 0..glyphs.height() {
                 for x in 0..stretched.width() {
                     if glyphs.get((x as f64 / factor) as usize, y) {
@@ -177,10 +184,15 @@ pub fn write_png(img: &Bitmap, path: &Path) -> Result<(), String> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     }
-    let file = std::fs::File::create(path).map_err(|e| format!("create {}: {e}", path.display()))?;
+    let file =
+        std::fs::File::create(path).map_err(|e| format!("create {}: {e}", path.display()))?;
     let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w as u32, h as u32);
     enc.set_color(png::ColorType::Grayscale);
     enc.set_depth(png::BitDepth::Eight);
-    let mut writer = enc.write_header().map_err(|e| format!("png header {}: {e}", path.display()))?;
-    writer.write_image_data(&pixels).map_err(|e| format!("png data {}: {e}", path.display()))
+    let mut writer = enc
+        .write_header()
+        .map_err(|e| format!("png header {}: {e}", path.display()))?;
+    writer
+        .write_image_data(&pixels)
+        .map_err(|e| format!("png data {}: {e}", path.display()))
 }

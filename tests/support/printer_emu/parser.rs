@@ -8,13 +8,20 @@ pub enum Cmd {
     Align(u8),
     Bold(bool),
     /// `GS !` multipliers.
-    Size { w: u8, h: u8 },
+    Size {
+        w: u8,
+        h: u8,
+    },
     FeedLines(u8),
     FeedDots(u8),
     /// Printable bytes (a line may arrive in several pieces).
     Text(Vec<u8>),
     LineFeed,
-    Raster { bpr: usize, rows: usize, data: Vec<u8> },
+    Raster {
+        bpr: usize,
+        rows: usize,
+        data: Vec<u8>,
+    },
     QrModel(u8),
     QrModule(u8),
     QrEcc(u8),
@@ -81,14 +88,29 @@ pub fn parse_one(b: &[u8]) -> Option<(Cmd, usize)> {
         0x1D => {
             let c = *b.get(1)?;
             match c {
-                b'!' => need(b, 3).map(|x| (Cmd::Size { w: (x[2] >> 4) + 1, h: (x[2] & 7) + 1 }, 3)),
+                b'!' => need(b, 3).map(|x| {
+                    (
+                        Cmd::Size {
+                            w: (x[2] >> 4) + 1,
+                            h: (x[2] & 7) + 1,
+                        },
+                        3,
+                    )
+                }),
                 b'v' => {
                     let h = need(b, 8)?;
                     let bpr = usize::from(h[4]) | usize::from(h[5]) << 8;
                     let rows = usize::from(h[6]) | usize::from(h[7]) << 8;
                     let total = 8 + bpr * rows;
                     let all = need(b, total)?;
-                    Some((Cmd::Raster { bpr, rows, data: all[8..].to_vec() }, total))
+                    Some((
+                        Cmd::Raster {
+                            bpr,
+                            rows,
+                            data: all[8..].to_vec(),
+                        },
+                        total,
+                    ))
                 }
                 b'(' => {
                     let h = need(b, 5)?;
@@ -107,7 +129,11 @@ pub fn parse_one(b: &[u8]) -> Option<(Cmd, usize)> {
                 }
                 b'V' => {
                     let m = *b.get(2)?;
-                    let len = if matches!(m, 65 | 66 | 97 | 98 | 103 | 104) { 4 } else { 3 };
+                    let len = if matches!(m, 65 | 66 | 97 | 98 | 103 | 104) {
+                        4
+                    } else {
+                        3
+                    };
                     need(b, len).map(|_| (Cmd::Cut, len))
                 }
                 b'L' | b'W' => need(b, 4).map(|x| (Cmd::Other(x.to_vec()), 4)),
@@ -116,7 +142,14 @@ pub fn parse_one(b: &[u8]) -> Option<(Cmd, usize)> {
         }
         0x1C => {
             let c = *b.get(1)?;
-            Some((if c == b'.' { Cmd::CancelKanji } else { Cmd::Other(vec![0x1C, c]) }, 2))
+            Some((
+                if c == b'.' {
+                    Cmd::CancelKanji
+                } else {
+                    Cmd::Other(vec![0x1C, c])
+                },
+                2,
+            ))
         }
         0x10 => {
             let c = *b.get(1)?;
