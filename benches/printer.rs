@@ -5,7 +5,7 @@
 //! Run: `cargo bench --bench printer`
 
 use layso::devices::printer::transport::wire_time;
-use layso::devices::printer::{PrintJob, PrinterConfig, TicketEncoder, TransportKind};
+use layso::devices::printer::{PrintJob, PrinterConfig, RasterAlign, TicketEncoder, TransportKind};
 use std::time::{Duration, Instant};
 
 const ITERATIONS: usize = 300;
@@ -56,6 +56,7 @@ fn main() {
     for paper in [80u32, 58] {
         let mut cfg = PrinterConfig::with_path(TransportKind::File, "bench.bin");
         cfg.paper_mm = toml::Spanned::new(0..0, paper);
+        let t0 = Instant::now();
         let mut enc = match TicketEncoder::new(&cfg) {
             Ok(e) => e,
             Err(e) => {
@@ -63,6 +64,12 @@ fn main() {
                 std::process::exit(1);
             }
         };
+        let cold = t0.elapsed();
+        let mut jcfg = cfg.clone();
+        jcfg.profile.raster_align = RasterAlign::Justify;
+        let justify = TicketEncoder::new(&jcfg)
+            .map(|mut e| e.encode(&job).len())
+            .unwrap_or(0);
         let (h50, h99, hybrid) = time(|| enc.encode(&job).len());
         let (f50, f99, full) = time(|| enc.encode_full_raster(&job).len());
         for (name, p50, p99, len) in [
@@ -80,9 +87,31 @@ fn main() {
                 format!("{:.3} s", wire_time(len, 115_200).as_secs_f64()),
             );
         }
+        println!(
+            "{:<6} {:<12} {:>12} {:>12} {:>9} {:>12} {:>12}",
+            format!("{paper} mm"),
+            "hybrid/just.",
+            "",
+            "",
+            justify,
+            format!("{:.2} s", wire_time(justify, 9600).as_secs_f64()),
+            format!("{:.3} s", wire_time(justify, 115_200).as_secs_f64()),
+        );
+        println!(
+            "{paper} mm: encoder start-up (font parse + glyph cache warm-up) {}",
+            ms(cold)
+        );
         ratios.push((paper, full as f64 / hybrid as f64));
     }
     for (paper, r) in ratios {
         println!("{paper} mm: full raster / hybrid bytes = {r:.1}x");
     }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "load average during the run: {}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
 }
