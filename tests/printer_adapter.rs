@@ -322,6 +322,19 @@ async fn file_transport_writes_the_exact_bytes_and_reprints() {
     .await;
     let all = std::fs::read(&path).expect("read");
     assert_eq!(&all[n..], &want[..]);
+    // The same through a plain `()` channel (what the HTTP handler holds).
+    let (rtx, rrx) = mpsc::channel(1);
+    let bridge = handle.serve_reprints(rrx);
+    assert!(rtx.send(()).await.is_ok());
+    let p = path.clone();
+    wait_for("the second reprint", Duration::from_secs(5), move || {
+        std::fs::metadata(&p)
+            .map(|m| m.len() as usize == 3 * n)
+            .unwrap_or(false)
+    })
+    .await;
+    drop(rtx);
+    let _ = tokio::time::timeout(Duration::from_secs(5), bridge).await;
     // The adapter ends once the job channel is closed and nothing is queued.
     drop(tx);
     assert!(

@@ -58,6 +58,26 @@ impl PrinterHandle {
         rx.await.map_err(|_| ReprintError::Stopped)?
     }
 
+    /// Forward every `()` received on `requests` as a reprint (for callers that hold a plain
+    /// `mpsc::Sender<()>`, such as the HTTP handler). Outcomes are logged. The task ends when
+    /// `requests` closes or the adapter stops.
+    pub fn serve_reprints(&self, mut requests: mpsc::Receiver<()>) -> JoinHandle<()> {
+        let cmds = self.cmds.clone();
+        tokio::spawn(async move {
+            while requests.recv().await.is_some() {
+                let (tx, rx) = oneshot::channel();
+                if cmds.send(Command::Reprint(tx)).await.is_err() {
+                    break;
+                }
+                match rx.await {
+                    Ok(Ok(ticket)) => tracing::info!(%ticket, "reprint queued"),
+                    Ok(Err(e)) => tracing::warn!("reprint not possible: {e}"),
+                    Err(_) => break,
+                }
+            }
+        })
+    }
+
     /// Tickets written to the printer so far.
     pub fn printed(&self) -> u64 {
         self.shared.printed.load(Ordering::Relaxed)
