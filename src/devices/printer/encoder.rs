@@ -18,6 +18,15 @@ const FONT_A_WIDTH: usize = 12;
 const FONT_A_HEIGHT: usize = 24;
 /// Side margin kept free of raster text, in dots (each side).
 const MARGIN: usize = 8;
+/// Longest text taken from a job or the layout (characters); the rest is cut so a bad
+/// input cannot turn into metres of paper.
+const MAX_TEXT_CHARS: usize = 200;
+/// Longest ticket number printed (characters).
+const MAX_NUMBER_CHARS: usize = 12;
+
+fn clip(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
 
 /// One element of a ticket, before encoding.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,7 +103,7 @@ impl TicketEncoder {
         let (text_px, title_px) = (*l.text_px.get_ref(), *l.title_px.get_ref());
         let mut items = Vec::new();
         let text = |t: &str, px: u32, title: bool| Item::Text {
-            text: t.to_string(),
+            text: clip(t, MAX_TEXT_CHARS),
             px,
             title,
         };
@@ -110,7 +119,7 @@ impl TicketEncoder {
             items.push(text(l.priority_text.get_ref(), title_px, true));
         }
         items.push(Item::Gap(8));
-        items.push(Item::Number(job.ticket.clone()));
+        items.push(Item::Number(clip(&job.ticket, MAX_NUMBER_CHARS)));
         items.push(Item::Gap(8));
         let t = LocalTime::from_unix_ms(job.issued_at_ms, job.utc_offset_minutes);
         let time_line = l
@@ -444,6 +453,25 @@ mod tests {
         let set: std::collections::HashSet<char> = l.iter().copied().collect();
         assert_eq!(set.len(), 178);
         assert!(l.contains(&'ệ') && l.contains(&'Ữ') && l.contains(&'Đ') && l.contains(&'ỵ'));
+    }
+
+    #[test]
+    fn oversized_input_is_bounded() {
+        let cfg = PrinterConfig::with_path(TransportKind::File, "x");
+        let mut enc = TicketEncoder::new(&cfg).expect("font");
+        let job = PrintJob {
+            site_name: "Phường ".repeat(10_000),
+            service_name: "Đăng ký ".repeat(10_000),
+            ticket: "A".repeat(1000),
+            priority: true,
+            issued_at_ms: 0,
+            utc_offset_minutes: 420,
+            waiting_ahead: u32::MAX,
+            qr: Some("x".repeat(100_000)),
+            deadline_ms: 0,
+        };
+        let bytes = enc.encode(&job);
+        assert!(bytes.len() < 60_000, "{} bytes", bytes.len());
     }
 
     #[test]

@@ -193,6 +193,20 @@ mod tests {
     }
 
     #[test]
+    fn state_names_match_serde() {
+        for st in [
+            PrinterState::Ok,
+            PrinterState::PaperNearEnd,
+            PrinterState::Unreachable,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&st).ok(),
+                Some(format!("\"{}\"", st.as_str()))
+            );
+        }
+    }
+
+    #[test]
     fn classify_roundtrip() {
         for st in [
             PrinterState::Ok,
