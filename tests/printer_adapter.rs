@@ -369,3 +369,23 @@ async fn missing_device_is_unreachable_with_a_clear_detail() {
     drop(tx);
     let _ = tokio::time::timeout(Duration::from_secs(5), handle.task).await;
 }
+
+#[tokio::test]
+async fn serial_with_xon_xoff_flow_control_and_noisy_replies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = dir.path().join("printer");
+    let emu = Emulator::pty(&link, 576, "pty-xonxoff").expect("pty emulator");
+    emu.set_noisy(true); // XOFF, XON and stray bytes before every status reply
+    let mut cfg = serial_cfg(&link);
+    cfg.flow_control = layso::devices::printer::FlowControl::Software;
+    cfg.parity = layso::devices::printer::Parity::Even;
+    cfg.baud = Spanned::new(0..0, 9600);
+    let (tx, handle, states) = start(cfg.clone());
+    wait_state(&states, PrinterState::Ok).await;
+    let j = job("G001");
+    send(&tx, j.clone()).await;
+    assert!(emu.wait_tickets(1, Duration::from_secs(8)).await);
+    assert_eq!(emu.tickets()[0].bytes, expected_bytes(&cfg, &j));
+    drop(tx);
+    let _ = tokio::time::timeout(Duration::from_secs(5), handle.task).await;
+}
