@@ -39,7 +39,7 @@ fn job(ticket: &str) -> PrintJob {
 
 fn fast(mut c: PrinterConfig) -> PrinterConfig {
     c.poll_interval_ms = Spanned::new(0..0, 150);
-    c.status_timeout_ms = Spanned::new(0..0, 500);
+    c.status_timeout_ms = Spanned::new(0..0, 1000);
     c.baud = Spanned::new(0..0, 115_200);
     c
 }
@@ -75,13 +75,15 @@ async fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
 }
 
 async fn wait_state(states: &States, want: PrinterState) {
-    let s = states.clone();
-    wait_for(
-        &format!("state {want}"),
-        Duration::from_secs(8),
-        move || last_state(&s) == Some(want),
-    )
-    .await;
+    let end = tokio::time::Instant::now() + Duration::from_secs(8);
+    while tokio::time::Instant::now() < end {
+        if last_state(states) == Some(want) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seen = states.lock().map(|v| v.clone()).unwrap_or_default();
+    panic!("timed out after 8 s waiting for state {want}; reported so far: {seen:?}");
 }
 
 async fn send(tx: &mpsc::Sender<PrintJob>, j: PrintJob) {
@@ -386,6 +388,37 @@ async fn serial_with_xon_xoff_flow_control_and_noisy_replies() {
     send(&tx, j.clone()).await;
     assert!(emu.wait_tickets(1, Duration::from_secs(8)).await);
     assert_eq!(emu.tickets()[0].bytes, expected_bytes(&cfg, &j));
+    drop(tx);
+    let _ = tokio::time::timeout(Duration::from_secs(5), handle.task).await;
+}
+
+#[tokio::test]
+async fn printer_class_device_file_with_status() {
+    // A character device behind the `file` transport, as /dev/usb/lp0 would be (here the
+    // emulator's pseudo-terminal), with DLE EOT status read back through it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = dir.path().join("lp0");
+    let emu = Emulator::pty(&link, 576, "lp-device").expect("pty emulator");
+    let mut cfg = fast(PrinterConfig::with_path(
+        TransportKind::File,
+        link.to_string_lossy(),
+    ));
+    cfg.status = Some(true);
+    let (tx, handle, states) = start(cfg.clone());
+    wait_state(&states, PrinterState::Ok).await;
+    emu.set_state(PrinterState::PaperNearEnd);
+    wait_state(&states, PrinterState::PaperNearEnd).await;
+    let j = job("H001");
+    send(&tx, j.clone()).await;
+    assert!(emu.wait_tickets(1, Duration::from_secs(8)).await);
+    assert_eq!(emu.tickets()[0].bytes, expected_bytes(&cfg, &j));
+    // The device goes away and comes back.
+    emu.stop();
+    wait_state(&states, PrinterState::Unreachable).await;
+    let emu2 = Emulator::pty(&link, 576, "lp-device-2").expect("pty emulator again");
+    wait_state(&states, PrinterState::Ok).await;
+    send(&tx, job("H002")).await;
+    assert!(emu2.wait_tickets(1, Duration::from_secs(8)).await);
     drop(tx);
     let _ = tokio::time::timeout(Duration::from_secs(5), handle.task).await;
 }

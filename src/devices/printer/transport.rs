@@ -4,8 +4,14 @@
 use super::config::{FlowControl, Parity, PrinterConfig, TransportKind};
 use super::escpos;
 use super::status::{ReplyScanner, StatusReplies, QUERIES};
+use std::io::{Read, Write};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::time::{timeout, Instant};
 
 /// A byte stream to the printer.
@@ -115,21 +121,30 @@ async fn open(cfg: &PrinterConfig, target: &str) -> Result<Link, TransportError>
             let path = cfg
                 .path_buf()
                 .ok_or_else(|| TransportError::Config("file transport needs `path`".into()))?;
-            let is_device = path.starts_with("/dev");
-            if !is_device {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    tokio::fs::create_dir_all(dir).await.map_err(open_err)?;
+            // A character device (`/dev/usb/lp0`) is driven non-blocking through the reactor,
+            // so a printer that stops reading cannot tie up a thread; a plain file (dev
+            // config) is appended to.
+            let is_char_device = std::fs::metadata(&path)
+                .map(|m| m.file_type().is_char_device())
+                .unwrap_or(false);
+            if is_char_device {
+                Box::new(DeviceFile::open(&path, cfg.status_enabled()).map_err(open_err)?)
+            } else {
+                let under_dev = path.starts_with("/dev");
+                if !under_dev {
+                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        tokio::fs::create_dir_all(dir).await.map_err(open_err)?;
+                    }
                 }
+                let mut opts = tokio::fs::OpenOptions::new();
+                opts.append(true);
+                if cfg.status_enabled() {
+                    opts.read(true);
+                }
+                // Never create files under /dev: a missing printer stays missing.
+                opts.create(!under_dev);
+                Box::new(opts.open(&path).await.map_err(open_err)?)
             }
-            let mut opts = tokio::fs::OpenOptions::new();
-            opts.write(true);
-            if cfg.status_enabled() {
-                opts.read(true);
-            }
-            if !is_device {
-                opts.create(true).append(true);
-            }
-            Box::new(opts.open(&path).await.map_err(open_err)?)
         }
         TransportKind::Tcp => {
             let host = cfg
@@ -266,4 +281,67 @@ pub async fn send_once(cfg: &PrinterConfig, bytes: &[u8]) -> Result<(), Transpor
         _ => Duration::from_secs(10),
     };
     link.send(bytes, limit).await
+}
+
+/// A character device opened `O_NONBLOCK` and driven by the tokio reactor.
+struct DeviceFile {
+    fd: AsyncFd<std::fs::File>,
+}
+
+impl DeviceFile {
+    fn open(path: &Path, read: bool) -> std::io::Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .read(read)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)?;
+        Ok(DeviceFile {
+            fd: AsyncFd::new(file)?,
+        })
+    }
+}
+
+impl AsyncRead for DeviceFile {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        loop {
+            let mut guard = ready!(self.fd.poll_read_ready(cx))?;
+            let unfilled = buf.initialize_unfilled();
+            match guard.try_io(|f| f.get_ref().read(unfilled)) {
+                Ok(Ok(n)) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+impl AsyncWrite for DeviceFile {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        loop {
+            let mut guard = ready!(self.fd.poll_write_ready(cx))?;
+            match guard.try_io(|f| f.get_ref().write(data)) {
+                Ok(r) => return Poll::Ready(r),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
 }
