@@ -295,9 +295,10 @@ impl DeviceFile {
             .read(read)
             .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
             .open(path)?;
-        Ok(DeviceFile {
-            fd: AsyncFd::new(file)?,
-        })
+        // SAFETY: the `File` is moved into the `AsyncFd` and owned by it, so its descriptor
+        // stays open and refers to the same device until the `AsyncFd` is dropped.
+        let fd = unsafe { AsyncFd::register(file) }.map_err(std::io::Error::from)?;
+        Ok(DeviceFile { fd })
     }
 }
 
