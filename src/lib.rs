@@ -15,6 +15,8 @@
 //!   file kept outside sled.
 //! - `engine.rs` — the single writer thread: decide → append → apply → one flush per
 //!   batch (group commit) → reply → broadcast; the `Handle` adapters use; the `View`.
+//! - `devices/printer/` — ESC/POS ticket printing: pure encoder and status parser,
+//!   serial/file/TCP transports, the adapter task (docs/printer.md).
 //! - `web/` — axum: JSON API under `/api/v1`, the SSE event stream, embedded pages.
 //! - `daemon.rs` — `layso run`: wiring, signals, systemd notify; `cli.rs` — commands
 //!   and exit codes; `sys.rs` — kernel clock status and sd_notify.
@@ -37,6 +39,7 @@ pub mod codec;
 pub mod config;
 pub mod core;
 pub mod daemon;
+pub mod devices;
 pub mod engine;
 pub mod log;
 pub mod sys;
