@@ -1,1 +1,2 @@
 //! layso: queue-ticket daemon (skeleton).
+pub mod devices;
