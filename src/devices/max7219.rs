@@ -95,7 +95,7 @@ impl<SPI: SpiDevice> Max7219<SPI> {
     }
 
     /// Initialises every chip: display test off, scan all 8 digits, no decode, `intensity`
-    /// (0..=15), all digits blank, then out of shutdown. 13 transactions.
+    /// (0..=15), all digits blank, then out of shutdown: 14 transactions.
     pub fn init(&mut self, intensity: u8) -> Result<(), Error<SPI::Error>> {
         self.write_all(reg::DISPLAY_TEST, 0x00)?;
         self.write_all(reg::SHUTDOWN, 0x00)?;
