@@ -231,4 +231,7 @@ async fn unplugging_and_replugging_the_board_is_survived() {
     assert!(!task.is_finished(), "adapter keeps running");
     let r = reports.lock().map(|r| r.clone()).unwrap_or_default();
     assert!(r.iter().all(|(name, _, _)| name == "hall"), "{r:?}");
+    // Health went ok -> failing (hang-up, then the missing device) -> ok.
+    assert!(r.first().is_some_and(|x| x.1) && r.last().is_some_and(|x| x.1), "{r:?}");
+    assert!(r.iter().any(|x| !x.1), "{r:?}");
 }
