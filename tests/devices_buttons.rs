@@ -7,7 +7,10 @@ const HIGH: bool = true;
 const LOW: bool = false;
 
 fn issue_a() -> ButtonAction {
-    ButtonAction::Issue { service: "A".into(), priority: false }
+    ButtonAction::Issue {
+        service: "A".into(),
+        priority: false,
+    }
 }
 
 /// Active-low button, 30 ms debounce, 1500 ms minimum interval, released (high) at t = 0.
@@ -94,7 +97,10 @@ fn hammering_gives_one_action_until_the_button_is_left_alone() {
     // Then left alone for 2 s and pressed once more.
     edges.push((7000, LOW));
     edges.push((7100, HIGH));
-    assert_eq!(run(&mut d, &edges, 8000), vec![(130, issue_a()), (7030, issue_a())]);
+    assert_eq!(
+        run(&mut d, &edges, 8000),
+        vec![(130, issue_a()), (7030, issue_a())]
+    );
 }
 
 #[test]
@@ -119,14 +125,21 @@ fn button_held_at_start_fires_only_after_release_and_new_press() {
 fn active_high_button() {
     let next = ButtonAction::Next { counter: 3 };
     let mut d = Debouncer::new(next.clone(), false, 20, 500, LOW, 0);
-    let out = run(&mut d, &[(100, HIGH), (101, LOW), (102, HIGH), (300, LOW)], 1000);
+    let out = run(
+        &mut d,
+        &[(100, HIGH), (101, LOW), (102, HIGH), (300, LOW)],
+        1000,
+    );
     assert_eq!(out, vec![(122, next)]);
 }
 
 #[test]
 fn two_buttons_pressed_at_once_each_fire_once() {
     let a = issue_a();
-    let b = ButtonAction::Issue { service: "A".into(), priority: true };
+    let b = ButtonAction::Issue {
+        service: "A".into(),
+        priority: true,
+    };
     let c = ButtonAction::Recall { counter: 2 };
     let mut bank = ButtonBank::new(vec![
         Debouncer::new(a.clone(), true, 30, 1500, HIGH, 0),
@@ -184,7 +197,20 @@ action = { kind = "issue", service = "B", priority = true }
     assert!(cfg.active_low);
     assert_eq!(cfg.chip_path(), "/dev/gpiochip0");
     let mut d = Debouncer::from_config(cfg, HIGH, 0);
-    let want = ButtonAction::Issue { service: "B".into(), priority: true };
-    let out = run(&mut d, &[(100, LOW), (200, HIGH), (1900, LOW), (2000, HIGH), (4500, LOW)], 5000);
+    let want = ButtonAction::Issue {
+        service: "B".into(),
+        priority: true,
+    };
+    let out = run(
+        &mut d,
+        &[
+            (100, LOW),
+            (200, HIGH),
+            (1900, LOW),
+            (2000, HIGH),
+            (4500, LOW),
+        ],
+        5000,
+    );
     assert_eq!(out, vec![(150, want.clone()), (4550, want)]);
 }

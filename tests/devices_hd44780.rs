@@ -29,7 +29,7 @@ fn init_i2c() -> Vec<T> {
         T::write(ADDR, vec![0x3C, 0x38]), // 0x3 (8-bit) x3
         T::write(ADDR, vec![0x3C, 0x38]),
         T::write(ADDR, vec![0x3C, 0x38]),
-        T::write(ADDR, vec![0x2C, 0x28]),        // 0x2: switch to 4-bit
+        T::write(ADDR, vec![0x2C, 0x28]), // 0x2: switch to 4-bit
         T::write(ADDR, vec![0x2C, 0x28, 0x8C, 0x88]), // function set 0x28
         T::write(ADDR, vec![0x0C, 0x08, 0x8C, 0x88]), // display off 0x08
         T::write(ADDR, vec![0x0C, 0x08, 0x1C, 0x18]), // clear 0x01
@@ -39,11 +39,21 @@ fn init_i2c() -> Vec<T> {
 }
 
 fn init_delays() -> Vec<D> {
-    vec![D::delay_ms(50), D::delay_us(4500), D::delay_us(150), D::delay_us(150), D::delay_us(2000)]
+    vec![
+        D::delay_ms(50),
+        D::delay_us(4500),
+        D::delay_us(150),
+        D::delay_us(150),
+        D::delay_us(2000),
+    ]
 }
 
 fn slot(counter: u16, label: Option<&str>, visible: bool) -> Slot {
-    Slot { counter, label: label.map(str::to_string), visible }
+    Slot {
+        counter,
+        label: label.map(str::to_string),
+        visible,
+    }
 }
 
 #[test]
@@ -76,20 +86,32 @@ fn counter_rows_with_vietnamese_caption_and_blink() {
     expect.extend(text("B007"));
 
     let mut i2c = I2cMock::new(&expect);
-    let mut s = Hd44780Surface::new(i2c.clone(), NoopDelay::new(), ADDR, 16, 2, "Quầy").expect("init");
-    s.show(&[slot(3, Some("A012"), true), slot(5, None, true)]).expect("show");
-    s.show(&[slot(3, Some("A012"), true), slot(5, None, true)]).expect("unchanged: nothing sent");
-    s.show(&[slot(3, Some("A012"), false), slot(5, None, true)]).expect("blink off");
-    s.show(&[slot(3, Some("A012"), true), slot(5, None, true)]).expect("blink on");
-    s.show(&[slot(3, Some("A012"), true), slot(5, Some("B007"), true)]).expect("new call");
+    let mut s =
+        Hd44780Surface::new(i2c.clone(), NoopDelay::new(), ADDR, 16, 2, "Quầy").expect("init");
+    s.show(&[slot(3, Some("A012"), true), slot(5, None, true)])
+        .expect("show");
+    s.show(&[slot(3, Some("A012"), true), slot(5, None, true)])
+        .expect("unchanged: nothing sent");
+    s.show(&[slot(3, Some("A012"), false), slot(5, None, true)])
+        .expect("blink off");
+    s.show(&[slot(3, Some("A012"), true), slot(5, None, true)])
+        .expect("blink on");
+    s.show(&[slot(3, Some("A012"), true), slot(5, Some("B007"), true)])
+        .expect("new call");
     i2c.done();
 }
 
 #[test]
 fn twenty_by_four_row_addresses() {
-    let lcd = Hd44780::new(I2cMock::new(&[]), NoopDelay::new(), ADDR, 20, 4).expect("20x4 is valid");
+    let lcd =
+        Hd44780::new(I2cMock::new(&[]), NoopDelay::new(), ADDR, 20, 4).expect("20x4 is valid");
     assert_eq!(
-        [lcd.ddram_address(0, 0), lcd.ddram_address(1, 0), lcd.ddram_address(2, 0), lcd.ddram_address(3, 19)],
+        [
+            lcd.ddram_address(0, 0),
+            lcd.ddram_address(1, 0),
+            lcd.ddram_address(2, 0),
+            lcd.ddram_address(3, 19)
+        ],
         [0x00, 0x40, 0x14, 0x54 + 19]
     );
     let (mut i2c, _) = lcd.release();
@@ -110,7 +132,10 @@ fn text_line_write_on_row_three_of_a_20x4() {
 fn lcd_text_is_transliterated_and_fitted() {
     assert_eq!(lcd_bytes("Quầy số 3", 12), b"Quay so 3   ".to_vec());
     assert_eq!(lcd_bytes("a\\b~c", 5), b"a/b-c".to_vec());
-    assert_eq!(lcd_bytes("ƯU TIÊN NGƯỜI CAO TUỔI", 16), b"UU TIEN NGUOI CA".to_vec());
+    assert_eq!(
+        lcd_bytes("ƯU TIÊN NGƯỜI CAO TUỔI", 16),
+        b"UU TIEN NGUOI CA".to_vec()
+    );
     let rows = render_rows(&[slot(12, Some("UT0042"), true)], "Quầy", 16);
     assert_eq!(rows, vec!["Quay 12   UT0042".to_string()]);
 }

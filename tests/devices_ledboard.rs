@@ -25,14 +25,27 @@ fn example(name: &str) -> LedBoardConfig {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     let doc: Doc = toml::from_str(&text).unwrap_or_else(|e| panic!("{path} does not parse: {e}"));
     assert_eq!(doc.led_boards.len(), 1, "{path} has one board");
-    let board = doc.led_boards.into_iter().next().unwrap_or_else(|| unreachable!());
-    let errs = layso::devices::board::validate(&[], &[], std::slice::from_ref(&board), &[], &[1, 2, 3, 12]);
+    let board = doc
+        .led_boards
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| unreachable!());
+    let errs = layso::devices::board::validate(
+        &[],
+        &[],
+        std::slice::from_ref(&board),
+        &[],
+        &[1, 2, 3, 12],
+    );
     assert!(errs.is_empty(), "{path} is not valid: {errs:?}");
     board
 }
 
 fn call(counter: u16, ticket: &str) -> Call {
-    Call { counter, ticket: ticket.to_string() }
+    Call {
+        counter,
+        ticket: ticket.to_string(),
+    }
 }
 
 fn frame(cfg: &LedBoardConfig, c: &Call) -> Vec<u8> {
@@ -46,8 +59,8 @@ fn frame(cfg: &LedBoardConfig, c: &Call) -> Vec<u8> {
 fn golden_ascii_xor_frame() {
     let cfg = example("ledboard-ascii-xor.toml");
     let want: Vec<u8> = vec![
-        0x02, b'0', b'1', b'D', b'A', b'0', b'1', b'2', b' ', b'-', b'>', b' ', b'Q', b'u', b'a', b'y', b' ', b'3', b' ',
-        b' ', 0x03, 0x08,
+        0x02, b'0', b'1', b'D', b'A', b'0', b'1', b'2', b' ', b'-', b'>', b' ', b'Q', b'u', b'a',
+        b'y', b' ', b'3', b' ', b' ', 0x03, 0x08,
     ];
     assert_eq!(frame(&cfg, &call(3, "A012")), want);
     // Counter 12 with a priority ticket: still board address 01.
@@ -63,7 +76,8 @@ fn golden_ascii_xor_frame() {
 fn golden_modbus_write_multiple_registers_frame() {
     let cfg = example("ledboard-modbus.toml");
     let want = vec![
-        0x03, 0x10, 0x00, 0x00, 0x00, 0x04, 0x08, 0x20, 0x20, 0x20, 0x20, 0x41, 0x30, 0x31, 0x32, 0x11, 0x70,
+        0x03, 0x10, 0x00, 0x00, 0x00, 0x04, 0x08, 0x20, 0x20, 0x20, 0x20, 0x41, 0x30, 0x31, 0x32,
+        0x11, 0x70,
     ];
     assert_eq!(frame(&cfg, &call(3, "A012")), want);
     // The slave id follows the counter.
@@ -100,25 +114,43 @@ checksum_format = "ascii_hex"
     want.extend([0x0D, 0x0A]);
     assert_eq!(f, want);
     let d = decode_frame(&t, &f).expect("decodes");
-    assert_eq!((d.address, d.text.as_slice(), d.consumed), (7, text, f.len()));
+    assert_eq!(
+        (d.address, d.text.as_slice(), d.consumed),
+        (7, text, f.len())
+    );
 
     // A corrupted byte is caught by the checksum.
     let mut bad = f.clone();
     bad[5] ^= 0x01;
-    assert!(matches!(decode_frame(&t, &bad), Err(FrameError::BadChecksum { .. })));
+    assert!(matches!(
+        decode_frame(&t, &bad),
+        Err(FrameError::BadChecksum { .. })
+    ));
     // A short frame asks for more bytes.
-    assert_eq!(decode_frame(&t, &f[..f.len() - 1]), Err(FrameError::Incomplete));
+    assert_eq!(
+        decode_frame(&t, &f[..f.len() - 1]),
+        Err(FrameError::Incomplete)
+    );
 }
 
 #[test]
 fn ascii_encoding_and_limits() {
     let t = template("address = \"ascii_hex2\"\nencoding = \"ascii\"\nsuffix = [0x03]\n");
-    assert_eq!(build_frame(&t, 0xAB, "Quầy").expect("frame"), b"ABQu?y\x03".to_vec());
-    assert!(matches!(build_frame(&t, 300, "x"), Err(FrameError::AddressTooLarge { .. })));
+    assert_eq!(
+        build_frame(&t, 0xAB, "Quầy").expect("frame"),
+        b"ABQu?y\x03".to_vec()
+    );
+    assert!(matches!(
+        build_frame(&t, 300, "x"),
+        Err(FrameError::AddressTooLarge { .. })
+    ));
     let t = template("address = \"ascii_dec2\"\nwidth = 4\nalign = \"center\"\npad = 0x2E\nchecksum = \"crc16_modbus\"\nchecksum_format = \"ascii_hex\"\n");
     let f = build_frame(&t, 5, "AB").expect("frame");
     let crc = ledboard::crc16_modbus(b"05.AB.");
-    assert_eq!(f, [b"05.AB.".to_vec(), format!("{crc:04X}").into_bytes()].concat());
+    assert_eq!(
+        f,
+        [b"05.AB.".to_vec(), format!("{crc:04X}").into_bytes()].concat()
+    );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -127,14 +159,25 @@ fn ascii_encoding_and_limits() {
 
 type Reports = Arc<Mutex<Vec<(String, bool, String)>>>;
 
-fn start_adapter(cfg: LedBoardConfig, rx: broadcast::Receiver<Call>) -> (Reports, tokio::task::JoinHandle<()>) {
+fn start_adapter(
+    cfg: LedBoardConfig,
+    rx: broadcast::Receiver<Call>,
+) -> (Reports, tokio::task::JoinHandle<()>) {
     let reports: Reports = Arc::default();
     let r2 = reports.clone();
     let report = layso::devices::board::report_fn(move |name, ok, detail| {
-        r2.lock().unwrap_or_else(|p| p.into_inner()).push((name, ok, detail));
+        r2.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((name, ok, detail));
     });
-    let retry = RetryPolicy { initial: Duration::from_millis(50), max: Duration::from_millis(200) };
-    (reports.clone(), tokio::spawn(ledboard::run(cfg, rx, report, retry)))
+    let retry = RetryPolicy {
+        initial: Duration::from_millis(50),
+        max: Duration::from_millis(200),
+    };
+    (
+        reports.clone(),
+        tokio::spawn(ledboard::run(cfg, rx, report, retry)),
+    )
 }
 
 async fn wait_report(reports: &Reports, ok: bool, after: usize) -> usize {
@@ -147,7 +190,10 @@ async fn wait_report(reports: &Reports, ok: bool, after: usize) -> usize {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("no health report ok={ok} after #{after}: {:?}", reports.lock().map(|r| r.clone()));
+    panic!(
+        "no health report ok={ok} after #{after}: {:?}",
+        reports.lock().map(|r| r.clone())
+    );
 }
 
 fn with_port(mut cfg: LedBoardConfig, path: &std::path::Path) -> LedBoardConfig {
@@ -156,14 +202,22 @@ fn with_port(mut cfg: LedBoardConfig, path: &std::path::Path) -> LedBoardConfig 
 }
 
 async fn wait_text(emu: &LedBoardEmu, text: &str) -> ledboard_emu::Received {
-    let emu_frames = || emu.frames().into_iter().find(|r| r.frame.text == text.as_bytes());
+    let emu_frames = || {
+        emu.frames()
+            .into_iter()
+            .find(|r| r.frame.text == text.as_bytes())
+    };
     for _ in 0..500 {
         if let Some(r) = emu_frames() {
             return r;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("board never showed {text:?}; got {:?}, errors {:?}", emu.frames(), emu.errors());
+    panic!(
+        "board never showed {text:?}; got {:?}, errors {:?}",
+        emu.frames(),
+        emu.errors()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,11 +231,18 @@ async fn emulated_board_receives_the_call() {
     wait_report(&reports, true, 0).await;
     tx.send(call(3, "A012")).expect("adapter listens");
     let got = wait_text(&emu, "A012 -> Quay 3").await;
-    assert_eq!(got.raw, frame(&cfg, &call(3, "A012")), "bytes on the wire are the golden frame");
+    assert_eq!(
+        got.raw,
+        frame(&cfg, &call(3, "A012")),
+        "bytes on the wire are the golden frame"
+    );
     assert_eq!(got.frame.address, 1);
     assert!(emu.errors().is_empty(), "{:?}", emu.errors());
     drop(tx);
-    tokio::time::timeout(Duration::from_secs(5), task).await.expect("adapter ends when calls close").expect("no panic");
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("adapter ends when calls close")
+        .expect("no panic");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -232,6 +293,9 @@ async fn unplugging_and_replugging_the_board_is_survived() {
     let r = reports.lock().map(|r| r.clone()).unwrap_or_default();
     assert!(r.iter().all(|(name, _, _)| name == "hall"), "{r:?}");
     // Health went ok -> failing (hang-up, then the missing device) -> ok.
-    assert!(r.first().is_some_and(|x| x.1) && r.last().is_some_and(|x| x.1), "{r:?}");
+    assert!(
+        r.first().is_some_and(|x| x.1) && r.last().is_some_and(|x| x.1),
+        "{r:?}"
+    );
     assert!(r.iter().any(|x| !x.1), "{r:?}");
 }

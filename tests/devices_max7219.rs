@@ -6,7 +6,11 @@ use layso::devices::max7219::{render, segments, Error, Max7219, Max7219Surface};
 
 /// One SPI device transaction (chip select low, bytes, chip select high).
 fn tx(bytes: &[u8]) -> Vec<T<u8>> {
-    vec![T::transaction_start(), T::write_vec(bytes.to_vec()), T::transaction_end()]
+    vec![
+        T::transaction_start(),
+        T::write_vec(bytes.to_vec()),
+        T::transaction_end(),
+    ]
 }
 
 /// Every chip in a chain of `chips` gets `(reg, data)` in one transaction.
@@ -29,7 +33,11 @@ fn init_expect(chips: usize, intensity: u8) -> Vec<T<u8>> {
 }
 
 fn slot(counter: u16, label: Option<&str>, visible: bool) -> Slot {
-    Slot { counter, label: label.map(str::to_string), visible }
+    Slot {
+        counter,
+        label: label.map(str::to_string),
+        visible,
+    }
 }
 
 #[test]
@@ -64,7 +72,7 @@ fn chain_of_two_shows_numbers_and_blinks_one_group() {
     expect.extend(tx(&[0x00, 0x00, 0x02, 0x30])); // digit 2: chip1 no-op, chip0 '1'
     expect.extend(tx(&[0x00, 0x00, 0x03, 0x7E])); // digit 3: '0'
     expect.extend(tx(&[0x00, 0x00, 0x04, 0x77])); // digit 4: 'A'
-    // Blink off for counter 1: only chip 0's four lit digits are blanked.
+                                                  // Blink off for counter 1: only chip 0's four lit digits are blanked.
     expect.extend(tx(&[0x00, 0x00, 0x01, 0x00]));
     expect.extend(tx(&[0x00, 0x00, 0x02, 0x00]));
     expect.extend(tx(&[0x00, 0x00, 0x03, 0x00]));
@@ -82,19 +90,28 @@ fn chain_of_two_shows_numbers_and_blinks_one_group() {
 
     let mut spi = SpiMock::new(&expect);
     let mut s = Max7219Surface::new(spi.clone(), 2, 8, 5).expect("init succeeds");
-    s.show(&[slot(1, Some("A012"), true), slot(2, None, true)]).expect("show");
+    s.show(&[slot(1, Some("A012"), true), slot(2, None, true)])
+        .expect("show");
     // Same picture again: nothing is sent.
-    s.show(&[slot(1, Some("A012"), true), slot(2, None, true)]).expect("show");
-    s.show(&[slot(1, Some("A012"), false), slot(2, None, true)]).expect("blink off");
-    s.show(&[slot(1, Some("A012"), true), slot(2, None, true)]).expect("blink on");
-    s.show(&[slot(1, Some("A012"), true), slot(2, Some("B105"), true)]).expect("new call");
+    s.show(&[slot(1, Some("A012"), true), slot(2, None, true)])
+        .expect("show");
+    s.show(&[slot(1, Some("A012"), false), slot(2, None, true)])
+        .expect("blink off");
+    s.show(&[slot(1, Some("A012"), true), slot(2, None, true)])
+        .expect("blink on");
+    s.show(&[slot(1, Some("A012"), true), slot(2, Some("B105"), true)])
+        .expect("new call");
     spi.done();
 }
 
 #[test]
 fn four_digit_groups_put_two_counters_on_one_chip() {
     let frame = render(
-        &[slot(1, Some("A012"), true), slot(2, Some("B7"), true), slot(3, Some("C3"), true)],
+        &[
+            slot(1, Some("A012"), true),
+            slot(2, Some("B7"), true),
+            slot(3, Some("C3"), true),
+        ],
         4,
         2,
     );
@@ -115,8 +132,14 @@ fn long_labels_keep_their_rightmost_characters_and_vietnamese_is_folded() {
 #[test]
 fn chain_length_is_checked() {
     let spi: SpiMock<u8> = SpiMock::new(&[]);
-    assert!(matches!(Max7219::new(spi.clone(), 0), Err(Error::ChainLength(0))));
-    assert!(matches!(Max7219::new(spi.clone(), 9), Err(Error::ChainLength(9))));
+    assert!(matches!(
+        Max7219::new(spi.clone(), 0),
+        Err(Error::ChainLength(0))
+    ));
+    assert!(matches!(
+        Max7219::new(spi.clone(), 9),
+        Err(Error::ChainLength(9))
+    ));
     let mut spi = spi;
     spi.done();
 }

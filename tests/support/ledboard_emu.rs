@@ -52,7 +52,10 @@ impl LedBoardEmu {
         let master = File::from(pty.master);
         // SAFETY: fcntl on a descriptor we own; only flags change.
         let flags = unsafe { libc::fcntl(master.as_raw_fd(), libc::F_GETFL) };
-        if flags < 0 || unsafe { libc::fcntl(master.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        if flags < 0
+            || unsafe { libc::fcntl(master.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) }
+                < 0
+        {
             return Err(std::io::Error::last_os_error());
         }
         let slave = pty.slave; // kept open so reads on the master block instead of failing
@@ -86,7 +89,10 @@ impl LedBoardEmu {
                             }
                         }
                     }
-                    Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {
+                    Err(e)
+                        if e.kind() == ErrorKind::WouldBlock
+                            || e.kind() == ErrorKind::Interrupted =>
+                    {
                         std::thread::sleep(Duration::from_millis(5))
                     }
                     Err(e) => {
@@ -96,7 +102,12 @@ impl LedBoardEmu {
                 }
             }
         });
-        Ok(LedBoardEmu { link: link.to_path_buf(), stop, shared, thread: Some(thread) })
+        Ok(LedBoardEmu {
+            link: link.to_path_buf(),
+            stop,
+            shared,
+            thread: Some(thread),
+        })
     }
 
     /// Frames received so far.
@@ -113,7 +124,11 @@ impl LedBoardEmu {
     pub fn wait_for_text(&self, text: &str, timeout: Duration) -> Option<Received> {
         let until = Instant::now() + timeout;
         while Instant::now() < until {
-            if let Some(r) = self.frames().into_iter().find(|r| r.frame.text == text.as_bytes()) {
+            if let Some(r) = self
+                .frames()
+                .into_iter()
+                .find(|r| r.frame.text == text.as_bytes())
+            {
                 return Some(r);
             }
             std::thread::sleep(Duration::from_millis(10));
