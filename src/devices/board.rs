@@ -889,14 +889,18 @@ pub fn run_counter_display<O>(
     let mut surface: Option<Box<dyn CounterSurface>> = None;
     let mut shown: Option<Vec<Slot>> = None;
     let mut retry_at = 0u64;
+    // `changed()` below marks the value seen, so remember that it changed.
+    let mut dirty = false;
     loop {
         match calls.has_changed() {
             Err(_) => return,
-            Ok(true) => {
-                let map = calls.borrow_and_update().clone();
-                blinker.update(&map, now_ms());
+            Ok(changed) => {
+                if changed || dirty {
+                    let map = calls.borrow_and_update().clone();
+                    blinker.update(&map, now_ms());
+                    dirty = false;
+                }
             }
-            Ok(false) => {}
         }
         let now = now_ms();
         if surface.is_none() && now >= retry_at {
@@ -940,9 +944,10 @@ pub fn run_counter_display<O>(
             wake = wake.min(retry_at.max(now));
         }
         let wait = Duration::from_millis(wake.saturating_sub(now_ms()));
-        let changed = handle.block_on(async { tokio::time::timeout(wait, calls.changed()).await });
-        if let Ok(Err(_)) = changed {
-            return; // sender dropped: the daemon is shutting down
+        match handle.block_on(async { tokio::time::timeout(wait, calls.changed()).await }) {
+            Ok(Err(_)) => return, // sender dropped: the daemon is shutting down
+            Ok(Ok(())) => dirty = true,
+            Err(_) => {} // timed out: a blink edge or a retry is due
         }
     }
 }
