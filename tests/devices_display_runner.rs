@@ -20,6 +20,7 @@ type Reports = Arc<Mutex<Vec<(String, bool, String)>>>;
 struct Recording {
     shown: Shown,
     fail_next: Arc<AtomicBool>,
+    refreshes: Arc<AtomicUsize>,
 }
 
 impl CounterSurface for Recording {
@@ -31,6 +32,10 @@ impl CounterSurface for Recording {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(slots.to_vec());
+        Ok(())
+    }
+    fn refresh(&mut self) -> Result<(), String> {
+        self.refreshes.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 }
@@ -75,13 +80,19 @@ async fn missing_device_is_retried_new_calls_blink_and_failures_reopen() {
     let reports: Reports = Arc::default();
     let opens = Arc::new(AtomicUsize::new(0));
     let fail_next = Arc::new(AtomicBool::new(false));
+    let refreshes = Arc::new(AtomicUsize::new(0));
     let r2 = reports.clone();
     let report = report_fn(move |n, ok, d| {
         r2.lock()
             .unwrap_or_else(|p| p.into_inner())
             .push((n, ok, d))
     });
-    let (s2, o2, f2) = (shown.clone(), opens.clone(), fail_next.clone());
+    let (s2, o2, f2, rf2) = (
+        shown.clone(),
+        opens.clone(),
+        fail_next.clone(),
+        refreshes.clone(),
+    );
     let opener = move || {
         // The first two attempts find no device.
         if o2.fetch_add(1, Ordering::SeqCst) < 2 {
@@ -92,12 +103,15 @@ async fn missing_device_is_retried_new_calls_blink_and_failures_reopen() {
         Ok(Box::new(Recording {
             shown: s2.clone(),
             fail_next: f2.clone(),
+            refreshes: rf2.clone(),
         }) as Box<dyn CounterSurface>)
     };
     let handle = tokio::runtime::Handle::current();
     let retry = RetryPolicy {
         initial: Duration::from_millis(20),
         max: Duration::from_millis(40),
+        // Rare enough not to disturb the blink check, often enough to be seen.
+        refresh: Duration::from_millis(1500),
     };
     let thread =
         std::thread::spawn(move || run_counter_display(&cfg, rx, report, retry, &handle, opener));
@@ -157,6 +171,15 @@ async fn missing_device_is_retried_new_calls_blink_and_failures_reopen() {
     assert!(!r[2].1 && r[2].2.contains("SPI transfer failed"), "{r:?}");
     assert!(r[3].1, "{r:?}");
     assert_eq!(opens.load(Ordering::SeqCst), 4);
+
+    // A periodic refresh repairs the device and redraws the picture.
+    let before = lock(&shown).len();
+    until("refresh", || refreshes.load(Ordering::SeqCst) >= 1).await;
+    until("redraw after refresh", || lock(&shown).len() > before).await;
+    assert_eq!(
+        lock(&shown).last(),
+        Some(&vec![slot(1, None, true), slot(2, Some("B001"), true)])
+    );
 
     // Shutting down: the sender goes away and the thread ends.
     drop(tx);

@@ -173,6 +173,7 @@ fn start_adapter(
     let retry = RetryPolicy {
         initial: Duration::from_millis(50),
         max: Duration::from_millis(200),
+        ..RetryPolicy::default()
     };
     (
         reports.clone(),

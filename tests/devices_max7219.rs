@@ -143,3 +143,39 @@ fn chain_length_is_checked() {
     let mut spi = spi;
     spi.done();
 }
+
+#[test]
+fn refresh_rewrites_configuration_and_every_digit_without_blanking() {
+    let mut expect = init_expect(1, 3);
+    // "    A012"
+    expect.extend(tx(&[0x01, 0x6D]));
+    expect.extend(tx(&[0x02, 0x30]));
+    expect.extend(tx(&[0x03, 0x7E]));
+    expect.extend(tx(&[0x04, 0x77]));
+    // Refresh: configuration only, no shutdown-then-clear.
+    expect.extend(tx(&[0x0F, 0x00]));
+    expect.extend(tx(&[0x0B, 0x07]));
+    expect.extend(tx(&[0x09, 0x00]));
+    expect.extend(tx(&[0x0A, 0x03]));
+    expect.extend(tx(&[0x0C, 0x01]));
+    // The next picture rewrites all eight digits, blank ones included.
+    for (reg, seg) in [
+        (1, 0x6D),
+        (2, 0x30),
+        (3, 0x7E),
+        (4, 0x77),
+        (5, 0),
+        (6, 0),
+        (7, 0),
+        (8, 0),
+    ] {
+        expect.extend(tx(&[reg, seg]));
+    }
+    let mut spi = SpiMock::new(&expect);
+    let mut s = Max7219Surface::new(spi.clone(), 1, 8, 3).expect("init");
+    let picture = [slot(1, Some("A012"), true)];
+    s.show(&picture).expect("show");
+    s.refresh().expect("refresh");
+    s.show(&picture).expect("show after refresh");
+    spi.done();
+}

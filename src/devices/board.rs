@@ -809,13 +809,27 @@ impl CallBlinker {
 pub trait CounterSurface: Send {
     /// Shows the slots; an error means the device is gone or failing and will be reopened.
     fn show(&mut self, slots: &[Slot]) -> Result<(), String>;
+
+    /// Rewrites the device's configuration without a visible blank and makes the next `show`
+    /// rewrite everything, repairing registers scrambled by interference. Called every
+    /// [`RetryPolicy::refresh`] ([`REFRESH_EVERY`] by default).
+    fn refresh(&mut self) -> Result<(), String> {
+        Ok(())
+    }
 }
+
+/// How often a running display gets [`CounterSurface::refresh`].
+pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
 
 /// Timing of the runner's retries (tests shorten it).
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
+    /// First retry delay, doubled after each failure.
     pub initial: Duration,
+    /// Longest retry delay.
     pub max: Duration,
+    /// Counter displays: period of [`CounterSurface::refresh`].
+    pub refresh: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -823,6 +837,7 @@ impl Default for RetryPolicy {
         RetryPolicy {
             initial: Duration::from_millis(500),
             max: Duration::from_secs(30),
+            refresh: REFRESH_EVERY,
         }
     }
 }
@@ -889,6 +904,10 @@ pub fn run_counter_display<O>(
     let mut surface: Option<Box<dyn CounterSurface>> = None;
     let mut shown: Option<Vec<Slot>> = None;
     let mut retry_at = 0u64;
+    let refresh_ms = u64::try_from(retry.refresh.as_millis())
+        .unwrap_or(u64::MAX / 2)
+        .max(1);
+    let mut refresh_at = refresh_ms;
     // `changed()` below marks the value seen, so remember that it changed.
     let mut dirty = false;
     loop {
@@ -920,8 +939,17 @@ pub fn run_counter_display<O>(
         }
         if let Some(s) = surface.as_mut() {
             let slots = blinker.slots(now);
+            let mut result = Ok(());
+            if now >= refresh_at {
+                refresh_at = now + refresh_ms;
+                result = s.refresh();
+                shown = None;
+            }
+            if result.is_ok() && shown.as_ref() != Some(&slots) {
+                result = s.show(&slots);
+            }
             if shown.as_ref() != Some(&slots) {
-                match s.show(&slots) {
+                match result {
                     Ok(()) => {
                         shown = Some(slots);
                         health.set(true, "ok");
@@ -936,7 +964,7 @@ pub fn run_counter_display<O>(
             }
         }
         // Sleep until the next blink edge, retry or change; at most 1 s per round.
-        let mut wake = now + 1000;
+        let mut wake = (now + 1000).min(refresh_at);
         if let Some(t) = blinker.next_change(now) {
             wake = wake.min(t);
         }

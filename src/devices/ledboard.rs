@@ -667,6 +667,7 @@ pub async fn run(
             match res {
                 Ok(Ok(())) => {
                     pending.pop_front();
+                    health.set(true, "ok");
                 }
                 Ok(Err(e)) => {
                     failed = Some(format!("writing to {path} failed: {e}; reopening"));

@@ -109,6 +109,19 @@ impl<SPI: SpiDevice> Max7219<SPI> {
         self.write_all(reg::SHUTDOWN, 0x01)
     }
 
+    /// Rewrites the configuration registers (no display test, scan 8, no decode, `intensity`,
+    /// running) without touching the digits, and forgets the shadow so the next `show` rewrites
+    /// every digit: repairs a chip scrambled by interference without a visible blank.
+    pub fn refresh(&mut self, intensity: u8) -> Result<(), Error<SPI::Error>> {
+        self.write_all(reg::DISPLAY_TEST, 0x00)?;
+        self.write_all(reg::SCAN_LIMIT, 0x07)?;
+        self.write_all(reg::DECODE_MODE, 0x00)?;
+        self.write_all(reg::INTENSITY, intensity.min(15))?;
+        self.write_all(reg::SHUTDOWN, 0x01)?;
+        self.invalidate();
+        Ok(())
+    }
+
     pub fn set_intensity(&mut self, intensity: u8) -> Result<(), Error<SPI::Error>> {
         self.write_all(reg::INTENSITY, intensity.min(15))
     }
@@ -226,6 +239,7 @@ pub fn render(slots: &[Slot], group_digits: usize, chips: usize) -> Vec<[u8; 8]>
 pub struct Max7219Surface<SPI> {
     driver: Max7219<SPI>,
     group_digits: usize,
+    intensity: u8,
 }
 
 impl<SPI: SpiDevice> Max7219Surface<SPI> {
@@ -241,6 +255,7 @@ impl<SPI: SpiDevice> Max7219Surface<SPI> {
         Ok(Max7219Surface {
             driver,
             group_digits,
+            intensity,
         })
     }
     pub fn release(self) -> SPI {
@@ -256,6 +271,12 @@ where
     fn show(&mut self, slots: &[Slot]) -> Result<(), String> {
         let frame = render(slots, self.group_digits, self.driver.chips());
         self.driver.show(&frame).map_err(|e| e.to_string())
+    }
+
+    fn refresh(&mut self) -> Result<(), String> {
+        self.driver
+            .refresh(self.intensity)
+            .map_err(|e| e.to_string())
     }
 }
 
