@@ -278,3 +278,31 @@ fn serde_rejects_unknown_keys_and_kinds_with_a_position() {
         .unwrap_or_default();
     assert!(err.contains("max7219") && err.contains("hd44780"), "{err}");
 }
+
+#[test]
+fn frame_without_an_end_points_at_the_frame_table() {
+    let text = GOOD.replace("suffix = [0x03]\n", "");
+    let d = parse(&text);
+    let errs = validate(
+        &d.buttons,
+        &d.counter_displays,
+        &d.led_boards,
+        SERVICES,
+        COUNTERS,
+    );
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let (span, msg) = &errs[0];
+    assert!(msg.contains("where the text ends"), "{msg}");
+    // The span lies inside the [led_boards.frame] table.
+    let table = text.find("[led_boards.frame]").unwrap_or(usize::MAX);
+    assert!(
+        span.start >= table && span.end <= text.len() && span.start < span.end,
+        "{span:?} {:?}",
+        &text[span.clone()]
+    );
+    assert!(
+        text[span.clone()].starts_with("[led_boards.frame]"),
+        "{:?}",
+        &text[span.clone()]
+    );
+}
