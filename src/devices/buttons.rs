@@ -182,6 +182,9 @@ where
         .collect()
 }
 
+/// While a button is idle its line level is sampled this often.
+const RESYNC_EVERY: Duration = Duration::from_secs(1);
+
 fn ms_since(origin: Instant) -> u64 {
     u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
@@ -236,7 +239,7 @@ pub async fn run_button(cfg: ButtonConfig, out: mpsc::Sender<ButtonAction>, repo
             let deadline = deb
                 .next_deadline()
                 .map(|t| origin + Duration::from_millis(t))
-                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+                .unwrap_or_else(|| Instant::now() + RESYNC_EVERY);
             let action = tokio::select! {
                 ev = events.next() => match ev {
                     Some(Ok(ev)) => {
@@ -252,7 +255,22 @@ pub async fn run_button(cfg: ButtonConfig, out: mpsc::Sender<ButtonAction>, repo
                         break;
                     }
                 },
-                _ = tokio::time::sleep_until(deadline) => deb.on_tick(ms_since(origin)),
+                _ = tokio::time::sleep_until(deadline) => {
+                    let now = ms_since(origin);
+                    match deb.on_tick(now) {
+                        Some(a) => Some(a),
+                        // Idle: sample the line so a lost edge (kernel event queue overflow)
+                        // cannot leave the debouncer believing the wrong level.
+                        None if deb.next_deadline().is_none() => match events.as_ref().get_value() {
+                            Ok(v) => deb.on_edge(v != 0, now),
+                            Err(e) => {
+                                health.set(false, format!("reading line {line_no} on {path} failed: {e}; reopening"));
+                                break;
+                            }
+                        },
+                        None => None,
+                    }
+                }
                 _ = out.closed() => return,
             };
             if let Some(a) = action {
