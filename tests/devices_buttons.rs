@@ -214,3 +214,89 @@ action = { kind = "issue", service = "B", priority = true }
     );
     assert_eq!(out, vec![(150, want.clone()), (4550, want)]);
 }
+
+// ------------------------------------------------------------------------------------------
+// The async shell (`drive`) with a synthetic line in real time
+// ------------------------------------------------------------------------------------------
+
+use layso::devices::buttons::{drive, Ended, LineInput};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// A line whose edges come from a channel; `level` is what a sample reads.
+struct FakeLine {
+    edges: mpsc::UnboundedReceiver<bool>,
+    level: Arc<AtomicBool>,
+}
+
+impl LineInput for FakeLine {
+    async fn next_level(&mut self) -> Option<Result<bool, String>> {
+        self.edges.recv().await.map(Ok)
+    }
+    fn sample(&mut self) -> Result<bool, String> {
+        Ok(self.level.load(Ordering::SeqCst))
+    }
+}
+
+#[tokio::test]
+async fn shell_debounces_real_time_edges_and_resyncs_a_lost_edge() {
+    let (edge_tx, edges) = mpsc::unbounded_channel();
+    let level = Arc::new(AtomicBool::new(HIGH));
+    let mut line = FakeLine {
+        edges,
+        level: level.clone(),
+    };
+    let (out, mut actions) = mpsc::channel(8);
+    let origin = tokio::time::Instant::now();
+    let deb = Debouncer::new(issue_a(), true, 20, 300, HIGH, 0);
+    let task = tokio::spawn(async move { drive(deb, &mut line, &out, origin).await });
+
+    // A bouncing press: one action, about 20 ms after the last bounce.
+    for l in [LOW, HIGH, LOW, HIGH, LOW] {
+        level.store(l, Ordering::SeqCst);
+        edge_tx.send(l).expect("shell listens");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let got = tokio::time::timeout(Duration::from_millis(500), actions.recv()).await;
+    assert_eq!(got, Ok(Some(issue_a())));
+    // Held for 400 ms: nothing more.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(actions.try_recv().is_err());
+
+    // The release edge is lost (kernel queue overflow) and the button is pressed again without
+    // an edge either: only the once-a-second sample can notice. It sees the release first...
+    level.store(HIGH, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    // ... then the next press is an ordinary edge and counts.
+    level.store(LOW, Ordering::SeqCst);
+    edge_tx.send(LOW).expect("shell listens");
+    let got = tokio::time::timeout(Duration::from_millis(500), actions.recv()).await;
+    assert_eq!(
+        got,
+        Ok(Some(issue_a())),
+        "the lost release was recovered by sampling"
+    );
+
+    // The line goes away: the shell says so, so the reader can reopen it.
+    drop(edge_tx);
+    let ended = tokio::time::timeout(Duration::from_secs(2), task).await;
+    assert!(matches!(ended, Ok(Ok(Ended::InputFailed(_)))), "{ended:?}");
+}
+
+#[tokio::test]
+async fn shell_stops_when_the_engine_is_gone() {
+    let (_edge_tx, edges) = mpsc::unbounded_channel();
+    let mut line = FakeLine {
+        edges,
+        level: Arc::new(AtomicBool::new(HIGH)),
+    };
+    let (out, actions) = mpsc::channel(8);
+    let deb = Debouncer::new(issue_a(), true, 20, 300, HIGH, 0);
+    let origin = tokio::time::Instant::now();
+    let task = tokio::spawn(async move { drive(deb, &mut line, &out, origin).await });
+    drop(actions);
+    let ended = tokio::time::timeout(Duration::from_secs(2), task).await;
+    assert!(matches!(ended, Ok(Ok(Ended::OutputClosed))), "{ended:?}");
+}

@@ -189,6 +189,81 @@ fn ms_since(origin: Instant) -> u64 {
     u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
+/// Where a button's edges come from: the GPIO line, or a test's synthetic source.
+pub trait LineInput {
+    /// The level after the next edge (`true` = high); `None` when the source is gone.
+    fn next_level(
+        &mut self,
+    ) -> impl std::future::Future<Output = Option<Result<bool, String>>> + Send;
+    /// The level now.
+    fn sample(&mut self) -> Result<bool, String>;
+}
+
+impl LineInput for gpio_cdev::AsyncLineEventHandle {
+    async fn next_level(&mut self) -> Option<Result<bool, String>> {
+        self.next().await.map(|r| {
+            r.map(|e| matches!(e.event_type(), EventType::RisingEdge))
+                .map_err(|e| e.to_string())
+        })
+    }
+    fn sample(&mut self) -> Result<bool, String> {
+        self.as_ref()
+            .get_value()
+            .map(|v| v != 0)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Why [`drive`] returned.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The action channel closed: the engine is gone.
+    OutputClosed,
+    /// The line failed or closed; reopen it.
+    InputFailed(String),
+}
+
+/// The async shell around one [`Debouncer`]: feeds it edges and deadline ticks (times in ms
+/// since `origin`), samples an idle line every second so a lost edge cannot leave it with the
+/// wrong level, and sends actions to `out`.
+pub async fn drive<L: LineInput>(
+    mut deb: Debouncer,
+    input: &mut L,
+    out: &mpsc::Sender<ButtonAction>,
+    origin: Instant,
+) -> Ended {
+    loop {
+        let deadline = deb
+            .next_deadline()
+            .map(|t| origin + Duration::from_millis(t))
+            .unwrap_or_else(|| Instant::now() + RESYNC_EVERY);
+        let action = tokio::select! {
+            ev = input.next_level() => match ev {
+                Some(Ok(level)) => deb.on_edge(level, ms_since(origin)),
+                Some(Err(e)) => return Ended::InputFailed(e),
+                None => return Ended::InputFailed("line closed".to_string()),
+            },
+            _ = tokio::time::sleep_until(deadline) => {
+                let now = ms_since(origin);
+                match deb.on_tick(now) {
+                    Some(a) => Some(a),
+                    None if deb.next_deadline().is_none() => match input.sample() {
+                        Ok(level) => deb.on_edge(level, now),
+                        Err(e) => return Ended::InputFailed(e),
+                    },
+                    None => None,
+                }
+            }
+            _ = out.closed() => return Ended::OutputClosed,
+        };
+        if let Some(a) = action {
+            if out.send(a).await.is_err() {
+                return Ended::OutputClosed;
+            }
+        }
+    }
+}
+
 /// One button's reader loop (what [`spawn`] runs).
 pub async fn run_button(cfg: ButtonConfig, out: mpsc::Sender<ButtonAction>, report: Report) {
     let mut health = Health::new(cfg.display_name(), report);
@@ -234,50 +309,13 @@ pub async fn run_button(cfg: ButtonConfig, out: mpsc::Sender<ButtonAction>, repo
         };
         health.set(true, "ok");
         backoff.reset();
-        let mut deb = Debouncer::from_config(&cfg, level, ms_since(origin));
-        loop {
-            let deadline = deb
-                .next_deadline()
-                .map(|t| origin + Duration::from_millis(t))
-                .unwrap_or_else(|| Instant::now() + RESYNC_EVERY);
-            let action = tokio::select! {
-                ev = events.next() => match ev {
-                    Some(Ok(ev)) => {
-                        let level = matches!(ev.event_type(), EventType::RisingEdge);
-                        deb.on_edge(level, ms_since(origin))
-                    }
-                    Some(Err(e)) => {
-                        health.set(false, format!("reading line {line_no} on {path} failed: {e}; reopening"));
-                        break;
-                    }
-                    None => {
-                        health.set(false, format!("line {line_no} on {path} closed; reopening"));
-                        break;
-                    }
-                },
-                _ = tokio::time::sleep_until(deadline) => {
-                    let now = ms_since(origin);
-                    match deb.on_tick(now) {
-                        Some(a) => Some(a),
-                        // Idle: sample the line so a lost edge (kernel event queue overflow)
-                        // cannot leave the debouncer believing the wrong level.
-                        None if deb.next_deadline().is_none() => match events.as_ref().get_value() {
-                            Ok(v) => deb.on_edge(v != 0, now),
-                            Err(e) => {
-                                health.set(false, format!("reading line {line_no} on {path} failed: {e}; reopening"));
-                                break;
-                            }
-                        },
-                        None => None,
-                    }
-                }
-                _ = out.closed() => return,
-            };
-            if let Some(a) = action {
-                if out.send(a).await.is_err() {
-                    return;
-                }
-            }
+        let deb = Debouncer::from_config(&cfg, level, ms_since(origin));
+        match drive(deb, &mut events, &out, origin).await {
+            Ended::OutputClosed => return,
+            Ended::InputFailed(e) => health.set(
+                false,
+                format!("reading line {line_no} on {path} failed: {e}; reopening"),
+            ),
         }
         tokio::select! {
             _ = tokio::time::sleep(backoff.next_delay()) => {}
