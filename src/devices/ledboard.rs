@@ -324,7 +324,7 @@ pub fn encode_text(cfg: &FrameConfig, text: &str) -> Vec<u8> {
         };
         let mut padded = vec![cfg.pad; before];
         padded.extend_from_slice(&bytes);
-        padded.extend(std::iter::repeat(cfg.pad).take(after));
+        padded.extend(std::iter::repeat_n(cfg.pad, after));
         bytes = padded;
     }
     if cfg.length == LengthField::ModbusRegisters && bytes.len() % 2 == 1 {
