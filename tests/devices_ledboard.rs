@@ -226,7 +226,9 @@ async fn emulated_board_receives_the_call() {
     let dir = tempfile::tempdir().expect("temp dir");
     let link = dir.path().join("layso-ledboard-hall");
     let cfg = example("ledboard-ascii-xor.toml");
-    let emu = LedBoardEmu::plug(&link, cfg.frame.get_ref().clone()).expect("pty");
+    // This board answers each frame with ACK, which the adapter must take in its stride.
+    let emu =
+        LedBoardEmu::plug_with_reply(&link, cfg.frame.get_ref().clone(), vec![0x06]).expect("pty");
     let (tx, rx) = broadcast::channel(16);
     let (reports, task) = start_adapter(with_port(cfg.clone(), &link), rx);
     wait_report(&reports, true, 0).await;
@@ -238,7 +240,13 @@ async fn emulated_board_receives_the_call() {
         "bytes on the wire are the golden frame"
     );
     assert_eq!(got.frame.address, 1);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    tx.send(call(2, "B004")).expect("adapter listens");
+    wait_text(&emu, "B004 -> Quay 2").await;
     assert!(emu.errors().is_empty(), "{:?}", emu.errors());
+    let r = reports.lock().map(|r| r.clone()).unwrap_or_default();
+    let ok_only = vec![("hall".to_string(), true, "ok".to_string())];
+    assert_eq!(r, ok_only, "replies are not mistaken for a hang-up");
     drop(tx);
     tokio::time::timeout(Duration::from_secs(5), task)
         .await

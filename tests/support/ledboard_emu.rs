@@ -37,6 +37,16 @@ pub struct LedBoardEmu {
 impl LedBoardEmu {
     /// Opens a new PTY, makes `link` point at its device and starts decoding frames.
     pub fn plug(link: &Path, template: FrameConfig) -> std::io::Result<Self> {
+        Self::plug_with_reply(link, template, Vec::new())
+    }
+
+    /// Like [`LedBoardEmu::plug`], answering every good frame with `reply` (e.g. ACK 0x06),
+    /// as many boards do.
+    pub fn plug_with_reply(
+        link: &Path,
+        template: FrameConfig,
+        reply: Vec<u8>,
+    ) -> std::io::Result<Self> {
         use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
         let pty = nix::pty::openpty(None, None).map_err(std::io::Error::from)?;
         // A real board has no line discipline: no echo, no newline translation.
@@ -77,6 +87,13 @@ impl LedBoardEmu {
                                 Ok(frame) => {
                                     let raw: Vec<u8> = acc.drain(..frame.consumed).collect();
                                     lock(&shared2).frames.push(Received { raw, frame });
+                                    if !reply.is_empty() {
+                                        if let Err(e) =
+                                            std::io::Write::write_all(&mut master, &reply)
+                                        {
+                                            lock(&shared2).errors.push(format!("reply: {e}"));
+                                        }
+                                    }
                                 }
                                 Err(FrameError::Incomplete) => break,
                                 Err(e) => {
