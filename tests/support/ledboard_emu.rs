@@ -110,7 +110,7 @@ impl LedBoardEmu {
                         if e.kind() == ErrorKind::WouldBlock
                             || e.kind() == ErrorKind::Interrupted =>
                     {
-                        std::thread::sleep(Duration::from_millis(5))
+                        wait_readable(&master, 20)
                     }
                     Err(e) => {
                         lock(&shared2).errors.push(format!("read: {e}"));
@@ -174,6 +174,16 @@ impl LedBoardEmu {
 impl Drop for LedBoardEmu {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// Waits up to `ms` for bytes on the master (so frames are seen at once, yet `stop` is noticed).
+fn wait_readable(master: &File, ms: u16) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+    if poll(&mut fds, PollTimeout::from(ms)).is_err() {
+        std::thread::sleep(Duration::from_millis(u64::from(ms)));
     }
 }
 
