@@ -39,6 +39,10 @@ pub enum LogError {
     },
     #[error("entry {seq} in the store cannot be read: {why}")]
     Decode { seq: u64, why: String },
+    #[error("the store at {path} is in use by another process ({why}); is another layso running? stop it first (systemctl stop layso)")]
+    Locked { path: PathBuf, why: String },
+    #[error("the store at {path} cannot be opened: {why}; check that the directory exists and belongs to the layso user")]
+    Unusable { path: PathBuf, why: String },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
@@ -176,7 +180,52 @@ pub struct LogReader {
     meta: sled::Tree,
 }
 
-fn open_sled(dir: &Path) -> Result<sled::Db, String> {
+/// Why sled would not open a store: corruption (quarantine it) or an environment
+/// problem such as a lock or permissions (never quarantine a healthy store for that).
+enum OpenFailure {
+    Corrupt(String),
+    Environment(LogError),
+}
+
+fn classify(dir: &Path, e: sled::Error) -> OpenFailure {
+    use std::io::ErrorKind::*;
+    match e {
+        sled::Error::Io(io)
+            if io.kind() == WouldBlock || io.to_string().contains("could not acquire lock") =>
+        {
+            OpenFailure::Environment(LogError::Locked {
+                path: dir.to_path_buf(),
+                why: io.to_string(),
+            })
+        }
+        sled::Error::Io(io) if !matches!(io.kind(), UnexpectedEof | InvalidData) => {
+            OpenFailure::Environment(LogError::Unusable {
+                path: dir.to_path_buf(),
+                why: io.to_string(),
+            })
+        }
+        other => OpenFailure::Corrupt(other.to_string()),
+    }
+}
+
+/// Open sled, waiting a little for a lock held by a store that is just closing (sled's
+/// flusher thread lets go of it within its flush interval).
+fn open_sled(dir: &Path) -> Result<sled::Db, OpenFailure> {
+    let start = std::time::Instant::now();
+    loop {
+        match open_sled_once(dir) {
+            Err(OpenFailure::Environment(LogError::Locked { .. }))
+                if start.elapsed() < std::time::Duration::from_secs(3) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn open_sled_once(dir: &Path) -> Result<sled::Db, OpenFailure> {
+    let path = dir.to_path_buf();
     let dir = dir.to_path_buf();
     // sled 0.34 panics on some corrupt stores instead of returning an error.
     let res = std::panic::catch_unwind(move || {
@@ -188,12 +237,13 @@ fn open_sled(dir: &Path) -> Result<sled::Db, String> {
     });
     match res {
         Ok(Ok(db)) => Ok(db),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(p) => Err(p
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "sled panicked while opening".into())),
+        Ok(Err(e)) => Err(classify(&path, e)),
+        Err(p) => Err(OpenFailure::Corrupt(
+            p.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "sled panicked while opening".into()),
+        )),
     }
 }
 
@@ -213,23 +263,30 @@ impl EventLog {
         let hwm_on_disk = HighWater::read(dir);
         let opened = open_sled(dir).and_then(|db| {
             let log = Self::from_db(db, dir, hwm_on_disk.clone().unwrap_or_default())
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| OpenFailure::Corrupt(e.to_string()))?;
             // Prove the store reads: decode the last day's entries now.
-            let replay = log.reader.last_day_entries().map_err(|e| e.to_string())?;
+            let replay = log
+                .reader
+                .last_day_entries()
+                .map_err(|e| OpenFailure::Corrupt(e.to_string()))?;
             Ok((log, replay))
         });
         let (log, replay) = match opened {
             Ok(v) => v,
-            Err(why) => {
+            Err(OpenFailure::Environment(e)) => return Err(e),
+            Err(OpenFailure::Corrupt(why)) => {
                 let qdir = quarantine_path(dir, now_ms);
                 tracing::error!(store = %dir.display(), moved_to = %qdir.display(), %why,
                     "store will not open; quarantining it and starting a new one");
                 if dir.exists() {
                     fs::rename(dir, &qdir).map_err(io_err(dir))?;
                 }
-                let db = open_sled(dir).map_err(|e| LogError::Io {
-                    path: dir.to_path_buf(),
-                    source: std::io::Error::other(e),
+                let db = open_sled(dir).map_err(|e| match e {
+                    OpenFailure::Environment(e) => e,
+                    OpenFailure::Corrupt(why) => LogError::Unusable {
+                        path: dir.to_path_buf(),
+                        why,
+                    },
                 })?;
                 let hwm = hwm_on_disk.clone().unwrap_or_default();
                 let log = Self::from_db(db, dir, hwm.clone())?;
@@ -589,12 +646,34 @@ mod tests {
             "unpublished entries are never pruned"
         );
         log.close_clean(6000)?;
+        drop(r);
         drop(log);
         let (_, rep) = EventLog::open(&dir, "s", 7000)?;
         assert!(
             rep.power_restored.is_none(),
             "clean shutdown gives no power record"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn a_store_in_use_is_refused_not_quarantined() -> Result<(), LogError> {
+        let tmp = tempfile::tempdir().map_err(io_err(Path::new("tmp")))?;
+        let dir = tmp.path().join("store");
+        let (_log, _) = EventLog::open(&dir, "s", 1000)?;
+        let second = std::thread::spawn({
+            let dir = dir.clone();
+            move || EventLog::open(&dir, "s", 2000).map(|_| ())
+        })
+        .join();
+        assert!(matches!(second, Ok(Err(LogError::Locked { .. }))), "{second:?}");
+        assert!(dir.exists(), "the store in use stays where it is");
+        let quarantined = fs::read_dir(tmp.path())
+            .map_err(io_err(tmp.path()))?
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().contains("quarantined"))
+            .count();
+        assert_eq!(quarantined, 0, "no quarantine");
         Ok(())
     }
 
