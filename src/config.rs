@@ -3,6 +3,8 @@
 
 use crate::core::time::{parse_time_of_day, parse_utc_offset, DayRule};
 use crate::core::{CounterDef, ServiceDef, Site};
+use crate::devices::board::{self, ButtonConfig, CounterDisplayConfig, LedBoardConfig};
+use crate::devices::printer::PrinterConfig;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -28,6 +30,14 @@ struct RawConfig {
     store: RawStore,
     #[serde(default)]
     web: RawWeb,
+    #[serde(default)]
+    printer: Option<PrinterConfig>,
+    #[serde(default)]
+    buttons: Vec<ButtonConfig>,
+    #[serde(default)]
+    counter_displays: Vec<CounterDisplayConfig>,
+    #[serde(default)]
+    led_boards: Vec<LedBoardConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,6 +124,11 @@ pub struct Config {
     pub counters: Vec<Counter>,
     pub store: StoreConfig,
     pub web: WebConfig,
+    /// The ticket printer (none: tickets are only shown on screen).
+    pub printer: Option<PrinterConfig>,
+    pub buttons: Vec<ButtonConfig>,
+    pub counter_displays: Vec<CounterDisplayConfig>,
+    pub led_boards: Vec<LedBoardConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -233,6 +248,20 @@ impl Config {
                 .quota_mb
                 .map(|q| format!(", quota {q} MB"))
                 .unwrap_or_default()
+        );
+        s += &format!(
+            "printer    {}\n",
+            self.printer
+                .as_ref()
+                .map_or("none (numbers shown on screen only)".to_string(), |p| {
+                    crate::devices::printer::transport::describe(p)
+                })
+        );
+        s += &format!(
+            "devices    {} button(s), {} counter display(s), {} LED board(s)\n",
+            self.buttons.len(),
+            self.counter_displays.len(),
+            self.led_boards.len()
         );
         s += &format!(
             "web        http://{} (admin credential {})\n",
@@ -566,6 +595,24 @@ fn check(raw: RawConfig, loc: &Locator, out: &mut Vec<Problem>) -> Config {
         max_body_bytes,
     };
 
+    // devices
+    if let Some(printer) = &raw.printer {
+        for (span, msg) in printer.validate() {
+            p(span, format!("[printer] {msg}"));
+        }
+    }
+    let service_ids: Vec<&str> = services.iter().map(|s| s.id.as_str()).collect();
+    let counter_numbers: Vec<u16> = counters.iter().map(|c| c.number).collect();
+    for (span, msg) in board::validate(
+        &raw.buttons,
+        &raw.counter_displays,
+        &raw.led_boards,
+        &service_ids,
+        &counter_numbers,
+    ) {
+        p(span, msg);
+    }
+
     Config {
         site: SiteConfig {
             id,
@@ -580,6 +627,10 @@ fn check(raw: RawConfig, loc: &Locator, out: &mut Vec<Problem>) -> Config {
         counters,
         store,
         web,
+        printer: raw.printer,
+        buttons: raw.buttons,
+        counter_displays: raw.counter_displays,
+        led_boards: raw.led_boards,
     }
 }
 
