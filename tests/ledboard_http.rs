@@ -2,6 +2,7 @@
 //! API and the board emulator (on a pseudo-terminal, reached through tokio-serial) shows
 //! it; unplugging and replugging the board is survived and reported in the state.
 
+#[allow(dead_code)]
 #[path = "support/ledboard_emu.rs"]
 mod ledboard_emu;
 mod support;
