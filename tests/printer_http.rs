@@ -3,7 +3,6 @@
 //! in `GET /api/v1/state` and in the kiosk's answer, late jobs are dropped, and the
 //! daemon reconnects after the printer restarts.
 
-#[allow(dead_code)]
 #[path = "support/printer_emu/mod.rs"]
 mod printer_emu;
 mod support;
