@@ -1,1 +1,3 @@
 //! layso: queue-ticket daemon (skeleton).
+
+pub mod devices;
