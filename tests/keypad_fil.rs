@@ -1,0 +1,285 @@
+//! Firmware-in-the-loop: the keypad firmware's logic runs on the host with simulated buttons and
+//! displays, its UART bridged through a pseudo-terminal to the daemon's keypad adapter, which
+//! opens it with tokio-serial as it would a real RS-485 port.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use layso::devices::keypad::{self, KeyAction, KeypadBusConfig};
+use layso_keypad::segments::render;
+use layso_keypad::KeyCode;
+use support::keypad_sim::{SimBus, SimOptions};
+use support::queue_sink::QueueSink;
+
+type Reports = Arc<Mutex<Vec<(u16, bool, String)>>>;
+
+fn config(path: &std::path::Path, pads: &[(u8, u16)]) -> KeypadBusConfig {
+    let list: Vec<String> = pads
+        .iter()
+        .map(|(a, c)| format!("{{ address = {a}, counter = {c} }}"))
+        .collect();
+    let text = format!(
+        "path = \"{}\"\nbaud = 19200\ntimeout_ms = 30\nkeypads = [{}]\n",
+        path.display(),
+        list.join(", ")
+    );
+    match toml::from_str(&text) {
+        Ok(c) => c,
+        Err(e) => panic!("test config does not parse: {e}\n{text}"),
+    }
+}
+
+/// Wait (bounded) until `cond` holds; panics with `what` on timeout.
+async fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let end = Instant::now() + limit;
+    while !cond() {
+        if Instant::now() > end {
+            panic!("timed out after {limit:?} waiting for: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn start(
+    sim: &SimBus,
+    pads: &[(u8, u16)],
+) -> (
+    Arc<QueueSink>,
+    Reports,
+    tokio::task::JoinHandle<Result<(), keypad::KeypadError>>,
+) {
+    let counters: Vec<u16> = pads.iter().map(|p| p.1).collect();
+    let (sink, rx) = QueueSink::new(&counters);
+    let sink = Arc::new(sink);
+    let reports: Reports = Arc::default();
+    let r = reports.clone();
+    let task = tokio::spawn(keypad::run(
+        config(sim.path(), pads),
+        sink.clone(),
+        rx,
+        move |a, ok, d| {
+            if let Ok(mut v) = r.lock() {
+                v.push((a, ok, d));
+            }
+        },
+    ));
+    (sink, reports, task)
+}
+
+fn last_report(reports: &Reports, address: u16) -> Option<bool> {
+    reports
+        .lock()
+        .ok()?
+        .iter()
+        .rev()
+        .find(|r| r.0 == address)
+        .map(|r| r.1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_press_calls_next_ticket_and_display_shows_it() {
+    let sim =
+        SimBus::start(SimOptions::new(vec![1])).expect("pseudo-terminal for the simulated bus");
+    // Keypad 2 is configured but absent: it must be reported unreachable while 1 works.
+    let (sink, reports, task) = start(&sim, &[(1, 3), (2, 4)]);
+
+    wait_for(
+        "keypad 1 reported reachable",
+        Duration::from_secs(5),
+        || last_report(&reports, 1) == Some(true),
+    )
+    .await;
+    wait_for(
+        "nothing-current display ----",
+        Duration::from_secs(5),
+        || sim.view(1).is_some_and(|v| v.chars == *b"----"),
+    )
+    .await;
+
+    sim.press(1, KeyCode::Next);
+    wait_for("display shows A001", Duration::from_secs(5), || {
+        sim.view(1).is_some_and(|v| v.chars == *b"A001")
+    })
+    .await;
+    let v = sim.view(1).expect("keypad 1 view");
+    assert!(v.blinking, "a new call must blink");
+    assert_eq!(v.segments, render(*b"A001"));
+    assert_eq!(sink.log(), vec![(3, KeyAction::Next)]);
+    wait_for("press acknowledged", Duration::from_secs(2), || {
+        sim.view(1).is_some_and(|v| v.queued == 0)
+    })
+    .await;
+
+    // Next again: the following ticket.
+    sim.press(1, KeyCode::Next);
+    wait_for("display shows A002", Duration::from_secs(5), || {
+        sim.view(1).is_some_and(|v| v.chars == *b"A002")
+    })
+    .await;
+    // Complete: nothing current.
+    sim.press(1, KeyCode::Complete);
+    wait_for("display shows ----", Duration::from_secs(5), || {
+        sim.view(1).is_some_and(|v| v.chars == *b"----")
+    })
+    .await;
+    // A call made elsewhere (web page) reaches the keypad through the watch channel.
+    sink.show(3, Some("B017".to_string()));
+    wait_for(
+        "display follows the engine: B017",
+        Duration::from_secs(5),
+        || {
+            sim.view(1)
+                .is_some_and(|v| v.chars == *b"B017" && v.blinking)
+        },
+    )
+    .await;
+    assert_eq!(
+        sink.log(),
+        vec![
+            (3, KeyAction::Next),
+            (3, KeyAction::Next),
+            (3, KeyAction::Complete)
+        ]
+    );
+
+    wait_for(
+        "keypad 2 reported unreachable",
+        Duration::from_secs(5),
+        || last_report(&reports, 2) == Some(false),
+    )
+    .await;
+    let detail = reports
+        .lock()
+        .ok()
+        .and_then(|r| r.iter().find(|r| r.0 == 2).map(|r| r.2.clone()))
+        .unwrap_or_default();
+    assert!(detail.contains("no reply"), "detail says why: {detail}");
+    assert_eq!(
+        last_report(&reports, 1),
+        Some(true),
+        "keypad 1 stays reachable"
+    );
+
+    // Dropping the displays sender stops the adapter.
+    sink.close();
+    let res = tokio::time::timeout(Duration::from_secs(2), task).await;
+    assert!(
+        matches!(res, Ok(Ok(Ok(())))),
+        "adapter must stop when the engine feed closes: {res:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_keypads_with_noise_apply_every_press_exactly_once() {
+    let addresses: Vec<u8> = (1..=8).collect();
+    let mut opts = SimOptions::new(addresses.clone());
+    opts.flip_per_byte = 0.004;
+    opts.drop_reply = 0.08;
+    opts.seed = 0xC0FFEE;
+    let sim = SimBus::start(opts).expect("pseudo-terminal for the simulated bus");
+    let pads: Vec<(u8, u16)> = addresses.iter().map(|&a| (a, u16::from(a) + 10)).collect();
+    let (sink, reports, task) = start(&sim, &pads);
+    wait_for("all keypads answering", Duration::from_secs(10), || {
+        addresses
+            .iter()
+            .all(|&a| last_report(&reports, u16::from(a)) == Some(true))
+    })
+    .await;
+
+    // Each keypad gets its own sequence of keys; presses on different keypads overlap.
+    let keys = [
+        KeyCode::Next,
+        KeyCode::Recall,
+        KeyCode::Skip,
+        KeyCode::Next,
+        KeyCode::Complete,
+        KeyCode::Pause,
+        KeyCode::Open,
+        KeyCode::Next,
+    ];
+    let mut pressed: BTreeMap<u16, Vec<KeyAction>> = BTreeMap::new();
+    for round in 0..keys.len() {
+        for (i, &a) in addresses.iter().enumerate() {
+            let k = keys[(round + i) % keys.len()];
+            sim.press(a, k);
+            pressed
+                .entry(u16::from(a) + 10)
+                .or_default()
+                .push(KeyAction::from(k));
+            tokio::time::sleep(Duration::from_millis(9)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    let total: usize = pressed.values().map(Vec::len).sum();
+    wait_for(
+        "every press registered by the keypads",
+        Duration::from_secs(10),
+        || {
+            addresses.iter().all(|&a| {
+                sim.view(a)
+                    .is_some_and(|v| v.registered.len() == keys.len())
+            })
+        },
+    )
+    .await;
+    wait_for(
+        "every press applied and acknowledged",
+        Duration::from_secs(30),
+        || {
+            sink.log().len() >= total
+                && addresses
+                    .iter()
+                    .all(|&a| sim.view(a).is_some_and(|v| v.queued == 0))
+        },
+    )
+    .await;
+    // Keep the bus running a little: nothing may be applied a second time.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let mut applied: BTreeMap<u16, Vec<KeyAction>> = BTreeMap::new();
+    for (c, a) in sink.log() {
+        applied.entry(c).or_default().push(a);
+    }
+    assert_eq!(
+        applied, pressed,
+        "per counter, exactly the presses made, in order, once each"
+    );
+    let stats = sim.stats();
+    assert!(
+        stats.bytes_flipped > 0 && stats.replies_dropped > 0,
+        "noise must really have been injected: {stats:?}"
+    );
+    eprintln!("noise: {stats:?}, {} presses applied once each", total);
+
+    // Every keypad shows what its counter has current.
+    for &a in &addresses {
+        let v = sim.view(a).expect("view");
+        let label = sink_label(&sink, u16::from(a) + 10);
+        assert_eq!(v.chars, label, "keypad {a} display");
+    }
+    sink.close();
+    let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+}
+
+fn sink_label(sink: &QueueSink, counter: u16) -> [u8; 4] {
+    // The last action on the counter decides: Next → a label, Complete/Skip → nothing.
+    let log = sink.log();
+    let mut current: Option<String> = None;
+    let mut n = 0;
+    for (c, a) in &log {
+        if matches!(a, KeyAction::Next) {
+            n += 1;
+        }
+        if *c == counter {
+            match a {
+                KeyAction::Next => current = Some(format!("A{n:03}")),
+                KeyAction::Skip | KeyAction::Complete | KeyAction::Transfer => current = None,
+                _ => {}
+            }
+        }
+    }
+    layso_keypad::segments::label_chars(current.as_deref())
+}

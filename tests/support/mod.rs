@@ -1,0 +1,2 @@
+pub mod keypad_sim;
+pub mod queue_sink;
