@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use layso_keypad::frame::{Adu, FrameError, MAX_ADU};
 use layso_keypad::master::{self, Expect, HeadDecision, PressTracker, Reply, ReplyStatus};
-use layso_keypad::regs::{char_time_us, t35_us, KeyCode};
+use layso_keypad::regs::{char_time_us, master_gap_us, KeyCode};
 use layso_keypad::segments::label_chars;
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -181,7 +181,7 @@ impl KeypadBusConfig {
     pub fn estimated_cycle(&self) -> Duration {
         let baud = *self.baud.get_ref();
         let ch = char_time_us(baud, self.bits_per_char());
-        let per_pad = ch * (8 + 9) + t35_us(baud) + 500;
+        let per_pad = ch * (8 + 9) + master_gap_us(baud, self.bits_per_char()) + 300;
         Duration::from_micros(per_pad * self.keypads.len() as u64)
     }
 }
@@ -247,6 +247,7 @@ struct Link {
     /// When the line last carried a byte (ours or a keypad's).
     last_activity: Instant,
     t35: Duration,
+    gap_timer: GapTimer,
     char_time: Duration,
     timeout: Duration,
 }
@@ -257,7 +258,7 @@ impl Link {
         let quiet = self.last_activity + self.t35;
         let now = Instant::now();
         if quiet > now {
-            tokio::time::sleep(quiet - now).await;
+            self.gap_timer.sleep(quiet - now).await;
         }
         self.discard_stale();
         self.port
@@ -342,22 +343,137 @@ impl Link {
     }
 }
 
+/// Sub-millisecond sleeps for the t3.5 gaps (1.8 ms at 19200 baud): tokio's timer rounds up to
+/// whole milliseconds, which would add up to 8 ms to every cycle of 8 keypads. A Linux timerfd
+/// polled through the reactor is exact to microseconds without spinning; if it cannot be
+/// created, tokio's timer is used.
+struct GapTimer {
+    fd: Option<tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>>,
+}
+
+impl GapTimer {
+    fn new() -> Self {
+        use std::os::fd::FromRawFd;
+        // SAFETY: plain syscall; a valid result is a new descriptor we then own.
+        let raw = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
+        if raw < 0 {
+            return GapTimer { fd: None };
+        }
+        // SAFETY: `raw` is a fresh descriptor owned by nothing else.
+        let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) };
+        GapTimer {
+            fd: tokio::io::unix::AsyncFd::new(owned).ok(),
+        }
+    }
+
+    async fn sleep(&mut self, d: Duration) {
+        use std::os::fd::AsRawFd;
+        if let Some(fd) = &self.fd {
+            let spec = libc::itimerspec {
+                it_interval: libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                },
+                it_value: libc::timespec {
+                    tv_sec: d.as_secs() as libc::time_t,
+                    tv_nsec: d.subsec_nanos().max(1) as libc::c_long,
+                },
+            };
+            // SAFETY: arming our own timerfd with a valid itimerspec.
+            if unsafe { libc::timerfd_settime(fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) } == 0
+            {
+                // Readiness wake-ups are few (normally one); bounded all the same.
+                for _ in 0..64 {
+                    let Ok(mut guard) = fd.readable().await else {
+                        break;
+                    };
+                    let mut expirations = [0u8; 8];
+                    // SAFETY: reading the 8-byte expiration count into a local buffer.
+                    let r = guard.try_io(|inner| {
+                        let n = unsafe {
+                            libc::read(inner.as_raw_fd(), expirations.as_mut_ptr().cast(), 8)
+                        };
+                        if n < 0 {
+                            Err(std::io::Error::last_os_error())
+                        } else {
+                            Ok(())
+                        }
+                    });
+                    match r {
+                        Ok(Ok(())) => return,
+                        Ok(Err(_)) => break,
+                        Err(_would_block) => continue,
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(d).await;
+    }
+}
+
 fn open_port(cfg: &KeypadBusConfig) -> Result<SerialStream, String> {
     let parity = match cfg.parity {
         BusParity::None => tokio_serial::Parity::None,
         BusParity::Even => tokio_serial::Parity::Even,
         BusParity::Odd => tokio_serial::Parity::Odd,
     };
-    let port = tokio_serial::new(&cfg.path, *cfg.baud.get_ref())
+    let opened = tokio_serial::new(&cfg.path, *cfg.baud.get_ref())
         .data_bits(tokio_serial::DataBits::Eight)
         .parity(parity)
         .stop_bits(tokio_serial::StopBits::One)
         .flow_control(tokio_serial::FlowControl::None)
-        .open_native_async()
-        .map_err(|e| format!("cannot open serial port {}: {e}", cfg.path))?;
+        .open_native_async();
     // Modem lines are irrelevant here (DE is driven by the transceiver or the kernel's RS-485
-    // mode); no modem-line ioctl is issued, so pseudo-terminals work like real ports.
-    Ok(port)
+    // mode), so no modem-line ioctl is ever issued.
+    match opened {
+        Ok(port) => Ok(port),
+        Err(first) => open_tolerant(&cfg.path, *cfg.baud.get_ref()).map_err(|second| {
+            format!("cannot open serial port {}: {first} (and without insisting on line settings: {second})", cfg.path)
+        }),
+    }
+}
+
+/// Open `path` without insisting on its line settings: serialport's open fails when a line
+/// ioctl fails, which pseudo-terminals and some USB adapters do for the baud rate. Raw mode and
+/// the speed are set best-effort (a pseudo-terminal has no baud rate anyway).
+pub(crate) fn open_tolerant(path: &str, baud: u32) -> std::io::Result<SerialStream> {
+    use std::os::fd::IntoRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)?;
+    let fd = file.into_raw_fd();
+    let speed = match baud {
+        1200 => libc::B1200,
+        2400 => libc::B2400,
+        4800 => libc::B4800,
+        9600 => libc::B9600,
+        38_400 => libc::B38400,
+        57_600 => libc::B57600,
+        115_200 => libc::B115200,
+        _ => libc::B19200,
+    };
+    // SAFETY: `fd` is an open descriptor we own; termios is plain data filled by tcgetattr
+    // before it is used. Failures are tolerated on purpose (see above).
+    unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(fd, &mut t) == 0 {
+            libc::cfmakeraw(&mut t);
+            t.c_cflag |= libc::CREAD | libc::CLOCAL;
+            let _ = libc::cfsetspeed(&mut t, speed);
+            let _ = libc::tcsetattr(fd, libc::TCSANOW, &t);
+        }
+    }
+    // SAFETY: ownership of `fd` moves into the port, which closes it.
+    let port = unsafe { <serialport::TTYPort as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    SerialStream::try_from(port).map_err(std::io::Error::other)
 }
 
 /// Run the keypad bus until the sender of `displays` is dropped.
@@ -433,7 +549,8 @@ where
         let mut link = Link {
             port,
             last_activity: Instant::now(),
-            t35: Duration::from_micros(t35_us(baud)),
+            t35: Duration::from_micros(master_gap_us(baud, config.bits_per_char())),
+            gap_timer: GapTimer::new(),
             char_time: Duration::from_micros(char_time_us(baud, config.bits_per_char())),
             timeout: Duration::from_millis(*config.timeout_ms.get_ref()),
         };
@@ -625,6 +742,35 @@ mod tests {
                 .bits_per_char()
                 == 11
         );
+    }
+
+    #[tokio::test]
+    async fn tolerant_open_works_on_a_pseudo_terminal() {
+        let mut master: libc::c_int = -1;
+        let mut slave: libc::c_int = -1;
+        // SAFETY: out-pointers to two ints; the optional arguments are null.
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "openpty failed: {}", std::io::Error::last_os_error());
+        let path = std::fs::read_link(format!("/proc/self/fd/{slave}")).unwrap();
+        let mut port = open_tolerant(path.to_str().unwrap(), 19_200).unwrap();
+        port.write_all(b"\x01\x04").await.unwrap();
+        let mut got = [0u8; 2];
+        // SAFETY: reading two bytes into a local buffer from the master descriptor.
+        let n = unsafe { libc::read(master, got.as_mut_ptr().cast(), 2) };
+        assert_eq!((n, got), (2, [1, 4]), "bytes pass unchanged (raw mode)");
+        // SAFETY: closing the descriptors openpty gave us.
+        unsafe {
+            libc::close(master);
+            libc::close(slave);
+        }
     }
 
     #[test]

@@ -48,6 +48,11 @@ impl QueueSink {
             .unwrap_or_default()
     }
 
+    /// When the last press was applied.
+    pub fn last_applied_at(&self) -> Option<Instant> {
+        self.inner.lock().ok()?.log.last().map(|l| l.2)
+    }
+
     /// Set what a counter shows from outside the keypads (e.g. a call made on the web page).
     pub fn show(&self, counter: u16, label: Option<String>) {
         if let Ok(mut i) = self.inner.lock() {

@@ -68,7 +68,7 @@ impl Keypad {
             cfg.epoch = 1;
         }
         Keypad {
-            rx: RtuReceiver::new(cfg.address, t35_us(cfg.baud)),
+            rx: RtuReceiver::new(cfg.address, rx_gap_us(cfg.baud)),
             queue: PressQueue::new(cfg.first_seq),
             debounce: Debouncer::new(cfg.debounce_ms),
             display: Display::new(),

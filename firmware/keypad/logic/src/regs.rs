@@ -127,6 +127,28 @@ pub fn t35_us(baud: u32) -> u64 {
     }
 }
 
+/// The silence after which a receiver takes the next byte as the start of a new frame:
+/// 2.5 character times of 11 bits (1250 µs above 19200 baud). Longer than any gap inside a
+/// frame (t1.5) and shorter than the t3.5 a master leaves between frames, so a master that
+/// waits t3.5 of its own (possibly 10-bit) characters is always seen as starting a new frame.
+pub fn rx_gap_us(baud: u32) -> u64 {
+    if baud > 19_200 {
+        1_250
+    } else {
+        (char_time_us(baud, BITS_PER_CHAR) * 5).div_ceil(2)
+    }
+}
+
+/// The silence a master leaves before each request: 3.5 character times of `bits_per_char`
+/// bits (1750 µs above 19200 baud).
+pub fn master_gap_us(baud: u32, bits_per_char: u32) -> u64 {
+    if baud > 19_200 {
+        1_750
+    } else {
+        (char_time_us(baud, bits_per_char) * 7).div_ceil(2)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +173,14 @@ mod tests {
         assert_eq!(t35_us(9_600), 4011);
         assert_eq!(t35_us(115_200), 1750);
         assert_eq!(char_time_us(0, 10), 10_000_000);
+        for baud in [1200, 9600, 19_200, 38_400, 115_200] {
+            for bits in [10, 11] {
+                assert!(rx_gap_us(baud) < master_gap_us(baud, bits), "{baud} {bits}");
+                assert!(
+                    rx_gap_us(baud) > char_time_us(baud, 11) * 3 / 2,
+                    "{baud} above t1.5"
+                );
+            }
+        }
     }
 }
