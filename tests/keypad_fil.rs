@@ -43,21 +43,20 @@ async fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     }
 }
 
-fn start(
-    sim: &SimBus,
-    pads: &[(u8, u16)],
-) -> (
-    Arc<QueueSink>,
-    Reports,
-    tokio::task::JoinHandle<Result<(), keypad::KeypadError>>,
-) {
+type Task = tokio::task::JoinHandle<Result<(), keypad::KeypadError>>;
+
+fn start(sim: &SimBus, pads: &[(u8, u16)]) -> (Arc<QueueSink>, Reports, Task) {
+    start_at(sim.path(), pads)
+}
+
+fn start_at(path: &std::path::Path, pads: &[(u8, u16)]) -> (Arc<QueueSink>, Reports, Task) {
     let counters: Vec<u16> = pads.iter().map(|p| p.1).collect();
     let (sink, rx) = QueueSink::new(&counters);
     let sink = Arc::new(sink);
     let reports: Reports = Arc::default();
     let r = reports.clone();
     let task = tokio::spawn(keypad::run(
-        config(sim.path(), pads),
+        config(path, pads),
         sink.clone(),
         rx,
         move |a, ok, d| {
@@ -282,4 +281,56 @@ fn sink_label(sink: &QueueSink, counter: u16) -> [u8; 4] {
         }
     }
     layso_keypad::segments::label_chars(current.as_deref())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serial_port_lost_and_back_is_reopened() {
+    // The adapter opens a stable name (like a udev symlink); the device behind it goes away
+    // and comes back as a different pseudo-terminal.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let link = dir.path().join("ttyKEYPADS");
+    let sim = SimBus::start(SimOptions::new(vec![5])).expect("pseudo-terminal");
+    std::os::unix::fs::symlink(sim.path(), &link).expect("symlink");
+    let (sink, reports, task) = start_at(&link, &[(5, 1)]);
+    wait_for("keypad 5 answering", Duration::from_secs(5), || {
+        last_report(&reports, 5) == Some(true)
+    })
+    .await;
+
+    // Unplug: the pseudo-terminal disappears.
+    drop(sim);
+    std::fs::remove_file(&link).expect("remove symlink");
+    wait_for(
+        "keypad 5 reported unreachable after the port vanished",
+        Duration::from_secs(5),
+        || last_report(&reports, 5) == Some(false),
+    )
+    .await;
+    let detail = reports
+        .lock()
+        .ok()
+        .and_then(|r| r.last().map(|r| r.2.clone()))
+        .unwrap_or_default();
+    assert!(
+        detail.contains("serial port"),
+        "detail names the port problem: {detail}"
+    );
+
+    // Plug back in: a new device under the same name; the adapter reopens it by itself.
+    let sim = SimBus::start(SimOptions::new(vec![5])).expect("pseudo-terminal");
+    std::os::unix::fs::symlink(sim.path(), &link).expect("symlink");
+    wait_for("keypad 5 answering again", Duration::from_secs(10), || {
+        last_report(&reports, 5) == Some(true)
+    })
+    .await;
+    sim.press(5, KeyCode::Next);
+    wait_for(
+        "press works after the reopen",
+        Duration::from_secs(5),
+        || sim.view(5).is_some_and(|v| v.chars == *b"A001"),
+    )
+    .await;
+    assert_eq!(sink.log(), vec![(1, KeyAction::Next)]);
+    sink.close();
+    let _ = tokio::time::timeout(Duration::from_secs(6), task).await;
 }

@@ -223,6 +223,8 @@ impl std::fmt::Display for TxError {
 const FAILS_UNREACHABLE: u32 = 3;
 /// Unreachable keypads are probed only every this many cycles, so they cost the others little.
 const PROBE_EVERY: u64 = 10;
+/// Shortest cycle when no keypad was polled in it.
+const IDLE_CYCLE: Duration = Duration::from_millis(20);
 /// Most bytes drained after a broken reply before giving up waiting for silence.
 const DRAIN_LIMIT: Duration = Duration::from_millis(100);
 
@@ -366,9 +368,9 @@ impl GapTimer {
         }
         // SAFETY: `raw` is a fresh descriptor owned by nothing else.
         let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) };
-        GapTimer {
-            fd: tokio::io::unix::AsyncFd::new(owned).ok(),
-        }
+        // SAFETY: `owned` is an open timerfd that the AsyncFd owns and keeps open until dropped.
+        let fd = unsafe { tokio::io::unix::AsyncFd::register(owned) }.ok();
+        GapTimer { fd }
     }
 
     async fn sleep(&mut self, d: Duration) {
@@ -560,10 +562,12 @@ where
             }
             let started = Instant::now();
             let mut lost = None;
+            let mut polled = 0usize;
             for (i, pad) in pads.iter_mut().enumerate() {
                 if pad.reachable == Some(false) && (cycle + i as u64) % PROBE_EVERY != 0 {
                     continue;
                 }
+                polled += 1;
                 match service(pad, &mut link, sink.as_ref(), &displays).await {
                     Ok(()) => {
                         pad.fails = 0;
@@ -585,8 +589,15 @@ where
             }
             backoff = Duration::from_millis(100);
             let elapsed = started.elapsed();
-            if elapsed < poll_interval {
-                tokio::time::sleep(poll_interval - elapsed).await;
+            // A cycle that skipped every keypad (all unreachable, waiting for their probe turn)
+            // still takes time, so the task never spins.
+            let min_cycle = if polled == 0 {
+                poll_interval.max(IDLE_CYCLE)
+            } else {
+                poll_interval
+            };
+            if elapsed < min_cycle {
+                tokio::time::sleep(min_cycle - elapsed).await;
             }
         };
         let detail = format!("serial port {} failed: {port_error}", config.path);
