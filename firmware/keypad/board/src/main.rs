@@ -12,17 +12,17 @@
 #![no_main]
 
 use embedded_hal::digital::{InputPin, OutputPin};
+use hal::fugit::{ExtU32, RateExtU32};
+use hal::gpio::{DynPinId, FunctionSioInput, FunctionSioOutput, Pin, PullDown, PullUp};
+use hal::pac;
+use hal::uart::{DataBits, StopBits, UartConfig, UartPeripheral};
+use hal::Clock;
 use layso_keypad::address::address_from_switches;
 use layso_keypad::frame::Adu;
 use layso_keypad::rs485::{Rs485Tx, TxAction};
 use layso_keypad::segments::Multiplexer;
 use layso_keypad::{Keypad, KeypadConfig};
 use rp2040_hal as hal;
-use hal::fugit::{ExtU32, RateExtU32};
-use hal::gpio::{DynPinId, FunctionSioInput, FunctionSioOutput, Pin, PullDown, PullUp};
-use hal::pac;
-use hal::uart::{DataBits, StopBits, UartConfig, UartPeripheral};
-use hal::Clock;
 
 /// Second-stage bootloader for the Pico's W25Q080 flash.
 #[link_section = ".boot2"]
@@ -93,7 +93,12 @@ fn main() -> ! {
     let first_seq = random as u16;
 
     let sio = hal::Sio::new(pac.SIO);
-    let pins = hal::gpio::Pins::new(pac.IO_BANK0, pac.PADS_BANK0, sio.gpio_bank0, &mut pac.RESETS);
+    let pins = hal::gpio::Pins::new(
+        pac.IO_BANK0,
+        pac.PADS_BANK0,
+        sio.gpio_bank0,
+        &mut pac.RESETS,
+    );
     let timer = hal::Timer::new(pac.TIMER, &mut pac.RESETS, &clocks);
 
     let mut de: Out = pins.gpio2.into_push_pull_output().into_dyn_pin();
@@ -202,7 +207,11 @@ fn main() -> ! {
                 let _ = d.set_low();
             }
             for (i, s) in segments.iter_mut().enumerate() {
-                let _ = if segs & (1 << i) != 0 { s.set_high() } else { s.set_low() };
+                let _ = if segs & (1 << i) != 0 {
+                    s.set_high()
+                } else {
+                    s.set_low()
+                };
             }
             let _ = digits[digit].set_high();
         }
