@@ -114,7 +114,7 @@ impl Rng {
 struct SimPad {
     kp: Keypad,
     button: u8,
-    release_at_us: u64,
+    hold_scans: u64,
 }
 
 fn openpty() -> io::Result<(OwnedFd, OwnedFd, PathBuf)> {
@@ -252,7 +252,7 @@ fn run(opts: SimOptions, master: OwnedFd, shared: Arc<Mutex<Shared>>, stop: Arc<
                 SimPad {
                     kp: Keypad::new(cfg),
                     button: 0,
-                    release_at_us: 0,
+                    hold_scans: 0,
                 },
             )
         })
@@ -350,11 +350,18 @@ fn run(opts: SimOptions, master: OwnedFd, shared: Arc<Mutex<Shared>>, stop: Arc<
             while let Some((a, button)) = s.presses.pop_front() {
                 if let Some(p) = pads.get_mut(&a) {
                     p.button = 1 << button;
-                    p.release_at_us = now + opts.hold_ms * 1000;
+                    p.hold_scans = opts.hold_ms;
                 }
             }
             for (&a, p) in pads.iter_mut() {
-                let raw = if now < p.release_at_us { p.button } else { 0 };
+                // Held for a number of scans, not of wall-clock time: a simulator thread starved
+                // by a busy machine must not turn a press into a glitch the debouncer rejects.
+                let raw = if p.hold_scans > 0 {
+                    p.hold_scans -= 1;
+                    p.button
+                } else {
+                    0
+                };
                 let pressed = p.kp.scan(raw, now_ms as u32);
                 let Some(v) = s.views.get_mut(&a) else {
                     continue;
