@@ -1,2 +1,4 @@
-pub mod keypad_sim;
-pub mod queue_sink;
+//! Shared test harness: the real daemon binary, free ports, temp configs.
+#![allow(dead_code)]
+
+pub mod daemon;

@@ -1,0 +1,1 @@
+/* layso pages: shared code */
