@@ -40,6 +40,8 @@ pub struct SimOptions {
     pub turnaround_us: u64,
     /// How long a simulated press holds the button down.
     pub hold_ms: u64,
+    /// Try to run the simulator thread at a real-time priority (for timing measurements).
+    pub realtime: bool,
 }
 
 impl SimOptions {
@@ -53,6 +55,7 @@ impl SimOptions {
             seed: 0x5eed,
             turnaround_us: 200,
             hold_ms: 30,
+            realtime: false,
         }
     }
 }
@@ -82,6 +85,8 @@ pub struct SimStats {
     pub bytes_flipped: u64,
     pub replies: u64,
     pub replies_dropped: u64,
+    /// The simulator thread runs with a real-time priority.
+    pub realtime: bool,
 }
 
 struct Shared {
@@ -231,7 +236,19 @@ impl Drop for SimBus {
     }
 }
 
+/// Best effort: give the calling thread a real-time (SCHED_FIFO) priority, as a keypad's own
+/// microcontroller is never preempted by other work. Returns whether it worked (needs root or
+/// CAP_SYS_NICE).
+pub fn try_realtime(priority: i32) -> bool {
+    let param = libc::sched_param {
+        sched_priority: priority,
+    };
+    // SAFETY: changes only the calling thread's scheduling policy.
+    unsafe { libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &param) == 0 }
+}
+
 fn run(opts: SimOptions, master: OwnedFd, shared: Arc<Mutex<Shared>>, stop: Arc<AtomicBool>) {
+    let realtime = opts.realtime && try_realtime(50);
     let t0 = Instant::now();
     let us = |t: Instant| t.duration_since(t0).as_micros() as u64;
     let ch = char_time_us(opts.baud, opts.bits_per_char);
@@ -264,7 +281,10 @@ fn run(opts: SimOptions, master: OwnedFd, shared: Arc<Mutex<Shared>>, stop: Arc<
     let mut last_ms = u64::MAX;
     let fd = master.as_raw_fd();
     let mut buf = [0u8; 512];
-    let mut stats = SimStats::default();
+    let mut stats = SimStats {
+        realtime,
+        ..SimStats::default()
+    };
     let mut answered: BTreeMap<u8, u64> = BTreeMap::new();
 
     while !stop.load(Ordering::Relaxed) {
