@@ -40,7 +40,8 @@ pub struct SimOptions {
     pub turnaround_us: u64,
     /// How long a simulated press holds the button down.
     pub hold_ms: u64,
-    /// Try to run the simulator thread at a real-time priority (for timing measurements).
+    /// Try to run the simulator thread at a real-time priority, as the keypads are hardware
+    /// that a busy host cannot starve (best effort: needs root or CAP_SYS_NICE).
     pub realtime: bool,
 }
 
@@ -55,7 +56,7 @@ impl SimOptions {
             seed: 0x5eed,
             turnaround_us: 200,
             hold_ms: 30,
-            realtime: false,
+            realtime: true,
         }
     }
 }
