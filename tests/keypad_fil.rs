@@ -25,7 +25,7 @@ fn config(path: &std::path::Path, pads: &[(u8, u16)]) -> KeypadBusConfig {
         .map(|(a, c)| format!("{{ address = {a}, counter = {c} }}"))
         .collect();
     let text = format!(
-        "path = \"{}\"\nbaud = 19200\ntimeout_ms = 30\nkeypads = [{}]\n",
+        "path = \"{}\"\nbaud = 19200\ntimeout_ms = 30\nrs485_rts = true\nkeypads = [{}]\n",
         path.display(),
         list.join(", ")
     );

@@ -118,6 +118,12 @@ pub struct KeypadBusConfig {
     /// How long to wait for a reply after the request has left (default 50).
     #[serde(default = "default_timeout")]
     pub timeout_ms: Spanned<u64>,
+    /// Let the kernel drive the transceiver's DE pin from RTS (serial RS-485 mode), for a
+    /// board UART wired to a plain MAX485-style transceiver. Leave false (default) for USB
+    /// adapters with automatic direction control. If the port refuses, a warning is logged
+    /// and the bus runs without it.
+    #[serde(default)]
+    pub rs485_rts: bool,
 }
 
 fn default_baud() -> Spanned<u32> {
@@ -432,11 +438,53 @@ fn open_port(cfg: &KeypadBusConfig) -> Result<SerialStream, String> {
         .open_native_async();
     // Modem lines are irrelevant here (DE is driven by the transceiver or the kernel's RS-485
     // mode), so no modem-line ioctl is ever issued.
-    match opened {
+    let opened = match opened {
         Ok(port) => Ok(port),
         Err(first) => open_tolerant(&cfg.path, *cfg.baud.get_ref()).map_err(|second| {
             format!("cannot open serial port {}: {first} (and without insisting on line settings: {second})", cfg.path)
         }),
+    }?;
+    if cfg.rs485_rts {
+        if let Err(e) = enable_kernel_rs485(&opened) {
+            tracing::warn!(path = %cfg.path, error = %e, "serial port refused RS-485 mode (RTS as DE); running without it");
+        }
+    }
+    Ok(opened)
+}
+
+/// The kernel's `struct serial_rs485` (linux/serial.h), 32 bytes.
+#[repr(C)]
+struct SerialRs485 {
+    flags: u32,
+    delay_rts_before_send: u32,
+    delay_rts_after_send: u32,
+    padding: [u32; 5],
+}
+
+const SER_RS485_ENABLED: u32 = 1 << 0;
+const SER_RS485_RTS_ON_SEND: u32 = 1 << 1;
+
+/// Switch the UART into RS-485 mode: RTS high while sending, low otherwise.
+fn enable_kernel_rs485(port: &SerialStream) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let conf = SerialRs485 {
+        flags: SER_RS485_ENABLED | SER_RS485_RTS_ON_SEND,
+        delay_rts_before_send: 0,
+        delay_rts_after_send: 0,
+        padding: [0; 5],
+    };
+    // SAFETY: TIOCSRS485 reads one serial_rs485 from the pointer, which outlives the call.
+    let rc = unsafe {
+        libc::ioctl(
+            port.as_raw_fd(),
+            libc::TIOCSRS485 as _,
+            &conf as *const SerialRs485,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
@@ -777,6 +825,8 @@ mod tests {
         // SAFETY: reading two bytes into a local buffer from the master descriptor.
         let n = unsafe { libc::read(master, got.as_mut_ptr().cast(), 2) };
         assert_eq!((n, got), (2, [1, 4]), "bytes pass unchanged (raw mode)");
+        // A pseudo-terminal has no RS-485 mode: the ioctl fails and the caller carries on.
+        assert!(enable_kernel_rs485(&port).is_err());
         // SAFETY: closing the descriptors openpty gave us.
         unsafe {
             libc::close(master);
