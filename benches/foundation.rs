@@ -128,8 +128,8 @@ fn make_log(dir: &std::path::Path, events: u64) -> Duration {
     // Spread over 100 past days so replay of "today" is a small part of the log.
     let per_day = events / 100;
     let mut batch = Vec::with_capacity(10_000);
-    let mut seq = log.next_seq();
-    for i in 0..events {
+    let first_seq = log.next_seq();
+    for (seq, i) in (first_seq..).zip(0..events) {
         let day_idx = (i / per_day.max(1)) as i64;
         let at = now - (100 - day_idx) * 86_400_000 + (i % per_day.max(1)) as i64;
         let day = layso::core::DayRule::VIETNAM.day_of(at);
@@ -160,7 +160,6 @@ fn make_log(dir: &std::path::Path, events: u64) -> Duration {
                 },
             },
         });
-        seq += 1;
         if batch.len() == 10_000 {
             log.append(&batch).expect("append");
             batch.clear();

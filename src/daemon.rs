@@ -43,6 +43,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         tokio::task::spawn_blocking(move || EventLog::open(&store, &site_id, started_at))
             .await
             .map_err(|e| RunError::Start(std::io::Error::other(e)))??;
+    crate::sys::release_free_memory();
     if let Some((q, why)) = &report.quarantined {
         tracing::error!(moved_to = %q.display(), %why, "store quarantined; numbering continues above the high-water mark");
     }

@@ -15,8 +15,6 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Current encoding of an entry in the store: one version byte, then JSON.
-const ENCODING_V1: u8 = 1;
 /// How far ahead seq numbers are reserved in the high-water mark.
 const SEQ_RESERVE: u64 = 10_000;
 /// How far ahead ticket numbers are reserved in the high-water mark.
@@ -52,33 +50,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
     }
 }
 
-/// Encode an entry for the store.
-pub fn encode(entry: &Entry) -> Vec<u8> {
-    let mut v = Vec::with_capacity(160);
-    v.push(ENCODING_V1);
-    // Serializing plain data to a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut v, entry);
-    v
-}
-
-/// Decode a stored entry, whatever version wrote it.
-pub fn decode(bytes: &[u8]) -> Result<Entry, String> {
-    match bytes.split_first() {
-        Some((&ENCODING_V1, json)) => serde_json::from_slice(json).map_err(|e| e.to_string()),
-        Some((v, _)) => Err(format!(
-            "unknown encoding version {v}; this daemon reads version {ENCODING_V1}"
-        )),
-        None => Err("empty record".into()),
-    }
-}
-
-/// The JSON body of a stored entry (what the uplink publishes), without re-encoding.
-pub fn json_of(bytes: &[u8]) -> Option<&[u8]> {
-    match bytes.split_first() {
-        Some((&ENCODING_V1, json)) => Some(json),
-        _ => None,
-    }
-}
+pub use crate::codec::{decode, encode, json_of};
 
 fn day_key(d: Day) -> [u8; 4] {
     ((d.0 as u32) ^ 0x8000_0000).to_be_bytes()
@@ -418,6 +390,12 @@ impl EventLog {
         Ok(())
     }
 
+    /// A handle that makes appended entries durable from another thread (the engine's
+    /// flusher), so deciding the next batch overlaps with flushing this one.
+    pub fn flusher(&self) -> Flusher {
+        Flusher(self.db.clone())
+    }
+
     /// Make everything appended so far durable.
     pub fn flush(&self) -> Result<(), LogError> {
         self.db.flush()?;
@@ -435,6 +413,16 @@ impl EventLog {
         self.reader.meta.insert(META_ALIVE, &now_ms.to_be_bytes())?;
         self.reader.meta.insert(META_CLEAN, &[1u8])?;
         self.flush()
+    }
+}
+
+/// Flushes the store: everything appended before the call is durable when it returns.
+pub struct Flusher(sled::Db);
+
+impl Flusher {
+    pub fn flush(&self) -> Result<(), LogError> {
+        self.0.flush()?;
+        Ok(())
     }
 }
 
@@ -467,7 +455,7 @@ impl LogReader {
         for kv in self.entries.range(first.to_be_bytes()..) {
             let (k, v) = kv?;
             let seq = u64_of(Some(k)).unwrap_or(0);
-            out.push(decode(&v).map_err(|why| LogError::Decode { seq, why })?);
+            out.push(decode(seq, &v).map_err(|why| LogError::Decode { seq, why })?);
         }
         Ok(out)
     }
@@ -498,7 +486,7 @@ impl LogReader {
     pub fn entries_after(&self, after: u64, max_count: usize) -> Result<Vec<Entry>, LogError> {
         self.raw_after(after, max_count, usize::MAX)?
             .into_iter()
-            .map(|(seq, v)| decode(&v).map_err(|why| LogError::Decode { seq, why }))
+            .map(|(seq, v)| decode(seq, &v).map_err(|why| LogError::Decode { seq, why }))
             .collect()
     }
 
@@ -527,7 +515,7 @@ impl LogReader {
         let from = published.max(first.saturating_sub(1));
         let count = last.saturating_sub(from);
         let oldest = match self.raw_after(published, 1, usize::MAX)?.first() {
-            Some((_, v)) => decode(v).ok().map(|e| e.at),
+            Some((seq, v)) => decode(*seq, v).ok().map(|e| e.at),
             None => None,
         };
         Ok((count, oldest))
@@ -545,7 +533,8 @@ impl LogReader {
             let mut n = 0usize;
             for kv in self.entries.range(..=limit.to_be_bytes()).take(10_000) {
                 let (k, v) = kv?;
-                let Ok(e) = decode(&v) else { break };
+                let seq = u64_of(Some(k.clone())).unwrap_or(0);
+                let Ok(e) = decode(seq, &v) else { break };
                 if e.at >= cutoff_ms {
                     break;
                 }
@@ -559,8 +548,8 @@ impl LogReader {
             removed += n as u64;
         }
         // Drop the markers of days before the first remaining entry's day.
-        if let Some((_, v)) = self.entries.first()? {
-            if let Ok(first) = decode(&v) {
+        if let Some((k, v)) = self.entries.first()? {
+            if let Ok(first) = decode(u64_of(Some(k)).unwrap_or(0), &v) {
                 for kv in self.days.range(..day_key(first.day)) {
                     let (k, _) = kv?;
                     self.days.remove(k)?;

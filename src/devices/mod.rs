@@ -1,1 +1,3 @@
+//! Device adapters: printers, displays, buttons, keypads.
 pub mod keypad;
+pub mod printer;
