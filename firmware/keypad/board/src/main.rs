@@ -43,10 +43,8 @@ type Out = Pin<DynPinId, FunctionSioOutput, PullDown>;
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
-    // Stop feeding the watchdog: it reboots the keypad (with a new epoch) within 500 ms.
-    loop {
-        cortex_m::asm::nop();
-    }
+    // Reboot: the keypad comes back with a new epoch, its queue empty, within milliseconds.
+    cortex_m::peripheral::SCB::sys_reset()
 }
 
 /// Levels of `pins` as a bit mask, bit i set when pin i reads low (closed to ground).
@@ -63,9 +61,7 @@ fn closed_mask(pins: &mut [In]) -> u8 {
 #[hal::entry]
 fn main() -> ! {
     let Some(mut pac) = pac::Peripherals::take() else {
-        loop {
-            cortex_m::asm::nop();
-        }
+        cortex_m::peripheral::SCB::sys_reset()
     };
     let mut watchdog = hal::Watchdog::new(pac.WATCHDOG);
     let Ok(clocks) = hal::clocks::init_clocks_and_plls(
@@ -77,10 +73,8 @@ fn main() -> ! {
         &mut pac.RESETS,
         &mut watchdog,
     ) else {
-        // No clock: let the watchdog-less reset path retry via a panic-free spin.
-        loop {
-            cortex_m::asm::nop();
-        }
+        // The crystal did not start: reboot and try again.
+        cortex_m::peripheral::SCB::sys_reset()
     };
 
     // Boot epoch and first sequence number from the ring oscillator's jitter.
