@@ -5,6 +5,7 @@
 use crate::config::Config;
 use crate::core::{Command, Event};
 use crate::devices::buttons::{self, ButtonAction};
+use crate::devices::keypad::{self, CounterSink, KeyAction};
 use crate::devices::{board, ledboard, printer};
 use crate::engine::{ExecError, Handle};
 use std::collections::BTreeMap;
@@ -69,9 +70,30 @@ pub fn start(config: &Arc<Config>, handle: &Handle) -> Adapters {
         ));
     }
 
+    let needs_current = !config.counter_displays.is_empty() || config.keypads.is_some();
+    let (current_tx, current_rx) = watch::channel(current_tickets(handle));
+    if needs_current {
+        tokio::spawn(feed_current(handle.watch_view(), current_tx));
+    }
+    if let Some(bus) = &config.keypads {
+        let sink = Arc::new(EngineSink {
+            handle: handle.clone(),
+            config: config.clone(),
+        });
+        let h = health.clone();
+        let report = move |address: u16, ok: bool, detail: String| {
+            let state = if ok { "ok" } else { "unreachable" };
+            let _ = h.send((format!("keypad-{address}"), state.into(), detail));
+        };
+        let (bus, rx) = (bus.clone(), current_rx.clone());
+        tokio::spawn(async move {
+            if let Err(e) = keypad::run(bus, sink, rx, report).await {
+                tracing::error!(%e, "keypad bus stopped");
+            }
+        });
+    }
     if !config.counter_displays.is_empty() {
-        let (tx, rx) = watch::channel(current_tickets(handle));
-        tokio::spawn(feed_current(handle.watch_view(), tx));
+        let rx = current_rx;
         for d in &config.counter_displays {
             if let Err(e) =
                 board::spawn_counter_display(d.clone(), rx.clone(), board_report(&health))
@@ -223,6 +245,57 @@ async fn apply_buttons(handle: Handle, mut rx: mpsc::Receiver<ButtonAction>) {
                 tracing::info!(code = r.code.as_str(), "{}", r.message_en)
             }
             Err(e) => tracing::warn!(?e, "button press not applied"),
+        }
+    }
+}
+
+/// The engine behind the counter keypads: a press is a counter command, the answer is
+/// the counter's current ticket afterwards.
+pub struct EngineSink {
+    pub handle: Handle,
+    pub config: Arc<Config>,
+}
+
+impl EngineSink {
+    /// Transfer from a keypad (one key, no picker): to the first other service the
+    /// counter serves.
+    fn transfer_target(&self, counter: u16) -> Result<String, String> {
+        let view = self.handle.view();
+        let current = view
+            .counters
+            .iter()
+            .find(|c| c.number == counter)
+            .and_then(|c| c.current.clone())
+            .ok_or_else(|| format!("counter {counter} has no ticket to transfer"))?;
+        self.config
+            .counters
+            .iter()
+            .find(|c| c.number == counter)
+            .and_then(|c| c.services.iter().find(|s| **s != current.service).cloned())
+            .ok_or_else(|| {
+                format!("counter {counter} serves one service only; transfer from the counter page")
+            })
+    }
+}
+
+impl CounterSink for EngineSink {
+    async fn press(&self, counter: u16, action: KeyAction) -> Result<Option<String>, String> {
+        let command = match action {
+            KeyAction::Next => Command::Next { counter },
+            KeyAction::Recall => Command::Recall { counter },
+            KeyAction::Skip => Command::Skip { counter },
+            KeyAction::Complete => Command::Complete { counter },
+            KeyAction::Pause => Command::Pause { counter },
+            KeyAction::Open => Command::Open { counter },
+            KeyAction::Transfer => Command::Transfer {
+                counter,
+                service: self.transfer_target(counter)?,
+            },
+        };
+        match self.handle.execute(command).await {
+            Ok(outcome) => Ok(outcome.current.map(|c| c.ticket)),
+            Err(ExecError::Rejected(r)) => Err(r.message_en),
+            Err(e) => Err(format!("{e:?}")),
         }
     }
 }

@@ -4,6 +4,7 @@
 use crate::core::time::{parse_time_of_day, parse_utc_offset, DayRule};
 use crate::core::{CounterDef, ServiceDef, Site};
 use crate::devices::board::{self, ButtonConfig, CounterDisplayConfig, LedBoardConfig};
+use crate::devices::keypad::KeypadBusConfig;
 use crate::devices::printer::PrinterConfig;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
@@ -38,6 +39,8 @@ struct RawConfig {
     counter_displays: Vec<CounterDisplayConfig>,
     #[serde(default)]
     led_boards: Vec<LedBoardConfig>,
+    #[serde(default)]
+    keypads: Option<KeypadBusConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,6 +132,8 @@ pub struct Config {
     pub buttons: Vec<ButtonConfig>,
     pub counter_displays: Vec<CounterDisplayConfig>,
     pub led_boards: Vec<LedBoardConfig>,
+    /// The RS-485 bus of counter keypads.
+    pub keypads: Option<KeypadBusConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -258,10 +263,11 @@ impl Config {
                 })
         );
         s += &format!(
-            "devices    {} button(s), {} counter display(s), {} LED board(s)\n",
+            "devices    {} button(s), {} counter display(s), {} LED board(s), {} keypad(s)\n",
             self.buttons.len(),
             self.counter_displays.len(),
-            self.led_boards.len()
+            self.led_boards.len(),
+            self.keypads.as_ref().map_or(0, |k| k.keypads.len())
         );
         s += &format!(
             "web        http://{} (admin credential {})\n",
@@ -613,6 +619,21 @@ fn check(raw: RawConfig, loc: &Locator, out: &mut Vec<Problem>) -> Config {
         p(span, msg);
     }
 
+    if let Some(bus) = &raw.keypads {
+        for (span, msg) in bus.validate() {
+            p(span, format!("[keypads] {msg}"));
+        }
+        for k in &bus.keypads {
+            let n = *k.counter.get_ref();
+            if !counter_numbers.contains(&n) {
+                p(
+                    k.counter.span(),
+                    format!("keypad {} is for counter {n}, which is not configured; configured counters: {counter_numbers:?}", k.address.get_ref()),
+                );
+            }
+        }
+    }
+
     Config {
         site: SiteConfig {
             id,
@@ -631,6 +652,7 @@ fn check(raw: RawConfig, loc: &Locator, out: &mut Vec<Problem>) -> Config {
         buttons: raw.buttons,
         counter_displays: raw.counter_displays,
         led_boards: raw.led_boards,
+        keypads: raw.keypads,
     }
 }
 

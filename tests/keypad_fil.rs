@@ -342,34 +342,15 @@ async fn serial_port_lost_and_back_is_reopened() {
 
 mod real_engine {
     use super::*;
+    use layso::config::Config;
     use layso::core::{Command, Event};
-    use layso::engine::{self, ExecError, Handle, Options, SystemClock};
+    use layso::engine::{self, Handle, Options, SystemClock};
     use layso::log::EventLog;
 
-    /// The engine behind the keypads, as the lead will wire it: a press is a counter command,
-    /// the answer is the counter's current ticket afterwards.
-    pub struct EngineSink(pub Handle);
+    /// The engine behind the keypads, exactly as the daemon wires it.
+    pub use layso::adapters::EngineSink;
 
-    impl keypad::CounterSink for EngineSink {
-        async fn press(&self, counter: u16, action: KeyAction) -> Result<Option<String>, String> {
-            let command = match action {
-                KeyAction::Next => Command::Next { counter },
-                KeyAction::Recall => Command::Recall { counter },
-                KeyAction::Skip => Command::Skip { counter },
-                KeyAction::Complete => Command::Complete { counter },
-                KeyAction::Pause => Command::Pause { counter },
-                KeyAction::Open => Command::Open { counter },
-                KeyAction::Transfer => return Err("transfer needs a target service".into()),
-            };
-            match self.0.execute(command).await {
-                Ok(outcome) => Ok(outcome.current.map(|c| c.ticket)),
-                Err(ExecError::Rejected(r)) => Err(r.message_en),
-                Err(e) => Err(format!("{e:?}")),
-            }
-        }
-    }
-
-    pub async fn start_engine(dir: &std::path::Path, counters: u16) -> Handle {
+    pub async fn start_engine(dir: &std::path::Path, counters: u16) -> (Handle, Arc<Config>) {
         let mut text = String::from(
             "[site]\nid = \"fil\"\nname = \"FIL\"\nprovince = \"test\"\nutc_offset = \"+07:00\"\nday_starts_at = \"00:00\"\n\n\
              [[services]]\nid = \"A\"\nname_vi = \"Hộ tịch\"\nname_en = \"Civil status\"\nprefix = \"A\"\n\n",
@@ -396,7 +377,9 @@ mod real_engine {
             stall_after: None,
             quota_bytes: None,
         };
-        engine::start(Arc::new(config), log, report, options).expect("engine starts")
+        let config = Arc::new(config);
+        let handle = engine::start(config.clone(), log, report, options).expect("engine starts");
+        (handle, config)
     }
 
     /// What each counter shows, from the engine's view (what the lead feeds the adapter).
@@ -436,7 +419,7 @@ mod real_engine {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn real_engine_next_press_calls_and_keypad_shows_it() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let handle = start_engine(dir.path(), 2).await;
+        let (handle, site_config) = start_engine(dir.path(), 2).await;
         issue(&handle, 3).await;
         let sim = SimBus::start(SimOptions::new(vec![7])).expect("pseudo-terminal");
         let cfg = config(sim.path(), &[(7, 2)]);
@@ -444,7 +427,10 @@ mod real_engine {
         let r = reports.clone();
         let task = tokio::spawn(keypad::run(
             cfg,
-            Arc::new(EngineSink(handle.clone())),
+            Arc::new(EngineSink {
+                handle: handle.clone(),
+                config: site_config.clone(),
+            }),
             displays_of(&handle),
             move |a, ok, d| {
                 if let Ok(mut v) = r.lock() {
@@ -493,7 +479,7 @@ mod real_engine {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn real_engine_eight_keypads_with_noise_call_exactly_once() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let handle = start_engine(dir.path(), 8).await;
+        let (handle, site_config) = start_engine(dir.path(), 8).await;
         issue(&handle, 60).await;
         let mut calls = handle.subscribe();
         let addresses: Vec<u8> = (1..=8).collect();
@@ -507,7 +493,10 @@ mod real_engine {
         let r = reports.clone();
         let task = tokio::spawn(keypad::run(
             config(sim.path(), &pads),
-            Arc::new(EngineSink(handle.clone())),
+            Arc::new(EngineSink {
+                handle: handle.clone(),
+                config: site_config.clone(),
+            }),
             displays_of(&handle),
             move |a, ok, d| {
                 if let Ok(mut v) = r.lock() {
