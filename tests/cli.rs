@@ -208,3 +208,57 @@ counters = [9]
         "display for a missing counter at {counter9}: {err}"
     );
 }
+
+#[test]
+fn print_test_writes_a_ticket_through_the_configured_transport() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("printer.bin");
+    let text = dev().replace("./var/printer.bin", &out.display().to_string());
+    let cfg = dir.path().join("layso.toml");
+    std::fs::write(&cfg, text).expect("write");
+    let run = Command::new(BIN)
+        .args(["print-test", "--config"])
+        .arg(&cfg)
+        .output()
+        .expect("run print-test");
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let bytes = std::fs::read(&out).expect("printer output");
+    assert!(
+        bytes.starts_with(&[0x1B, 0x40]),
+        "starts with ESC @ (initialize)"
+    );
+    assert!(
+        bytes.windows(3).any(|w| w == [0x1D, 0x76, 0x30]),
+        "has raster lines (GS v 0)"
+    );
+    assert!(
+        bytes.windows(3).any(|w| w == [0x1D, 0x28, 0x6B]),
+        "has a QR code (GS ( k)"
+    );
+    assert!(
+        bytes.windows(2).any(|w| w == [0x1D, 0x56]),
+        "ends with a cut (GS V)"
+    );
+    let digits = String::from_utf8_lossy(&bytes);
+    assert!(digits.contains("0123456789"), "digits in the printer font");
+
+    // Without a [printer] section it says what to add.
+    let no_printer = dev()
+        .split("[printer]")
+        .next()
+        .map(|head| head.to_string() + &dev()[dev().find("[store]").unwrap_or(0)..])
+        .unwrap_or_default();
+    std::fs::write(&cfg, no_printer).expect("write");
+    let run = Command::new(BIN)
+        .args(["print-test", "--config"])
+        .arg(&cfg)
+        .output()
+        .expect("run print-test");
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("no [printer] section"));
+}
