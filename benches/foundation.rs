@@ -223,7 +223,8 @@ fn startup(dir: &std::path::Path, runs: usize) -> Vec<(f64, u64, u64)> {
             }
             std::thread::sleep(Duration::from_millis(2));
         }
-        std::thread::sleep(Duration::from_millis(300));
+        // Let every adapter finish starting (the printer loads its font) before reading.
+        std::thread::sleep(Duration::from_millis(1500));
         let rss = rss_kb(child.id(), "VmRSS:");
         let hwm = rss_kb(child.id(), "VmHWM:");
         unsafe {
