@@ -101,10 +101,12 @@
       ticketEl.textContent = cur.ticket;
       ticketEl.classList.remove('none');
       const svc = serviceById(cur.service);
+      $('current-service').classList.remove('none');
       $('current-service').textContent = (svc ? L.serviceName(svc) : cur.service) + (cur.recall > 0 ? L.t(' · gọi lại ', ' · recalled ') + cur.recall : '');
     } else {
       ticketEl.textContent = '—';
       ticketEl.classList.add('none');
+      $('current-service').classList.add('none');
       $('current-service').textContent = L.t('Chưa gọi khách nào', 'No citizen called');
     }
     renderTimer();

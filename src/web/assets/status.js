@@ -72,7 +72,9 @@
   }
   function stateSpan(s) {
     const cls = s === 'ok' || s === 'open' ? 'good' : (L.printerTrouble(s) || s === 'closed' ? 'badv' : 'warnv');
-    return L.el('span', { class: cls, text: L.printerStateText(s) === String(s) ? String(s) : L.printerStateText(s) });
+    const counterStates = { open: ['Đang mở', 'Open'], paused: ['Tạm dừng', 'Paused'], closed: ['Đóng', 'Closed'] };
+    const text = counterStates[s] ? L.t(counterStates[s][0], counterStates[s][1]) : L.printerStateText(s);
+    return L.el('span', { class: cls, text });
   }
 
   function render() {
