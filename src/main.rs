@@ -1,1 +1,5 @@
-fn main() {}
+//! The `layso` binary: a thin shell over `layso::cli`.
+
+fn main() -> std::process::ExitCode {
+    layso::cli::main()
+}

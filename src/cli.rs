@@ -1,0 +1,102 @@
+//! The command line: `run`, `check`, and their exit codes.
+
+use crate::config;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit codes: 0 success, 1 the daemon failed while running, 2 bad configuration or usage.
+pub const EXIT_FAILURE: u8 = 1;
+pub const EXIT_BAD_CONFIG: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "layso",
+    version,
+    about = "Queue tickets for public administrative service centers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the daemon.
+    Run {
+        #[arg(long, short, default_value = config::DEFAULT_PATH)]
+        config: PathBuf,
+    },
+    /// Check a configuration file and print a summary (exit 2 if it has problems).
+    Check {
+        #[arg(long, short, default_value = config::DEFAULT_PATH)]
+        config: PathBuf,
+    },
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("LAYSO_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // Under systemd the journal adds time stamps and has no colours.
+    let journal = std::env::var_os("JOURNAL_STREAM").is_some();
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if journal {
+        b.without_time().with_ansi(false).init();
+    } else {
+        b.init();
+    }
+}
+
+fn load(path: &std::path::Path) -> Result<config::Config, ExitCode> {
+    config::load(path).map_err(|e| {
+        eprint!("{e}");
+        eprintln!(
+            "{} problem(s) in {}; fix them and run `layso check --config {}` again",
+            e.problems.len(),
+            path.display(),
+            path.display()
+        );
+        ExitCode::from(EXIT_BAD_CONFIG)
+    })
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::Check { config } => match load(&config) {
+            Ok(c) => {
+                println!("{}: OK\n{}", config.display(), c.summary());
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        Cmd::Run { config } => {
+            let c = match load(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            init_tracing();
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("cannot start the async runtime: {e}");
+                    return ExitCode::from(EXIT_FAILURE);
+                }
+            };
+            match rt.block_on(crate::daemon::run(c)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    eprintln!("layso: {e}");
+                    ExitCode::from(EXIT_FAILURE)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,698 @@
+//! The TOML configuration: parsed once into checked types, every problem reported with
+//! its line, column and what would be valid.
+
+use crate::core::time::{parse_time_of_day, parse_utc_offset, DayRule};
+use crate::core::{CounterDef, ServiceDef, Site};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// Where a configuration lives in production.
+pub const DEFAULT_PATH: &str = "/etc/layso/layso.toml";
+
+// ---------------------------------------------------------------- raw (as written)
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    site: RawSite,
+    #[serde(default)]
+    services: Vec<RawService>,
+    #[serde(default)]
+    counters: Vec<RawCounter>,
+    #[serde(default)]
+    store: RawStore,
+    #[serde(default)]
+    web: RawWeb,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSite {
+    id: Spanned<String>,
+    name: String,
+    province: Spanned<String>,
+    #[serde(default = "default_offset")]
+    utc_offset: Spanned<String>,
+    #[serde(default = "default_day_start")]
+    day_starts_at: Spanned<String>,
+}
+
+fn default_offset() -> Spanned<String> {
+    Spanned::new(0..0, "+07:00".into())
+}
+fn default_day_start() -> Spanned<String> {
+    Spanned::new(0..0, "00:00".into())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    id: Spanned<String>,
+    name_vi: String,
+    #[serde(default)]
+    name_en: Option<String>,
+    #[serde(default)]
+    prefix: Option<Spanned<String>>,
+    #[serde(default = "one")]
+    first_number: Spanned<u32>,
+    #[serde(default = "three")]
+    digits: Spanned<u8>,
+}
+
+fn one() -> Spanned<u32> {
+    Spanned::new(0..0, 1)
+}
+fn three() -> Spanned<u8> {
+    Spanned::new(0..0, 3)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCounter {
+    number: Spanned<u16>,
+    #[serde(default)]
+    name: Option<String>,
+    services: Spanned<Vec<Spanned<String>>>,
+    credential: Spanned<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    #[serde(default)]
+    path: Option<PathBuf>,
+    #[serde(default)]
+    retention_days: Option<Spanned<u32>>,
+    #[serde(default)]
+    quota_mb: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWeb {
+    #[serde(default)]
+    bind: Option<Spanned<String>>,
+    #[serde(default)]
+    admin_credential: Option<Spanned<String>>,
+    #[serde(default)]
+    kiosk_rate_per_minute: Option<u32>,
+    #[serde(default)]
+    max_body_bytes: Option<Spanned<usize>>,
+}
+
+// ---------------------------------------------------------------- checked
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub site: SiteConfig,
+    pub services: Vec<Service>,
+    pub counters: Vec<Counter>,
+    pub store: StoreConfig,
+    pub web: WebConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct SiteConfig {
+    pub id: String,
+    pub name: String,
+    pub province: String,
+    pub rule: DayRule,
+}
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub id: String,
+    pub name_vi: String,
+    pub name_en: String,
+    pub prefix: String,
+    pub first_number: u32,
+    pub digits: u8,
+}
+
+#[derive(Debug, Clone)]
+pub struct Counter {
+    pub number: u16,
+    pub name: String,
+    pub services: Vec<String>,
+    pub credential: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+    pub retention_days: u32,
+    pub quota_mb: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub bind: SocketAddr,
+    pub admin_credential: Option<String>,
+    pub kiosk_rate_per_minute: u32,
+    pub max_body_bytes: usize,
+}
+
+impl Config {
+    /// The shape of the site as core needs it.
+    pub fn site(&self) -> Site {
+        Site {
+            rule: self.site.rule,
+            services: self
+                .services
+                .iter()
+                .map(|s| ServiceDef {
+                    id: s.id.clone(),
+                    prefix: s.prefix.clone(),
+                    first_number: s.first_number,
+                    digits: s.digits,
+                })
+                .collect(),
+            counters: self
+                .counters
+                .iter()
+                .map(|c| CounterDef {
+                    number: c.number,
+                    services: c.services.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn service(&self, id: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.id == id)
+    }
+
+    /// A one-screen summary, printed by `layso check`.
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let off = self.site.rule.utc_offset_minutes;
+        let start = self.site.rule.day_start_minutes;
+        s += &format!(
+            "site       {} — {} (province {})\n",
+            self.site.id, self.site.name, self.site.province
+        );
+        s += &format!(
+            "day        starts {:02}:{:02} local, UTC{}{:02}:{:02}\n",
+            start / 60,
+            start % 60,
+            if off < 0 { '-' } else { '+' },
+            off.abs() / 60,
+            off.abs() % 60
+        );
+        s += &format!("services   {}\n", self.services.len());
+        for v in &self.services {
+            s += &format!(
+                "  {:<4} {} / {} (tickets {}{:0w$}…)\n",
+                v.id,
+                v.name_vi,
+                v.name_en,
+                v.prefix,
+                v.first_number,
+                w = v.digits as usize
+            );
+        }
+        s += &format!("counters   {}\n", self.counters.len());
+        for c in &self.counters {
+            s += &format!(
+                "  {:<4} {} serves {}\n",
+                c.number,
+                c.name,
+                c.services.join(", ")
+            );
+        }
+        s += &format!(
+            "store      {} (published entries kept {} days{})\n",
+            self.store.path.display(),
+            self.store.retention_days,
+            self.store
+                .quota_mb
+                .map(|q| format!(", quota {q} MB"))
+                .unwrap_or_default()
+        );
+        s += &format!(
+            "web        http://{} (admin credential {})\n",
+            self.web.bind,
+            if self.web.admin_credential.is_some() {
+                "set"
+            } else {
+                "not set: status page and admin API disabled"
+            }
+        );
+        s
+    }
+}
+
+// ---------------------------------------------------------------- errors
+
+/// One problem in a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Every problem found in one file.
+#[derive(Debug, Clone)]
+pub struct ConfigError {
+    pub file: String,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for p in &self.problems {
+            writeln!(f, "{}:{}:{}: {}", self.file, p.line, p.column, p.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Turns byte spans into 1-based line and column (in characters).
+pub struct Locator<'a> {
+    text: &'a str,
+}
+
+impl<'a> Locator<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Locator { text }
+    }
+    pub fn problem(&self, span: Range<usize>, message: impl Into<String>) -> Problem {
+        let at = span.start.min(self.text.len());
+        let before = self.text.get(..at).unwrap_or("");
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+        Problem {
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- loading
+
+/// Read and check a configuration file.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: file.clone(),
+        problems: vec![Problem {
+            line: 0,
+            column: 0,
+            message: format!(
+                "cannot read the configuration: {e}; give a readable TOML file (default {DEFAULT_PATH})"
+            ),
+        }],
+    })?;
+    parse(&text, &file, path.parent())
+}
+
+/// Check configuration text. Relative store paths are resolved against the working
+/// directory (as the dev config expects); `_base` is kept for callers that need it.
+pub fn parse(text: &str, file: &str, _base: Option<&Path>) -> Result<Config, ConfigError> {
+    let loc = Locator::new(text);
+    let err = |problems| ConfigError {
+        file: file.to_string(),
+        problems,
+    };
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        err(vec![loc.problem(span, clean_toml_message(e.message()))])
+    })?;
+    let mut problems = Vec::new();
+    let config = check(raw, &loc, &mut problems);
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        problems.sort_by_key(|p| (p.line, p.column));
+        Err(err(problems))
+    }
+}
+
+fn clean_toml_message(m: &str) -> String {
+    let m = m.trim().to_string();
+    if m.starts_with("unknown field") {
+        format!("{m}; remove it or check its spelling")
+    } else {
+        m
+    }
+}
+
+fn check(raw: RawConfig, loc: &Locator, out: &mut Vec<Problem>) -> Config {
+    let mut p = |span: Range<usize>, msg: String| out.push(loc.problem(span, msg));
+
+    // site
+    let id = raw.site.id.get_ref().trim().to_string();
+    if !valid_topic_word(&id) {
+        p(
+            raw.site.id.span(),
+            format!("site id '{id}' is not usable in MQTT topics; use letters, digits, '-' or '_' (e.g. \"hcm-ben-thanh\")"),
+        );
+    }
+    let province = raw.site.province.get_ref().trim().to_string();
+    if !valid_topic_word(&province) {
+        p(
+            raw.site.province.span(),
+            format!("province '{province}' is not usable in MQTT topics; use letters, digits, '-' or '_' (e.g. \"hcm\")"),
+        );
+    }
+    let utc_offset_minutes = parse_utc_offset(raw.site.utc_offset.get_ref()).unwrap_or_else(|e| {
+        p(raw.site.utc_offset.span(), e);
+        420
+    });
+    let day_start_minutes =
+        parse_time_of_day(raw.site.day_starts_at.get_ref()).unwrap_or_else(|e| {
+            p(raw.site.day_starts_at.span(), e);
+            0
+        });
+
+    // services
+    if raw.services.is_empty() {
+        p(
+            0..0,
+            "no [[services]]: add at least one, e.g. id = \"A\", name_vi = \"Hộ tịch\"".into(),
+        );
+    }
+    let mut ids = HashSet::new();
+    let mut prefixes: BTreeMap<String, String> = BTreeMap::new();
+    let mut services = Vec::new();
+    for s in raw.services {
+        let sid = s.id.get_ref().trim().to_string();
+        if sid.is_empty() || sid.len() > 8 || !sid.chars().all(|c| c.is_ascii_alphanumeric()) {
+            p(
+                s.id.span(),
+                format!("service id '{sid}' must be 1-8 ASCII letters or digits, e.g. \"A\""),
+            );
+        } else if !ids.insert(sid.clone()) {
+            p(
+                s.id.span(),
+                format!("duplicate service id '{sid}': each [[services]] needs its own id"),
+            );
+        }
+        let (prefix, prefix_span) = match &s.prefix {
+            Some(pfx) => (pfx.get_ref().trim().to_string(), pfx.span()),
+            None => (sid.clone(), s.id.span()),
+        };
+        if prefix.len() > 4 || !prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
+            p(
+                prefix_span.clone(),
+                format!("ticket prefix '{prefix}' must be up to 4 ASCII letters or digits (printers and LED boards show it)"),
+            );
+        } else if let Some(other) = prefixes.insert(prefix.clone(), sid.clone()) {
+            p(
+                prefix_span,
+                format!("ticket prefix '{prefix}' is already used by service '{other}'; tickets would share numbers"),
+            );
+        }
+        let digits = *s.digits.get_ref();
+        if !(1..=6).contains(&digits) {
+            p(s.digits.span(), format!("digits = {digits}: use 1 to 6"));
+        }
+        let first = *s.first_number.get_ref();
+        if first > 999_999 {
+            p(
+                s.first_number.span(),
+                format!("first_number = {first}: use 0 to 999999"),
+            );
+        }
+        services.push(Service {
+            name_en: s.name_en.unwrap_or_else(|| s.name_vi.clone()),
+            name_vi: s.name_vi,
+            id: sid,
+            prefix,
+            first_number: first,
+            digits,
+        });
+    }
+
+    // counters
+    let mut numbers = HashSet::new();
+    let mut creds = HashSet::new();
+    let mut counters = Vec::new();
+    for c in raw.counters {
+        let n = *c.number.get_ref();
+        if n == 0 {
+            p(
+                c.number.span(),
+                "counter number 0: counters are numbered from 1".into(),
+            );
+        } else if !numbers.insert(n) {
+            p(
+                c.number.span(),
+                format!("duplicate counter number {n}: each [[counters]] needs its own number"),
+            );
+        }
+        if c.services.get_ref().is_empty() {
+            p(
+                c.services.span(),
+                format!(
+                    "counter {n} serves no service; list at least one of: {}",
+                    sorted(&ids)
+                ),
+            );
+        }
+        let mut list = Vec::new();
+        for s in c.services.get_ref() {
+            let v = s.get_ref().trim().to_string();
+            if !ids.contains(&v) {
+                p(
+                    s.span(),
+                    format!(
+                        "counter {n} serves unknown service '{v}'; known services: {}",
+                        sorted(&ids)
+                    ),
+                );
+            } else if list.contains(&v) {
+                p(
+                    s.span(),
+                    format!("service '{v}' is listed twice for counter {n}"),
+                );
+            }
+            list.push(v);
+        }
+        let cred = c.credential.get_ref().clone();
+        if cred.chars().count() < 8 || cred.chars().any(char::is_whitespace) {
+            p(
+                c.credential.span(),
+                format!("credential of counter {n} is too weak: use at least 8 characters without spaces"),
+            );
+        } else if !creds.insert(cred.clone()) {
+            p(
+                c.credential.span(),
+                format!(
+                    "counter {n} shares its credential with another counter; give each its own"
+                ),
+            );
+        }
+        counters.push(Counter {
+            number: n,
+            name: c.name.unwrap_or_else(|| format!("Quầy {n}")),
+            services: list,
+            credential: cred,
+        });
+    }
+
+    // store
+    let retention_days = match &raw.store.retention_days {
+        Some(r) if *r.get_ref() == 0 => {
+            p(r.span(), "retention_days = 0 would drop published history at once; use 1 or more (default 90)".into());
+            90
+        }
+        Some(r) => *r.get_ref(),
+        None => 90,
+    };
+    let store = StoreConfig {
+        path: raw
+            .store
+            .path
+            .unwrap_or_else(|| PathBuf::from("/var/lib/layso/store")),
+        retention_days,
+        quota_mb: raw.store.quota_mb,
+    };
+
+    // web
+    let bind = match &raw.web.bind {
+        Some(b) => b.get_ref().parse().unwrap_or_else(|_| {
+            p(
+                b.span(),
+                format!("bind = \"{}\" is not an address:port; e.g. \"0.0.0.0:8080\" or \"127.0.0.1:8080\"", b.get_ref()),
+            );
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        }),
+        None => SocketAddr::from(([0, 0, 0, 0], 8080)),
+    };
+    let admin_credential = raw.web.admin_credential.as_ref().map(|a| {
+        let v = a.get_ref().clone();
+        if v.chars().count() < 8 || v.chars().any(char::is_whitespace) {
+            p(
+                a.span(),
+                "admin_credential is too weak: use at least 8 characters without spaces".into(),
+            );
+        } else if creds.contains(&v) {
+            p(
+                a.span(),
+                "admin_credential equals a counter credential; give the admin its own".into(),
+            );
+        }
+        v
+    });
+    let max_body_bytes = match &raw.web.max_body_bytes {
+        Some(m) if !(256..=1_048_576).contains(m.get_ref()) => {
+            p(
+                m.span(),
+                format!(
+                    "max_body_bytes = {}: use 256 to 1048576 (default 4096)",
+                    m.get_ref()
+                ),
+            );
+            4096
+        }
+        Some(m) => *m.get_ref(),
+        None => 4096,
+    };
+    let web = WebConfig {
+        bind,
+        admin_credential,
+        kiosk_rate_per_minute: raw.web.kiosk_rate_per_minute.unwrap_or(30),
+        max_body_bytes,
+    };
+
+    Config {
+        site: SiteConfig {
+            id,
+            name: raw.site.name,
+            province,
+            rule: DayRule {
+                utc_offset_minutes,
+                day_start_minutes,
+            },
+        },
+        services,
+        counters,
+        store,
+        web,
+    }
+}
+
+fn valid_topic_word(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn sorted(ids: &HashSet<String>) -> String {
+    let mut v: Vec<_> = ids.iter().cloned().collect();
+    v.sort();
+    v.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[site]
+id = "test-site"
+name = "Trung tâm thử"
+province = "hcm"
+
+[[services]]
+id = "A"
+name_vi = "Hộ tịch"
+
+[[services]]
+id = "B"
+name_vi = "Đất đai"
+prefix = "B"
+first_number = 100
+
+[[counters]]
+number = 1
+services = ["A", "B"]
+credential = "secret-one"
+"#;
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match parse(text, "t.toml", None) {
+            Ok(_) => vec![],
+            Err(e) => e.problems,
+        }
+    }
+
+    #[test]
+    fn good_config_parses_with_defaults() {
+        let c = parse(GOOD, "t.toml", None).map_err(|e| e.to_string());
+        let c = match c {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(c.site.rule, DayRule::VIETNAM);
+        assert_eq!(c.services[1].first_number, 100);
+        assert_eq!(c.counters[0].name, "Quầy 1");
+        assert_eq!(c.web.kiosk_rate_per_minute, 30);
+        assert!(c.summary().contains("Hộ tịch"));
+    }
+
+    #[test]
+    fn unknown_key_has_line_and_column() {
+        let text = GOOD.replace("province = \"hcm\"", "province = \"hcm\"\ncolour = \"red\"");
+        let p = problems(&text);
+        assert_eq!(p.len(), 1);
+        assert_eq!((p[0].line, p[0].column), (6, 1));
+        assert!(
+            p[0].message.contains("unknown field `colour`"),
+            "{}",
+            p[0].message
+        );
+    }
+
+    #[test]
+    fn wrong_type_has_line_and_column() {
+        let text = GOOD.replace("first_number = 100", "first_number = \"100\"");
+        let p = problems(&text);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].line, 15);
+        assert!(p[0].message.contains("invalid type"), "{}", p[0].message);
+    }
+
+    #[test]
+    fn every_semantic_problem_is_reported() {
+        let text = GOOD
+            .replace("id = \"B\"", "id = \"A\"")
+            .replace("services = [\"A\", \"B\"]", "services = [\"A\", \"Z\"]")
+            .replace(
+                "[site]\nid = \"test-site\"",
+                "[site]\nid = \"test-site\"\nutc_offset = \"7\"",
+            );
+        let p = problems(&text);
+        let msgs: Vec<_> = p
+            .iter()
+            .map(|p| format!("{}:{} {}", p.line, p.column, p.message))
+            .collect();
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("4:14") && m.contains("UTC offset")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("13:6") && m.contains("duplicate service id 'A'")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("unknown service 'Z'") && m.starts_with("20:18")),
+            "{msgs:?}"
+        );
+    }
+}

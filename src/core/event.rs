@@ -1,0 +1,104 @@
+//! Log entries and the events they carry: the record format of DESIGN §3.
+
+use super::time::Day;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One durable record. `seq` only grows and is the sled key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub seq: u64,
+    /// Effective wall-clock time, milliseconds since the Unix epoch (UTC).
+    pub at: i64,
+    /// Whether the kernel reported the clock as synchronized when the entry was made.
+    pub clock_ok: bool,
+    /// The business day the entry belongs to.
+    pub day: Day,
+    pub event: Event,
+}
+
+/// What happened. Serialized with a `kind` tag in snake case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// First entry of a business day: numbering restarts.
+    DayStarted {},
+    TicketIssued {
+        ticket: String,
+        service: String,
+        number: u32,
+        priority: bool,
+        source: String,
+    },
+    TicketCalled {
+        ticket: String,
+        service: String,
+        counter: u16,
+        recall: u32,
+    },
+    TicketServed {
+        ticket: String,
+        service: String,
+        counter: u16,
+    },
+    TicketSkipped {
+        ticket: String,
+        service: String,
+        counter: u16,
+    },
+    TicketTransferred {
+        ticket: String,
+        from: String,
+        to: String,
+        counter: Option<u16>,
+    },
+    CounterOpened {
+        counter: u16,
+    },
+    CounterPaused {
+        counter: u16,
+    },
+    CounterClosed {
+        counter: u16,
+    },
+    DeviceStatus {
+        device: String,
+        state: String,
+        detail: String,
+    },
+    PowerRestored {
+        down_from: i64,
+        down_to: i64,
+    },
+    UplinkRestored {
+        down_from: i64,
+        down_to: i64,
+    },
+    /// The store was quarantined and a new one started; numbering of the day
+    /// continues at or above `next_numbers`.
+    StoreRecovered {
+        quarantined: String,
+        next_numbers: BTreeMap<String, u32>,
+    },
+}
+
+impl Event {
+    /// The `kind` tag, as it appears in JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::DayStarted {} => "day_started",
+            Event::TicketIssued { .. } => "ticket_issued",
+            Event::TicketCalled { .. } => "ticket_called",
+            Event::TicketServed { .. } => "ticket_served",
+            Event::TicketSkipped { .. } => "ticket_skipped",
+            Event::TicketTransferred { .. } => "ticket_transferred",
+            Event::CounterOpened { .. } => "counter_opened",
+            Event::CounterPaused { .. } => "counter_paused",
+            Event::CounterClosed { .. } => "counter_closed",
+            Event::DeviceStatus { .. } => "device_status",
+            Event::PowerRestored { .. } => "power_restored",
+            Event::UplinkRestored { .. } => "uplink_restored",
+            Event::StoreRecovered { .. } => "store_recovered",
+        }
+    }
+}

@@ -1,0 +1,537 @@
+//! The engine: the single writer. One thread owns the core state and the log; commands
+//! arrive on a channel with a reply, are decided, appended, applied, made durable with
+//! one flush per batch (group commit), answered, then broadcast.
+
+use crate::config::Config;
+use crate::core::state::{Current, State};
+use crate::core::{apply, decide, Command, Entry, Event, Now, Rejection};
+use crate::log::{EventLog, LogReader, OpenReport};
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, oneshot, watch};
+
+/// Reads the wall clock and whether the kernel calls it synchronized.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> Now;
+}
+
+/// The system clock; synchronization from the kernel's NTP status (adjtimex).
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Now {
+        let wall_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        Now {
+            wall_ms,
+            clock_ok: crate::sys::clock_synchronized(),
+        }
+    }
+}
+
+/// Why a command produced no events.
+#[derive(Debug, Clone)]
+pub enum ExecError {
+    /// The queue rules refused it.
+    Rejected(Rejection),
+    /// The store failed; nothing was acknowledged.
+    Store(String),
+    /// The engine is overloaded or stopping; try again.
+    Busy,
+}
+
+/// What a command did.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub entries: Vec<Entry>,
+    /// For an issued ticket: how many of its service are ahead of it.
+    pub waiting_ahead: Option<u32>,
+    /// For a counter command: the counter's current ticket afterwards.
+    pub current: Option<Current>,
+}
+
+/// A summary of the state for pages, displays and the API. Rebuilt after each batch.
+#[derive(Debug, Clone, Serialize)]
+pub struct View {
+    pub day: Option<String>,
+    pub last_seq: u64,
+    pub services: Vec<ServiceView>,
+    pub counters: Vec<CounterView>,
+    pub last_calls: Vec<CallView>,
+    pub devices: Vec<DeviceView>,
+    pub alarms: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceView {
+    pub id: String,
+    pub name_vi: String,
+    pub name_en: String,
+    pub prefix: String,
+    pub waiting: usize,
+    pub waiting_priority: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CurrentView {
+    pub ticket: String,
+    pub service: String,
+    pub called_at: i64,
+    pub recall: u32,
+}
+
+impl From<&Current> for CurrentView {
+    fn from(c: &Current) -> Self {
+        CurrentView {
+            ticket: c.ticket.clone(),
+            service: c.service.clone(),
+            called_at: c.called_at,
+            recall: c.recall,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CounterView {
+    pub number: u16,
+    pub name: String,
+    pub services: Vec<String>,
+    pub state: &'static str,
+    pub current: Option<CurrentView>,
+    pub served_today: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CallView {
+    pub ticket: String,
+    pub counter: u16,
+    pub at: i64,
+    pub recall: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceView {
+    pub device: String,
+    pub state: String,
+    pub detail: String,
+    pub since: i64,
+}
+
+enum Msg {
+    Exec(Command, oneshot::Sender<Result<Outcome, ExecError>>),
+    Stop(oneshot::Sender<()>),
+}
+
+/// How adapters and the web talk to the engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Handle {
+    tx: SyncSender<Msg>,
+    events: broadcast::Sender<Arc<Entry>>,
+    view: watch::Receiver<Arc<View>>,
+    reader: LogReader,
+    healthy: Arc<AtomicBool>,
+}
+
+impl Handle {
+    /// Run a command; resolves once its events are durable (or it was refused).
+    pub async fn execute(&self, command: Command) -> Result<Outcome, ExecError> {
+        let (tx, rx) = oneshot::channel();
+        match self.tx.try_send(Msg::Exec(command, tx)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                return Err(ExecError::Busy)
+            }
+        }
+        rx.await.unwrap_or(Err(ExecError::Busy))
+    }
+
+    /// New entries as they become durable.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Entry>> {
+        self.events.subscribe()
+    }
+
+    /// The current state summary.
+    pub fn view(&self) -> Arc<View> {
+        self.view.borrow().clone()
+    }
+
+    pub fn watch_view(&self) -> watch::Receiver<Arc<View>> {
+        self.view.clone()
+    }
+
+    pub fn reader(&self) -> &LogReader {
+        &self.reader
+    }
+
+    /// False once the engine thread has stopped looping.
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Stop the engine: mark a clean shutdown and flush.
+    pub async fn stop(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Stop(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+/// Engine settings that are not in the site configuration.
+pub struct Options {
+    pub clock: Box<dyn Clock>,
+    /// Ping the systemd watchdog this often from the engine loop (None: systemd did not ask).
+    pub watchdog: Option<Duration>,
+    /// Test-only fault hook: stall the engine loop after this long.
+    pub stall_after: Option<Duration>,
+    pub quota_bytes: Option<u64>,
+}
+
+struct Engine {
+    state: State,
+    log: EventLog,
+    reader: LogReader,
+    config: Arc<Config>,
+    options: Options,
+    events: broadcast::Sender<Arc<Entry>>,
+    view: watch::Sender<Arc<View>>,
+    alarms: Vec<String>,
+    healthy: Arc<AtomicBool>,
+}
+
+const QUEUE: usize = 4096;
+const MAX_BATCH: usize = 512;
+
+/// Start the engine thread over an opened log. Records the outage and recovery the
+/// store open reported before accepting commands.
+pub fn start(
+    config: Arc<Config>,
+    log: EventLog,
+    report: OpenReport,
+    options: Options,
+) -> std::io::Result<Handle> {
+    let mut state = State::new(Arc::new(config.site()));
+    for e in &report.replay {
+        apply(&mut state, e);
+    }
+    let mut alarms = report.alarms.clone();
+    if let Some((path, why)) = &report.quarantined {
+        alarms.push(format!(
+            "the store would not open ({why}); it was moved to {} and a new one started",
+            path.display()
+        ));
+        if let Some(h) = &report.recovered_from {
+            state.last_at = state.last_at.max(h.last_at);
+            state.day = h.day;
+        }
+    }
+    let reader = log.reader();
+    let (events, _) = broadcast::channel(4096);
+    let (view_tx, view_rx) = watch::channel(Arc::new(empty_view()));
+    let healthy = Arc::new(AtomicBool::new(true));
+    let mut engine = Engine {
+        state,
+        log,
+        reader: reader.clone(),
+        config,
+        options,
+        events: events.clone(),
+        view: view_tx,
+        alarms,
+        healthy: healthy.clone(),
+    };
+    let mut startup = Vec::new();
+    if let Some((path, _)) = &report.quarantined {
+        let h = report.recovered_from.clone().unwrap_or_default();
+        startup.push(Command::StoreRecovered {
+            quarantined: path.display().to_string(),
+            day: h.day.map_or(i32::MIN, |d| d.0),
+            next_numbers: h.numbers,
+        });
+    }
+    if let Some((down_from, down_to)) = report.power_restored {
+        startup.push(Command::PowerRestored { down_from, down_to });
+    }
+    for c in startup {
+        if let Err(e) = engine.exec(&c).and_then(|_| engine.flush()) {
+            tracing::error!(?e, "could not record a start-up event");
+        }
+    }
+    engine.publish_view();
+    let (tx, rx) = mpsc::sync_channel(QUEUE);
+    std::thread::Builder::new()
+        .name("layso-engine".into())
+        .spawn(move || engine.run(rx))?;
+    Ok(Handle {
+        tx,
+        events,
+        view: view_rx,
+        reader,
+        healthy,
+    })
+}
+
+fn empty_view() -> View {
+    View {
+        day: None,
+        last_seq: 0,
+        services: vec![],
+        counters: vec![],
+        last_calls: vec![],
+        devices: vec![],
+        alarms: vec![],
+    }
+}
+
+impl Engine {
+    fn run(mut self, rx: mpsc::Receiver<Msg>) {
+        let started = Instant::now();
+        let tick = self
+            .options
+            .watchdog
+            .map_or(Duration::from_secs(1), |w| w.min(Duration::from_secs(1)));
+        let mut last_alive = Instant::now();
+        let mut last_ping = Instant::now() - Duration::from_secs(3600);
+        let mut last_quota = Instant::now() - Duration::from_secs(3600);
+        loop {
+            if let Some(after) = self.options.stall_after {
+                if started.elapsed() >= after {
+                    tracing::warn!("test fault hook: engine stalled (LAYSO_FAULT_STALL_ENGINE_MS)");
+                    self.healthy.store(false, Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_secs(3600));
+                    return;
+                }
+            }
+            let mut msgs = Vec::new();
+            match rx.recv_timeout(tick) {
+                Ok(m) => msgs.push(m),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            while msgs.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(m) => msgs.push(m),
+                    Err(_) => break,
+                }
+            }
+            let mut pending = Vec::new();
+            let mut stop = None;
+            for m in msgs {
+                match m {
+                    Msg::Exec(cmd, reply) => match self.exec(&cmd) {
+                        Ok(out) if out.entries.is_empty() => {
+                            let _ = reply.send(Ok(out));
+                        }
+                        Ok(out) => pending.push((reply, out)),
+                        Err(e) => {
+                            let _ = reply.send(Err(e));
+                        }
+                    },
+                    Msg::Stop(ack) => stop = Some(ack),
+                }
+            }
+            if !pending.is_empty() {
+                // Group commit: one flush for the whole batch, then answer everyone.
+                match self.flush() {
+                    Ok(()) => {
+                        for (reply, out) in pending {
+                            for e in &out.entries {
+                                let _ = self.events.send(Arc::new(e.clone()));
+                            }
+                            let _ = reply.send(Ok(out));
+                        }
+                    }
+                    Err(e) => {
+                        for (reply, _) in pending {
+                            let _ = reply.send(Err(e.clone()));
+                        }
+                    }
+                }
+                self.publish_view();
+            }
+            let now = self.options.clock.now().wall_ms;
+            if last_alive.elapsed() >= Duration::from_secs(10) {
+                last_alive = Instant::now();
+                if let Err(e) = self.log.touch_alive(now) {
+                    tracing::error!(%e, "cannot record last-alive time");
+                }
+            }
+            if last_quota.elapsed() >= Duration::from_secs(60) {
+                last_quota = Instant::now();
+                self.check_quota();
+            }
+            if let Some(wd) = self.options.watchdog {
+                if last_ping.elapsed() >= wd {
+                    last_ping = Instant::now();
+                    crate::sys::notify_watchdog();
+                }
+            }
+            if let Some(ack) = stop {
+                if let Err(e) = self.log.close_clean(now) {
+                    tracing::error!(%e, "could not mark a clean shutdown");
+                }
+                let _ = ack.send(());
+                self.healthy.store(false, Ordering::Relaxed);
+                return;
+            }
+        }
+    }
+
+    fn exec(&mut self, cmd: &Command) -> Result<Outcome, ExecError> {
+        let now = self.options.clock.now();
+        let d = decide(&self.state, cmd, now).map_err(ExecError::Rejected)?;
+        let mut seq = self.log.next_seq();
+        let entries: Vec<Entry> = d
+            .events
+            .into_iter()
+            .map(|event| {
+                let e = Entry {
+                    seq,
+                    at: d.at,
+                    clock_ok: d.clock_ok,
+                    day: d.day,
+                    event,
+                };
+                seq += 1;
+                e
+            })
+            .collect();
+        if entries.is_empty() {
+            return Ok(Outcome::default());
+        }
+        self.log
+            .append(&entries)
+            .map_err(|e| self.store_failed(e.to_string()))?;
+        for e in &entries {
+            apply(&mut self.state, e);
+        }
+        let mut out = Outcome {
+            waiting_ahead: None,
+            current: None,
+            entries,
+        };
+        for e in &out.entries {
+            if let Event::TicketIssued { ticket, .. } = &e.event {
+                out.waiting_ahead = Some(self.state.waiting_ahead(ticket));
+            }
+        }
+        if let Some(n) = counter_of(cmd) {
+            out.current = self.state.counters.get(&n).and_then(|c| c.current.clone());
+        }
+        Ok(out)
+    }
+
+    fn flush(&mut self) -> Result<(), ExecError> {
+        self.log
+            .flush()
+            .map_err(|e| self.store_failed(e.to_string()))
+    }
+
+    fn store_failed(&mut self, why: String) -> ExecError {
+        tracing::error!(%why, "store write failed");
+        let alarm = format!("store write failed: {why}");
+        if !self.alarms.contains(&alarm) {
+            self.alarms.push(alarm);
+        }
+        ExecError::Store(why)
+    }
+
+    fn check_quota(&mut self) {
+        let Some(quota) = self.options.quota_bytes else {
+            return;
+        };
+        let used = self.reader.size_on_disk();
+        let prefix = "disk quota reached";
+        self.alarms.retain(|a| !a.starts_with(prefix));
+        if used >= quota {
+            // Citizens first: tickets are still issued; the status carries the alarm.
+            self.alarms.push(format!(
+                "{prefix}: the store uses {} MB of {} MB",
+                used / 1_048_576,
+                quota / 1_048_576
+            ));
+        }
+        self.publish_view();
+    }
+
+    fn publish_view(&self) {
+        let s = &self.state;
+        let view = View {
+            day: s.day.map(|d| d.to_string()),
+            last_seq: s.last_seq,
+            services: self
+                .config
+                .services
+                .iter()
+                .map(|v| {
+                    let (waiting, waiting_priority) = s.waiting(&v.id);
+                    ServiceView {
+                        id: v.id.clone(),
+                        name_vi: v.name_vi.clone(),
+                        name_en: v.name_en.clone(),
+                        prefix: v.prefix.clone(),
+                        waiting,
+                        waiting_priority,
+                    }
+                })
+                .collect(),
+            counters: self
+                .config
+                .counters
+                .iter()
+                .map(|c| {
+                    let st = s.counters.get(&c.number);
+                    CounterView {
+                        number: c.number,
+                        name: c.name.clone(),
+                        services: c.services.clone(),
+                        state: st.map_or("closed", |x| x.status.as_str()),
+                        current: st.and_then(|x| x.current.as_ref()).map(CurrentView::from),
+                        served_today: st.map_or(0, |x| x.served_today),
+                    }
+                })
+                .collect(),
+            last_calls: s
+                .last_calls
+                .iter()
+                .map(|c| CallView {
+                    ticket: c.ticket.clone(),
+                    counter: c.counter,
+                    at: c.at,
+                    recall: c.recall,
+                })
+                .collect(),
+            devices: s
+                .devices
+                .iter()
+                .map(|(k, d)| DeviceView {
+                    device: k.clone(),
+                    state: d.state.clone(),
+                    detail: d.detail.clone(),
+                    since: d.since,
+                })
+                .collect(),
+            alarms: self.alarms.clone(),
+        };
+        let _ = self.view.send(Arc::new(view));
+    }
+}
+
+fn counter_of(cmd: &Command) -> Option<u16> {
+    match cmd {
+        Command::Next { counter }
+        | Command::Recall { counter }
+        | Command::Skip { counter }
+        | Command::Complete { counter }
+        | Command::Transfer { counter, .. }
+        | Command::Open { counter }
+        | Command::Pause { counter }
+        | Command::Close { counter } => Some(*counter),
+        _ => None,
+    }
+}

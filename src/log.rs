@@ -1,0 +1,628 @@
+//! The durable event log on sled: append (durable on flush), replay of the current day,
+//! metadata (boot count, last-alive, clean shutdown), the uplink cursor, retention, and
+//! quarantine of a store that will not open.
+//!
+//! Layout in sled: tree `entries` maps `seq` (u64 big-endian) to an encoded [`Entry`];
+//! tree `days` maps a day (i32 big-endian, sign-flipped) to the first seq of that day;
+//! tree `meta` holds small values. A high-water mark of numbers and seq is kept OUTSIDE
+//! sled (`<store>.hwm`, written with write-temp, fsync, rename, fsync dir) so that a
+//! quarantined store never makes a number repeat.
+
+use crate::core::{Day, Entry};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Current encoding of an entry in the store: one version byte, then JSON.
+const ENCODING_V1: u8 = 1;
+/// How far ahead seq numbers are reserved in the high-water mark.
+const SEQ_RESERVE: u64 = 10_000;
+/// How far ahead ticket numbers are reserved in the high-water mark.
+const NUMBER_RESERVE: u32 = 50;
+
+const META_SITE: &[u8] = b"site_id";
+const META_BOOTS: &[u8] = b"boot_count";
+const META_ALIVE: &[u8] = b"last_alive";
+const META_CLEAN: &[u8] = b"clean_shutdown";
+const META_PUBLISHED: &[u8] = b"published";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("store error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("store I/O error at {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("entry {seq} in the store cannot be read: {why}")]
+    Decode { seq: u64, why: String },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
+    move |source| LogError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Encode an entry for the store.
+pub fn encode(entry: &Entry) -> Vec<u8> {
+    let mut v = Vec::with_capacity(160);
+    v.push(ENCODING_V1);
+    // Serializing plain data to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut v, entry);
+    v
+}
+
+/// Decode a stored entry, whatever version wrote it.
+pub fn decode(bytes: &[u8]) -> Result<Entry, String> {
+    match bytes.split_first() {
+        Some((&ENCODING_V1, json)) => serde_json::from_slice(json).map_err(|e| e.to_string()),
+        Some((v, _)) => Err(format!(
+            "unknown encoding version {v}; this daemon reads version {ENCODING_V1}"
+        )),
+        None => Err("empty record".into()),
+    }
+}
+
+/// The JSON body of a stored entry (what the uplink publishes), without re-encoding.
+pub fn json_of(bytes: &[u8]) -> Option<&[u8]> {
+    match bytes.split_first() {
+        Some((&ENCODING_V1, json)) => Some(json),
+        _ => None,
+    }
+}
+
+fn day_key(d: Day) -> [u8; 4] {
+    ((d.0 as u32) ^ 0x8000_0000).to_be_bytes()
+}
+
+fn day_from_key(k: &[u8]) -> Option<Day> {
+    let b: [u8; 4] = k.try_into().ok()?;
+    Some(Day((u32::from_be_bytes(b) ^ 0x8000_0000) as i32))
+}
+
+fn u64_of(v: Option<sled::IVec>) -> Option<u64> {
+    let v = v?;
+    let b: [u8; 8] = v.as_ref().try_into().ok()?;
+    Some(u64::from_be_bytes(b))
+}
+
+fn i64_of(v: Option<sled::IVec>) -> Option<i64> {
+    u64_of(v).map(|u| u as i64)
+}
+
+/// Numbers and seq that may have been used, kept outside sled.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HighWater {
+    /// Every seq below this may have been used.
+    pub seq_ceiling: u64,
+    /// Latest effective time logged (for the clock rule across a quarantine).
+    pub last_at: i64,
+    /// The business day `numbers` belong to.
+    pub day: Option<Day>,
+    /// Per service: every number below this may have been issued on `day`.
+    pub numbers: BTreeMap<String, u32>,
+}
+
+impl HighWater {
+    fn path_for(store: &Path) -> PathBuf {
+        let mut s = store.as_os_str().to_owned();
+        s.push(".hwm");
+        PathBuf::from(s)
+    }
+
+    pub fn read(store: &Path) -> Option<HighWater> {
+        let text = fs::read(Self::path_for(store)).ok()?;
+        serde_json::from_slice(&text).ok()
+    }
+
+    /// Write durably: temp file, fsync, rename, fsync the directory.
+    fn write(&self, store: &Path) -> Result<(), LogError> {
+        let path = Self::path_for(store);
+        let tmp = path.with_extension("hwm.tmp");
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let body = serde_json::to_vec(self).unwrap_or_default();
+        let mut f = fs::File::create(&tmp).map_err(io_err(&tmp))?;
+        f.write_all(&body).map_err(io_err(&tmp))?;
+        f.sync_all().map_err(io_err(&tmp))?;
+        drop(f);
+        fs::rename(&tmp, &path).map_err(io_err(&path))?;
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(dir))?;
+        Ok(())
+    }
+}
+
+/// What opening the store found.
+#[derive(Debug, Default)]
+pub struct OpenReport {
+    /// The previous run did not stop cleanly: `(last alive, now)`.
+    pub power_restored: Option<(i64, i64)>,
+    /// The store would not open and was moved here; a new one was started.
+    pub quarantined: Option<(PathBuf, String)>,
+    /// The high-water mark found when the store was quarantined.
+    pub recovered_from: Option<HighWater>,
+    pub boot_count: u64,
+    /// Entries of the last business day in the log, in order, to rebuild the state.
+    pub replay: Vec<Entry>,
+    /// Problems to show as alarms (e.g. the store belongs to another site).
+    pub alarms: Vec<String>,
+}
+
+/// The writer side of the log, owned by the engine.
+pub struct EventLog {
+    db: sled::Db,
+    reader: LogReader,
+    dir: PathBuf,
+    next_seq: u64,
+    last_day: Option<Day>,
+    hwm: HighWater,
+}
+
+/// The reader side: cheap to clone, for the uplink and the web.
+#[derive(Clone)]
+pub struct LogReader {
+    db: sled::Db,
+    entries: sled::Tree,
+    days: sled::Tree,
+    meta: sled::Tree,
+}
+
+fn open_sled(dir: &Path) -> Result<sled::Db, String> {
+    let dir = dir.to_path_buf();
+    // sled 0.34 panics on some corrupt stores instead of returning an error.
+    let res = std::panic::catch_unwind(move || {
+        sled::Config::new()
+            .path(dir)
+            .cache_capacity(4 * 1024 * 1024)
+            .mode(sled::Mode::LowSpace)
+            .open()
+    });
+    match res {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(p) => Err(p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "sled panicked while opening".into())),
+    }
+}
+
+impl EventLog {
+    /// Open (or create) the store at `dir`. A store that will not open or read is moved
+    /// aside and a new one started; this never fails for a corrupt store, only when the
+    /// directory itself cannot be written.
+    pub fn open(
+        dir: &Path,
+        site_id: &str,
+        now_ms: i64,
+    ) -> Result<(EventLog, OpenReport), LogError> {
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent).map_err(io_err(parent))?;
+        }
+        let mut report = OpenReport::default();
+        let hwm_on_disk = HighWater::read(dir);
+        let opened = open_sled(dir).and_then(|db| {
+            let log = Self::from_db(db, dir, hwm_on_disk.clone().unwrap_or_default())
+                .map_err(|e| e.to_string())?;
+            // Prove the store reads: decode the last day's entries now.
+            let replay = log.reader.last_day_entries().map_err(|e| e.to_string())?;
+            Ok((log, replay))
+        });
+        let (log, replay) = match opened {
+            Ok(v) => v,
+            Err(why) => {
+                let qdir = quarantine_path(dir, now_ms);
+                tracing::error!(store = %dir.display(), moved_to = %qdir.display(), %why,
+                    "store will not open; quarantining it and starting a new one");
+                if dir.exists() {
+                    fs::rename(dir, &qdir).map_err(io_err(dir))?;
+                }
+                let db = open_sled(dir).map_err(|e| LogError::Io {
+                    path: dir.to_path_buf(),
+                    source: std::io::Error::other(e),
+                })?;
+                let hwm = hwm_on_disk.clone().unwrap_or_default();
+                let log = Self::from_db(db, dir, hwm.clone())?;
+                report.quarantined = Some((qdir, why));
+                report.recovered_from = Some(hwm);
+                (log, Vec::new())
+            }
+        };
+        report.replay = replay;
+
+        let meta = &log.reader.meta;
+        match meta.get(META_SITE)? {
+            Some(v) if v.as_ref() != site_id.as_bytes() => report.alarms.push(format!(
+                "the store at {} belongs to site '{}', not '{site_id}'",
+                dir.display(),
+                String::from_utf8_lossy(&v)
+            )),
+            Some(_) => {}
+            None => {
+                meta.insert(META_SITE, site_id.as_bytes())?;
+            }
+        }
+        let clean = meta.get(META_CLEAN)?.is_some_and(|v| v.as_ref() == [1]);
+        if let Some(alive) = i64_of(meta.get(META_ALIVE)?) {
+            if !clean {
+                report.power_restored = Some((alive, now_ms.max(alive)));
+            }
+        }
+        let boots = u64_of(meta.get(META_BOOTS)?).unwrap_or(0) + 1;
+        meta.insert(META_BOOTS, &boots.to_be_bytes())?;
+        meta.insert(META_CLEAN, &[0u8])?;
+        meta.insert(META_ALIVE, &now_ms.to_be_bytes())?;
+        report.boot_count = boots;
+        log.db.flush()?;
+        Ok((log, report))
+    }
+
+    fn from_db(db: sled::Db, dir: &Path, hwm: HighWater) -> Result<EventLog, LogError> {
+        let reader = LogReader {
+            entries: db.open_tree("entries")?,
+            days: db.open_tree("days")?,
+            meta: db.open_tree("meta")?,
+            db: db.clone(),
+        };
+        let last = reader.last_seq()?;
+        // A store with no entries (new after a quarantine, or removed by hand) continues
+        // above the high-water mark; an existing one simply continues.
+        let next_seq = if last == 0 {
+            hwm.seq_ceiling.max(1)
+        } else {
+            last + 1
+        };
+        let last_day = reader.days.last()?.and_then(|(k, _)| day_from_key(&k));
+        Ok(EventLog {
+            db,
+            reader,
+            dir: dir.to_path_buf(),
+            next_seq,
+            last_day,
+            hwm,
+        })
+    }
+
+    pub fn reader(&self) -> LogReader {
+        self.reader.clone()
+    }
+
+    /// The seq the next appended entry must carry.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    pub fn high_water(&self) -> &HighWater {
+        &self.hwm
+    }
+
+    /// Write entries (not yet durable: call [`EventLog::flush`] before acknowledging).
+    /// Reserves numbers and seq in the high-water mark first when needed.
+    pub fn append(&mut self, entries: &[Entry]) -> Result<(), LogError> {
+        self.reserve(entries)?;
+        let mut batch = sled::Batch::default();
+        for e in entries {
+            if e.seq < self.next_seq {
+                return Err(LogError::Decode {
+                    seq: e.seq,
+                    why: format!("seq must grow; next is {}", self.next_seq),
+                });
+            }
+            batch.insert(&e.seq.to_be_bytes(), encode(e));
+            if self.last_day.is_none_or(|d| e.day > d) {
+                self.reader
+                    .days
+                    .insert(day_key(e.day), &e.seq.to_be_bytes())?;
+                self.last_day = Some(e.day);
+            }
+            self.next_seq = e.seq + 1;
+        }
+        self.reader.entries.apply_batch(batch)?;
+        Ok(())
+    }
+
+    fn reserve(&mut self, entries: &[Entry]) -> Result<(), LogError> {
+        let mut changed = false;
+        for e in entries {
+            self.hwm.last_at = self.hwm.last_at.max(e.at);
+            if e.seq >= self.hwm.seq_ceiling {
+                self.hwm.seq_ceiling = e.seq + SEQ_RESERVE;
+                changed = true;
+            }
+            if self.hwm.day.is_none_or(|d| e.day > d) {
+                self.hwm.day = Some(e.day);
+                self.hwm.numbers.clear();
+                changed = true;
+            }
+            if let crate::core::Event::TicketIssued {
+                service, number, ..
+            } = &e.event
+            {
+                let ceiling = self.hwm.numbers.entry(service.clone()).or_insert(0);
+                if *number >= *ceiling {
+                    *ceiling = number.saturating_add(NUMBER_RESERVE);
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            self.hwm.write(&self.dir)?;
+        }
+        Ok(())
+    }
+
+    /// Make everything appended so far durable.
+    pub fn flush(&self) -> Result<(), LogError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Record that the daemon is alive (made durable by the next flush).
+    pub fn touch_alive(&self, now_ms: i64) -> Result<(), LogError> {
+        self.reader.meta.insert(META_ALIVE, &now_ms.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// Mark a clean shutdown and flush.
+    pub fn close_clean(&self, now_ms: i64) -> Result<(), LogError> {
+        self.reader.meta.insert(META_ALIVE, &now_ms.to_be_bytes())?;
+        self.reader.meta.insert(META_CLEAN, &[1u8])?;
+        self.flush()
+    }
+}
+
+fn quarantine_path(dir: &Path, now_ms: i64) -> PathBuf {
+    let mut s = dir.as_os_str().to_owned();
+    s.push(format!(".quarantined-{now_ms}"));
+    PathBuf::from(s)
+}
+
+impl LogReader {
+    pub fn last_seq(&self) -> Result<u64, LogError> {
+        Ok(self
+            .entries
+            .last()?
+            .and_then(|(k, _)| u64_of(Some(k)))
+            .unwrap_or(0))
+    }
+
+    pub fn first_seq(&self) -> Result<Option<u64>, LogError> {
+        Ok(self.entries.first()?.and_then(|(k, _)| u64_of(Some(k))))
+    }
+
+    /// Entries of the last business day that has any, in order.
+    pub fn last_day_entries(&self) -> Result<Vec<Entry>, LogError> {
+        let Some((_, first)) = self.days.last()? else {
+            return Ok(Vec::new());
+        };
+        let first = u64_of(Some(first)).unwrap_or(0);
+        let mut out = Vec::new();
+        for kv in self.entries.range(first.to_be_bytes()..) {
+            let (k, v) = kv?;
+            let seq = u64_of(Some(k)).unwrap_or(0);
+            out.push(decode(&v).map_err(|why| LogError::Decode { seq, why })?);
+        }
+        Ok(out)
+    }
+
+    /// Up to `max_count` stored entries with seq > `after`, and at most `max_bytes` of
+    /// encoded data (at least one entry when there is one), as `(seq, stored bytes)`.
+    pub fn raw_after(
+        &self,
+        after: u64,
+        max_count: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<(u64, sled::IVec)>, LogError> {
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        let start = after.saturating_add(1);
+        for kv in self.entries.range(start.to_be_bytes()..) {
+            let (k, v) = kv?;
+            if out.len() >= max_count || (!out.is_empty() && bytes + v.len() > max_bytes) {
+                break;
+            }
+            bytes += v.len();
+            out.push((u64_of(Some(k)).unwrap_or(0), v));
+        }
+        Ok(out)
+    }
+
+    /// Decoded entries with seq > `after` (bounded by `max_count`).
+    pub fn entries_after(&self, after: u64, max_count: usize) -> Result<Vec<Entry>, LogError> {
+        self.raw_after(after, max_count, usize::MAX)?
+            .into_iter()
+            .map(|(seq, v)| decode(&v).map_err(|why| LogError::Decode { seq, why }))
+            .collect()
+    }
+
+    /// Every entry with seq <= this has been acknowledged by the broker.
+    pub fn published(&self) -> Result<u64, LogError> {
+        Ok(u64_of(self.meta.get(META_PUBLISHED)?).unwrap_or(0))
+    }
+
+    /// Advance the published cursor (never moves it back).
+    pub fn mark_published(&self, upto: u64) -> Result<(), LogError> {
+        self.meta.fetch_and_update(META_PUBLISHED, |old| {
+            let cur = old
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(0);
+            Some(cur.max(upto).to_be_bytes().to_vec())
+        })?;
+        Ok(())
+    }
+
+    /// Entries not yet acknowledged: count, and the time of the oldest.
+    pub fn backlog(&self) -> Result<(u64, Option<i64>), LogError> {
+        let published = self.published()?;
+        let last = self.last_seq()?;
+        let first = self.first_seq()?.unwrap_or(last + 1);
+        let from = published.max(first.saturating_sub(1));
+        let count = last.saturating_sub(from);
+        let oldest = match self.raw_after(published, 1, usize::MAX)?.first() {
+            Some((_, v)) => decode(v).ok().map(|e| e.at),
+            None => None,
+        };
+        Ok((count, oldest))
+    }
+
+    /// Remove published entries older than `cutoff_ms`, in ranges. Never removes the
+    /// newest entry (it carries the seq high-water mark) nor anything unpublished.
+    pub fn prune(&self, cutoff_ms: i64) -> Result<u64, LogError> {
+        let published = self.published()?;
+        let last = self.last_seq()?;
+        let limit = published.min(last.saturating_sub(1));
+        let mut removed = 0u64;
+        loop {
+            let mut batch = sled::Batch::default();
+            let mut n = 0usize;
+            for kv in self.entries.range(..=limit.to_be_bytes()).take(10_000) {
+                let (k, v) = kv?;
+                let Ok(e) = decode(&v) else { break };
+                if e.at >= cutoff_ms {
+                    break;
+                }
+                batch.remove(k);
+                n += 1;
+            }
+            if n == 0 {
+                break;
+            }
+            self.entries.apply_batch(batch)?;
+            removed += n as u64;
+        }
+        // Drop the markers of days before the first remaining entry's day.
+        if let Some((_, v)) = self.entries.first()? {
+            if let Ok(first) = decode(&v) {
+                for kv in self.days.range(..day_key(first.day)) {
+                    let (k, _) = kv?;
+                    self.days.remove(k)?;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Bytes the store occupies on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+
+    pub fn boot_count(&self) -> u64 {
+        u64_of(self.meta.get(META_BOOTS).ok().flatten()).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Event;
+
+    fn entry(seq: u64, at: i64, day: i32, event: Event) -> Entry {
+        Entry {
+            seq,
+            at,
+            clock_ok: true,
+            day: Day(day),
+            event,
+        }
+    }
+
+    fn issued(n: u32) -> Event {
+        Event::TicketIssued {
+            ticket: format!("A{n:03}"),
+            service: "A".into(),
+            number: n,
+            priority: false,
+            source: "t".into(),
+        }
+    }
+
+    #[test]
+    fn append_replay_power_and_cursor() -> Result<(), LogError> {
+        let tmp = tempfile::tempdir().map_err(io_err(Path::new("tmp")))?;
+        let dir = tmp.path().join("store");
+        {
+            let (mut log, rep) = EventLog::open(&dir, "s", 1000)?;
+            assert!(rep.power_restored.is_none());
+            assert_eq!(log.next_seq(), 1);
+            log.append(&[
+                entry(1, 10, 1, Event::DayStarted {}),
+                entry(2, 11, 1, issued(1)),
+            ])?;
+            log.append(&[
+                entry(3, 20, 2, Event::DayStarted {}),
+                entry(4, 21, 2, issued(1)),
+            ])?;
+            log.flush()?;
+            // No clean close: simulates a crash.
+        }
+        let (log, rep) = EventLog::open(&dir, "s", 5000)?;
+        assert_eq!(rep.power_restored, Some((1000, 5000)));
+        assert_eq!(rep.boot_count, 2);
+        assert_eq!(
+            rep.replay.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![3, 4]
+        );
+        assert_eq!(log.next_seq(), 5);
+        let r = log.reader();
+        assert_eq!(r.backlog()?.0, 4);
+        r.mark_published(2)?;
+        r.mark_published(1)?;
+        assert_eq!(r.published()?, 2);
+        assert_eq!(r.raw_after(2, 10, usize::MAX)?.len(), 2);
+        assert_eq!(r.prune(15)?, 2, "published and old entries pruned");
+        assert_eq!(r.first_seq()?, Some(3));
+        assert_eq!(
+            r.prune(i64::MAX)?,
+            0,
+            "unpublished entries are never pruned"
+        );
+        log.close_clean(6000)?;
+        drop(log);
+        let (_, rep) = EventLog::open(&dir, "s", 7000)?;
+        assert!(
+            rep.power_restored.is_none(),
+            "clean shutdown gives no power record"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn corrupt_store_is_quarantined_and_numbering_continues() -> Result<(), LogError> {
+        let tmp = tempfile::tempdir().map_err(io_err(Path::new("tmp")))?;
+        let dir = tmp.path().join("store");
+        {
+            let (mut log, _) = EventLog::open(&dir, "s", 1000)?;
+            log.append(&[
+                entry(1, 10, 1, Event::DayStarted {}),
+                entry(2, 11, 1, issued(7)),
+            ])?;
+            log.flush()?;
+        }
+        for f in fs::read_dir(&dir).map_err(io_err(&dir))? {
+            let p = f.map_err(io_err(&dir))?.path();
+            if p.is_file() {
+                fs::write(&p, vec![0xA5u8; 4096]).map_err(io_err(&p))?;
+            }
+        }
+        let (log, rep) = EventLog::open(&dir, "s", 2000)?;
+        let (qdir, _why) = rep.quarantined.clone().unwrap_or_default();
+        assert!(qdir.exists(), "old store kept aside");
+        let hwm = rep.recovered_from.unwrap_or_default();
+        assert!(hwm.numbers["A"] > 7);
+        assert_eq!(hwm.day, Some(Day(1)));
+        assert!(log.next_seq() > 2);
+        Ok(())
+    }
+}

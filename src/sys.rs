@@ -1,0 +1,56 @@
+//! Thin operating-system glue: kernel clock status and systemd notifications.
+
+use std::os::unix::net::UnixDatagram;
+use std::time::Duration;
+
+/// Whether the kernel reports the system clock as synchronized (NTP status).
+pub fn clock_synchronized() -> bool {
+    // SAFETY: adjtimex with modes = 0 only reads the kernel's clock status into `tx`.
+    let mut tx: libc::timex = unsafe { std::mem::zeroed() };
+    let state = unsafe { libc::adjtimex(&mut tx) };
+    state >= 0 && state != libc::TIME_ERROR && (tx.status & libc::STA_UNSYNC) == 0
+}
+
+fn notify(msg: &str) -> bool {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return false;
+    };
+    let Ok(sock) = UnixDatagram::unbound() else {
+        return false;
+    };
+    let bytes = path.as_encoded_bytes();
+    let sent = if let Some(abs) = bytes.strip_prefix(b"@") {
+        use std::os::linux::net::SocketAddrExt;
+        std::os::unix::net::SocketAddr::from_abstract_name(abs)
+            .and_then(|addr| sock.send_to_addr(msg.as_bytes(), &addr))
+    } else {
+        sock.send_to(msg.as_bytes(), std::path::Path::new(&path))
+    };
+    sent.is_ok()
+}
+
+/// Tell systemd the daemon is ready.
+pub fn notify_ready() -> bool {
+    notify("READY=1")
+}
+
+/// Tell systemd the daemon is stopping.
+pub fn notify_stopping() -> bool {
+    notify("STOPPING=1")
+}
+
+/// Ping the systemd watchdog.
+pub fn notify_watchdog() -> bool {
+    notify("WATCHDOG=1")
+}
+
+/// How often to ping the watchdog, when systemd asked for pings (half its timeout).
+pub fn watchdog_interval() -> Option<Duration> {
+    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
+    if let Ok(pid) = std::env::var("WATCHDOG_PID") {
+        if pid.parse::<u32>().ok() != Some(std::process::id()) {
+            return None;
+        }
+    }
+    (usec > 0).then(|| Duration::from_micros(usec / 2))
+}
