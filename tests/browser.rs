@@ -458,3 +458,101 @@ async fn kiosk_shows_printer_trouble_banner() {
     let result = printer_flow(&Base(daemon.base.clone())).await;
     report(&daemon, result);
 }
+
+/// The hall display survives the daemon going away: the last numbers stay on screen, a
+/// discreet "connection lost" note appears, and once the daemon is back the stream
+/// reconnects by itself and a new call shows up highlighted.
+async fn reconnect_flow(daemon: &mut Daemon) -> Result<(), String> {
+    let secs = Duration::from_secs;
+    let base = Base(daemon.base.clone());
+    let http = reqwest::Client::new();
+    let call = |counter: u16, service: &'static str| {
+        let http = http.clone();
+        let base = daemon.base.clone();
+        async move {
+            let r = http
+                .post(format!("{base}/api/v1/tickets"))
+                .json(&serde_json::json!({"service": service, "priority": false}))
+                .send()
+                .await
+                .map_err(|e| format!("issue: {e}"))?;
+            let v: serde_json::Value = r.json().await.map_err(|e| format!("issue reply: {e}"))?;
+            let ticket = v["ticket"]["ticket"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let r = http
+                .post(format!("{base}/api/v1/counters/{counter}/next"))
+                .bearer_auth(format!("counter{counter}-dev"))
+                .send()
+                .await
+                .map_err(|e| format!("next: {e}"))?;
+            ensure(r.status().is_success(), || {
+                format!("next answered {}", r.status())
+            })?;
+            Ok::<String, String>(ticket)
+        }
+    };
+    let first = call(3, "C").await?;
+
+    let mut driver = Driver::start().await?;
+    let display = driver.session(1920, 1080).await?;
+    display.goto(&base.url("/display?counters=2,3")).await?;
+    display
+        .wait_js(
+            "the display to show counter 3's ticket from the snapshot",
+            &format!("const t = document.querySelector('#tiles .tile[data-counter=\"3\"] .tile-number'); return t && t.textContent === {first:?}"),
+            secs(10),
+        )
+        .await?;
+    let tiles = display
+        .eval("return Array.from(document.querySelectorAll('#tiles .tile')).map((t) => t.dataset.counter).join(',');")
+        .await?;
+    ensure(tiles.as_str() == Some("2,3"), || {
+        format!("/display?counters=2,3 should show counters 2 and 3 only, shows {tiles}")
+    })?;
+
+    daemon.kill();
+    display
+        .wait_js(
+            "the discreet connection-lost note",
+            "return document.getElementById('conn').classList.contains('down')",
+            secs(10),
+        )
+        .await?;
+    let still = display
+        .text("#tiles .tile[data-counter=\"3\"] .tile-number")
+        .await?;
+    ensure(still == first, || {
+        format!("with the server gone the display must keep showing {first}, shows {still:?}")
+    })?;
+    shots(&display, "display-connection-lost", (1920, 1080)).await?;
+
+    daemon.restart()?;
+    let second = call(3, "C").await?;
+    display
+        .wait_js(
+            "the display to reconnect and highlight the call made after the restart",
+            &format!("const t = document.querySelector('#tiles .tile[data-counter=\"3\"]'); return t && t.classList.contains('flash') && t.querySelector('.tile-number').textContent === {second:?}"),
+            secs(20),
+        )
+        .await?;
+    display
+        .wait_js(
+            "the connection note to clear",
+            "return !document.getElementById('conn').classList.contains('down')",
+            secs(10),
+        )
+        .await?;
+    display.close().await;
+    drop(driver);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn display_survives_daemon_restart() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let mut daemon = start_daemon(|_| Ok(()));
+    let result = reconnect_flow(&mut daemon).await;
+    report(&daemon, result);
+}

@@ -13,6 +13,7 @@ pub struct Daemon {
     pub port: u16,
     pub dir: tempfile::TempDir,
     stderr_path: PathBuf,
+    config_path: PathBuf,
 }
 
 pub fn free_port() -> Result<u16, String> {
@@ -61,26 +62,30 @@ impl Daemon {
         let config_path = dir.path().join("layso.toml");
         std::fs::write(&config_path, config).map_err(|e| format!("write config: {e}"))?;
         let stderr_path = dir.path().join("daemon.log");
-        let log = std::fs::File::create(&stderr_path).map_err(|e| format!("log file: {e}"))?;
-        let child = Command::new(env!("CARGO_BIN_EXE_layso"))
-            .arg("run")
-            .arg("--config")
-            .arg(&config_path)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", env!("CARGO_BIN_EXE_layso")))?;
+        let child = spawn(&config_path, &stderr_path)?;
         let mut d = Daemon {
             child,
             base: format!("http://127.0.0.1:{port}"),
             port,
             dir,
             stderr_path,
+            config_path,
         };
         d.wait_ready(Duration::from_secs(30))?;
         Ok(d)
+    }
+
+    /// Kills the daemon (SIGKILL, like a power cut) and leaves it down.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the daemon again on the same config, port and store.
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.kill();
+        self.child = spawn(&self.config_path, &self.stderr_path)?;
+        self.wait_ready(Duration::from_secs(30))
     }
 
     fn wait_ready(&mut self, timeout: Duration) -> Result<(), String> {
@@ -122,6 +127,24 @@ impl Daemon {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
+}
+
+fn spawn(config_path: &Path, log_path: &Path) -> Result<Child, String> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .map_err(|e| format!("log file {}: {e}", log_path.display()))?;
+    Command::new(env!("CARGO_BIN_EXE_layso"))
+        .arg("run")
+        .arg("--config")
+        .arg(config_path)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", env!("CARGO_BIN_EXE_layso")))
 }
 
 impl Drop for Daemon {

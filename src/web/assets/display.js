@@ -73,9 +73,10 @@
     });
     Array.from(model.counters.keys()).forEach((n) => { if (!seen.has(n)) model.counters.delete(n); });
     const calls = (Array.isArray(s.last_calls) ? s.last_calls : []).filter((c) => wanted(c.counter));
-    // Keep the ones we already flash (same key) so a resync never stops a blink early.
+    // Blinks are keyed by call, so a resync never stops a blink early.
     model.recent = calls.slice(0, MAX_RECENT).map((c) => ({ ticket: c.ticket, counter: c.counter, at: c.at, recall: c.recall || 0, key: c.ticket + '@' + c.counter + '#' + (c.recall || 0) }));
-    if (!latestCall && model.recent.length > 0) latestCall = model.recent[0];
+    const newest = model.recent[0];
+    if (newest && (!latestCall || (newest.at || 0) >= (latestCall.at || 0))) latestCall = newest;
   }
 
   function serviceName(id) {
