@@ -466,9 +466,10 @@ async fn reconnect_flow(daemon: &mut Daemon) -> Result<(), String> {
     let secs = Duration::from_secs;
     let base = Base(daemon.base.clone());
     let http = reqwest::Client::new();
+    let api_base = daemon.base.clone();
     let call = |counter: u16, service: &'static str| {
         let http = http.clone();
-        let base = daemon.base.clone();
+        let base = api_base.clone();
         async move {
             let r = http
                 .post(format!("{base}/api/v1/tickets"))
