@@ -299,6 +299,58 @@ async fn run(daemon: &Base) -> Result<(), String> {
         secs(5),
     )
     .await?;
+    // Recall (R), transfer (C, then 1 = first other service: B), call it again (N),
+    // pause and reopen (P), all from the keyboard.
+    ops.press_key('r').await?;
+    ops.wait_js(
+        "the recall to show on the counter",
+        "return document.getElementById('current-service').textContent.includes('gọi lại 1')",
+        secs(5),
+    )
+    .await?;
+    display
+        .wait_js(
+            "the recall to blink again on the display",
+            "return document.querySelector('#tiles .tile[data-counter=\"1\"]').classList.contains('flash')",
+            secs(2),
+        )
+        .await?;
+    ops.press_key('c').await?;
+    ops.wait_js(
+        "the transfer picker",
+        "return !document.getElementById('picker').hidden && document.querySelector('#picker-list button').dataset.service === 'B'",
+        secs(3),
+    )
+    .await?;
+    shots(&ops, "counter-transfer-picker", (800, 480)).await?;
+    ops.press_key('1').await?;
+    ops.wait_js(
+        "the transfer to clear the counter",
+        "return document.getElementById('picker').hidden && document.getElementById('current-ticket').textContent === '—'",
+        secs(5),
+    )
+    .await?;
+    ops.press_key('n').await?;
+    ops.wait_js(
+        "the transferred ticket (same number, now service B) to be called",
+        &format!("return document.getElementById('current-ticket').textContent === {ticket:?} && document.getElementById('current-service').textContent.includes('Đất đai')"),
+        secs(5),
+    )
+    .await?;
+    ops.press_key('p').await?;
+    ops.wait_js(
+        "the counter to pause",
+        "return document.getElementById('counter-state').textContent === 'Tạm dừng'",
+        secs(5),
+    )
+    .await?;
+    ops.press_key('p').await?;
+    ops.wait_js(
+        "the counter to reopen",
+        "return document.getElementById('counter-state').textContent === 'Đang mở'",
+        secs(5),
+    )
+    .await?;
     ops.press_key('h').await?;
     ops.wait_js(
         "the ticket to be completed",

@@ -156,25 +156,37 @@ impl Page {
     /// Makes the page's viewport (window.innerWidth x innerHeight) exactly `w` x `h`.
     pub async fn set_viewport(&self, w: u32, h: u32) -> Result<(), String> {
         let mut outer = (w, h);
-        for _ in 0..4 {
+        let mut inner = (0i64, 0i64);
+        for _ in 0..8 {
             self.client
                 .set_window_size(outer.0, outer.1)
                 .await
                 .map_err(|e| format!("set window size: {e}"))?;
-            let v = self
-                .eval("return [window.innerWidth, window.innerHeight];")
-                .await?;
-            let iw = v[0].as_i64().unwrap_or(0);
-            let ih = v[1].as_i64().unwrap_or(0);
-            if iw == i64::from(w) && ih == i64::from(h) {
-                return Ok(());
+            // The resize reaches the page asynchronously: read until two reads agree.
+            let mut prev = (-1i64, -1i64);
+            for _ in 0..20 {
+                let v = self
+                    .eval("return [window.innerWidth, window.innerHeight];")
+                    .await?;
+                inner = (v[0].as_i64().unwrap_or(0), v[1].as_i64().unwrap_or(0));
+                if inner == (i64::from(w), i64::from(h)) {
+                    return Ok(());
+                }
+                if inner == prev {
+                    break;
+                }
+                prev = inner;
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
             outer = (
-                (i64::from(outer.0) + i64::from(w) - iw).max(100) as u32,
-                (i64::from(outer.1) + i64::from(h) - ih).max(100) as u32,
+                (i64::from(outer.0) + i64::from(w) - inner.0).clamp(100, 8000) as u32,
+                (i64::from(outer.1) + i64::from(h) - inner.1).clamp(100, 8000) as u32,
             );
         }
-        Err(format!("could not get a {w}x{h} viewport"))
+        Err(format!(
+            "could not get a {w}x{h} viewport (last inner size {}x{}, window {}x{})",
+            inner.0, inner.1, outer.0, outer.1
+        ))
     }
 
     pub async fn goto(&self, url: &str) -> Result<(), String> {
