@@ -72,12 +72,21 @@
       model.counters.set(c.number, { number: c.number, name: c.name, state: c.state, current: c.current || null });
     });
     Array.from(model.counters.keys()).forEach((n) => { if (!seen.has(n)) model.counters.delete(n); });
+    // Newest first; a recalled ticket appears once (its latest call). Blinks are keyed by
+    // call, so a resync never stops a blink early.
     const calls = (Array.isArray(s.last_calls) ? s.last_calls : []).filter((c) => wanted(c.counter));
-    // Blinks are keyed by call, so a resync never stops a blink early.
-    model.recent = calls.slice(0, MAX_RECENT).map((c) => ({ ticket: c.ticket, counter: c.counter, at: c.at, recall: c.recall || 0, key: c.ticket + '@' + c.counter + '#' + (c.recall || 0) }));
+    const seenTickets = new Set();
+    model.recent = [];
+    calls.forEach((c) => {
+      if (seenTickets.has(c.ticket) || model.recent.length >= MAX_RECENT) return;
+      seenTickets.add(c.ticket);
+      model.recent.push({ ticket: c.ticket, counter: c.counter, at: c.at, recall: c.recall || 0, key: callKey(c.ticket, c.counter, c.at) });
+    });
     const newest = model.recent[0];
     if (newest && (!latestCall || (newest.at || 0) >= (latestCall.at || 0))) latestCall = newest;
   }
+
+  function callKey(ticket, counter, at) { return ticket + '@' + counter + '@' + at; }
 
   function serviceName(id) {
     const s = model.services.find((x) => x.id === id);
@@ -97,8 +106,8 @@
       model.counters.set(ev.counter, c);
     }
     c.current = { ticket: ev.ticket, service: ev.service, called_at: entry.at, recall: ev.recall || 0 };
-    const call = { ticket: ev.ticket, counter: ev.counter, at: entry.at, recall: ev.recall || 0, key: ev.ticket + '@' + ev.counter + '#' + (ev.recall || 0) };
-    model.recent = [call].concat(model.recent.filter((r) => r.key !== call.key)).slice(0, MAX_RECENT);
+    const call = { ticket: ev.ticket, counter: ev.counter, at: entry.at, recall: ev.recall || 0, key: callKey(ev.ticket, ev.counter, entry.at) };
+    model.recent = [call].concat(model.recent.filter((r) => r.ticket !== call.ticket)).slice(0, MAX_RECENT);
     latestCall = call;
     // Replayed calls (catch-up after a reconnect) only blink if they are still recent.
     const age = L.now() - (typeof entry.at === 'number' ? entry.at : L.now());
@@ -113,7 +122,13 @@
 
   function onFinished(ev) {
     const c = model.counters.get(ev.counter);
-    if (c && c.current && c.current.ticket === ev.ticket) c.current = null;
+    if (c && c.current && c.current.ticket === ev.ticket) {
+      c.current = null;
+      // The citizen has been served (or moved on): stop blinking an empty tile.
+      flashUntil.delete('c' + ev.counter);
+      model.recent.filter((r) => r.ticket === ev.ticket).forEach((r) => flashUntil.delete(r.key));
+      if (latestCall && latestCall.ticket === ev.ticket) flashUntil.delete('strip');
+    }
   }
 
   function onEntry(entry) {
@@ -157,6 +172,7 @@
     if (n <= 1) return 1;
     const wide = w / Math.max(1, h) > 1.4;
     if (n === 2) return wide ? 2 : 1;
+    if (n === 3) return wide ? 3 : 2;
     if (n <= 4) return 2;
     if (n <= 6) return wide ? 3 : 2;
     if (n <= 9) return 3;
