@@ -168,6 +168,25 @@ async fn run(daemon: &Base) -> Result<(), String> {
     shots(&ops, "kiosk-english", (800, 480)).await?;
     ops.click(".lang-toggle").await?;
 
+    // Priority (elderly, disabled, pregnant): toggle, then the service. Service C is not
+    // served by counter 1, so this ticket does not change what counter 1 calls below.
+    ops.click("#priority").await?;
+    ops.click("button.service[data-service='C']").await?;
+    ops.wait_js(
+        "the issued priority ticket",
+        "return !document.getElementById('issued').hidden && !document.getElementById('issued-priority').hidden && document.getElementById('issued-number').textContent.startsWith('C')",
+        secs(5),
+    )
+    .await?;
+    let pressed = ops
+        .eval("return document.getElementById('priority').getAttribute('aria-pressed');")
+        .await?;
+    ensure(pressed.as_str() == Some("false"), || {
+        "the priority choice must reset after a ticket".into()
+    })?;
+    shots(&ops, "kiosk-issued-priority", (800, 480)).await?;
+    ops.click("#issued").await?;
+
     // ---- counter: refused credential, then sign in and call by keyboard -------------------
     ops.goto(&daemon.url("/counter/1")).await?;
     ops.wait_js(
