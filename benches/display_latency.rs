@@ -10,8 +10,24 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-const SSE_CALLS: usize = 200;
-const POLL_CALLS: usize = 20;
+/// Full run under `cargo bench`; `cargo test --all-targets` runs this binary without
+/// `--bench`, and then it only does a short smoke run (same code, fewer calls).
+struct Plan {
+    sse_calls: usize,
+    poll_calls: usize,
+    displays: [usize; 2],
+}
+
+const FULL: Plan = Plan {
+    sse_calls: 200,
+    poll_calls: 20,
+    displays: [1, 50],
+};
+const SMOKE: Plan = Plan {
+    sse_calls: 10,
+    poll_calls: 2,
+    displays: [1, 5],
+};
 const POLL_PERIOD: Duration = Duration::from_secs(2);
 const TARGET_P99_MS: f64 = 20.0;
 
@@ -213,7 +229,7 @@ async fn measure(
     Ok(out)
 }
 
-async fn sse_run(base: &str, api: &Api, clients: usize) -> Result<Stats, String> {
+async fn sse_run(base: &str, api: &Api, clients: usize, calls: usize) -> Result<Stats, String> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (ready_tx, mut ready_rx) = mpsc::unbounded_channel();
     let mut tasks = Vec::new();
@@ -232,17 +248,14 @@ async fn sse_run(base: &str, api: &Api, clients: usize) -> Result<Stats, String>
     }
     // Warm-up call, not counted.
     measure(api, &mut rx, clients, 3, |_| Duration::from_millis(5)).await?;
-    let v = measure(api, &mut rx, clients, SSE_CALLS, |_| {
-        Duration::from_millis(5)
-    })
-    .await?;
+    let v = measure(api, &mut rx, clients, calls, |_| Duration::from_millis(5)).await?;
     for t in tasks {
         t.abort();
     }
     Ok(stats(v))
 }
 
-async fn poll_run(base: &str, api: &Api, clients: usize) -> Result<Stats, String> {
+async fn poll_run(base: &str, api: &Api, clients: usize, calls: usize) -> Result<Stats, String> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
@@ -259,7 +272,7 @@ async fn poll_run(base: &str, api: &Api, clients: usize) -> Result<Stats, String
     drop(tx);
     tokio::time::sleep(POLL_PERIOD + Duration::from_millis(100)).await;
     // Calls at moments unrelated to the poll phases: a gap of 0.37 s * k modulo 2 s.
-    let v = measure(api, &mut rx, clients, POLL_CALLS, |i| {
+    let v = measure(api, &mut rx, clients, calls, |i| {
         Duration::from_millis(((i * 370) % 2000) as u64 + 50)
     })
     .await?;
@@ -277,7 +290,7 @@ fn line(label: &str, s: &Stats) {
     );
 }
 
-async fn run() -> Result<(), String> {
+async fn run(plan: &Plan) -> Result<(), String> {
     let d = daemon::Daemon::start(|cfg| {
         if let Some(web) = cfg.get_mut("web").and_then(|w| w.as_table_mut()) {
             // The benchmark issues hundreds of tickets from one address.
@@ -291,15 +304,21 @@ async fn run() -> Result<(), String> {
     };
     println!("display latency: counter POST /next -> ticket_called seen by each display (real daemon, loopback)");
     let mut sse = Vec::new();
-    for n in [1usize, 50] {
-        let s = sse_run(&d.base, &api, n).await?;
-        line(&format!("SSE, {n} display(s), {SSE_CALLS} calls"), &s);
+    for n in plan.displays {
+        let s = sse_run(&d.base, &api, n, plan.sse_calls).await?;
+        line(
+            &format!("SSE, {n} display(s), {} calls", plan.sse_calls),
+            &s,
+        );
         sse.push((n, s));
     }
     let mut poll = Vec::new();
-    for n in [1usize, 50] {
-        let s = poll_run(&d.base, &api, n).await?;
-        line(&format!("poll 2 s, {n} display(s), {POLL_CALLS} calls"), &s);
+    for n in plan.displays {
+        let s = poll_run(&d.base, &api, n, plan.poll_calls).await?;
+        line(
+            &format!("poll 2 s, {n} display(s), {} calls", plan.poll_calls),
+            &s,
+        );
         poll.push((n, s));
     }
     let by_n: HashMap<usize, &Stats> = poll.iter().map(|(n, s)| (*n, s)).collect();
@@ -338,7 +357,13 @@ fn main() {
             std::process::exit(1);
         }
     };
-    if let Err(e) = rt.block_on(run()) {
+    let plan = if std::env::args().any(|a| a == "--bench") {
+        &FULL
+    } else {
+        println!("smoke run (no --bench): few calls; use `cargo bench --bench display_latency` for figures");
+        &SMOKE
+    };
+    if let Err(e) = rt.block_on(run(plan)) {
         eprintln!("display_latency failed: {e}");
         std::process::exit(1);
     }
