@@ -5,6 +5,7 @@
 (() => {
   const L = Layso;
   const SHOW_TICKET_MS = 10000;
+  const IDLE_RESET_MS = 60000;
   const $ = (id) => document.getElementById(id);
 
   let state = null;
@@ -181,6 +182,17 @@
     window.addEventListener('resize', renderServices);
     // A long press or right click must not open menus on a kiosk.
     document.addEventListener('contextmenu', (e) => e.preventDefault());
+    // The next citizen finds the kiosk in Vietnamese again after a quiet minute.
+    let idleTimer = null;
+    const armIdle = () => {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => {
+        if (L.lang() !== 'vi') L.setLang('vi');
+        $('priority').setAttribute('aria-pressed', 'false');
+      }, IDLE_RESET_MS);
+    };
+    ['pointerdown', 'keydown'].forEach((k) => document.addEventListener(k, armIdle, { passive: true }));
+    armIdle();
     refresh().then(() => {
       const after = state && state.store && typeof state.store.last_seq === 'number' ? state.store.last_seq : undefined;
       L.openStream({ after, onEntry, onStatus: () => {} });
