@@ -2,7 +2,7 @@
 //! `ticket_called` event reaches N connected SSE clients (1 and 50), against displays that
 //! poll GET /api/v1/state every 2 s. Runs the real daemon; prints p50/p99 and the ratio.
 
-#[path = "../tests/support/daemon.rs"]
+#[path = "../tests/support/pages_daemon.rs"]
 mod daemon;
 
 use std::collections::HashMap;

@@ -8,12 +8,15 @@
 //!   commands and bilingual rejections in `core/command.rs`; record format in
 //!   `core/event.rs`.
 //! - `config.rs` — TOML → checked `Config`; every problem with line:column.
+//! - `codec.rs` — the stored record format (versioned: compact v2, JSON v1 still read).
 //! - `log.rs` — the sled event log: durable appends, replay of the current day,
 //!   metadata (boot count, last alive, clean shutdown → `PowerRestored`), the uplink
 //!   cursor, retention, quarantine of a store that will not open, the high-water mark
 //!   file kept outside sled.
 //! - `engine.rs` — the single writer thread: decide → append → apply → one flush per
 //!   batch (group commit) → reply → broadcast; the `Handle` adapters use; the `View`.
+//! - `devices/printer/` — ESC/POS ticket printing: pure encoder and status parser,
+//!   serial/file/TCP transports, the adapter task (docs/printer.md).
 //! - `web/` — axum: JSON API under `/api/v1`, the SSE event stream, embedded pages.
 //! - `daemon.rs` — `layso run`: wiring, signals, systemd notify; `cli.rs` — commands
 //!   and exit codes; `sys.rs` — kernel clock status and sd_notify.
@@ -32,9 +35,11 @@
 //! - The uplink reads the log; it is never fed by the engine.
 
 pub mod cli;
+pub mod codec;
 pub mod config;
 pub mod core;
 pub mod daemon;
+pub mod devices;
 pub mod engine;
 pub mod log;
 pub mod sys;

@@ -5,7 +5,7 @@
 
 #[path = "support/chromium.rs"]
 mod chromium;
-#[path = "support/daemon.rs"]
+#[path = "support/pages_daemon.rs"]
 mod daemon;
 
 use std::path::PathBuf;

@@ -1,0 +1,2 @@
+//! Device adapters: printers, displays, buttons, keypads.
+pub mod printer;
