@@ -2,6 +2,7 @@
 //! driver on a free loopback port and opens WebDriver sessions (fantoccini over plain HTTP).
 #![allow(dead_code)]
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,6 +24,8 @@ pub const CHROMIUM_FLAGS: &[&str] = &[
     "--no-first-run",
     "--disable-sync",
     "--disable-quic",
+    "--disable-breakpad",
+    "--disable-crash-reporter",
     "--disable-dev-shm-usage",
     "--hide-scrollbars",
     "--autoplay-policy=no-user-gesture-required",
@@ -78,7 +81,12 @@ impl Driver {
         let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
         let port = free_port()?;
         let log = dir.path().join("chromedriver.log");
+        // Own process group: dropping the driver kills chromedriver and every Chromium it
+        // started, even when a test fails before closing its sessions.
         let child = Command::new(&chromedriver)
+            .process_group(0)
+            .env("XDG_CONFIG_HOME", dir.path())
+            .env("XDG_CACHE_HOME", dir.path())
             .arg(format!("--port={port}"))
             .arg(format!("--log-path={}", log.display()))
             .arg("--allowed-ips=127.0.0.1")
@@ -142,6 +150,13 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        if let Ok(pgid) = i32::try_from(self.child.id()) {
+            // SAFETY: kill(2) with a negative pid signals the process group we created for
+            // chromedriver; no memory is involved.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
