@@ -110,6 +110,7 @@ fn baseline_flush_per_ticket(n: usize) -> f64 {
                 number: i as u32,
                 priority: false,
                 source: "bench".into(),
+                ahead: 0,
             },
         };
         log.append(&[e]).expect("append");
@@ -146,6 +147,7 @@ fn make_log(dir: &std::path::Path, events: u64) -> Duration {
                     number: n,
                     priority: false,
                     source: "kiosk".into(),
+                    ahead: 0,
                 },
                 2 => Event::TicketCalled {
                     ticket: format!("A{n:04}"),

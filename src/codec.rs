@@ -27,7 +27,7 @@ struct V2 {
 #[derive(Serialize, Deserialize)]
 enum V2Event {
     DayStarted,
-    TicketIssued(String, String, u32, bool, String),
+    TicketIssued(String, String, u32, bool, String, u32),
     TicketCalled(String, String, u16, u32),
     TicketServed(String, String, u16),
     TicketSkipped(String, String, u16),
@@ -53,7 +53,10 @@ impl From<&Event> for V2Event {
                 number,
                 priority,
                 source,
-            } => V2Event::TicketIssued(s(ticket), s(service), *number, *priority, s(source)),
+                ahead,
+            } => {
+                V2Event::TicketIssued(s(ticket), s(service), *number, *priority, s(source), *ahead)
+            }
             E::TicketCalled {
                 ticket,
                 service,
@@ -101,13 +104,16 @@ impl From<V2Event> for Event {
         use V2Event as V;
         match e {
             V::DayStarted => Event::DayStarted {},
-            V::TicketIssued(ticket, service, number, priority, source) => Event::TicketIssued {
-                ticket,
-                service,
-                number,
-                priority,
-                source,
-            },
+            V::TicketIssued(ticket, service, number, priority, source, ahead) => {
+                Event::TicketIssued {
+                    ticket,
+                    service,
+                    number,
+                    priority,
+                    source,
+                    ahead,
+                }
+            }
             V::TicketCalled(ticket, service, counter, recall) => Event::TicketCalled {
                 ticket,
                 service,
@@ -219,15 +225,16 @@ mod tests {
         let s = "[A-Z]{0,2}[0-9]{0,4}";
         prop_oneof![
             Just(Event::DayStarted {}),
-            (s, s, any::<u32>(), any::<bool>(), ".{0,8}").prop_map(|(t, v, n, p, src)| {
-                Event::TicketIssued {
+            (s, s, any::<u32>(), any::<bool>(), ".{0,8}", any::<u32>()).prop_map(
+                |(t, v, n, p, src, a)| Event::TicketIssued {
                     ticket: t,
                     service: v,
                     number: n,
                     priority: p,
                     source: src,
+                    ahead: a,
                 }
-            }),
+            ),
             (s, s, any::<u16>(), any::<u32>()).prop_map(|(t, v, c, r)| Event::TicketCalled {
                 ticket: t,
                 service: v,
@@ -310,6 +317,7 @@ mod tests {
                 number: 12,
                 priority: false,
                 source: "kiosk".into(),
+                ahead: 3,
             },
         };
         let (v2, v1) = (encode(&e).len(), encode_v1(&e).len());

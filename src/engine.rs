@@ -426,8 +426,8 @@ impl Engine {
             entries,
         };
         for e in &out.entries {
-            if let Event::TicketIssued { ticket, .. } = &e.event {
-                out.waiting_ahead = Some(self.state.waiting_ahead(ticket));
+            if let Event::TicketIssued { ahead, .. } = &e.event {
+                out.waiting_ahead = Some(*ahead);
             }
         }
         if let Some(n) = counter_of(cmd) {

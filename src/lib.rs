@@ -20,6 +20,10 @@
 //! - `web/` — axum: JSON API under `/api/v1`, the SSE event stream, embedded pages.
 //! - `daemon.rs` — `layso run`: wiring, signals, systemd notify; `cli.rs` — commands
 //!   and exit codes; `sys.rs` — kernel clock status and sd_notify.
+//! - `devices/` — GPIO buttons (pure debouncer + gpio-cdev reader), MAX7219 and HD44780
+//!   counter displays (embedded-hal drivers on linux-embedded-hal), serial LED boards
+//!   (frame templates, tokio-serial adapter), their config and `validate`; see
+//!   `docs/devices.md`.
 //!
 //! # Invariants
 //!

@@ -591,6 +591,7 @@ mod tests {
             number: n,
             priority: false,
             source: "t".into(),
+            ahead: 0,
         }
     }
 
