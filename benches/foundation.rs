@@ -23,8 +23,13 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
 fn config(store: &std::path::Path, port: u16) -> (String, layso::config::Config) {
     let mut text = String::new();
     for line in include_str!("../config/dev.toml").lines() {
-        if line.starts_with("path = ") {
+        if line == "path = \"./var/store\"" {
             text += &format!("path = {:?}\n", store.display().to_string());
+        } else if line == "path = \"./var/printer.bin\"" {
+            text += &format!(
+                "path = {:?}\n",
+                store.with_extension("printer.bin").display().to_string()
+            );
         } else if line.starts_with("bind = ") {
             text += &format!("bind = \"127.0.0.1:{port}\"\n");
         } else {

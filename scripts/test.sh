@@ -26,3 +26,6 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --workspace --all-targets
+
+echo "== keypad firmware for the RP2040 (thumbv6m-none-eabi)"
+bash scripts/build-firmware.sh

@@ -152,3 +152,59 @@ fn version() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("layso "));
 }
+
+#[test]
+fn inconsistent_device_config() {
+    let text = dev()
+        + r#"
+[[buttons]]
+name = "kiosk-x"
+chip = "/dev/gpiochip0"
+line = 17
+action = { kind = "issue", service = "Z" }
+
+[[buttons]]
+name = "kiosk-a"
+chip = "/dev/gpiochip0"
+line = 17
+action = { kind = "issue", service = "A" }
+
+[[counter_displays]]
+name = "desk-9"
+kind = "max7219"
+device = "/dev/spidev0.0"
+counters = [9]
+"#;
+    let (code, _, err) = check(&text);
+    assert_eq!(code, 2, "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    // Each problem is reported as `<file>:<line>:<column>: <message>`.
+    let has = |needle: &str, line: usize| {
+        lines.iter().any(|l| {
+            let mut parts = l.splitn(4, ':');
+            let (_file, at) = (parts.next(), parts.next());
+            at == Some(line.to_string().as_str()) && l.contains(needle)
+        })
+    };
+    let unknown_service = line_of(&text, "service = \"Z\"");
+    let second_line = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("line = 17"))
+        .nth(1)
+        .map(|(i, _)| i + 1)
+        .unwrap_or(0);
+    let counter9 = line_of(&text, "counters = [9]");
+    assert!(
+        has("Z", unknown_service),
+        "unknown service at line {unknown_service}: {err}"
+    );
+    assert!(
+        has("17", second_line),
+        "two buttons on one line at {second_line}: {err}"
+    );
+    assert!(
+        has("9", counter9),
+        "display for a missing counter at {counter9}: {err}"
+    );
+}

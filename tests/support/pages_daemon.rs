@@ -30,7 +30,8 @@ fn table<'a>(root: &'a mut toml::Table, key: &str) -> Result<&'a mut toml::Table
         .ok_or_else(|| format!("config/dev.toml has no [{key}] table"))
 }
 
-/// config/dev.toml with `web.bind` on `port` and `store.path` under `dir`, then `edit` applied.
+/// config/dev.toml with `web.bind` on `port`, `store.path` (and the printer's file, if
+/// any) under `dir`, then `edit` applied.
 pub fn dev_config(
     dir: &Path,
     port: u16,
@@ -47,6 +48,15 @@ pub fn dev_config(
         "path".into(),
         dir.join("store").display().to_string().into(),
     );
+    // The dev printer writes into ./var: keep test output in the temp dir.
+    if let Some(printer) = root.get_mut("printer").and_then(|v| v.as_table_mut()) {
+        if printer.contains_key("path") {
+            printer.insert(
+                "path".into(),
+                dir.join("printer.bin").display().to_string().into(),
+            );
+        }
+    }
     edit(&mut root)?;
     toml::to_string(&root).map_err(|e| format!("cannot write the test config: {e}"))
 }
