@@ -448,14 +448,18 @@ async fn pages_end_to_end_in_headless_chromium() {
     report(&daemon, result);
 }
 
-/// The printer transport points at a file in a directory that does not exist: the
-/// printer adapter reports it unreachable and the kiosk must tell citizens to remember
-/// their number (and still show it).
+/// The printer transport points at a file whose "directory" is a regular file, so it can
+/// neither be created nor opened: the printer adapter reports it unreachable (as with an
+/// unplugged printer) and the kiosk must tell citizens to remember their number (and
+/// still show it).
 fn configure_unreachable_printer(
     dir: &std::path::Path,
 ) -> impl FnOnce(&mut toml::Table) -> Result<(), String> {
-    let path = dir.join("no-such-dir").join("ticket.bin");
+    let blocker = dir.join("not-a-directory");
+    let path = blocker.join("ticket.bin");
     move |cfg: &mut toml::Table| {
+        std::fs::write(&blocker, b"a file where the printer's directory should be")
+            .map_err(|e| format!("write {}: {e}", blocker.display()))?;
         let mut printer = toml::Table::new();
         printer.insert("transport".into(), "file".into());
         printer.insert("path".into(), path.display().to_string().into());

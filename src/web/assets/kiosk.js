@@ -10,7 +10,6 @@
 
   let state = null;
   let printerState = null; // latest known: from the POST reply, a device_status event or the state
-  let printerDetail = '';
   let busy = false;
   let issuedTimer = null;
   let issuedTick = null;
@@ -62,8 +61,9 @@
   function renderPrinterBanner() {
     const trouble = L.printerTrouble(printerState);
     $('printer-banner').hidden = !trouble;
+    // Citizens get the state in words; the technical detail is for staff (counter, status).
     $('printer-banner-detail').textContent = trouble
-      ? L.t('Máy in: ', 'Printer: ') + L.printerStateText(printerState) + (printerDetail ? ' — ' + printerDetail : '')
+      ? L.t('Máy in: ', 'Printer: ') + L.printerStateText(printerState)
       : '';
   }
 
@@ -80,7 +80,7 @@
       state = res.data;
       L.noteServerNow(state.now);
       const dev = L.printerDevice(state);
-      if (dev) { printerState = dev.state; printerDetail = dev.detail || ''; }
+      if (dev) printerState = dev.state;
       $('conn-banner').hidden = true;
       render();
     } else {
@@ -146,7 +146,6 @@
       priorityBtn.setAttribute('aria-pressed', 'false');
       if (res.data.printer && typeof res.data.printer.state === 'string') {
         printerState = res.data.printer.state;
-        printerDetail = res.data.printer.detail || '';
       }
       renderPrinterBanner();
       showIssued(res.data);
@@ -164,7 +163,6 @@
     const ev = entry.event || {};
     if (ev.kind === 'device_status' && typeof ev.device === 'string' && ev.device.indexOf('printer') === 0) {
       printerState = ev.state;
-      printerDetail = ev.detail || '';
       renderPrinterBanner();
     }
     refreshSoon();
