@@ -90,16 +90,11 @@ pub fn main() -> ExitCode {
                 Err(code) => return code,
             };
             init_tracing();
-            let rt = match tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-            {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(2);
+            let rt = match runtime(builder) {
                 Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("cannot start the async runtime: {e}");
-                    return ExitCode::from(EXIT_FAILURE);
-                }
+                Err(code) => return code,
             };
             match rt.block_on(crate::daemon::run(c)) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -149,4 +144,11 @@ fn print_test(c: &config::Config) -> ExitCode {
             ExitCode::from(EXIT_FAILURE)
         }
     }
+}
+
+fn runtime(mut builder: tokio::runtime::Builder) -> Result<tokio::runtime::Runtime, ExitCode> {
+    builder.enable_all().build().map_err(|e| {
+        eprintln!("cannot start the async runtime: {e}");
+        ExitCode::from(EXIT_FAILURE)
+    })
 }

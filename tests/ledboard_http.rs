@@ -10,7 +10,7 @@ mod support;
 use layso::devices::board::LedBoardConfig;
 use ledboard_emu::LedBoardEmu;
 use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::daemon::Site;
 
 fn board_toml(link: &std::path::Path) -> String {
@@ -44,46 +44,9 @@ async fn call_next(client: &reqwest::Client, site: &Site) -> String {
         .to_string()
 }
 
-async fn board_state(client: &reqwest::Client, site: &Site) -> String {
-    let v: Value = client
-        .get(site.url("/api/v1/state"))
-        .send()
-        .await
-        .expect("state")
-        .json()
-        .await
-        .expect("json");
-    v["devices"]
-        .as_array()
-        .and_then(|d| d.iter().find(|d| d["device"] == "hall"))
-        .and_then(|d| d["state"].as_str())
-        .unwrap_or("none")
-        .to_string()
-}
-
 async fn wait_board(client: &reqwest::Client, site: &Site, want: &str) {
-    let start = Instant::now();
-    let mut last = String::new();
-    while start.elapsed() < Duration::from_secs(40) {
-        last = board_state(client, site).await;
-        if last == want {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let v: Value = client
-        .get(site.url("/api/v1/state"))
-        .send()
-        .await
-        .expect("state")
-        .json()
-        .await
-        .expect("json");
-    panic!(
-        "LED board state stayed '{last}', expected '{want}': devices {}\ndaemon log:\n{}",
-        v["devices"],
-        site.daemon_log()
-    );
+    site.wait_device(client, "hall", want, Duration::from_secs(40))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,14 +64,8 @@ async fn counter_call_reaches_the_led_board_and_replug_is_survived() {
     let site = Site::new(&format!("\n{toml_text}\n"));
     let d = tokio::task::block_in_place(|| site.start());
     let client = reqwest::Client::new();
-    for s in ["A", "A", "A"] {
-        let r = client
-            .post(site.url("/api/v1/tickets"))
-            .json(&serde_json::json!({"service": s}))
-            .send()
-            .await
-            .expect("issue");
-        assert_eq!(r.status(), 201);
+    for _ in 0..3 {
+        site.issue(&client, "A").await;
     }
     wait_board(&client, &site, "ok").await;
     assert_eq!(call_next(&client, &site).await, "A001");

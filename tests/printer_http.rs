@@ -10,7 +10,7 @@ mod support;
 use layso::devices::printer::PrinterState;
 use printer_emu::Emulator;
 use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::daemon::Site;
 
 fn printer_toml(transport: &str, target: &str) -> String {
@@ -20,48 +20,12 @@ fn printer_toml(transport: &str, target: &str) -> String {
 }
 
 async fn issue(client: &reqwest::Client, site: &Site, service: &str) -> Value {
-    let r = client
-        .post(site.url("/api/v1/tickets"))
-        .json(&serde_json::json!({"service": service}))
-        .send()
-        .await
-        .expect("issue");
-    assert_eq!(
-        r.status(),
-        201,
-        "a ticket is issued whatever the printer does"
-    );
-    r.json().await.expect("json")
-}
-
-async fn printer_state(client: &reqwest::Client, site: &Site) -> String {
-    let v: Value = client
-        .get(site.url("/api/v1/state"))
-        .send()
-        .await
-        .expect("state")
-        .json()
-        .await
-        .expect("json");
-    v["devices"]
-        .as_array()
-        .and_then(|d| d.iter().find(|d| d["device"] == "printer"))
-        .and_then(|d| d["state"].as_str())
-        .unwrap_or("none")
-        .to_string()
+    site.issue(client, service).await
 }
 
 async fn wait_state(client: &reqwest::Client, site: &Site, want: &str) {
-    let start = Instant::now();
-    let mut last = String::new();
-    while start.elapsed() < Duration::from_secs(10) {
-        last = printer_state(client, site).await;
-        if last == want {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("printer state stayed '{last}', expected '{want}'");
+    site.wait_device(client, "printer", want, Duration::from_secs(10))
+        .await;
 }
 
 fn texts(t: &printer_emu::Ticket) -> String {

@@ -166,3 +166,70 @@ impl Drop for Daemon {
         let _ = self.child.wait();
     }
 }
+
+/// HTTP helpers shared by the tests that drive the daemon's API.
+impl Site {
+    /// `GET /api/v1/state`.
+    pub async fn state(&self, client: &reqwest::Client) -> serde_json::Value {
+        client
+            .get(self.url("/api/v1/state"))
+            .send()
+            .await
+            .expect("GET /api/v1/state")
+            .json()
+            .await
+            .expect("state is JSON")
+    }
+
+    /// `POST /api/v1/tickets`, which must answer 201.
+    pub async fn issue(&self, client: &reqwest::Client, service: &str) -> serde_json::Value {
+        let r = client
+            .post(self.url("/api/v1/tickets"))
+            .json(&serde_json::json!({"service": service}))
+            .send()
+            .await
+            .expect("POST /api/v1/tickets");
+        assert_eq!(
+            r.status(),
+            201,
+            "a ticket is issued whatever the devices do"
+        );
+        r.json().await.expect("ticket is JSON")
+    }
+
+    /// A device's state in `GET /api/v1/state` ("none" when not reported).
+    pub async fn device_state(&self, client: &reqwest::Client, device: &str) -> String {
+        let v = self.state(client).await;
+        v["devices"]
+            .as_array()
+            .and_then(|d| d.iter().find(|d| d["device"] == device))
+            .and_then(|d| d["state"].as_str())
+            .unwrap_or("none")
+            .to_string()
+    }
+
+    /// Wait until a device reports `want`; panics with the state and the daemon's log.
+    pub async fn wait_device(
+        &self,
+        client: &reqwest::Client,
+        device: &str,
+        want: &str,
+        limit: Duration,
+    ) {
+        let start = Instant::now();
+        let mut last = String::new();
+        while start.elapsed() < limit {
+            last = self.device_state(client, device).await;
+            if last == want {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let v = self.state(client).await;
+        panic!(
+            "{device} stayed '{last}', expected '{want}': devices {}\ndaemon log:\n{}",
+            v["devices"],
+            self.daemon_log()
+        );
+    }
+}
