@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
-# Runs every test of layso. On a bare Debian machine it first installs what the tests
-# need (as root, through apt-get). Usage: bash scripts/test.sh
+# Runs every test of layso: formatting, lints, unit/property/integration tests (real
+# Mosquitto, pseudo-terminal device emulators, headless Chromium), the keypad firmware
+# build for the RP2040, the Pi cross-build with a qemu smoke run, and the Debian package
+# installed and run under a real systemd. On a bare Debian machine run it as root: it
+# installs what the tests need through apt-get. Usage: bash scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$SECONDS
+
+if [ "$(id -u)" != 0 ]; then
+  echo "scripts/test.sh installs Debian packages and installs the layso package into this" >&2
+  echo "machine to test it: run it as root (sudo bash scripts/test.sh), or on a throw-away VM." >&2
+  exit 1
+fi
 
 # Debian packages the tests use: command -> package.
-declare -A NEED=([chromium]=chromium [chromedriver]=chromium-driver)
+declare -A NEED=(
+  [chromium]=chromium
+  [chromedriver]=chromium-driver
+)
 missing=()
 for cmd in "${!NEED[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "missing: ${missing[*]}; install them with: sudo apt-get install -y ${missing[*]}" >&2
-    exit 1
-  fi
   echo "== installing ${missing[*]}"
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
@@ -29,3 +38,8 @@ cargo test --workspace --all-targets
 
 echo "== keypad firmware for the RP2040 (thumbv6m-none-eabi)"
 bash scripts/build-firmware.sh
+
+echo "== packaging: unit hardening, aarch64 cross-build + qemu, Debian package, systemd"
+LAYSO_ALLOW_SYSTEM_INSTALL=1 bash scripts/packaging-ci.sh
+
+echo "== all tests passed in $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s"

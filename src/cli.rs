@@ -72,6 +72,9 @@ pub fn main() -> ExitCode {
     match cli.command {
         Cmd::Check { config } => match load(&config) {
             Ok(c) => {
+                for w in &c.warnings {
+                    println!("{}:{}:{}: warning: {}", config.display(), w.line, w.column, w.message);
+                }
                 println!("{}: OK\n{}", config.display(), c.summary());
                 ExitCode::SUCCESS
             }
@@ -90,6 +93,9 @@ pub fn main() -> ExitCode {
                 Err(code) => return code,
             };
             init_tracing();
+            for w in &c.warnings {
+                tracing::warn!("{}:{}:{}: {}", config.display(), w.line, w.column, w.message);
+            }
             let mut builder = tokio::runtime::Builder::new_multi_thread();
             builder.worker_threads(2);
             let rt = match runtime(builder) {

@@ -134,6 +134,9 @@ pub struct Config {
     pub led_boards: Vec<LedBoardConfig>,
     /// The RS-485 bus of counter keypads.
     pub keypads: Option<KeypadBusConfig>,
+    /// Things that are valid but unwise (placeholder credentials): shown by
+    /// `layso check` and logged at start-up.
+    pub warnings: Vec<Problem>,
 }
 
 #[derive(Debug, Clone)]
@@ -364,7 +367,8 @@ pub fn parse(text: &str, file: &str, _base: Option<&Path>) -> Result<Config, Con
         err(vec![loc.problem(span, clean_toml_message(e.message()))])
     })?;
     let mut problems = Vec::new();
-    let config = check(raw, &loc, &mut problems);
+    let mut config = check(raw, &loc, &mut problems);
+    config.warnings = placeholder_warnings(text, &loc);
     if problems.is_empty() {
         Ok(config)
     } else {
@@ -653,7 +657,27 @@ fn check(raw: RawConfig, loc: &Locator, out: &mut Vec<Problem>) -> Config {
         counter_displays: raw.counter_displays,
         led_boards: raw.led_boards,
         keypads: raw.keypads,
+        warnings: Vec::new(),
     }
+}
+
+/// Credentials still reading `change-me…` (as in the example file) let anyone who has
+/// read the example call numbers.
+fn placeholder_warnings(text: &str, loc: &Locator) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_start();
+        if (t.starts_with("credential") || t.starts_with("admin_credential")) && t.contains("\"change-me") {
+            let col = line.len() - t.len();
+            out.push(loc.problem(
+                at + col..at + col,
+                "this credential is still the example's placeholder: replace it before the center opens",
+            ));
+        }
+        at += line.len();
+    }
+    out
 }
 
 fn valid_topic_word(s: &str) -> bool {
