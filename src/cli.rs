@@ -73,7 +73,13 @@ pub fn main() -> ExitCode {
         Cmd::Check { config } => match load(&config) {
             Ok(c) => {
                 for w in &c.warnings {
-                    println!("{}:{}:{}: warning: {}", config.display(), w.line, w.column, w.message);
+                    println!(
+                        "{}:{}:{}: warning: {}",
+                        config.display(),
+                        w.line,
+                        w.column,
+                        w.message
+                    );
                 }
                 println!("{}: OK\n{}", config.display(), c.summary());
                 ExitCode::SUCCESS
@@ -94,7 +100,13 @@ pub fn main() -> ExitCode {
             };
             init_tracing();
             for w in &c.warnings {
-                tracing::warn!("{}:{}:{}: {}", config.display(), w.line, w.column, w.message);
+                tracing::warn!(
+                    "{}:{}:{}: {}",
+                    config.display(),
+                    w.line,
+                    w.column,
+                    w.message
+                );
             }
             let mut builder = tokio::runtime::Builder::new_multi_thread();
             builder.worker_threads(2);

@@ -668,7 +668,9 @@ fn placeholder_warnings(text: &str, loc: &Locator) -> Vec<Problem> {
     let mut at = 0;
     for line in text.split_inclusive('\n') {
         let t = line.trim_start();
-        if (t.starts_with("credential") || t.starts_with("admin_credential")) && t.contains("\"change-me") {
+        if (t.starts_with("credential") || t.starts_with("admin_credential"))
+            && t.contains("\"change-me")
+        {
             let col = line.len() - t.len();
             out.push(loc.problem(
                 at + col..at + col,
