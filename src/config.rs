@@ -28,6 +28,8 @@ struct RawConfig {
     store: RawStore,
     #[serde(default)]
     web: RawWeb,
+    #[serde(default)]
+    uplink: Option<crate::uplink::UplinkConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,6 +116,8 @@ pub struct Config {
     pub counters: Vec<Counter>,
     pub store: StoreConfig,
     pub web: WebConfig,
+    /// `[uplink]`: MQTT to the province (None: no uplink, the log just keeps everything).
+    pub uplink: Option<crate::uplink::UplinkConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -243,6 +247,17 @@ impl Config {
                 "not set: status page and admin API disabled"
             }
         );
+        if let Some(u) = &self.uplink {
+            let st = u.settings(&self.site.id, &self.site.province);
+            s += &format!(
+                "uplink     mqtt{}://{}:{} as {} under {}/\n",
+                if st.tls.is_some() { "s" } else { "" },
+                st.host,
+                st.port,
+                st.client_id,
+                st.topic_root
+            );
+        }
         s
     }
 }
@@ -566,7 +581,14 @@ fn check(raw: RawConfig, loc: &Locator, out: &mut Vec<Problem>) -> Config {
         max_body_bytes,
     };
 
+    if let Some(u) = &raw.uplink {
+        for (span, msg) in u.validate() {
+            p(span, format!("[uplink] {msg}"));
+        }
+    }
+
     Config {
+        uplink: raw.uplink,
         site: SiteConfig {
             id,
             name: raw.site.name,

@@ -15,6 +15,9 @@
 //! - `engine.rs` — the single writer thread: decide → append → apply → one flush per
 //!   batch (group commit) → reply → broadcast; the `Handle` adapters use; the `View`.
 //! - `web/` — axum: JSON API under `/api/v1`, the SSE event stream, embedded pages.
+//! - `uplink/` — MQTT 5 to the province: `protocol.rs` batches, PUBACK → cursor
+//!   tracking, backoff, outages (pure); `metrics.rs` figures from the log (pure);
+//!   `config.rs` the `[uplink]` section; `tls.rs` rustls (ring); `mod.rs` the shell.
 //! - `daemon.rs` — `layso run`: wiring, signals, systemd notify; `cli.rs` — commands
 //!   and exit codes; `sys.rs` — kernel clock status and sd_notify.
 //!
@@ -38,4 +41,5 @@ pub mod daemon;
 pub mod engine;
 pub mod log;
 pub mod sys;
+pub mod uplink;
 pub mod web;
