@@ -259,14 +259,26 @@ impl Shell {
             self.last_error = Some((now, why));
             self.refresh_status(true);
             let delay = self.backoff.next_delay(self.jitter.next_u64());
-            let mut stop = self.stop.clone();
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = stop.wait_for(|s| *s) => break,
+            if self.wait_backoff(delay).await {
+                break;
             }
         }
         self.connected_since = None;
         self.refresh_status(true);
+    }
+
+    /// Sleep before the next attempt, keeping the status (backlog) fresh. True: stop.
+    async fn wait_backoff(&mut self, delay: Duration) -> bool {
+        let until = Instant::now() + delay;
+        let mut stop = self.stop.clone();
+        while Instant::now() < until {
+            let step = (until - Instant::now()).min(Duration::from_secs(1));
+            tokio::select! {
+                _ = tokio::time::sleep(step) => self.refresh_status(false),
+                _ = stop.wait_for(|s| *s) => return true,
+            }
+        }
+        false
     }
 
     fn broker(&self) -> String {
