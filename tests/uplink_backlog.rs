@@ -102,7 +102,9 @@ async fn backlog_of_50000_events_drains_after_a_long_outage() {
 
     let seqs = reader_seqs(site.handle.reader());
     assert!(
-        sub.wait_for(Duration::from_secs(30), |c| c.missing_of(SITE, &seqs).is_empty())
+        sub.wait_for(Duration::from_secs(30), |c| c
+            .missing_of(SITE, &seqs)
+            .is_empty())
             .await,
         "{} logged events never reached the collector",
         sub.with(|c| c.missing_of(SITE, &seqs).len())
@@ -119,7 +121,10 @@ async fn backlog_of_50000_events_drains_after_a_long_outage() {
         r["event"]["down_from"].as_i64().unwrap_or(0),
         r["event"]["down_to"].as_i64().unwrap_or(0),
     );
-    assert!(from >= outage_from - 1000 && from <= outage_from + 5000, "{r}");
+    assert!(
+        from >= outage_from - 1000 && from <= outage_from + 5000,
+        "{r}"
+    );
     assert!(to >= back_at, "{r}");
 
     // Metrics with backlog 0 and every ticket counted.
@@ -144,7 +149,10 @@ async fn backlog_of_50000_events_drains_after_a_long_outage() {
     assert_eq!(m["totals"]["day"]["issued"].as_u64(), Some(issued), "{m}");
     let waiting: usize = site.handle.view().services.iter().map(|s| s.waiting).sum();
     assert_eq!(m["totals"]["waiting"].as_u64(), Some(waiting as u64));
-    assert!(m["totals"]["day"]["served"].as_u64().unwrap_or(0) > 10_000, "{m}");
+    assert!(
+        m["totals"]["day"]["served"].as_u64().unwrap_or(0) > 10_000,
+        "{m}"
+    );
     assert!(m["availability"]["uplink_down_ms"].as_i64().unwrap_or(0) >= to - from);
     site.shutdown().await;
 }

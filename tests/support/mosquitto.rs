@@ -204,8 +204,10 @@ impl Broker {
         c += &format!("persistence {}\n", opts.persistence);
         c += &format!("persistence_location {}/\n", dir.display());
         c += "autosave_interval 1\n";
-        // No limit on messages queued for a subscriber (the default 1000 drops silently).
-        c += "max_queued_messages 0\n";
+        // Room for everything queued for a subscriber (the default 1000 drops silently).
+        // Not 0 ("no limit"): Mosquitto 2.0.11 then drops the connection of a client
+        // whose publish was denied instead of answering it.
+        c += "max_queued_messages 1000000\n";
         c += &format!("log_dest file {}/mosquitto.log\n", dir.display());
         c += "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n";
         match &opts.tls {
@@ -232,6 +234,46 @@ impl Broker {
             child: None,
             starts: 0,
         }
+    }
+
+    /// The province example `config/province/mosquitto.conf` and `acl`, with this test's
+    /// port, certificates and directories put in.
+    pub fn from_example(dir: &Path, pki: &Pki) -> Broker {
+        require("mosquitto");
+        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/province");
+        let read =
+            |f: &str| std::fs::read_to_string(root.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        let acl = dir.join("layso.acl");
+        std::fs::write(&acl, read("acl")).unwrap_or_else(|e| panic!("{e}"));
+        let port = free_port();
+        let mut c = String::from("user root\n");
+        for line in read("mosquitto.conf").lines() {
+            let key = line.split_whitespace().next().unwrap_or("");
+            let line = match key {
+                "listener" => format!("listener {port} 127.0.0.1"),
+                "cafile" => format!("cafile {}", pki.ca.display()),
+                "certfile" => format!("certfile {}", pki.server_cert.display()),
+                "keyfile" => format!("keyfile {}", pki.server_key.display()),
+                "acl_file" => format!("acl_file {}", acl.display()),
+                "persistence_location" => format!("persistence_location {}/", dir.display()),
+                "log_dest" => format!("log_dest file {}/mosquitto.log", dir.display()),
+                _ => line.to_string(),
+            };
+            c += &line;
+            c += "\n";
+        }
+        let conf = dir.join("mosquitto.conf");
+        std::fs::write(&conf, c).unwrap_or_else(|e| panic!("{e}"));
+        let mut b = Broker {
+            port,
+            dir: dir.to_path_buf(),
+            conf,
+            child: None,
+            starts: 0,
+        };
+        b.run();
+        b
     }
 
     pub fn start_on(dir: &Path, port: u16, opts: BrokerOptions) -> Broker {
