@@ -68,7 +68,7 @@ fn make_store(dir: &Path, site: &str) -> u64 {
         let day = Day(first_day.0 + d);
         d += 1;
         let mut at = day_start_ms(&rule, day) + 7 * 3_600_000;
-        let mut push = |event: Event, chunk: &mut Vec<Entry>, seq: &mut u64, at: &mut i64| {
+        let push = |event: Event, chunk: &mut Vec<Entry>, seq: &mut u64, at: &mut i64| {
             if *seq <= EVENTS {
                 chunk.push(Entry {
                     seq: *seq,
@@ -91,6 +91,7 @@ fn make_store(dir: &Path, site: &str) -> u64 {
                     number: n,
                     priority: n % 10 == 0,
                     source: "kiosk".into(),
+                    ahead: 0,
                 },
                 &mut chunk,
                 &mut seq,
@@ -144,10 +145,11 @@ fn baseline(dir: &Path, site: &str) -> f64 {
         if rows.is_empty() {
             break;
         }
-        let refs: Vec<(u64, &[u8])> = rows
+        let jsons: Vec<(u64, std::borrow::Cow<'_, [u8]>)> = rows
             .iter()
-            .filter_map(|(s, v)| layso::log::json_of(v).map(|j| (*s, j)))
+            .filter_map(|(s, v)| layso::log::json_of(*s, v).ok().map(|j| (*s, j)))
             .collect();
+        let refs: Vec<(u64, &[u8])> = jsons.iter().map(|(s, j)| (*s, j.as_ref())).collect();
         let Some(b) = build_batch(site, &refs, 256 * 1024) else {
             break;
         };

@@ -32,12 +32,18 @@ fn now_ms() -> i64 {
 pub async fn run(config: Config) -> Result<(), RunError> {
     let config = Arc::new(config);
     let started_at = now_ms();
+    // Listen first: a second daemon fails here, before it touches the store.
+    let addr = config.web.bind;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| RunError::Listen { addr, source })?;
     let store = config.store.path.clone();
     let site_id = config.site.id.clone();
     let (log, report) =
         tokio::task::spawn_blocking(move || EventLog::open(&store, &site_id, started_at))
             .await
             .map_err(|e| RunError::Start(std::io::Error::other(e)))??;
+    crate::sys::release_free_memory();
     if let Some((q, why)) = &report.quarantined {
         tracing::error!(moved_to = %q.display(), %why, "store quarantined; numbering continues above the high-water mark");
     }
@@ -70,10 +76,6 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         uplink: uplink_rx,
         reprint: None,
     });
-    let addr = config.web.bind;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| RunError::Listen { addr, source })?;
     let local = listener.local_addr().unwrap_or(addr);
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let server = axum::serve(

@@ -1,15 +1,16 @@
 //! The engine: the single writer. One thread owns the core state and the log; commands
-//! arrive on a channel with a reply, are decided, appended, applied, made durable with
-//! one flush per batch (group commit), answered, then broadcast.
+//! arrive on a channel with a reply, are decided, appended and applied; a flusher thread
+//! makes each batch durable with one flush (group commit, overlapping the next batch),
+//! then answers and broadcasts. Nothing is answered or broadcast before it is durable.
 
 use crate::config::Config;
 use crate::core::state::{Current, State};
 use crate::core::{apply, decide, Command, Entry, Event, Now, Rejection};
-use crate::log::{EventLog, LogReader, OpenReport};
+use crate::log::{EventLog, Flusher, LogReader, OpenReport};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, oneshot, watch};
 
@@ -198,10 +199,23 @@ struct Engine {
     reader: LogReader,
     config: Arc<Config>,
     options: Options,
-    events: broadcast::Sender<Arc<Entry>>,
-    view: watch::Sender<Arc<View>>,
-    alarms: Vec<String>,
+    alarms: Alarms,
     healthy: Arc<AtomicBool>,
+    to_flusher: mpsc::Sender<FlushJob>,
+}
+
+/// Alarms shown in the state; the flusher adds store failures.
+type Alarms = Arc<Mutex<Vec<String>>>;
+
+type Reply = oneshot::Sender<Result<Outcome, ExecError>>;
+
+/// A batch waiting to become durable, and the view to publish once it is.
+enum FlushJob {
+    Batch {
+        pending: Vec<(Reply, Outcome)>,
+        view: Arc<View>,
+    },
+    Stop(oneshot::Sender<()>),
 }
 
 const QUEUE: usize = 4096;
@@ -234,16 +248,18 @@ pub fn start(
     let (events, _) = broadcast::channel(4096);
     let (view_tx, view_rx) = watch::channel(Arc::new(empty_view()));
     let healthy = Arc::new(AtomicBool::new(true));
+    let alarms: Alarms = Arc::new(Mutex::new(alarms));
+    let (to_flusher, flusher_rx) = mpsc::channel();
+    let flusher = log.flusher();
     let mut engine = Engine {
         state,
         log,
         reader: reader.clone(),
         config,
         options,
-        events: events.clone(),
-        view: view_tx,
-        alarms,
+        alarms: alarms.clone(),
         healthy: healthy.clone(),
+        to_flusher,
     };
     let mut startup = Vec::new();
     if let Some((path, _)) = &report.quarantined {
@@ -262,8 +278,12 @@ pub fn start(
             tracing::error!(?e, "could not record a start-up event");
         }
     }
-    engine.publish_view();
+    let _ = view_tx.send(Arc::new(engine.view()));
     let (tx, rx) = mpsc::sync_channel(QUEUE);
+    let flusher_events = events.clone();
+    std::thread::Builder::new()
+        .name("layso-flusher".into())
+        .spawn(move || run_flusher(flusher, flusher_rx, flusher_events, view_tx, alarms))?;
     std::thread::Builder::new()
         .name("layso-engine".into())
         .spawn(move || engine.run(rx))?;
@@ -291,10 +311,9 @@ fn empty_view() -> View {
 impl Engine {
     fn run(mut self, rx: mpsc::Receiver<Msg>) {
         let started = Instant::now();
-        let tick = self
-            .options
-            .watchdog
-            .map_or(Duration::from_secs(1), |w| w.min(Duration::from_secs(1)));
+        let tick = self.options.watchdog.map_or(Duration::from_secs(1), |w| {
+            (w / 2).min(Duration::from_secs(1))
+        });
         let mut last_alive = Instant::now();
         let mut last_ping = Instant::now() - Duration::from_secs(3600);
         let mut last_quota = Instant::now() - Duration::from_secs(3600);
@@ -336,23 +355,9 @@ impl Engine {
                 }
             }
             if !pending.is_empty() {
-                // Group commit: one flush for the whole batch, then answer everyone.
-                match self.flush() {
-                    Ok(()) => {
-                        for (reply, out) in pending {
-                            for e in &out.entries {
-                                let _ = self.events.send(Arc::new(e.clone()));
-                            }
-                            let _ = reply.send(Ok(out));
-                        }
-                    }
-                    Err(e) => {
-                        for (reply, _) in pending {
-                            let _ = reply.send(Err(e.clone()));
-                        }
-                    }
-                }
-                self.publish_view();
+                // Group commit: the flusher makes the whole batch durable with one
+                // flush, then answers everyone, while this thread takes the next batch.
+                self.send_to_flusher(pending);
             }
             let now = self.options.clock.now().wall_ms;
             if last_alive.elapsed() >= Duration::from_secs(10) {
@@ -372,6 +377,11 @@ impl Engine {
                 }
             }
             if let Some(ack) = stop {
+                // Let the flusher answer everything in flight, then mark a clean stop.
+                let (done_tx, done_rx) = oneshot::channel();
+                if self.to_flusher.send(FlushJob::Stop(done_tx)).is_ok() {
+                    let _ = done_rx.blocking_recv();
+                }
                 if let Err(e) = self.log.close_clean(now) {
                     tracing::error!(%e, "could not mark a clean shutdown");
                 }
@@ -416,8 +426,8 @@ impl Engine {
             entries,
         };
         for e in &out.entries {
-            if let Event::TicketIssued { ticket, .. } = &e.event {
-                out.waiting_ahead = Some(self.state.waiting_ahead(ticket));
+            if let Event::TicketIssued { ahead, .. } = &e.event {
+                out.waiting_ahead = Some(*ahead);
             }
         }
         if let Some(n) = counter_of(cmd) {
@@ -433,12 +443,19 @@ impl Engine {
     }
 
     fn store_failed(&mut self, why: String) -> ExecError {
-        tracing::error!(%why, "store write failed");
-        let alarm = format!("store write failed: {why}");
-        if !self.alarms.contains(&alarm) {
-            self.alarms.push(alarm);
+        store_failed(&self.alarms, why)
+    }
+
+    fn send_to_flusher(&self, pending: Vec<(Reply, Outcome)>) {
+        let job = FlushJob::Batch {
+            pending,
+            view: Arc::new(self.view()),
+        };
+        if let Err(mpsc::SendError(FlushJob::Batch { pending, .. })) = self.to_flusher.send(job) {
+            for (reply, _) in pending {
+                let _ = reply.send(Err(ExecError::Busy));
+            }
         }
-        ExecError::Store(why)
     }
 
     fn check_quota(&mut self) {
@@ -447,21 +464,23 @@ impl Engine {
         };
         let used = self.reader.size_on_disk();
         let prefix = "disk quota reached";
-        self.alarms.retain(|a| !a.starts_with(prefix));
-        if used >= quota {
-            // Citizens first: tickets are still issued; the status carries the alarm.
-            self.alarms.push(format!(
-                "{prefix}: the store uses {} MB of {} MB",
-                used / 1_048_576,
-                quota / 1_048_576
-            ));
+        if let Ok(mut alarms) = self.alarms.lock() {
+            alarms.retain(|a| !a.starts_with(prefix));
+            if used >= quota {
+                // Citizens first: tickets are still issued; the status carries the alarm.
+                alarms.push(format!(
+                    "{prefix}: the store uses {} MB of {} MB",
+                    used / 1_048_576,
+                    quota / 1_048_576
+                ));
+            }
         }
-        self.publish_view();
+        self.send_to_flusher(Vec::new());
     }
 
-    fn publish_view(&self) {
+    fn view(&self) -> View {
         let s = &self.state;
-        let view = View {
+        View {
             day: s.day.map(|d| d.to_string()),
             last_seq: s.last_seq,
             services: self
@@ -516,9 +535,81 @@ impl Engine {
                     since: d.since,
                 })
                 .collect(),
-            alarms: self.alarms.clone(),
+            alarms: self.alarms.lock().map(|a| a.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+fn store_failed(alarms: &Alarms, why: String) -> ExecError {
+    tracing::error!(%why, "store write failed");
+    let alarm = format!("store write failed: {why}");
+    if let Ok(mut a) = alarms.lock() {
+        if !a.contains(&alarm) {
+            a.push(alarm);
+        }
+    }
+    ExecError::Store(why)
+}
+
+/// The flusher thread: one flush for every batch queued since the last one, then the
+/// answers, the broadcast and the view, in order.
+fn run_flusher(
+    flusher: Flusher,
+    rx: mpsc::Receiver<FlushJob>,
+    events: broadcast::Sender<Arc<Entry>>,
+    view: watch::Sender<Arc<View>>,
+    alarms: Alarms,
+) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while let Ok(j) = rx.try_recv() {
+            jobs.push(j);
+        }
+        let any_batch = jobs
+            .iter()
+            .any(|j| matches!(j, FlushJob::Batch { pending, .. } if !pending.is_empty()));
+        let flushed = if any_batch {
+            flusher
+                .flush()
+                .map_err(|e| store_failed(&alarms, e.to_string()))
+        } else {
+            Ok(())
         };
-        let _ = self.view.send(Arc::new(view));
+        let mut latest_view = None;
+        let mut stop = None;
+        for job in jobs {
+            match job {
+                FlushJob::Batch { pending, view } => {
+                    for (reply, out) in pending {
+                        match &flushed {
+                            Ok(()) => {
+                                for e in &out.entries {
+                                    let _ = events.send(Arc::new(e.clone()));
+                                }
+                                let _ = reply.send(Ok(out));
+                            }
+                            Err(e) => {
+                                let _ = reply.send(Err(e.clone()));
+                            }
+                        }
+                    }
+                    latest_view = Some(view);
+                }
+                FlushJob::Stop(ack) => stop = Some(ack),
+            }
+        }
+        if let Some(mut v) = latest_view {
+            if flushed.is_err() {
+                let mut with_alarm = (*v).clone();
+                with_alarm.alarms = alarms.lock().map(|a| a.clone()).unwrap_or_default();
+                v = Arc::new(with_alarm);
+            }
+            let _ = view.send(v);
+        }
+        if let Some(ack) = stop {
+            let _ = ack.send(());
+            return;
+        }
     }
 }
 

@@ -8,18 +8,25 @@
 //!   commands and bilingual rejections in `core/command.rs`; record format in
 //!   `core/event.rs`.
 //! - `config.rs` — TOML → checked `Config`; every problem with line:column.
+//! - `codec.rs` — the stored record format (versioned: compact v2, JSON v1 still read).
 //! - `log.rs` — the sled event log: durable appends, replay of the current day,
 //!   metadata (boot count, last alive, clean shutdown → `PowerRestored`), the uplink
 //!   cursor, retention, quarantine of a store that will not open, the high-water mark
 //!   file kept outside sled.
 //! - `engine.rs` — the single writer thread: decide → append → apply → one flush per
 //!   batch (group commit) → reply → broadcast; the `Handle` adapters use; the `View`.
+//! - `devices/printer/` — ESC/POS ticket printing: pure encoder and status parser,
+//!   serial/file/TCP transports, the adapter task (docs/printer.md).
 //! - `web/` — axum: JSON API under `/api/v1`, the SSE event stream, embedded pages.
 //! - `uplink/` — MQTT 5 to the province: `protocol.rs` batches, PUBACK → cursor
 //!   tracking, backoff, outages (pure); `metrics.rs` figures from the log (pure);
 //!   `config.rs` the `[uplink]` section; `tls.rs` rustls (ring); `mod.rs` the shell.
 //! - `daemon.rs` — `layso run`: wiring, signals, systemd notify; `cli.rs` — commands
 //!   and exit codes; `sys.rs` — kernel clock status and sd_notify.
+//! - `devices/` — GPIO buttons (pure debouncer + gpio-cdev reader), MAX7219 and HD44780
+//!   counter displays (embedded-hal drivers on linux-embedded-hal), serial LED boards
+//!   (frame templates, tokio-serial adapter), their config and `validate`; see
+//!   `docs/devices.md`.
 //!
 //! # Invariants
 //!
@@ -35,9 +42,11 @@
 //! - The uplink reads the log; it is never fed by the engine.
 
 pub mod cli;
+pub mod codec;
 pub mod config;
 pub mod core;
 pub mod daemon;
+pub mod devices;
 pub mod engine;
 pub mod log;
 pub mod sys;

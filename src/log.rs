@@ -15,8 +15,6 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Current encoding of an entry in the store: one version byte, then JSON.
-const ENCODING_V1: u8 = 1;
 /// How far ahead seq numbers are reserved in the high-water mark.
 const SEQ_RESERVE: u64 = 10_000;
 /// How far ahead ticket numbers are reserved in the high-water mark.
@@ -39,6 +37,10 @@ pub enum LogError {
     },
     #[error("entry {seq} in the store cannot be read: {why}")]
     Decode { seq: u64, why: String },
+    #[error("the store at {path} is in use by another process ({why}); is another layso running? stop it first (systemctl stop layso)")]
+    Locked { path: PathBuf, why: String },
+    #[error("the store at {path} cannot be opened: {why}; check that the directory exists and belongs to the layso user")]
+    Unusable { path: PathBuf, why: String },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
@@ -48,33 +50,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
     }
 }
 
-/// Encode an entry for the store.
-pub fn encode(entry: &Entry) -> Vec<u8> {
-    let mut v = Vec::with_capacity(160);
-    v.push(ENCODING_V1);
-    // Serializing plain data to a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut v, entry);
-    v
-}
-
-/// Decode a stored entry, whatever version wrote it.
-pub fn decode(bytes: &[u8]) -> Result<Entry, String> {
-    match bytes.split_first() {
-        Some((&ENCODING_V1, json)) => serde_json::from_slice(json).map_err(|e| e.to_string()),
-        Some((v, _)) => Err(format!(
-            "unknown encoding version {v}; this daemon reads version {ENCODING_V1}"
-        )),
-        None => Err("empty record".into()),
-    }
-}
-
-/// The JSON body of a stored entry (what the uplink publishes), without re-encoding.
-pub fn json_of(bytes: &[u8]) -> Option<&[u8]> {
-    match bytes.split_first() {
-        Some((&ENCODING_V1, json)) => Some(json),
-        _ => None,
-    }
-}
+pub use crate::codec::{decode, encode, json_of};
 
 fn day_key(d: Day) -> [u8; 4] {
     ((d.0 as u32) ^ 0x8000_0000).to_be_bytes()
@@ -176,7 +152,52 @@ pub struct LogReader {
     meta: sled::Tree,
 }
 
-fn open_sled(dir: &Path) -> Result<sled::Db, String> {
+/// Why sled would not open a store: corruption (quarantine it) or an environment
+/// problem such as a lock or permissions (never quarantine a healthy store for that).
+enum OpenFailure {
+    Corrupt(String),
+    Environment(LogError),
+}
+
+fn classify(dir: &Path, e: sled::Error) -> OpenFailure {
+    use std::io::ErrorKind::*;
+    match e {
+        sled::Error::Io(io)
+            if io.kind() == WouldBlock || io.to_string().contains("could not acquire lock") =>
+        {
+            OpenFailure::Environment(LogError::Locked {
+                path: dir.to_path_buf(),
+                why: io.to_string(),
+            })
+        }
+        sled::Error::Io(io) if !matches!(io.kind(), UnexpectedEof | InvalidData) => {
+            OpenFailure::Environment(LogError::Unusable {
+                path: dir.to_path_buf(),
+                why: io.to_string(),
+            })
+        }
+        other => OpenFailure::Corrupt(other.to_string()),
+    }
+}
+
+/// Open sled, waiting a little for a lock held by a store that is just closing (sled's
+/// flusher thread lets go of it within its flush interval).
+fn open_sled(dir: &Path) -> Result<sled::Db, OpenFailure> {
+    let start = std::time::Instant::now();
+    loop {
+        match open_sled_once(dir) {
+            Err(OpenFailure::Environment(LogError::Locked { .. }))
+                if start.elapsed() < std::time::Duration::from_secs(3) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn open_sled_once(dir: &Path) -> Result<sled::Db, OpenFailure> {
+    let path = dir.to_path_buf();
     let dir = dir.to_path_buf();
     // sled 0.34 panics on some corrupt stores instead of returning an error.
     let res = std::panic::catch_unwind(move || {
@@ -188,12 +209,13 @@ fn open_sled(dir: &Path) -> Result<sled::Db, String> {
     });
     match res {
         Ok(Ok(db)) => Ok(db),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(p) => Err(p
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "sled panicked while opening".into())),
+        Ok(Err(e)) => Err(classify(&path, e)),
+        Err(p) => Err(OpenFailure::Corrupt(
+            p.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "sled panicked while opening".into()),
+        )),
     }
 }
 
@@ -213,23 +235,30 @@ impl EventLog {
         let hwm_on_disk = HighWater::read(dir);
         let opened = open_sled(dir).and_then(|db| {
             let log = Self::from_db(db, dir, hwm_on_disk.clone().unwrap_or_default())
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| OpenFailure::Corrupt(e.to_string()))?;
             // Prove the store reads: decode the last day's entries now.
-            let replay = log.reader.last_day_entries().map_err(|e| e.to_string())?;
+            let replay = log
+                .reader
+                .last_day_entries()
+                .map_err(|e| OpenFailure::Corrupt(e.to_string()))?;
             Ok((log, replay))
         });
         let (log, replay) = match opened {
             Ok(v) => v,
-            Err(why) => {
+            Err(OpenFailure::Environment(e)) => return Err(e),
+            Err(OpenFailure::Corrupt(why)) => {
                 let qdir = quarantine_path(dir, now_ms);
                 tracing::error!(store = %dir.display(), moved_to = %qdir.display(), %why,
                     "store will not open; quarantining it and starting a new one");
                 if dir.exists() {
                     fs::rename(dir, &qdir).map_err(io_err(dir))?;
                 }
-                let db = open_sled(dir).map_err(|e| LogError::Io {
-                    path: dir.to_path_buf(),
-                    source: std::io::Error::other(e),
+                let db = open_sled(dir).map_err(|e| match e {
+                    OpenFailure::Environment(e) => e,
+                    OpenFailure::Corrupt(why) => LogError::Unusable {
+                        path: dir.to_path_buf(),
+                        why,
+                    },
                 })?;
                 let hwm = hwm_on_disk.clone().unwrap_or_default();
                 let log = Self::from_db(db, dir, hwm.clone())?;
@@ -361,6 +390,12 @@ impl EventLog {
         Ok(())
     }
 
+    /// A handle that makes appended entries durable from another thread (the engine's
+    /// flusher), so deciding the next batch overlaps with flushing this one.
+    pub fn flusher(&self) -> Flusher {
+        Flusher(self.db.clone())
+    }
+
     /// Make everything appended so far durable.
     pub fn flush(&self) -> Result<(), LogError> {
         self.db.flush()?;
@@ -378,6 +413,16 @@ impl EventLog {
         self.reader.meta.insert(META_ALIVE, &now_ms.to_be_bytes())?;
         self.reader.meta.insert(META_CLEAN, &[1u8])?;
         self.flush()
+    }
+}
+
+/// Flushes the store: everything appended before the call is durable when it returns.
+pub struct Flusher(sled::Db);
+
+impl Flusher {
+    pub fn flush(&self) -> Result<(), LogError> {
+        self.0.flush()?;
+        Ok(())
     }
 }
 
@@ -410,7 +455,7 @@ impl LogReader {
         for kv in self.entries.range(first.to_be_bytes()..) {
             let (k, v) = kv?;
             let seq = u64_of(Some(k)).unwrap_or(0);
-            out.push(decode(&v).map_err(|why| LogError::Decode { seq, why })?);
+            out.push(decode(seq, &v).map_err(|why| LogError::Decode { seq, why })?);
         }
         Ok(out)
     }
@@ -441,7 +486,7 @@ impl LogReader {
     pub fn entries_after(&self, after: u64, max_count: usize) -> Result<Vec<Entry>, LogError> {
         self.raw_after(after, max_count, usize::MAX)?
             .into_iter()
-            .map(|(seq, v)| decode(&v).map_err(|why| LogError::Decode { seq, why }))
+            .map(|(seq, v)| decode(seq, &v).map_err(|why| LogError::Decode { seq, why }))
             .collect()
     }
 
@@ -470,7 +515,7 @@ impl LogReader {
         let from = published.max(first.saturating_sub(1));
         let count = last.saturating_sub(from);
         let oldest = match self.raw_after(published, 1, usize::MAX)?.first() {
-            Some((_, v)) => decode(v).ok().map(|e| e.at),
+            Some((seq, v)) => decode(*seq, v).ok().map(|e| e.at),
             None => None,
         };
         Ok((count, oldest))
@@ -488,7 +533,8 @@ impl LogReader {
             let mut n = 0usize;
             for kv in self.entries.range(..=limit.to_be_bytes()).take(10_000) {
                 let (k, v) = kv?;
-                let Ok(e) = decode(&v) else { break };
+                let seq = u64_of(Some(k.clone())).unwrap_or(0);
+                let Ok(e) = decode(seq, &v) else { break };
                 if e.at >= cutoff_ms {
                     break;
                 }
@@ -502,8 +548,8 @@ impl LogReader {
             removed += n as u64;
         }
         // Drop the markers of days before the first remaining entry's day.
-        if let Some((_, v)) = self.entries.first()? {
-            if let Ok(first) = decode(&v) {
+        if let Some((k, v)) = self.entries.first()? {
+            if let Ok(first) = decode(u64_of(Some(k)).unwrap_or(0), &v) {
                 for kv in self.days.range(..day_key(first.day)) {
                     let (k, _) = kv?;
                     self.days.remove(k)?;
@@ -545,6 +591,7 @@ mod tests {
             number: n,
             priority: false,
             source: "t".into(),
+            ahead: 0,
         }
     }
 
@@ -589,12 +636,37 @@ mod tests {
             "unpublished entries are never pruned"
         );
         log.close_clean(6000)?;
+        drop(r);
         drop(log);
         let (_, rep) = EventLog::open(&dir, "s", 7000)?;
         assert!(
             rep.power_restored.is_none(),
             "clean shutdown gives no power record"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn a_store_in_use_is_refused_not_quarantined() -> Result<(), LogError> {
+        let tmp = tempfile::tempdir().map_err(io_err(Path::new("tmp")))?;
+        let dir = tmp.path().join("store");
+        let (_log, _) = EventLog::open(&dir, "s", 1000)?;
+        let second = std::thread::spawn({
+            let dir = dir.clone();
+            move || EventLog::open(&dir, "s", 2000).map(|_| ())
+        })
+        .join();
+        assert!(
+            matches!(second, Ok(Err(LogError::Locked { .. }))),
+            "{second:?}"
+        );
+        assert!(dir.exists(), "the store in use stays where it is");
+        let quarantined = fs::read_dir(tmp.path())
+            .map_err(io_err(tmp.path()))?
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().contains("quarantined"))
+            .count();
+        assert_eq!(quarantined, 0, "no quarantine");
         Ok(())
     }
 

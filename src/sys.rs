@@ -54,3 +54,14 @@ pub fn watchdog_interval() -> Option<Duration> {
     }
     (usec > 0).then(|| Duration::from_micros(usec / 2))
 }
+
+/// Give memory freed after start-up back to the kernel. Opening a large sled store
+/// allocates tens of MB transiently (snapshot and segment bookkeeping) which glibc would
+/// otherwise keep resident for the life of the process.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap pages to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

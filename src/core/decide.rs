@@ -70,6 +70,8 @@ fn rule(st: &State, command: &Command, day: Day) -> Result<Vec<Event>, Rejection
                 .service(service)
                 .ok_or_else(|| Rejection::unknown_service(service, &site.service_ids()))?;
             let number = st.next_number_of(def);
+            let (waiting, waiting_priority) = st.waiting(&def.id);
+            let ahead = if *priority { waiting_priority } else { waiting };
             Ok(vec![Event::TicketIssued {
                 ticket: format!(
                     "{}{:0width$}",
@@ -81,6 +83,7 @@ fn rule(st: &State, command: &Command, day: Day) -> Result<Vec<Event>, Rejection
                 number,
                 priority: *priority,
                 source: source.clone(),
+                ahead: u32::try_from(ahead).unwrap_or(u32::MAX),
             }])
         }
         Command::Next { counter: n } => {

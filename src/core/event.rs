@@ -29,6 +29,9 @@ pub enum Event {
         number: u32,
         priority: bool,
         source: String,
+        /// Tickets of the same service that will be called before this one.
+        #[serde(default)]
+        ahead: u32,
     },
     TicketCalled {
         ticket: String,

@@ -421,8 +421,9 @@ proptest! {
                 for e in &evs {
                     if let Some(d) = last_day { prop_assert!(e.day >= d, "day went backwards"); }
                     last_day = Some(e.day);
-                    if let Event::TicketIssued { ticket, .. } = &e.event {
+                    if let Event::TicketIssued { ticket, ahead, .. } = &e.event {
                         prop_assert!(seen.insert((e.day, ticket.clone())), "number {} repeated on {}", ticket, e.day);
+                        prop_assert_eq!(*ahead, l.state.waiting_ahead(ticket), "tickets ahead of {}", ticket);
                     }
                     if let (Event::TicketCalled { ticket, recall: 0, .. }, Some(exp)) = (&e.event, &expected) {
                         prop_assert_eq!(ticket, exp);

@@ -273,20 +273,16 @@ impl DayStats {
                 ticket,
                 service,
                 counter,
-                recall,
+                recall: 0,
             } => {
-                if *recall == 0 {
-                    self.calls.insert(*counter, (ticket.clone(), e.at));
-                    if live {
-                        if let Some(issued) = self.issued_at.get(ticket) {
-                            let wait = (e.at - issued).max(0);
-                            self.services
-                                .entry(service.clone())
-                                .or_default()
-                                .wait_ms
-                                .push(wait);
-                        }
-                    }
+                self.calls.insert(*counter, (ticket.clone(), e.at));
+                if let Some(issued) = self.issued_at.get(ticket).filter(|_| live) {
+                    let wait = (e.at - issued).max(0);
+                    self.services
+                        .entry(service.clone())
+                        .or_default()
+                        .wait_ms
+                        .push(wait);
                 }
             }
             Event::TicketServed {
@@ -478,6 +474,7 @@ mod tests {
             number: 1,
             priority: false,
             source: "kiosk".into(),
+            ahead: 0,
         }
     }
     fn called(t: &str, s: &str, c: u16, recall: u32) -> Event {

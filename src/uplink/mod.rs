@@ -25,6 +25,7 @@ use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
 use rumqttc::{Outgoing, TlsConfiguration, Transport};
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -412,27 +413,21 @@ impl Shell {
                         return;
                     }
                 };
-            let mut owned: Vec<(u64, Vec<u8>)> = Vec::new();
-            let mut refs: Vec<(u64, &[u8])> = Vec::with_capacity(rows.len());
-            for (seq, bytes) in &rows {
-                if *seq > limit {
-                    break;
-                }
-                match crate::log::json_of(bytes) {
-                    Some(j) => refs.push((*seq, j)),
-                    None => owned.push((
-                        *seq,
-                        protocol::unreadable_entry(*seq, "unknown encoding in the store"),
-                    )),
-                }
-            }
-            if !owned.is_empty() {
-                // Rare: rebuild the list in seq order with the placeholders.
-                let mut all: Vec<(u64, &[u8])> = refs.clone();
-                all.extend(owned.iter().map(|(s, v)| (*s, v.as_slice())));
-                all.sort_by_key(|(s, _)| *s);
-                refs = all;
-            }
+            // The wire JSON of each entry (borrowed for JSON records, encoded for
+            // compact ones); an entry that cannot be read goes out as a placeholder so
+            // its seq is accounted for instead of blocking the uplink.
+            let jsons: Vec<(u64, Cow<'_, [u8]>)> = rows
+                .iter()
+                .take_while(|(seq, _)| *seq <= limit)
+                .map(|(seq, bytes)| {
+                    let j = crate::log::json_of(*seq, bytes).unwrap_or_else(|why| {
+                        tracing::error!(seq, %why, "unreadable log entry sent as a placeholder");
+                        Cow::Owned(protocol::unreadable_entry(*seq, &why))
+                    });
+                    (*seq, j)
+                })
+                .collect();
+            let refs: Vec<(u64, &[u8])> = jsons.iter().map(|(s, j)| (*s, j.as_ref())).collect();
             let Some(batch) = protocol::build_batch(&self.site_id, &refs, self.s.batch_max_bytes)
             else {
                 return;

@@ -1,0 +1,12 @@
+//! Device adapters on the board: the ticket printer, GPIO buttons, counter displays
+//! (MAX7219 over SPI, HD44780 over I2C) and serial LED boards, with their configuration,
+//! validation and supervision. Every device is optional; a failing one is reported and
+//! retried, never allowed to stop the engine.
+
+pub mod board;
+pub mod buttons;
+pub mod hd44780;
+pub mod ledboard;
+pub mod max7219;
+pub mod printer;
+pub mod translit;

@@ -1,0 +1,308 @@
+//! Device configuration: real TOML text, serde strictness, and `validate` spans pointing at the
+//! offending key's value.
+
+use layso::devices::board::{validate, ButtonActionConfig, DevicesConfig, DisplayKind};
+
+const SERVICES: &[&str] = &["A", "B"];
+const COUNTERS: &[u16] = &[1, 2, 3];
+
+const GOOD: &str = r#"
+[[buttons]]
+name = "kiosk A"
+chip = "gpiochip0"
+line = 17
+action = { kind = "issue", service = "A" }
+
+[[buttons]]
+chip = "/dev/gpiochip0"
+line = 27
+active_low = true
+debounce_ms = 40
+min_interval_ms = 2000
+action = { kind = "issue", service = "A", priority = true }
+
+[[buttons]]
+chip = "gpiochip0"
+line = 22
+action = { kind = "next", counter = 2 }
+
+[[buttons]]
+chip = "gpiochip0"
+line = 23
+action = { kind = "recall", counter = 2 }
+
+[[counter_displays]]
+name = "digits"
+kind = "max7219"
+device = "/dev/spidev0.0"
+counters = [1, 2, 3]
+intensity = 4
+
+[[counter_displays]]
+name = "lcd"
+kind = "hd44780"
+device = "/dev/i2c-1"
+address = 0x27
+columns = 20
+rows = 4
+counters = [1, 2]
+label = "Quầy"
+
+[[led_boards]]
+name = "hall"
+port = "/dev/layso-ledboard-hall"
+text = "{ticket} -> {counter}"
+[led_boards.frame]
+prefix = [0x02]
+address = "ascii_dec2"
+suffix = [0x03]
+checksum = "xor"
+"#;
+
+fn parse(text: &str) -> DevicesConfig {
+    toml::from_str(text).unwrap_or_else(|e| panic!("does not parse: {e}"))
+}
+
+fn check(text: &str) -> Vec<(String, String)> {
+    let d = parse(text);
+    validate(
+        &d.buttons,
+        &d.counter_displays,
+        &d.led_boards,
+        SERVICES,
+        COUNTERS,
+    )
+    .into_iter()
+    .map(|(span, msg)| (text[span].to_string(), msg))
+    .collect()
+}
+
+#[test]
+fn consistent_config_parses_and_validates() {
+    let d = parse(GOOD);
+    assert_eq!(d.buttons.len(), 4);
+    assert_eq!(
+        d.buttons[1].action.get_ref(),
+        &ButtonActionConfig::Issue {
+            service: "A".into(),
+            priority: true
+        }
+    );
+    assert_eq!(d.buttons[0].debounce_ms(), 30);
+    assert_eq!(d.buttons[1].min_interval_ms(), 2000);
+    assert_eq!(*d.counter_displays[1].kind.get_ref(), DisplayKind::Hd44780);
+    assert_eq!(d.counter_displays[0].chips(), 3);
+    assert_eq!(check(GOOD), Vec::<(String, String)>::new());
+}
+
+#[test]
+fn unknown_service_in_a_button_action() {
+    let text = GOOD.replace(
+        r#"service = "A", priority = true"#,
+        r#"service = "Z", priority = true"#,
+    );
+    let errs = check(&text);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(
+        errs[0].0,
+        r#"{ kind = "issue", service = "Z", priority = true }"#
+    );
+    assert!(
+        errs[0].1.contains("unknown service \"Z\"") && errs[0].1.contains("A, B"),
+        "{}",
+        errs[0].1
+    );
+}
+
+#[test]
+fn two_buttons_on_one_line_point_at_the_second_line_key() {
+    // Same line written two ways: "gpiochip0" and "/dev/gpiochip0".
+    let text = GOOD.replace("line = 27", "line = 17");
+    let d = parse(&text);
+    let errs = validate(
+        &d.buttons,
+        &d.counter_displays,
+        &d.led_boards,
+        SERVICES,
+        COUNTERS,
+    );
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let (span, msg) = &errs[0];
+    assert_eq!(&text[span.clone()], "17");
+    // The span is the second button's `line`, not the first one's.
+    let second = text
+        .find("line = 17")
+        .and_then(|i| text[i + 1..].find("line = 17").map(|j| i + 1 + j));
+    assert_eq!(Some(span.start - "line = ".len()), second);
+    assert!(msg.contains("already used by button 1"), "{msg}");
+}
+
+#[test]
+fn counter_display_for_a_counter_that_does_not_exist() {
+    let text = GOOD.replace("counters = [1, 2, 3]", "counters = [1, 9, 3]");
+    let errs = check(&text);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].0, "9");
+    assert!(
+        errs[0].1.contains("counter 9, which does not exist") && errs[0].1.contains("1, 2, 3"),
+        "{}",
+        errs[0].1
+    );
+}
+
+#[test]
+fn button_counter_action_for_a_missing_counter() {
+    let text = GOOD.replace(
+        r#"{ kind = "next", counter = 2 }"#,
+        r#"{ kind = "next", counter = 7 }"#,
+    );
+    let errs = check(&text);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].0, r#"{ kind = "next", counter = 7 }"#);
+}
+
+#[test]
+fn display_options_that_do_not_fit_their_kind_or_range() {
+    let text = GOOD
+        .replace("intensity = 4", "intensity = 16\ncolumns = 20")
+        .replace(
+            "counters = [1, 2]\nlabel",
+            "counters = [1, 2, 3, 1, 2]\nlabel",
+        )
+        .replace("rows = 4", "rows = 3");
+    let errs = check(&text);
+    let spans: Vec<&str> = errs.iter().map(|(s, _)| s.as_str()).collect();
+    // intensity out of range, columns on a max7219, rows 3, counters 1 and 2 listed twice,
+    // and five counters on an LCD.
+    assert!(spans.contains(&"16"), "{errs:?}");
+    assert!(
+        errs.iter()
+            .any(|(s, m)| s == "20" && m.contains("`columns` applies only to kind = \"hd44780\"")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter().any(|(s, m)| s == "3" && m.contains("rows 3")),
+        "{errs:?}"
+    );
+    assert_eq!(
+        errs.iter()
+            .filter(|(_, m)| m.contains("listed twice"))
+            .count(),
+        2,
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|(s, m)| s == "[1, 2, 3, 1, 2]" && m.contains("do not fit on 3 rows")),
+        "{errs:?}"
+    );
+    assert_eq!(errs.len(), 6, "{errs:?}");
+}
+
+#[test]
+fn led_board_checks() {
+    let text = GOOD
+        .replace(
+            "text = \"{ticket} -> {counter}\"",
+            "text = \"{ticket} -> {desk}\"\nbaud = 9601\ncounters = [4]",
+        )
+        .replace(
+            "checksum = \"xor\"",
+            "checksum = \"xor\"\nchecksum_at = \"before_suffix\"\nchecksum_to = \"end_of_suffix\"",
+        );
+    let errs = check(&text);
+    assert!(errs.iter().any(|(s, m)| s == "\"{ticket} -> {desk}\"" && m.contains("unknown placeholder {desk}")), "{errs:?}");
+    assert!(
+        errs.iter().any(|(s, m)| s == "9601" && m.contains("9600")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|(s, m)| s == "4" && m.contains("counter 4")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|(s, m)| s == "\"end_of_suffix\"" && m.contains("cannot cover the suffix")),
+        "{errs:?}"
+    );
+    assert_eq!(errs.len(), 4, "{errs:?}");
+}
+
+#[test]
+fn duplicate_names_and_ports() {
+    let board = GOOD
+        .split("[[led_boards]]")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    let text = format!("{GOOD}\n[[led_boards]]{board}");
+    let errs = check(&text);
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert!(
+        errs[0].1.contains("name is used twice") && errs[0].0 == "\"hall\"",
+        "{errs:?}"
+    );
+    assert!(
+        errs[1].1.contains("already used by board \"hall\""),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn serde_rejects_unknown_keys_and_kinds_with_a_position() {
+    let text = GOOD.replace("debounce_ms = 40", "debounce = 40");
+    let err = toml::from_str::<DevicesConfig>(&text)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("unknown field `debounce`"), "{err}");
+    let text = GOOD.replace(r#"kind = "next""#, r#"kind = "skip""#);
+    let err = toml::from_str::<DevicesConfig>(&text)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("skip") && err.contains("line"), "{err}");
+    let text = GOOD.replace(
+        r#"{ kind = "recall", counter = 2 }"#,
+        r#"{ kind = "recall", counter = 2, service = "A" }"#,
+    );
+    assert!(
+        toml::from_str::<DevicesConfig>(&text).is_err(),
+        "extra key in an action is rejected"
+    );
+    let text = GOOD.replace(r#"kind = "max7219""#, r#"kind = "ssd1306""#);
+    let err = toml::from_str::<DevicesConfig>(&text)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("max7219") && err.contains("hd44780"), "{err}");
+}
+
+#[test]
+fn frame_without_an_end_points_at_the_frame_table() {
+    let text = GOOD.replace("suffix = [0x03]\n", "");
+    let d = parse(&text);
+    let errs = validate(
+        &d.buttons,
+        &d.counter_displays,
+        &d.led_boards,
+        SERVICES,
+        COUNTERS,
+    );
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let (span, msg) = &errs[0];
+    assert!(msg.contains("where the text ends"), "{msg}");
+    // The span lies inside the [led_boards.frame] table.
+    let table = text.find("[led_boards.frame]").unwrap_or(usize::MAX);
+    assert!(
+        span.start >= table && span.end <= text.len() && span.start < span.end,
+        "{span:?} {:?}",
+        &text[span.clone()]
+    );
+    assert!(
+        text[span.clone()].starts_with("[led_boards.frame]"),
+        "{:?}",
+        &text[span.clone()]
+    );
+}

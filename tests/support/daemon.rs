@@ -1,0 +1,146 @@
+//! Runs the real `layso` binary with a temporary config and store.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_layso");
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(18080)
+}
+
+/// The dev config with a port, a store path and extra TOML appended.
+pub fn config_text(port: u16, store: &Path, extra: &str) -> String {
+    let dev = include_str!("../../config/dev.toml");
+    let mut out = String::new();
+    for line in dev.lines() {
+        if line.starts_with("path = ") {
+            out += &format!("path = {:?}\n", store.display().to_string());
+        } else if line.starts_with("bind = ") {
+            out += &format!("bind = \"127.0.0.1:{port}\"\n");
+        } else {
+            out += line;
+            out.push('\n');
+        }
+    }
+    out += extra;
+    out
+}
+
+pub struct Site {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    pub config: PathBuf,
+}
+
+impl Site {
+    pub fn new(extra: &str) -> Site {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let config = dir.path().join("layso.toml");
+        let text = config_text(port, &dir.path().join("store"), extra);
+        std::fs::File::create(&config)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .expect("write config");
+        Site { dir, port, config }
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    /// Start the daemon and wait until it answers.
+    pub fn start(&self) -> Daemon {
+        self.start_with_env(&[])
+    }
+
+    pub fn start_with_env(&self, env: &[(&str, &str)]) -> Daemon {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("daemon.log"))
+            .expect("daemon log");
+        let mut cmd = Command::new(BIN);
+        cmd.args(["run", "--config"])
+            .arg(&self.config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .env("LAYSO_LOG", "warn");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("spawn layso");
+        let d = Daemon {
+            child,
+            port: self.port,
+        };
+        d.wait_ready(Duration::from_secs(20));
+        d
+    }
+
+    pub fn daemon_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+    }
+}
+
+pub struct Daemon {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Daemon {
+    pub fn wait_ready(&self, limit: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("layso did not listen on {} within {limit:?}", self.port);
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait for a clean exit; returns the exit code.
+    pub fn stop(mut self) -> Option<i32> {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(15) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        None
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,4 @@
+//! Shared test harness: the real daemon binary, free ports, temp configs.
+#![allow(dead_code)]
+
+pub mod daemon;
