@@ -136,6 +136,7 @@ fn baseline(dir: &Path, site: &str) -> f64 {
     let (log, _) =
         EventLog::open(dir, site, now_ms()).unwrap_or_else(|e| fail(format!("store: {e}")));
     let r = log.reader();
+    let rss_before = status_kb(std::process::id(), "VmRSS:");
     let start = Instant::now();
     let (mut after, mut n, mut bytes) = (0u64, 0u64, 0usize);
     for _ in 0..10_000_000 {
@@ -158,11 +159,14 @@ fn baseline(dir: &Path, site: &str) -> f64 {
         bytes += b.payload.len();
     }
     let secs = start.elapsed().as_secs_f64();
+    let rss_after = status_kb(std::process::id(), "VmRSS:");
     let _ = log.close_clean(now_ms());
     println!(
-        "baseline   read + batch in-process: {n} events, {:.1} MB of payload in {secs:.2} s = {:.0} events/s",
+        "baseline   read + batch in-process: {n} events, {:.1} MB of payload in {secs:.2} s = {:.0} events/s; RSS {:.1} -> {:.1} MB",
         bytes as f64 / 1e6,
-        n as f64 / secs
+        n as f64 / secs,
+        rss_before as f64 / 1024.0,
+        rss_after as f64 / 1024.0
     );
     n as f64 / secs
 }
@@ -234,9 +238,8 @@ fn main() {
 
     let web = free_port();
     let cfg = tmp.path().join("layso.toml");
-    std::fs::write(
-        &cfg,
-        format!(
+    let write_config = |uplink: bool| {
+        let mut text = format!(
             r#"[site]
 id = "{site}"
 name = "Bench"
@@ -252,14 +255,41 @@ credential = "counter-1-secret"
 path = "{}"
 [web]
 bind = "127.0.0.1:{web}"
-[uplink]
-host = "127.0.0.1"
-port = {port}
 "#,
             store.display()
-        ),
-    )
-    .unwrap_or_else(|e| fail(format!("{e}")));
+        );
+        if uplink {
+            text += &format!("[uplink]\nhost = \"127.0.0.1\"\nport = {port}\n");
+        }
+        std::fs::write(&cfg, text).unwrap_or_else(|e| fail(format!("{e}")));
+    };
+
+    // Baseline: the daemon on the same store without an uplink, idle for 3 s.
+    write_config(false);
+    {
+        let idle = Kill(
+            Command::new(env!("CARGO_BIN_EXE_layso"))
+                .args(["run", "--config"])
+                .arg(&cfg)
+                .env("LAYSO_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| fail(format!("layso: {e}"))),
+        );
+        let t = Instant::now();
+        while http_state(web).is_none() && t.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_secs(3));
+        println!(
+            "baseline   daemon without uplink on the same store: peak RSS (VmHWM) {:.1} MB after {:.1} s",
+            status_kb(idle.0.id(), "VmHWM:") as f64 / 1024.0,
+            t.elapsed().as_secs_f64()
+        );
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    write_config(true);
     let spawned = Instant::now();
     let daemon = Kill(
         Command::new(env!("CARGO_BIN_EXE_layso"))
@@ -283,7 +313,7 @@ port = {port}
                 connected_at = u["connected_since"].as_i64();
             }
             if s["store"]["unpublished"] == 0 {
-                done = Some((now_ms(), u["published_seq"].as_u64().unwrap_or(0)));
+                done = Some((now_ms(), s["store"]["last_seq"].as_u64().unwrap_or(0)));
                 break;
             }
         }
@@ -291,6 +321,7 @@ port = {port}
     }
     let hwm = status_kb(pid, "VmHWM:");
     let (Some(c), Some((end, published))) = (connected_at, done) else {
+        // (published = the last seq: everything up to it is acknowledged)
         fail("the backlog did not drain within 10 minutes".into())
     };
     let secs = (end - c) as f64 / 1000.0;
