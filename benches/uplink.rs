@@ -17,7 +17,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const EVENTS: u64 = 1_000_000;
+/// Backlog size under `cargo bench`; `cargo test --all-targets` runs this program
+/// without `--bench`, as a quick smoke run with a small backlog.
+fn events() -> u64 {
+    if std::env::args().any(|a| a == "--bench") {
+        1_000_000
+    } else {
+        20_000
+    }
+}
 const TICKETS_PER_DAY: u64 = 500;
 
 fn fail(msg: String) -> ! {
@@ -57,19 +65,20 @@ fn find(name: &str) -> PathBuf {
 /// Write the backlog straight into a store, in chunks (one flush each).
 fn make_store(dir: &Path, site: &str) -> u64 {
     let rule = DayRule::VIETNAM;
-    let days = EVENTS.div_ceil(TICKETS_PER_DAY * 3 + 1) as i32;
+    let total = events();
+    let days = total.div_ceil(TICKETS_PER_DAY * 3 + 1) as i32;
     let first_day = Day(rule.day_of(now_ms()).0 - days - 1);
     let (mut log, _) =
         EventLog::open(dir, site, now_ms()).unwrap_or_else(|e| fail(format!("store: {e}")));
     let mut seq = 1u64;
     let mut chunk = Vec::with_capacity(20_000);
     let mut d = 0;
-    while seq <= EVENTS {
+    while seq <= total {
         let day = Day(first_day.0 + d);
         d += 1;
         let mut at = day_start_ms(&rule, day) + 7 * 3_600_000;
         let push = |event: Event, chunk: &mut Vec<Entry>, seq: &mut u64, at: &mut i64| {
-            if *seq <= EVENTS {
+            if *seq <= total {
                 chunk.push(Entry {
                     seq: *seq,
                     at: *at,
@@ -119,7 +128,7 @@ fn make_store(dir: &Path, site: &str) -> u64 {
                 &mut at,
             );
         }
-        if chunk.len() >= 15_000 || seq > EVENTS {
+        if chunk.len() >= 15_000 || seq > total {
             log.append(&chunk)
                 .and_then(|_| log.flush())
                 .unwrap_or_else(|e| fail(format!("append: {e}")));
@@ -159,16 +168,33 @@ fn baseline(dir: &Path, site: &str) -> f64 {
         bytes += b.payload.len();
     }
     let secs = start.elapsed().as_secs_f64();
-    let rss_after = status_kb(std::process::id(), "VmRSS:");
+    let rss_after = status_kb(std::process::id(), "VmHWM:");
     let _ = log.close_clean(now_ms());
     println!(
-        "baseline   read + batch in-process: {n} events, {:.1} MB of payload in {secs:.2} s = {:.0} events/s; RSS {:.1} -> {:.1} MB",
+        "baseline   read + batch in-process: {n} events, {:.1} MB of payload in {secs:.2} s = {:.0} events/s; RSS {:.1} MB after opening the store, peak {:.1} MB after the scan",
         bytes as f64 / 1e6,
         n as f64 / secs,
         rss_before as f64 / 1024.0,
         rss_after as f64 / 1024.0
     );
     n as f64 / secs
+}
+
+/// Run [`baseline`] in a fresh copy of this program; returns its events/s.
+fn scan_in_child(store: &Path) -> f64 {
+    let exe = std::env::current_exe().unwrap_or_else(|e| fail(format!("current exe: {e}")));
+    let out = Command::new(exe)
+        .env("LAYSO_UPLINK_BENCH_SCAN", store)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| fail(format!("scan child: {e}")));
+    let text = String::from_utf8_lossy(&out.stdout);
+    print!("{text}");
+    text.split(" = ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| fail(format!("scan child printed no rate: {text}")))
 }
 
 fn http_state(port: u16) -> Option<serde_json::Value> {
@@ -203,6 +229,12 @@ impl Drop for Kill {
 }
 
 fn main() {
+    // Child mode: read the whole log in a fresh process (to see what a full scan costs
+    // in memory on its own, without the daemon).
+    if let Some(dir) = std::env::var_os("LAYSO_UPLINK_BENCH_SCAN") {
+        baseline(Path::new(&dir), "bench-site");
+        return;
+    }
     let mosquitto = find("mosquitto");
     let tmp = tempfile::tempdir().unwrap_or_else(|e| fail(format!("tempdir: {e}")));
     let store = tmp.path().join("store");
@@ -214,7 +246,7 @@ fn main() {
         t.elapsed().as_secs_f64(),
         dir_size(&store) as f64 / 1e6
     );
-    let base = baseline(&store, site);
+    let base = scan_in_child(&store);
 
     let port = free_port();
     let conf = tmp.path().join("mosquitto.conf");

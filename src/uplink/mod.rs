@@ -444,11 +444,13 @@ impl Shell {
             Event::Outgoing(Outgoing::Publish(pkid)) => self.outbox.on_outgoing(pkid),
             Event::Incoming(Packet::PubAck(ack)) => {
                 let now = now_ms();
+                // "No matching subscribers" holds only event batches back, and only when
+                // configured; status and metrics are live figures.
+                let hold = self.s.hold_without_subscribers
+                    && matches!(self.outbox.slot_of(ack.pkid), Some(Slot::Batch(_)));
                 let verdict = match ack.reason {
                     PubAckReason::Success => Ack::Accepted,
-                    PubAckReason::NoMatchingSubscribers if !self.s.hold_without_subscribers => {
-                        Ack::Accepted
-                    }
+                    PubAckReason::NoMatchingSubscribers if !hold => Ack::Accepted,
                     other => Ack::Refused(reason_name(other).to_string()),
                 };
                 let retry_at = match verdict {
@@ -470,12 +472,17 @@ impl Shell {
                 }
                 if let Some((slot, why)) = effect.refused {
                     self.refusals += 1;
-                    tracing::error!(
-                        message = slot.name(),
-                        reason = %why,
-                        topic = %self.s.topic(slot.name()),
-                        "the broker refused a publish; it stays unsent and is retried later"
-                    );
+                    let topic = self.s.topic(slot.name());
+                    if why == "no_matching_subscribers" {
+                        tracing::warn!(%topic, "no collector is subscribed; the batch is kept and sent again later");
+                    } else {
+                        tracing::error!(
+                            message = slot.name(),
+                            reason = %why,
+                            %topic,
+                            "the broker refused a publish; it stays unsent and is retried later"
+                        );
+                    }
                     self.last_refusal = Some((now, slot.name(), why));
                     self.refresh_status(true);
                 }

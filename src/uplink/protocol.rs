@@ -243,6 +243,11 @@ impl Outbox {
         self.awaiting_pkid.push_back(slot);
     }
 
+    /// What `pkid` was assigned to, if anything.
+    pub fn slot_of(&self, pkid: u16) -> Option<Slot> {
+        self.by_pkid.get(&pkid).copied()
+    }
+
     /// The client assigned `pkid` to the oldest queued message.
     pub fn on_outgoing(&mut self, pkid: u16) {
         if pkid == 0 {
