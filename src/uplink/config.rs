@@ -353,6 +353,23 @@ mod tests {
     }
 
     #[test]
+    fn site_config_reports_uplink_problems_with_line_and_column() {
+        let text = "[site]\nid = \"s\"\nname = \"n\"\nprovince = \"p\"\n[[services]]\nid = \"A\"\nname_vi = \"x\"\n[uplink]\nhost = \"h\"\nmetrics_interval_secs = 0\n";
+        let problems = match crate::config::parse(text, "t.toml", None) {
+            Ok(_) => vec![],
+            Err(e) => e.problems,
+        };
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!((problems[0].line, problems[0].column), (10, 25));
+        assert!(problems[0]
+            .message
+            .starts_with("[uplink] metrics_interval_secs = 0"));
+        let ok = text.replace("metrics_interval_secs = 0", "");
+        let c = crate::config::parse(&ok, "t.toml", None).map_err(|e| e.to_string());
+        assert!(c.is_ok_and(|c| c.uplink.is_some()));
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         assert!(parse("host = \"h\"\nbatch_size = 3").is_err());
     }
