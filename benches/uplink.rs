@@ -17,13 +17,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Backlog size under `cargo bench`; `cargo test --all-targets` runs this program
-/// without `--bench`, as a quick smoke run with a small backlog.
-fn events() -> u64 {
+/// Backlog sizes under `cargo bench`: a week-long outage at a busy center, and the
+/// 1,000,000-event target. `cargo test --all-targets` runs this program without
+/// `--bench`, as a quick smoke run with a small backlog.
+fn sizes() -> Vec<u64> {
     if std::env::args().any(|a| a == "--bench") {
-        1_000_000
+        vec![50_000, 1_000_000]
     } else {
-        20_000
+        vec![20_000]
     }
 }
 const TICKETS_PER_DAY: u64 = 500;
@@ -63,9 +64,8 @@ fn find(name: &str) -> PathBuf {
 }
 
 /// Write the backlog straight into a store, in chunks (one flush each).
-fn make_store(dir: &Path, site: &str) -> u64 {
+fn make_store(dir: &Path, site: &str, total: u64) -> u64 {
     let rule = DayRule::VIETNAM;
-    let total = events();
     let days = total.div_ceil(TICKETS_PER_DAY * 3 + 1) as i32;
     let first_day = Day(rule.day_of(now_ms()).0 - days - 1);
     let (mut log, _) =
@@ -235,12 +235,19 @@ fn main() {
         baseline(Path::new(&dir), "bench-site");
         return;
     }
+    for total in sizes() {
+        println!("== backlog of {total} events");
+        run(total);
+    }
+}
+
+fn run(total: u64) {
     let mosquitto = find("mosquitto");
     let tmp = tempfile::tempdir().unwrap_or_else(|e| fail(format!("tempdir: {e}")));
     let store = tmp.path().join("store");
     let site = "bench-site";
     let t = Instant::now();
-    let made = make_store(&store, site);
+    let made = make_store(&store, site, total);
     println!(
         "store      {made} events written in {:.1} s; {:.1} MB on disk",
         t.elapsed().as_secs_f64(),
@@ -292,6 +299,11 @@ bind = "127.0.0.1:{web}"
         );
         if uplink {
             text += &format!("[uplink]\nhost = \"127.0.0.1\"\nport = {port}\n");
+            // Extra [uplink] settings to compare (e.g. "in_flight = 4").
+            if let Ok(extra) = std::env::var("LAYSO_UPLINK_BENCH_SETTINGS") {
+                text += &extra.replace(';', "\n");
+                text += "\n";
+            }
         }
         std::fs::write(&cfg, text).unwrap_or_else(|e| fail(format!("{e}")));
     };
