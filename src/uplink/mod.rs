@@ -341,7 +341,6 @@ impl Shell {
         let now = now_ms();
         self.connected_since = Some(now);
         self.reconnects += 1;
-        self.backoff.reset();
         self.last_error = None;
         self.outbox.on_connected();
         tracing::info!(broker = %self.broker(), topic = %self.s.topic_root, "uplink connected");
@@ -480,6 +479,10 @@ impl Shell {
                     }
                     Ack::Accepted => now,
                 };
+                // A broker that answers is a working connection: only now does the
+                // reconnect backoff start again from 1 s (a broker that accepts and
+                // then drops every connection is retried ever more slowly).
+                self.backoff.reset();
                 let effect = self.outbox.on_puback(ack.pkid, verdict, retry_at);
                 if let Some(upto) = effect.advance_to {
                     if let Err(e) = self.reader.mark_published(upto) {
