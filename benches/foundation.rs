@@ -23,8 +23,13 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
 fn config(store: &std::path::Path, port: u16) -> (String, layso::config::Config) {
     let mut text = String::new();
     for line in include_str!("../config/dev.toml").lines() {
-        if line.starts_with("path = ") {
+        if line == "path = \"./var/store\"" {
             text += &format!("path = {:?}\n", store.display().to_string());
+        } else if line == "path = \"./var/printer.bin\"" {
+            text += &format!(
+                "path = {:?}\n",
+                store.with_extension("printer.bin").display().to_string()
+            );
         } else if line.starts_with("bind = ") {
             text += &format!("bind = \"127.0.0.1:{port}\"\n");
         } else {
@@ -218,7 +223,8 @@ fn startup(dir: &std::path::Path, runs: usize) -> Vec<(f64, u64, u64)> {
             }
             std::thread::sleep(Duration::from_millis(2));
         }
-        std::thread::sleep(Duration::from_millis(300));
+        // Let every adapter finish starting (the printer loads its font) before reading.
+        std::thread::sleep(Duration::from_millis(1500));
         let rss = rss_kb(child.id(), "VmRSS:");
         let hwm = rss_kb(child.id(), "VmHWM:");
         unsafe {

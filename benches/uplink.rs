@@ -142,7 +142,7 @@ fn make_store(dir: &Path, site: &str, total: u64) -> u64 {
 
 /// Baseline: read the whole log and build batches in-process (no network).
 fn baseline(dir: &Path, site: &str) -> f64 {
-    let (log, _) =
+    let (mut log, _) =
         EventLog::open(dir, site, now_ms()).unwrap_or_else(|e| fail(format!("store: {e}")));
     let r = log.reader();
     let rss_before = status_kb(std::process::id(), "VmRSS:");

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: command -> package.
-declare -A NEED=([mosquitto]=mosquitto [openssl]=openssl)
+declare -A NEED=([chromium]=chromium [chromedriver]=chromium-driver [mosquitto]=mosquitto [openssl]=openssl)
 missing=()
 for cmd in "${!NEED[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}")
@@ -26,3 +26,6 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --workspace --all-targets
+
+echo "== keypad firmware for the RP2040 (thumbv6m-none-eabi)"
+bash scripts/build-firmware.sh

@@ -32,6 +32,11 @@ enum Cmd {
         #[arg(long, short, default_value = config::DEFAULT_PATH)]
         config: PathBuf,
     },
+    /// Print a test ticket: every Vietnamese letter, the digits and a QR code.
+    PrintTest {
+        #[arg(long, short, default_value = config::DEFAULT_PATH)]
+        config: PathBuf,
+    },
 }
 
 fn init_tracing() {
@@ -72,22 +77,24 @@ pub fn main() -> ExitCode {
             }
             Err(code) => code,
         },
+        Cmd::PrintTest { config } => {
+            let c = match load(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            print_test(&c)
+        }
         Cmd::Run { config } => {
             let c = match load(&config) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
             init_tracing();
-            let rt = match tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-            {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(2);
+            let rt = match runtime(builder) {
                 Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("cannot start the async runtime: {e}");
-                    return ExitCode::from(EXIT_FAILURE);
-                }
+                Err(code) => return code,
             };
             match rt.block_on(crate::daemon::run(c)) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -99,4 +106,49 @@ pub fn main() -> ExitCode {
             }
         }
     }
+}
+
+fn print_test(c: &config::Config) -> ExitCode {
+    use crate::devices::printer;
+    let Some(pc) = &c.printer else {
+        eprintln!(
+            "no [printer] section in the configuration; add one (see config/layso.example.toml)"
+        );
+        return ExitCode::from(EXIT_BAD_CONFIG);
+    };
+    let bytes = match printer::test_ticket(pc) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("cannot build the test ticket: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let target = printer::transport::describe(pc);
+    match rt.block_on(printer::transport::send_once(pc, &bytes)) {
+        Ok(()) => {
+            println!("test ticket sent to {target} ({} bytes)", bytes.len());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("could not print on {target}: {e}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+fn runtime(mut builder: tokio::runtime::Builder) -> Result<tokio::runtime::Runtime, ExitCode> {
+    builder.enable_all().build().map_err(|e| {
+        eprintln!("cannot start the async runtime: {e}");
+        ExitCode::from(EXIT_FAILURE)
+    })
 }

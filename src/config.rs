@@ -3,6 +3,9 @@
 
 use crate::core::time::{parse_time_of_day, parse_utc_offset, DayRule};
 use crate::core::{CounterDef, ServiceDef, Site};
+use crate::devices::board::{self, ButtonConfig, CounterDisplayConfig, LedBoardConfig};
+use crate::devices::keypad::KeypadBusConfig;
+use crate::devices::printer::PrinterConfig;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -28,6 +31,16 @@ struct RawConfig {
     store: RawStore,
     #[serde(default)]
     web: RawWeb,
+    #[serde(default)]
+    printer: Option<PrinterConfig>,
+    #[serde(default)]
+    buttons: Vec<ButtonConfig>,
+    #[serde(default)]
+    counter_displays: Vec<CounterDisplayConfig>,
+    #[serde(default)]
+    led_boards: Vec<LedBoardConfig>,
+    #[serde(default)]
+    keypads: Option<KeypadBusConfig>,
     #[serde(default)]
     uplink: Option<crate::uplink::UplinkConfig>,
 }
@@ -116,6 +129,13 @@ pub struct Config {
     pub counters: Vec<Counter>,
     pub store: StoreConfig,
     pub web: WebConfig,
+    /// The ticket printer (none: tickets are only shown on screen).
+    pub printer: Option<PrinterConfig>,
+    pub buttons: Vec<ButtonConfig>,
+    pub counter_displays: Vec<CounterDisplayConfig>,
+    pub led_boards: Vec<LedBoardConfig>,
+    /// The RS-485 bus of counter keypads.
+    pub keypads: Option<KeypadBusConfig>,
     /// `[uplink]`: MQTT to the province (None: no uplink, the log just keeps everything).
     pub uplink: Option<crate::uplink::UplinkConfig>,
 }
@@ -237,6 +257,21 @@ impl Config {
                 .quota_mb
                 .map(|q| format!(", quota {q} MB"))
                 .unwrap_or_default()
+        );
+        s += &format!(
+            "printer    {}\n",
+            self.printer
+                .as_ref()
+                .map_or("none (numbers shown on screen only)".to_string(), |p| {
+                    crate::devices::printer::transport::describe(p)
+                })
+        );
+        s += &format!(
+            "devices    {} button(s), {} counter display(s), {} LED board(s), {} keypad(s)\n",
+            self.buttons.len(),
+            self.counter_displays.len(),
+            self.led_boards.len(),
+            self.keypads.as_ref().map_or(0, |k| k.keypads.len())
         );
         s += &format!(
             "web        http://{} (admin credential {})\n",
@@ -581,6 +616,39 @@ fn check(raw: RawConfig, loc: &Locator, out: &mut Vec<Problem>) -> Config {
         max_body_bytes,
     };
 
+    // devices
+    if let Some(printer) = &raw.printer {
+        for (span, msg) in printer.validate() {
+            p(span, format!("[printer] {msg}"));
+        }
+    }
+    let service_ids: Vec<&str> = services.iter().map(|s| s.id.as_str()).collect();
+    let counter_numbers: Vec<u16> = counters.iter().map(|c| c.number).collect();
+    for (span, msg) in board::validate(
+        &raw.buttons,
+        &raw.counter_displays,
+        &raw.led_boards,
+        &service_ids,
+        &counter_numbers,
+    ) {
+        p(span, msg);
+    }
+
+    if let Some(bus) = &raw.keypads {
+        for (span, msg) in bus.validate() {
+            p(span, format!("[keypads] {msg}"));
+        }
+        for k in &bus.keypads {
+            let n = *k.counter.get_ref();
+            if !counter_numbers.contains(&n) {
+                p(
+                    k.counter.span(),
+                    format!("keypad {} is for counter {n}, which is not configured; configured counters: {counter_numbers:?}", k.address.get_ref()),
+                );
+            }
+        }
+    }
+
     if let Some(u) = &raw.uplink {
         for (span, msg) in u.validate() {
             p(span, format!("[uplink] {msg}"));
@@ -602,6 +670,11 @@ fn check(raw: RawConfig, loc: &Locator, out: &mut Vec<Problem>) -> Config {
         counters,
         store,
         web,
+        printer: raw.printer,
+        buttons: raw.buttons,
+        counter_displays: raw.counter_displays,
+        led_boards: raw.led_boards,
+        keypads: raw.keypads,
     }
 }
 

@@ -66,6 +66,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let handle = engine::start(config.clone(), log, report, options).map_err(RunError::Start)?;
     tokio::spawn(retention(handle.clone(), config.store.retention_days));
 
+    let adapters = crate::adapters::start(&config, &handle);
     let (uplink_tx, uplink_rx) = watch::channel(None);
     let uplink = crate::uplink::spawn(&config, handle.clone(), started_at, uplink_tx);
     let app = Arc::new(AppState {
@@ -74,7 +75,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         started_at,
         rate: Mutex::new(RateLimiter::new(config.web.kiosk_rate_per_minute)),
         uplink: uplink_rx,
-        reprint: None,
+        reprint: adapters.reprint,
     });
     let local = listener.local_addr().unwrap_or(addr);
     let (stop_tx, mut stop_rx) = watch::channel(false);

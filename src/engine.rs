@@ -355,9 +355,18 @@ impl Engine {
                 }
             }
             if !pending.is_empty() {
-                // Group commit: the flusher makes the whole batch durable with one
-                // flush, then answers everyone, while this thread takes the next batch.
-                self.send_to_flusher(pending);
+                // Group commit: write the batch to sled here; the flusher makes it
+                // durable with one flush, then answers everyone, while this thread
+                // takes the next batch.
+                match self.log.write() {
+                    Ok(()) => self.send_to_flusher(pending),
+                    Err(e) => {
+                        let err = self.store_failed(e.to_string());
+                        for (reply, _) in pending {
+                            let _ = reply.send(Err(err.clone()));
+                        }
+                    }
+                }
             }
             let now = self.options.clock.now().wall_ms;
             if last_alive.elapsed() >= Duration::from_secs(10) {

@@ -18,6 +18,8 @@
 //! - `devices/printer/` — ESC/POS ticket printing: pure encoder and status parser,
 //!   serial/file/TCP transports, the adapter task (docs/printer.md).
 //! - `web/` — axum: JSON API under `/api/v1`, the SSE event stream, embedded pages.
+//! - `adapters.rs` — feeds the device adapters from the engine (print jobs, current
+//!   tickets, calls) and turns their presses and health into engine commands.
 //! - `uplink/` — MQTT 5 to the province: `protocol.rs` batches, PUBACK → cursor
 //!   tracking, backoff, outages (pure); `metrics.rs` figures from the log (pure);
 //!   `config.rs` the `[uplink]` section; `tls.rs` rustls (ring); `mod.rs` the shell.
@@ -41,6 +43,7 @@
 //! - Adapters never block the engine; a failed device becomes a `DeviceStatus` entry.
 //! - The uplink reads the log; it is never fed by the engine.
 
+pub mod adapters;
 pub mod cli;
 pub mod codec;
 pub mod config;

@@ -2,9 +2,12 @@
 //! metadata (boot count, last-alive, clean shutdown), the uplink cursor, retention, and
 //! quarantine of a store that will not open.
 //!
-//! Layout in sled: tree `entries` maps `seq` (u64 big-endian) to an encoded [`Entry`];
-//! tree `days` maps a day (i32 big-endian, sign-flipped) to the first seq of that day;
-//! tree `meta` holds small values. A high-water mark of numbers and seq is kept OUTSIDE
+//! Layout in sled: tree `blocks` maps a block number (`seq / 64`, u64 big-endian) to the
+//! encoded entries of that block (see [`block`]); tree `days` maps a day (i32
+//! big-endian, sign-flipped) to the first seq of that day; tree `meta` holds small
+//! values. Entries are grouped in blocks because sled keeps bookkeeping in memory for
+//! every key: one key per entry costs ~45 MB of resident memory at 1M entries, one key
+//! per 64 entries ~4 MB (see docs/benchmarks.md). A high-water mark of numbers and seq is kept OUTSIDE
 //! sled (`<store>.hwm`, written with write-temp, fsync, rename, fsync dir) so that a
 //! quarantined store never makes a number repeat.
 
@@ -14,6 +17,52 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// Entries per sled key.
+pub const BLOCK: u64 = 64;
+
+/// The block layout: a format byte, then `(offset in block: u8, length: u16 LE, record)`
+/// for each entry in seq order; each record is a [`crate::codec`] encoding.
+pub mod block {
+    const FORMAT: u8 = 0xB1;
+
+    pub fn empty() -> Vec<u8> {
+        vec![FORMAT]
+    }
+
+    /// Add a record (the caller keeps seq order within the block).
+    pub fn push(buf: &mut Vec<u8>, offset: u8, record: &[u8]) -> Result<(), String> {
+        let len = u16::try_from(record.len())
+            .map_err(|_| format!("record of {} bytes is too large", record.len()))?;
+        buf.push(offset);
+        buf.extend_from_slice(&len.to_le_bytes());
+        buf.extend_from_slice(record);
+        Ok(())
+    }
+
+    /// The records of a block: `(offset, record)`; an error for a damaged block.
+    pub fn records(buf: &[u8]) -> Result<Vec<(u8, &[u8])>, String> {
+        let mut out = Vec::new();
+        let Some((&FORMAT, mut rest)) = buf.split_first() else {
+            return Err(format!(
+                "unknown block format {:?}; this daemon reads {FORMAT:#x}",
+                buf.first()
+            ));
+        };
+        while let [offset, l0, l1, tail @ ..] = rest {
+            let len = usize::from(u16::from_le_bytes([*l0, *l1]));
+            if tail.len() < len {
+                return Err("block truncated".into());
+            }
+            out.push((*offset, &tail[..len]));
+            rest = &tail[len..];
+        }
+        if !rest.is_empty() {
+            return Err("block has trailing bytes".into());
+        }
+        Ok(out)
+    }
+}
 
 /// How far ahead seq numbers are reserved in the high-water mark.
 const SEQ_RESERVE: u64 = 10_000;
@@ -139,6 +188,10 @@ pub struct EventLog {
     reader: LogReader,
     dir: PathBuf,
     next_seq: u64,
+    /// The newest block (number and contents), kept in memory so appends never read.
+    tail: Option<(u64, Vec<u8>)>,
+    /// The tail has entries not yet written to sled.
+    dirty: bool,
     last_day: Option<Day>,
     hwm: HighWater,
 }
@@ -147,7 +200,7 @@ pub struct EventLog {
 #[derive(Clone)]
 pub struct LogReader {
     db: sled::Db,
-    entries: sled::Tree,
+    blocks: sled::Tree,
     days: sled::Tree,
     meta: sled::Tree,
 }
@@ -298,7 +351,7 @@ impl EventLog {
 
     fn from_db(db: sled::Db, dir: &Path, hwm: HighWater) -> Result<EventLog, LogError> {
         let reader = LogReader {
-            entries: db.open_tree("entries")?,
+            blocks: db.open_tree("blocks")?,
             days: db.open_tree("days")?,
             meta: db.open_tree("meta")?,
             db: db.clone(),
@@ -312,11 +365,17 @@ impl EventLog {
             last + 1
         };
         let last_day = reader.days.last()?.and_then(|(k, _)| day_from_key(&k));
+        let tail = reader
+            .blocks
+            .last()?
+            .and_then(|(k, v)| Some((u64_of(Some(k))?, v.to_vec())));
         Ok(EventLog {
             db,
             reader,
             dir: dir.to_path_buf(),
             next_seq,
+            tail,
+            dirty: false,
             last_day,
             hwm,
         })
@@ -335,11 +394,11 @@ impl EventLog {
         &self.hwm
     }
 
-    /// Write entries (not yet durable: call [`EventLog::flush`] before acknowledging).
-    /// Reserves numbers and seq in the high-water mark first when needed.
+    /// Add entries (not yet written nor durable: call [`EventLog::write`] and then flush
+    /// before acknowledging). Reserves numbers and seq in the high-water mark first when
+    /// needed.
     pub fn append(&mut self, entries: &[Entry]) -> Result<(), LogError> {
         self.reserve(entries)?;
-        let mut batch = sled::Batch::default();
         for e in entries {
             if e.seq < self.next_seq {
                 return Err(LogError::Decode {
@@ -347,7 +406,17 @@ impl EventLog {
                     why: format!("seq must grow; next is {}", self.next_seq),
                 });
             }
-            batch.insert(&e.seq.to_be_bytes(), encode(e));
+            let idx = e.seq / BLOCK;
+            let same_block = matches!(&self.tail, Some((t, _)) if *t == idx);
+            if !same_block {
+                self.write()?;
+                self.tail = Some((idx, block::empty()));
+            }
+            if let Some((_, buf)) = self.tail.as_mut() {
+                block::push(buf, (e.seq % BLOCK) as u8, &encode(e))
+                    .map_err(|why| LogError::Decode { seq: e.seq, why })?;
+            }
+            self.dirty = true;
             if self.last_day.is_none_or(|d| e.day > d) {
                 self.reader
                     .days
@@ -356,7 +425,17 @@ impl EventLog {
             }
             self.next_seq = e.seq + 1;
         }
-        self.reader.entries.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Write appended entries to sled (still not durable until a flush).
+    pub fn write(&mut self) -> Result<(), LogError> {
+        if let (true, Some((idx, buf))) = (self.dirty, &self.tail) {
+            self.reader
+                .blocks
+                .insert(idx.to_be_bytes(), buf.as_slice())?;
+            self.dirty = false;
+        }
         Ok(())
     }
 
@@ -397,7 +476,8 @@ impl EventLog {
     }
 
     /// Make everything appended so far durable.
-    pub fn flush(&self) -> Result<(), LogError> {
+    pub fn flush(&mut self) -> Result<(), LogError> {
+        self.write()?;
         self.db.flush()?;
         Ok(())
     }
@@ -409,7 +489,7 @@ impl EventLog {
     }
 
     /// Mark a clean shutdown and flush.
-    pub fn close_clean(&self, now_ms: i64) -> Result<(), LogError> {
+    pub fn close_clean(&mut self, now_ms: i64) -> Result<(), LogError> {
         self.reader.meta.insert(META_ALIVE, &now_ms.to_be_bytes())?;
         self.reader.meta.insert(META_CLEAN, &[1u8])?;
         self.flush()
@@ -433,16 +513,31 @@ fn quarantine_path(dir: &Path, now_ms: i64) -> PathBuf {
 }
 
 impl LogReader {
+    /// The stored records of one block, as `(seq, record)`.
+    fn block_records(&self, key: &[u8], value: &[u8]) -> Result<Vec<(u64, sled::IVec)>, LogError> {
+        let idx = u64_of(Some(key.into())).unwrap_or(0);
+        let records = block::records(value).map_err(|why| LogError::Decode {
+            seq: idx * BLOCK,
+            why,
+        })?;
+        Ok(records
+            .into_iter()
+            .map(|(off, r)| (idx * BLOCK + u64::from(off), sled::IVec::from(r)))
+            .collect())
+    }
+
     pub fn last_seq(&self) -> Result<u64, LogError> {
-        Ok(self
-            .entries
-            .last()?
-            .and_then(|(k, _)| u64_of(Some(k)))
-            .unwrap_or(0))
+        match self.blocks.last()? {
+            Some((k, v)) => Ok(self.block_records(&k, &v)?.last().map_or(0, |r| r.0)),
+            None => Ok(0),
+        }
     }
 
     pub fn first_seq(&self) -> Result<Option<u64>, LogError> {
-        Ok(self.entries.first()?.and_then(|(k, _)| u64_of(Some(k))))
+        match self.blocks.first()? {
+            Some((k, v)) => Ok(self.block_records(&k, &v)?.first().map(|r| r.0)),
+            None => Ok(None),
+        }
     }
 
     /// Entries of the last business day that has any, in order.
@@ -451,17 +546,11 @@ impl LogReader {
             return Ok(Vec::new());
         };
         let first = u64_of(Some(first)).unwrap_or(0);
-        let mut out = Vec::new();
-        for kv in self.entries.range(first.to_be_bytes()..) {
-            let (k, v) = kv?;
-            let seq = u64_of(Some(k)).unwrap_or(0);
-            out.push(decode(seq, &v).map_err(|why| LogError::Decode { seq, why })?);
-        }
-        Ok(out)
+        self.entries_after(first.saturating_sub(1), usize::MAX)
     }
 
     /// Up to `max_count` stored entries with seq > `after`, and at most `max_bytes` of
-    /// encoded data (at least one entry when there is one), as `(seq, stored bytes)`.
+    /// encoded data (at least one entry when there is one), as `(seq, stored record)`.
     pub fn raw_after(
         &self,
         after: u64,
@@ -471,13 +560,18 @@ impl LogReader {
         let mut out = Vec::new();
         let mut bytes = 0;
         let start = after.saturating_add(1);
-        for kv in self.entries.range(start.to_be_bytes()..) {
+        for kv in self.blocks.range((start / BLOCK).to_be_bytes()..) {
             let (k, v) = kv?;
-            if out.len() >= max_count || (!out.is_empty() && bytes + v.len() > max_bytes) {
-                break;
+            for (seq, r) in self.block_records(&k, &v)? {
+                if seq < start {
+                    continue;
+                }
+                if out.len() >= max_count || (!out.is_empty() && bytes + r.len() > max_bytes) {
+                    return Ok(out);
+                }
+                bytes += r.len();
+                out.push((seq, r));
             }
-            bytes += v.len();
-            out.push((u64_of(Some(k)).unwrap_or(0), v));
         }
         Ok(out)
     }
@@ -521,36 +615,44 @@ impl LogReader {
         Ok((count, oldest))
     }
 
-    /// Remove published entries older than `cutoff_ms`, in ranges. Never removes the
-    /// newest entry (it carries the seq high-water mark) nor anything unpublished.
+    /// Remove published entries older than `cutoff_ms`, whole blocks at a time. Never
+    /// removes the newest block (it carries the seq high-water mark) nor a block holding
+    /// anything unpublished or recent.
     pub fn prune(&self, cutoff_ms: i64) -> Result<u64, LogError> {
         let published = self.published()?;
-        let last = self.last_seq()?;
-        let limit = published.min(last.saturating_sub(1));
+        let Some((last_key, _)) = self.blocks.last()? else {
+            return Ok(0);
+        };
         let mut removed = 0u64;
         loop {
             let mut batch = sled::Batch::default();
             let mut n = 0usize;
-            for kv in self.entries.range(..=limit.to_be_bytes()).take(10_000) {
+            let mut done = false;
+            for kv in self.blocks.range(..last_key.clone()).take(1_000) {
                 let (k, v) = kv?;
-                let seq = u64_of(Some(k.clone())).unwrap_or(0);
-                let Ok(e) = decode(seq, &v) else { break };
-                if e.at >= cutoff_ms {
+                let recs = self.block_records(&k, &v)?;
+                let removable = recs.iter().all(|(seq, r)| {
+                    *seq <= published && decode(*seq, r).is_ok_and(|e| e.at < cutoff_ms)
+                });
+                if !removable {
+                    done = true;
                     break;
                 }
                 batch.remove(k);
+                removed += recs.len() as u64;
                 n += 1;
             }
-            if n == 0 {
+            if n > 0 {
+                self.blocks.apply_batch(batch)?;
+            }
+            if done || n == 0 {
                 break;
             }
-            self.entries.apply_batch(batch)?;
-            removed += n as u64;
         }
         // Drop the markers of days before the first remaining entry's day.
-        if let Some((k, v)) = self.entries.first()? {
-            if let Ok(first) = decode(u64_of(Some(k)).unwrap_or(0), &v) {
-                for kv in self.days.range(..day_key(first.day)) {
+        if let Some(first) = self.first_seq()? {
+            if let Some(e) = self.entries_after(first.saturating_sub(1), 1)?.first() {
+                for kv in self.days.range(..day_key(e.day)) {
                     let (k, _) = kv?;
                     self.days.remove(k)?;
                 }
@@ -599,50 +701,89 @@ mod tests {
     fn append_replay_power_and_cursor() -> Result<(), LogError> {
         let tmp = tempfile::tempdir().map_err(io_err(Path::new("tmp")))?;
         let dir = tmp.path().join("store");
+        let n = 3 * BLOCK + 5;
         {
             let (mut log, rep) = EventLog::open(&dir, "s", 1000)?;
             assert!(rep.power_restored.is_none());
             assert_eq!(log.next_seq(), 1);
-            log.append(&[
-                entry(1, 10, 1, Event::DayStarted {}),
-                entry(2, 11, 1, issued(1)),
-            ])?;
-            log.append(&[
-                entry(3, 20, 2, Event::DayStarted {}),
-                entry(4, 21, 2, issued(1)),
-            ])?;
+            // Day 1: seq 1..=100 at times 11..=110, day 2: the rest at 1101...
+            for seq in 1..=n {
+                let (day, at) = if seq <= 100 {
+                    (1, 10 + seq as i64)
+                } else {
+                    (2, 1_000 + seq as i64)
+                };
+                let ev = if seq == 1 || seq == 101 {
+                    Event::DayStarted {}
+                } else {
+                    issued(seq as u32)
+                };
+                log.append(&[entry(seq, at, day, ev)])?;
+                if seq % 7 == 0 {
+                    log.write()?;
+                }
+            }
             log.flush()?;
             // No clean close: simulates a crash.
         }
-        let (log, rep) = EventLog::open(&dir, "s", 5000)?;
+        let (mut log, rep) = EventLog::open(&dir, "s", 5000)?;
         assert_eq!(rep.power_restored, Some((1000, 5000)));
         assert_eq!(rep.boot_count, 2);
+        let replayed: Vec<u64> = rep.replay.iter().map(|e| e.seq).collect();
         assert_eq!(
-            rep.replay.iter().map(|e| e.seq).collect::<Vec<_>>(),
-            vec![3, 4]
+            replayed,
+            (101..=n).collect::<Vec<_>>(),
+            "only the last day is replayed"
         );
-        assert_eq!(log.next_seq(), 5);
+        assert_eq!(log.next_seq(), n + 1);
+        // Appending after a reopen continues the tail block.
+        log.append(&[entry(n + 1, 2_000, 2, issued(999))])?;
+        log.flush()?;
         let r = log.reader();
-        assert_eq!(r.backlog()?.0, 4);
-        r.mark_published(2)?;
+        assert_eq!(r.last_seq()?, n + 1);
+        let all = r.entries_after(0, usize::MAX)?;
+        assert_eq!(
+            all.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            (1..=n + 1).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            r.raw_after(100, 10, usize::MAX)?.first().map(|x| x.0),
+            Some(101)
+        );
+        let limited = r.raw_after(100, 1000, 100)?;
+        let bytes: usize = limited.iter().map(|x| x.1.len()).sum();
+        assert!(
+            !limited.is_empty() && bytes <= 100 && limited.len() < 50,
+            "{bytes} bytes"
+        );
+        assert_eq!(r.raw_after(n + 1, 10, usize::MAX)?.len(), 0);
+        assert_eq!(r.backlog()?.0, n + 1);
+        r.mark_published(150)?;
         r.mark_published(1)?;
-        assert_eq!(r.published()?, 2);
-        assert_eq!(r.raw_after(2, 10, usize::MAX)?.len(), 2);
-        assert_eq!(r.prune(15)?, 2, "published and old entries pruned");
-        assert_eq!(r.first_seq()?, Some(3));
+        assert_eq!(r.published()?, 150);
+        // Block 0 (seq 1..=63) is published and older than the cutoff: pruned whole;
+        // block 1 (64..=127) holds recent entries.
+        assert_eq!(r.prune(1_000)?, 63);
+        assert_eq!(r.first_seq()?, Some(64));
+        assert_eq!(r.prune(i64::MAX)?, 64, "block 1 is all published");
         assert_eq!(
             r.prune(i64::MAX)?,
             0,
-            "unpublished entries are never pruned"
+            "block 2 holds unpublished entries: never pruned"
         );
+        assert_eq!(r.first_seq()?, Some(128));
+        r.mark_published(n + 1)?;
+        assert_eq!(r.prune(i64::MAX)?, 64, "the newest block always stays");
+        assert_eq!(r.backlog()?.0, 0);
         log.close_clean(6000)?;
         drop(r);
         drop(log);
-        let (_, rep) = EventLog::open(&dir, "s", 7000)?;
+        let (log, rep) = EventLog::open(&dir, "s", 7000)?;
         assert!(
             rep.power_restored.is_none(),
             "clean shutdown gives no power record"
         );
+        assert_eq!(log.next_seq(), n + 2);
         Ok(())
     }
 

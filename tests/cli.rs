@@ -152,3 +152,113 @@ fn version() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("layso "));
 }
+
+#[test]
+fn inconsistent_device_config() {
+    let text = dev()
+        + r#"
+[[buttons]]
+name = "kiosk-x"
+chip = "/dev/gpiochip0"
+line = 17
+action = { kind = "issue", service = "Z" }
+
+[[buttons]]
+name = "kiosk-a"
+chip = "/dev/gpiochip0"
+line = 17
+action = { kind = "issue", service = "A" }
+
+[[counter_displays]]
+name = "desk-9"
+kind = "max7219"
+device = "/dev/spidev0.0"
+counters = [9]
+"#;
+    let (code, _, err) = check(&text);
+    assert_eq!(code, 2, "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    // Each problem is reported as `<file>:<line>:<column>: <message>`.
+    let has = |needle: &str, line: usize| {
+        lines.iter().any(|l| {
+            let mut parts = l.splitn(4, ':');
+            let (_file, at) = (parts.next(), parts.next());
+            at == Some(line.to_string().as_str()) && l.contains(needle)
+        })
+    };
+    let unknown_service = line_of(&text, "service = \"Z\"");
+    let second_line = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("line = 17"))
+        .nth(1)
+        .map(|(i, _)| i + 1)
+        .unwrap_or(0);
+    let counter9 = line_of(&text, "counters = [9]");
+    assert!(
+        has("Z", unknown_service),
+        "unknown service at line {unknown_service}: {err}"
+    );
+    assert!(
+        has("17", second_line),
+        "two buttons on one line at {second_line}: {err}"
+    );
+    assert!(
+        has("9", counter9),
+        "display for a missing counter at {counter9}: {err}"
+    );
+}
+
+#[test]
+fn print_test_writes_a_ticket_through_the_configured_transport() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("printer.bin");
+    let text = dev().replace("./var/printer.bin", &out.display().to_string());
+    let cfg = dir.path().join("layso.toml");
+    std::fs::write(&cfg, text).expect("write");
+    let run = Command::new(BIN)
+        .args(["print-test", "--config"])
+        .arg(&cfg)
+        .output()
+        .expect("run print-test");
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let bytes = std::fs::read(&out).expect("printer output");
+    assert!(
+        bytes.starts_with(&[0x1B, 0x40]),
+        "starts with ESC @ (initialize)"
+    );
+    assert!(
+        bytes.windows(3).any(|w| w == [0x1D, 0x76, 0x30]),
+        "has raster lines (GS v 0)"
+    );
+    assert!(
+        bytes.windows(3).any(|w| w == [0x1D, 0x28, 0x6B]),
+        "has a QR code (GS ( k)"
+    );
+    assert!(
+        bytes.windows(2).any(|w| w == [0x1D, 0x56]),
+        "ends with a cut (GS V)"
+    );
+    let digits = String::from_utf8_lossy(&bytes);
+    assert!(digits.contains("0123456789"), "digits in the printer font");
+
+    // Without a [printer] section it says what to add.
+    let no_printer = dev()
+        .split("[printer]")
+        .next()
+        .map(|head| head.to_string() + &dev()[dev().find("[store]").unwrap_or(0)..])
+        .unwrap_or_default();
+    std::fs::write(&cfg, no_printer).expect("write");
+    let run = Command::new(BIN)
+        .args(["print-test", "--config"])
+        .arg(&cfg)
+        .output()
+        .expect("run print-test");
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("no [printer] section"));
+}

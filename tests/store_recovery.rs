@@ -7,14 +7,7 @@ use serde_json::Value;
 use support::daemon::Site;
 
 async fn issue(client: &reqwest::Client, site: &Site, service: &str) -> Value {
-    let r = client
-        .post(site.url("/api/v1/tickets"))
-        .json(&serde_json::json!({"service": service}))
-        .send()
-        .await
-        .expect("issue");
-    assert_eq!(r.status(), 201);
-    r.json().await.expect("json")
+    site.issue(client, service).await
 }
 
 fn corrupt(dir: &std::path::Path) {
@@ -49,14 +42,7 @@ async fn corrupt_store_is_quarantined_and_numbering_continues() {
     corrupt(&site.store());
 
     let d = tokio::task::block_in_place(|| site.start());
-    let state: Value = client
-        .get(site.url("/api/v1/state"))
-        .send()
-        .await
-        .expect("state")
-        .json()
-        .await
-        .expect("json");
+    let state = site.state(&client).await;
     assert_eq!(state["store"]["ok"], false, "{}", state["store"]);
     let alarms = state["store"]["alarms"].to_string();
     assert!(
@@ -96,14 +82,7 @@ async fn corrupt_store_is_quarantined_and_numbering_continues() {
         .as_u64()
         .unwrap_or(0);
     assert_eq!(n2, n + 1);
-    let state: Value = client
-        .get(site.url("/api/v1/state"))
-        .send()
-        .await
-        .expect("state")
-        .json()
-        .await
-        .expect("json");
+    let state = site.state(&client).await;
     assert_eq!(
         state["store"]["ok"], true,
         "a healthy restart clears the alarm"

@@ -6,6 +6,7 @@
 pub mod board;
 pub mod buttons;
 pub mod hd44780;
+pub mod keypad;
 pub mod ledboard;
 pub mod max7219;
 pub mod printer;

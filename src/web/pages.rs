@@ -30,14 +30,54 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("assets/status.html"),
     ),
     (
+        "common.css",
+        "text/css; charset=utf-8",
+        include_bytes!("assets/common.css"),
+    ),
+    (
+        "kiosk.css",
+        "text/css; charset=utf-8",
+        include_bytes!("assets/kiosk.css"),
+    ),
+    (
+        "counter.css",
+        "text/css; charset=utf-8",
+        include_bytes!("assets/counter.css"),
+    ),
+    (
+        "display.css",
+        "text/css; charset=utf-8",
+        include_bytes!("assets/display.css"),
+    ),
+    (
+        "status.css",
+        "text/css; charset=utf-8",
+        include_bytes!("assets/status.css"),
+    ),
+    (
         "common.js",
         "text/javascript; charset=utf-8",
         include_bytes!("assets/common.js"),
     ),
     (
-        "style.css",
-        "text/css; charset=utf-8",
-        include_bytes!("assets/style.css"),
+        "kiosk.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("assets/kiosk.js"),
+    ),
+    (
+        "counter.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("assets/counter.js"),
+    ),
+    (
+        "display.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("assets/display.js"),
+    ),
+    (
+        "status.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("assets/status.js"),
     ),
 ];
 

@@ -16,13 +16,27 @@ pub fn free_port() -> u16 {
         .unwrap_or(18080)
 }
 
-/// The dev config with a port, a store path and extra TOML appended.
-pub fn config_text(port: u16, store: &Path, extra: &str) -> String {
+/// The dev config with a port, the store and printer output in `dir`, and extra TOML
+/// appended. When `extra` has its own `[printer]`, the dev printer section is left out.
+pub fn config_text(port: u16, dir: &Path, extra: &str) -> String {
     let dev = include_str!("../../config/dev.toml");
+    let own_printer = extra.contains("[printer]");
     let mut out = String::new();
+    let mut in_dev_printer = false;
     for line in dev.lines() {
-        if line.starts_with("path = ") {
-            out += &format!("path = {:?}\n", store.display().to_string());
+        if line.starts_with('[') {
+            in_dev_printer = own_printer && line.starts_with("[printer");
+        }
+        if in_dev_printer {
+            continue;
+        }
+        if line == "path = \"./var/store\"" {
+            out += &format!("path = {:?}\n", dir.join("store").display().to_string());
+        } else if line == "path = \"./var/printer.bin\"" {
+            out += &format!(
+                "path = {:?}\n",
+                dir.join("printer.bin").display().to_string()
+            );
         } else if line.starts_with("bind = ") {
             out += &format!("bind = \"127.0.0.1:{port}\"\n");
         } else {
@@ -45,7 +59,7 @@ impl Site {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let config = dir.path().join("layso.toml");
-        let text = config_text(port, &dir.path().join("store"), extra);
+        let text = config_text(port, dir.path(), extra);
         std::fs::File::create(&config)
             .and_then(|mut f| f.write_all(text.as_bytes()))
             .expect("write config");
@@ -82,11 +96,13 @@ impl Site {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("spawn layso");
-        let d = Daemon {
+        let mut d = Daemon {
             child,
             port: self.port,
         };
-        d.wait_ready(Duration::from_secs(20));
+        if let Err(why) = d.wait_ready(Duration::from_secs(20)) {
+            panic!("{why}\ndaemon log:\n{}", self.daemon_log());
+        }
         d
     }
 
@@ -101,15 +117,21 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    pub fn wait_ready(&self, limit: Duration) {
+    pub fn wait_ready(&mut self, limit: Duration) -> Result<(), String> {
         let start = Instant::now();
         while start.elapsed() < limit {
             if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
+                return Ok(());
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("layso exited before listening: {status}"));
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        panic!("layso did not listen on {} within {limit:?}", self.port);
+        Err(format!(
+            "layso did not listen on {} within {limit:?}",
+            self.port
+        ))
     }
 
     pub fn pid(&self) -> i32 {
@@ -142,5 +164,72 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// HTTP helpers shared by the tests that drive the daemon's API.
+impl Site {
+    /// `GET /api/v1/state`.
+    pub async fn state(&self, client: &reqwest::Client) -> serde_json::Value {
+        client
+            .get(self.url("/api/v1/state"))
+            .send()
+            .await
+            .expect("GET /api/v1/state")
+            .json()
+            .await
+            .expect("state is JSON")
+    }
+
+    /// `POST /api/v1/tickets`, which must answer 201.
+    pub async fn issue(&self, client: &reqwest::Client, service: &str) -> serde_json::Value {
+        let r = client
+            .post(self.url("/api/v1/tickets"))
+            .json(&serde_json::json!({"service": service}))
+            .send()
+            .await
+            .expect("POST /api/v1/tickets");
+        assert_eq!(
+            r.status(),
+            201,
+            "a ticket is issued whatever the devices do"
+        );
+        r.json().await.expect("ticket is JSON")
+    }
+
+    /// A device's state in `GET /api/v1/state` ("none" when not reported).
+    pub async fn device_state(&self, client: &reqwest::Client, device: &str) -> String {
+        let v = self.state(client).await;
+        v["devices"]
+            .as_array()
+            .and_then(|d| d.iter().find(|d| d["device"] == device))
+            .and_then(|d| d["state"].as_str())
+            .unwrap_or("none")
+            .to_string()
+    }
+
+    /// Wait until a device reports `want`; panics with the state and the daemon's log.
+    pub async fn wait_device(
+        &self,
+        client: &reqwest::Client,
+        device: &str,
+        want: &str,
+        limit: Duration,
+    ) {
+        let start = Instant::now();
+        let mut last = String::new();
+        while start.elapsed() < limit {
+            last = self.device_state(client, device).await;
+            if last == want {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let v = self.state(client).await;
+        panic!(
+            "{device} stayed '{last}', expected '{want}': devices {}\ndaemon log:\n{}",
+            v["devices"],
+            self.daemon_log()
+        );
     }
 }

@@ -49,6 +49,13 @@ impl LedBoardEmu {
     ) -> std::io::Result<Self> {
         use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
         let pty = nix::pty::openpty(None, None).map_err(std::io::Error::from)?;
+        // Not inherited by a daemon the test spawns later: unplugging must really hang up.
+        for fd in [pty.master.as_raw_fd(), pty.slave.as_raw_fd()] {
+            // SAFETY: fcntl on descriptors we own; only the close-on-exec flag changes.
+            unsafe {
+                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
         // A real board has no line discipline: no echo, no newline translation.
         let mut t = tcgetattr(&pty.slave).map_err(std::io::Error::from)?;
         cfmakeraw(&mut t);

@@ -38,20 +38,22 @@ pub struct LocalTime {
 }
 
 impl LocalTime {
-    /// Local time of `unix_ms` at `offset_minutes` from UTC.
+    /// Local time of `unix_ms` at `offset_minutes` from UTC (the calendar arithmetic is
+    /// core's, shared with business days).
     pub fn from_unix_ms(unix_ms: i64, offset_minutes: i32) -> Self {
-        let local = unix_ms.saturating_add(i64::from(offset_minutes) * 60_000);
-        let days = local.div_euclid(86_400_000);
-        let ms_of_day = local.rem_euclid(86_400_000);
-        let (year, month, day) = civil_from_days(days);
-        let secs = (ms_of_day / 1000) as u32;
+        let rule = crate::core::DayRule {
+            utc_offset_minutes: offset_minutes,
+            day_start_minutes: 0,
+        };
+        let (year, month, day) = rule.local_date(unix_ms).ymd();
+        let (hour, minute, second) = rule.local_hms(unix_ms);
         LocalTime {
-            year,
+            year: i64::from(year),
             month,
             day,
-            hour: secs / 3600,
-            minute: secs / 60 % 60,
-            second: secs % 60,
+            hour,
+            minute,
+            second,
         }
     }
 
@@ -69,20 +71,6 @@ impl LocalTime {
     pub fn ymd_compact(&self) -> String {
         format!("{:04}{:02}{:02}", self.year, self.month, self.day)
     }
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use unicode_normalization::UnicodeNormalization;
 
 /// The embedded font: DejaVu Sans Bold (Bitstream Vera licence, `assets/fonts/`). It has
 /// every precomposed Vietnamese letter.
-pub static FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
+pub static FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold-vi.ttf");
 
 /// Coverage at or above this (0–255) becomes a black dot.
 const INK_THRESHOLD: u8 = 100;

@@ -1,1 +1,288 @@
-/* layso pages: shared code */
+// layso pages: shared code — language (vi default, en), JSON API calls, the live event
+// stream with reconnect and catch-up, credential storage, time formatting.
+'use strict';
+
+const Layso = (() => {
+  const LANG_KEY = 'layso.lang';
+
+  function storageGet(store, key) {
+    try { return store.getItem(key); } catch (e) { return null; }
+  }
+  function storageSet(store, key, value) {
+    try {
+      if (value === null || value === undefined) store.removeItem(key);
+      else store.setItem(key, value);
+    } catch (e) { /* private mode or disabled storage: the page still works */ }
+  }
+
+  const params = new URLSearchParams(window.location.search);
+  let lang = params.get('lang') === 'en' ? 'en'
+    : params.get('lang') === 'vi' ? 'vi'
+      : (storageGet(window.localStorage, LANG_KEY) === 'en' ? 'en' : 'vi');
+  const langListeners = [];
+
+  /** Picks the Vietnamese or English text for the current language. */
+  function t(vi, en) { return lang === 'en' ? en : vi; }
+
+  /** Rewrites every element carrying data-vi / data-en (and data-vi-ph for placeholders). */
+  function applyLang(root) {
+    const scope = root || document;
+    document.documentElement.lang = lang;
+    scope.querySelectorAll('[data-vi]').forEach((el) => {
+      const text = lang === 'en' ? (el.dataset.en || el.dataset.vi) : el.dataset.vi;
+      if (el.textContent !== text) el.textContent = text;
+    });
+    scope.querySelectorAll('[data-vi-ph]').forEach((el) => {
+      el.placeholder = lang === 'en' ? (el.dataset.enPh || el.dataset.viPh) : el.dataset.viPh;
+    });
+    scope.querySelectorAll('.lang-toggle').forEach((el) => {
+      el.textContent = lang === 'en' ? 'Tiếng Việt' : 'English';
+    });
+  }
+
+  function setLang(next) {
+    lang = next === 'en' ? 'en' : 'vi';
+    storageSet(window.localStorage, LANG_KEY, lang);
+    applyLang();
+    langListeners.forEach((fn) => fn(lang));
+  }
+
+  function onLang(fn) { langListeners.push(fn); }
+
+  function wireLangToggles() {
+    document.querySelectorAll('.lang-toggle').forEach((el) => {
+      el.addEventListener('click', () => setLang(lang === 'en' ? 'vi' : 'en'));
+    });
+    applyLang();
+  }
+
+  /**
+   * Calls the JSON API. Never throws: returns {ok, status, data}; status 0 means the
+   * server could not be reached (data then carries a network error in both languages).
+   */
+  async function api(method, path, opts) {
+    const o = opts || {};
+    const headers = { Accept: 'application/json' };
+    let body;
+    if (o.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(o.body);
+    }
+    if (o.token) headers.Authorization = 'Bearer ' + o.token;
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), o.timeoutMs || 8000);
+    try {
+      const r = await fetch(path, { method, headers, body, signal: ctl.signal, cache: 'no-store' });
+      const text = await r.text();
+      let data = null;
+      if (text) {
+        try {
+          data = JSON.parse(text);
+        } catch (e) {
+          data = { error: 'bad_response', message_vi: 'Máy chủ trả lời không hợp lệ', message_en: 'The server sent an invalid reply' };
+        }
+      }
+      return { ok: r.ok, status: r.status, data };
+    } catch (e) {
+      return {
+        ok: false,
+        status: 0,
+        data: { error: 'network', message_vi: 'Không kết nối được máy chủ', message_en: 'Cannot reach the server' },
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The human message of an API error reply, in the current language. */
+  function errorText(res) {
+    const d = (res && res.data) || {};
+    const fallback = 'HTTP ' + (res ? res.status : '?');
+    return lang === 'en' ? (d.message_en || d.error || fallback) : (d.message_vi || d.error || fallback);
+  }
+
+  // Server clock offset, so "served for" timers and blink windows use the server's time.
+  let skewMs = 0;
+  function noteServerNow(serverNowMs) {
+    if (typeof serverNowMs === 'number' && Number.isFinite(serverNowMs)) skewMs = serverNowMs - Date.now();
+  }
+  function now() { return Date.now() + skewMs; }
+
+  function pad2(n) { return (n < 10 ? '0' : '') + n; }
+  function clockText(ms) {
+    const d = new Date(ms === undefined ? now() : ms);
+    return pad2(d.getHours()) + ':' + pad2(d.getMinutes());
+  }
+  function clockTextSeconds(ms) {
+    const d = new Date(ms === undefined ? now() : ms);
+    return clockText(ms) + ':' + pad2(d.getSeconds());
+  }
+  function dateText(ms) {
+    const d = new Date(ms === undefined ? now() : ms);
+    if (lang === 'en') {
+      return d.toLocaleDateString('en-GB', { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+    }
+    const days = ['Chủ nhật', 'Thứ hai', 'Thứ ba', 'Thứ tư', 'Thứ năm', 'Thứ sáu', 'Thứ bảy'];
+    return days[d.getDay()] + ', ' + pad2(d.getDate()) + '/' + pad2(d.getMonth() + 1) + '/' + d.getFullYear();
+  }
+  function durationText(ms) {
+    const s = Math.max(0, Math.floor(ms / 1000));
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const sec = s % 60;
+    return (h > 0 ? h + ':' + pad2(m) : String(m)) + ':' + pad2(sec);
+  }
+  function uptimeText(ms) {
+    const s = Math.max(0, Math.floor(ms / 1000));
+    const d = Math.floor(s / 86400);
+    const h = Math.floor((s % 86400) / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    if (d > 0) return d + t(' ngày ', ' d ') + h + t(' giờ', ' h');
+    if (h > 0) return h + t(' giờ ', ' h ') + m + t(' phút', ' min');
+    return m + t(' phút', ' min');
+  }
+
+  /** Runs fn every periodMs and once now; returns a stop function. */
+  function every(periodMs, fn) {
+    fn();
+    const id = setInterval(fn, periodMs);
+    return () => clearInterval(id);
+  }
+
+  function startClock(el, withSeconds) {
+    if (!el) return;
+    every(1000, () => {
+      const text = withSeconds ? clockTextSeconds() : clockText();
+      if (el.textContent !== text) el.textContent = text;
+    });
+  }
+
+  function serviceName(svc) {
+    if (!svc) return '';
+    return lang === 'en' ? (svc.name_en || svc.name_vi || svc.id) : (svc.name_vi || svc.id);
+  }
+
+  const PRINTER_TROUBLE = ['paper_out', 'offline', 'unreachable', 'error', 'cover_open'];
+  /** True when a printer state means the ticket may not have come out of the printer. */
+  function printerTrouble(state) { return PRINTER_TROUBLE.indexOf(state) >= 0; }
+  function printerStateText(state) {
+    const names = {
+      ok: ['Bình thường', 'OK'],
+      paper_near_end: ['Sắp hết giấy', 'Paper low'],
+      paper_out: ['Hết giấy', 'Out of paper'],
+      cover_open: ['Nắp đang mở', 'Cover open'],
+      offline: ['Ngoại tuyến', 'Offline'],
+      error: ['Lỗi', 'Error'],
+      unreachable: ['Không kết nối được', 'Unreachable'],
+      none: ['Không dùng máy in', 'No printer'],
+    };
+    const pair = names[state];
+    return pair ? t(pair[0], pair[1]) : String(state || '?');
+  }
+  /** The printer entry of state.devices, or null. */
+  function printerDevice(state) {
+    const devs = (state && Array.isArray(state.devices)) ? state.devices : [];
+    return devs.find((d) => d && typeof d.device === 'string' && d.device.indexOf('printer') === 0) || null;
+  }
+
+  const EVENT_KINDS = [
+    'ticket_issued', 'ticket_called', 'ticket_served', 'ticket_skipped', 'ticket_transferred',
+    'counter_opened', 'counter_paused', 'counter_closed', 'device_status', 'power_restored',
+    'uplink_restored', 'day_started', 'rated',
+  ];
+
+  /**
+   * Opens /api/v1/events. `after` is the log seq the page's snapshot already includes
+   * (state.store.last_seq), so nothing between the snapshot and the stream is missed.
+   * The browser reconnects by itself and sends Last-Event-ID; if it gives up (server
+   * answered an error), we reopen with ?after=<last seq seen>, backing off to 15 s.
+   * Entries at or below the last seq seen are dropped (replays are harmless).
+   * onEntry(entry) for each entry; onStatus(connected: boolean) on changes.
+   */
+  function openStream(options) {
+    const onEntry = options.onEntry || (() => {});
+    const onStatus = options.onStatus || (() => {});
+    let lastSeq = (typeof options.after === 'number') ? options.after : null;
+    let es = null;
+    let retryMs = 1000;
+    let connected = null;
+    function setStatus(up) {
+      if (connected !== up) { connected = up; onStatus(up); }
+    }
+    function handle(ev) {
+      let entry;
+      try { entry = JSON.parse(ev.data); } catch (e) { return; }
+      if (!entry || typeof entry !== 'object') return;
+      if (typeof entry.seq === 'number') {
+        if (lastSeq !== null && entry.seq <= lastSeq) return;
+        lastSeq = entry.seq;
+      }
+      setStatus(true);
+      try { onEntry(entry); } catch (e) { if (window.console) console.error('layso: event handler failed', e); }
+    }
+    function connect() {
+      const url = '/api/v1/events' + (lastSeq !== null ? '?after=' + encodeURIComponent(lastSeq) : '');
+      es = new EventSource(url);
+      es.onopen = () => { retryMs = 1000; setStatus(true); };
+      EVENT_KINDS.forEach((k) => es.addEventListener(k, handle));
+      es.onmessage = handle;
+      es.onerror = () => {
+        setStatus(false);
+        if (es.readyState === EventSource.CLOSED) {
+          es.close();
+          setTimeout(connect, retryMs);
+          retryMs = Math.min(retryMs * 2, 15000);
+        }
+      };
+    }
+    connect();
+    return {
+      lastSeq: () => lastSeq,
+      close: () => { if (es) es.close(); },
+    };
+  }
+
+  /** Calls fn at most once per waitMs, trailing (for "refresh state after events"). */
+  function debounce(fn, waitMs) {
+    let timer = null;
+    return () => {
+      if (timer !== null) return;
+      timer = setTimeout(() => { timer = null; fn(); }, waitMs);
+    };
+  }
+
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach((k) => {
+        const v = attrs[k];
+        if (v === null || v === undefined || v === false) return;
+        if (k === 'class') node.className = v;
+        else if (k === 'text') node.textContent = v;
+        else if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), v);
+        else if (k === 'dataset') Object.assign(node.dataset, v);
+        else node.setAttribute(k, v === true ? '' : v);
+      });
+    }
+    (children || []).forEach((c) => {
+      if (c === null || c === undefined || c === false) return;
+      node.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
+    });
+    return node;
+  }
+
+  /** Credentials live in sessionStorage: gone when the browser tab closes. */
+  const creds = {
+    get: (key) => storageGet(window.sessionStorage, 'layso.cred.' + key),
+    set: (key, value) => storageSet(window.sessionStorage, 'layso.cred.' + key, value),
+    clear: (key) => storageSet(window.sessionStorage, 'layso.cred.' + key, null),
+  };
+
+  return {
+    t, lang: () => lang, setLang, onLang, applyLang, wireLangToggles, params,
+    api, errorText, noteServerNow, now,
+    clockText, clockTextSeconds, dateText, durationText, uptimeText, every, startClock, pad2,
+    serviceName, printerTrouble, printerStateText, printerDevice,
+    openStream, debounce, el, creds,
+  };
+})();

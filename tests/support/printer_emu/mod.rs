@@ -164,6 +164,13 @@ fn openpty() -> std::io::Result<(Fd, Fd, PathBuf)> {
         return Err(std::io::Error::last_os_error());
     }
     let (master, slave) = (Fd(master), Fd(slave));
+    // Not inherited by a daemon the test spawns later: closing must really hang up.
+    for fd in [master.0, slave.0] {
+        // SAFETY: fcntl on descriptors we own; only the close-on-exec flag changes.
+        unsafe {
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+    }
     let mut name = [0 as libc::c_char; 128];
     // SAFETY: the buffer is valid for its length.
     let rc = unsafe { libc::ttyname_r(slave.0, name.as_mut_ptr(), name.len()) };

@@ -1,0 +1,843 @@
+//! Counter keypads on an RS-485 Modbus RTU bus: polls each keypad's press queue, applies every
+//! press exactly once to its counter through a [`CounterSink`], writes each keypad's display and
+//! reports which keypads answer.
+//!
+//! The frames, the register map and the apply-once decision come from the firmware's own crate
+//! (`layso_keypad::master`), so both ends share one definition; this module is the async shell:
+//! a serial port (tokio-serial), timeouts, the poll cycle and port recovery.
+//!
+//! Why not tokio-modbus: the bus cycle needs exact control of each frame — the t3.5 silence
+//! before every request, a reply deadline counted from the end of the request, draining of
+//! corrupt bytes until silence, and the ack written in the same frame as the display — and the
+//! daemon must use byte-for-byte the codec the keypad firmware is tested against. The shared
+//! codec over tokio-serial gives both; tokio-modbus would add a second, different framer.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use layso_keypad::frame::{Adu, FrameError, MAX_ADU};
+use layso_keypad::master::{self, Expect, HeadDecision, PressTracker, Reply, ReplyStatus};
+use layso_keypad::regs::{char_time_us, master_gap_us, KeyCode};
+use layso_keypad::segments::label_chars;
+use serde::Deserialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::watch;
+use tokio_serial::{SerialPortBuilderExt, SerialStream};
+use toml::Spanned;
+
+/// What a key press asks of a counter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyAction {
+    /// Call the next ticket.
+    Next,
+    /// Repeat the call of the current ticket.
+    Recall,
+    /// Mark the current ticket as a no-show.
+    Skip,
+    /// Mark the current ticket as served.
+    Complete,
+    /// Transfer the current ticket to another service.
+    Transfer,
+    /// Pause the counter.
+    Pause,
+    /// Open (resume) the counter.
+    Open,
+}
+
+impl From<KeyCode> for KeyAction {
+    fn from(k: KeyCode) -> Self {
+        match k {
+            KeyCode::Next => KeyAction::Next,
+            KeyCode::Recall => KeyAction::Recall,
+            KeyCode::Skip => KeyAction::Skip,
+            KeyCode::Complete => KeyAction::Complete,
+            KeyCode::Transfer => KeyAction::Transfer,
+            KeyCode::Pause => KeyAction::Pause,
+            KeyCode::Open => KeyAction::Open,
+        }
+    }
+}
+
+/// Where presses go (the engine implements this).
+pub trait CounterSink: Send + Sync + 'static {
+    /// Apply a press for `counter`. Ok(Some(ticket label)) = ticket now current at that counter
+    /// ("A012"), Ok(None) = nothing current.
+    fn press(
+        &self,
+        counter: u16,
+        action: KeyAction,
+    ) -> impl Future<Output = Result<Option<String>, String>> + Send;
+}
+
+/// What each counter shows, by counter number (fed from engine events).
+pub type CounterDisplays = BTreeMap<u16, Option<String>>;
+
+/// Parity of the bus characters (8 data bits; 1 stop bit).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BusParity {
+    /// 8N1, 10 bits a character (the keypad firmware's default).
+    #[default]
+    None,
+    /// 8E1, 11 bits a character (the Modbus specification's default).
+    Even,
+    /// 8O1.
+    Odd,
+}
+
+/// One keypad on the bus.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeypadEntry {
+    /// Its Modbus address (address switches), 1..=247.
+    pub address: Spanned<u8>,
+    /// The counter whose presses and number it carries.
+    pub counter: Spanned<u16>,
+}
+
+/// `[keypads]` in the config: one RS-485 bus of counter keypads.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeypadBusConfig {
+    /// Serial device, e.g. `/dev/ttyAMA0` or `/dev/ttyUSB0`.
+    pub path: String,
+    /// Bus speed (default 19200).
+    #[serde(default = "default_baud")]
+    pub baud: Spanned<u32>,
+    /// Character parity (default none).
+    #[serde(default)]
+    pub parity: BusParity,
+    /// The keypads on this bus.
+    pub keypads: Vec<KeypadEntry>,
+    /// Minimum time between the starts of two poll cycles (default 0: poll back to back).
+    #[serde(default = "default_poll")]
+    pub poll_interval_ms: Spanned<u64>,
+    /// How long to wait for a reply after the request has left (default 50).
+    #[serde(default = "default_timeout")]
+    pub timeout_ms: Spanned<u64>,
+    /// Let the kernel drive the transceiver's DE pin from RTS (serial RS-485 mode), for a
+    /// board UART wired to a plain MAX485-style transceiver. Leave false (default) for USB
+    /// adapters with automatic direction control. If the port refuses, a warning is logged
+    /// and the bus runs without it.
+    #[serde(default)]
+    pub rs485_rts: bool,
+}
+
+fn default_baud() -> Spanned<u32> {
+    Spanned::new(0..0, 19_200)
+}
+fn default_poll() -> Spanned<u64> {
+    Spanned::new(0..0, 0)
+}
+fn default_timeout() -> Spanned<u64> {
+    Spanned::new(0..0, 50)
+}
+
+const STANDARD_BAUDS: [u32; 8] = [1200, 2400, 4800, 9600, 19_200, 38_400, 57_600, 115_200];
+
+impl KeypadBusConfig {
+    /// Semantic checks: byte spans in the config text and what would be valid.
+    pub fn validate(&self) -> Vec<(Range<usize>, String)> {
+        let mut errs = Vec::new();
+        let baud = *self.baud.get_ref();
+        if !STANDARD_BAUDS.contains(&baud) {
+            errs.push((self.baud.span(), format!("baud {baud} is not a standard serial speed; use one of {STANDARD_BAUDS:?} (keypads default to 19200)")));
+        }
+        let timeout = *self.timeout_ms.get_ref();
+        if !(5..=2000).contains(&timeout) {
+            errs.push((
+                self.timeout_ms.span(),
+                format!("timeout_ms {timeout} is out of range; use 5..=2000 (default 50)"),
+            ));
+        }
+        let poll = *self.poll_interval_ms.get_ref();
+        if poll > 10_000 {
+            errs.push((self.poll_interval_ms.span(), format!("poll_interval_ms {poll} would leave presses waiting over 10 s; use 0..=10000 (default 0)")));
+        }
+        let mut seen: BTreeMap<u8, ()> = BTreeMap::new();
+        for k in &self.keypads {
+            let a = *k.address.get_ref();
+            if !(1..=247).contains(&a) {
+                errs.push((k.address.span(), format!("keypad address {a} is invalid; use 1..=247 (the keypad's address switches give 1..=31)")));
+            } else if seen.insert(a, ()).is_some() {
+                errs.push((k.address.span(), format!("keypad address {a} appears twice; every keypad on a bus needs its own address")));
+            }
+            if *k.counter.get_ref() == 0 {
+                errs.push((
+                    k.counter.span(),
+                    "counter 0 does not exist; counters are numbered from 1".to_string(),
+                ));
+            }
+        }
+        errs
+    }
+
+    /// Bits per character on the wire.
+    pub fn bits_per_char(&self) -> u32 {
+        match self.parity {
+            BusParity::None => 10,
+            BusParity::Even | BusParity::Odd => 11,
+        }
+    }
+
+    /// Estimated poll cycle with every keypad idle and answering (request, reply, t3.5 gaps).
+    pub fn estimated_cycle(&self) -> Duration {
+        let baud = *self.baud.get_ref();
+        let ch = char_time_us(baud, self.bits_per_char());
+        let per_pad = ch * (8 + 9) + master_gap_us(baud, self.bits_per_char()) + 300;
+        Duration::from_micros(per_pad * self.keypads.len() as u64)
+    }
+}
+
+/// Why the bus task stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum KeypadError {
+    /// The configuration failed validation.
+    #[error("invalid keypad bus configuration: {0}")]
+    InvalidConfig(String),
+}
+
+/// How a transaction failed.
+#[derive(Debug)]
+enum TxError {
+    /// No (complete) reply in time.
+    Timeout { got: usize },
+    /// A reply that is not a valid answer to the request.
+    Frame(FrameError),
+    /// The keypad answered with a Modbus exception.
+    Exception(u8),
+    /// The serial port failed (unplugged, closed): reopen it.
+    Port(std::io::Error),
+}
+
+impl std::fmt::Display for TxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TxError::Timeout { got: 0 } => write!(f, "no reply"),
+            TxError::Timeout { got } => write!(f, "incomplete reply ({got} bytes)"),
+            TxError::Frame(e) => write!(f, "bad reply: {e:?}"),
+            TxError::Exception(c) => write!(f, "Modbus exception {c:#04x}"),
+            TxError::Port(e) => write!(f, "serial port error: {e}"),
+        }
+    }
+}
+
+/// After this many failed cycles in a row a keypad is reported unreachable.
+const FAILS_UNREACHABLE: u32 = 3;
+/// Unreachable keypads are probed only every this many cycles, so they cost the others little.
+const PROBE_EVERY: u64 = 10;
+/// Shortest cycle when no keypad was polled in it.
+const IDLE_CYCLE: Duration = Duration::from_millis(20);
+/// Most bytes drained after a broken reply before giving up waiting for silence.
+const DRAIN_LIMIT: Duration = Duration::from_millis(100);
+
+struct Pad {
+    address: u8,
+    counter: u16,
+    tracker: PressTracker,
+    /// What the display should show (None inside = nothing current, "----").
+    want: Option<String>,
+    /// What the watch said last time we looked, to notice its changes.
+    seen_watch: Option<Option<String>>,
+    /// What was last written successfully; None = never written since start.
+    written: Option<Option<String>>,
+    blink: bool,
+    ack: Option<u16>,
+    fails: u32,
+    reachable: Option<bool>,
+}
+
+struct Link {
+    port: SerialStream,
+    /// When the line last carried a byte (ours or a keypad's).
+    last_activity: Instant,
+    t35: Duration,
+    gap_timer: GapTimer,
+    char_time: Duration,
+    timeout: Duration,
+}
+
+impl Link {
+    async fn transact(&mut self, req: &Adu, expect: &Expect) -> Result<Reply, TxError> {
+        // Modbus RTU: at least t3.5 of silence between frames.
+        let quiet = self.last_activity + self.t35;
+        let now = Instant::now();
+        if quiet > now {
+            self.gap_timer.sleep(quiet - now).await;
+        }
+        self.discard_stale();
+        self.port
+            .write_all(req.as_bytes())
+            .await
+            .map_err(TxError::Port)?;
+        let sent = Instant::now();
+        self.last_activity = sent;
+        let deadline = sent + self.char_time * (req.len() as u32) + self.timeout;
+        let mut buf = [0u8; MAX_ADU];
+        let mut n = 0;
+        loop {
+            let read =
+                tokio::time::timeout_at(deadline.into(), self.port.read(&mut buf[n..])).await;
+            match read {
+                Err(_) => return Err(TxError::Timeout { got: n }),
+                Ok(Err(e)) => return Err(TxError::Port(e)),
+                Ok(Ok(0)) => {
+                    return Err(TxError::Port(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "serial port closed",
+                    )))
+                }
+                Ok(Ok(k)) => {
+                    n += k;
+                    self.last_activity = Instant::now();
+                }
+            }
+            match master::parse_reply(expect, &buf[..n]) {
+                Ok(ReplyStatus::Incomplete) if n < buf.len() => continue,
+                Ok(ReplyStatus::Incomplete) => {
+                    self.drain().await?;
+                    return Err(TxError::Frame(FrameError::TooLong));
+                }
+                Ok(ReplyStatus::Complete {
+                    reply: Reply::Exception(c),
+                    ..
+                }) => return Err(TxError::Exception(c)),
+                Ok(ReplyStatus::Complete { reply, .. }) => return Ok(reply),
+                Err(e) => {
+                    self.drain().await?;
+                    return Err(TxError::Frame(e));
+                }
+            }
+        }
+    }
+
+    /// Drop bytes already received that belong to no request (a late reply, line noise).
+    fn discard_stale(&mut self) {
+        let mut junk = [0u8; 64];
+        for _ in 0..16 {
+            match self.port.try_read(&mut junk) {
+                Ok(n) if n > 0 => continue,
+                _ => break,
+            }
+        }
+    }
+
+    /// After a broken reply: read until the line has been silent for t3.5 (bounded).
+    async fn drain(&mut self) -> Result<(), TxError> {
+        let limit = Instant::now() + DRAIN_LIMIT;
+        let mut junk = [0u8; 64];
+        while Instant::now() < limit {
+            match tokio::time::timeout(
+                self.t35 + Duration::from_millis(1),
+                self.port.read(&mut junk),
+            )
+            .await
+            {
+                Err(_) => return Ok(()),
+                Ok(Ok(0)) => {
+                    return Err(TxError::Port(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "serial port closed",
+                    )))
+                }
+                Ok(Ok(_)) => self.last_activity = Instant::now(),
+                Ok(Err(e)) => return Err(TxError::Port(e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sub-millisecond sleeps for the t3.5 gaps (1.8 ms at 19200 baud): tokio's timer rounds up to
+/// whole milliseconds, which would add up to 8 ms to every cycle of 8 keypads. A Linux timerfd
+/// polled through the reactor is exact to microseconds without spinning; if it cannot be
+/// created, tokio's timer is used.
+struct GapTimer {
+    fd: Option<tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>>,
+}
+
+impl GapTimer {
+    fn new() -> Self {
+        use std::os::fd::FromRawFd;
+        // SAFETY: plain syscall; a valid result is a new descriptor we then own.
+        let raw = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
+        if raw < 0 {
+            return GapTimer { fd: None };
+        }
+        // SAFETY: `raw` is a fresh descriptor owned by nothing else.
+        let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) };
+        // SAFETY: `owned` is an open timerfd that the AsyncFd owns and keeps open until dropped.
+        let fd = unsafe { tokio::io::unix::AsyncFd::register(owned) }.ok();
+        GapTimer { fd }
+    }
+
+    async fn sleep(&mut self, d: Duration) {
+        use std::os::fd::AsRawFd;
+        if let Some(fd) = &self.fd {
+            let spec = libc::itimerspec {
+                it_interval: libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                },
+                it_value: libc::timespec {
+                    tv_sec: d.as_secs() as libc::time_t,
+                    tv_nsec: d.subsec_nanos().max(1) as libc::c_long,
+                },
+            };
+            // SAFETY: arming our own timerfd with a valid itimerspec.
+            if unsafe { libc::timerfd_settime(fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) } == 0
+            {
+                // Readiness wake-ups are few (normally one); bounded all the same.
+                for _ in 0..64 {
+                    let Ok(mut guard) = fd.readable().await else {
+                        break;
+                    };
+                    let mut expirations = [0u8; 8];
+                    // SAFETY: reading the 8-byte expiration count into a local buffer.
+                    let r = guard.try_io(|inner| {
+                        let n = unsafe {
+                            libc::read(inner.as_raw_fd(), expirations.as_mut_ptr().cast(), 8)
+                        };
+                        if n < 0 {
+                            Err(std::io::Error::last_os_error())
+                        } else {
+                            Ok(())
+                        }
+                    });
+                    match r {
+                        Ok(Ok(())) => return,
+                        Ok(Err(_)) => break,
+                        Err(_would_block) => continue,
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(d).await;
+    }
+}
+
+fn open_port(cfg: &KeypadBusConfig) -> Result<SerialStream, String> {
+    let parity = match cfg.parity {
+        BusParity::None => tokio_serial::Parity::None,
+        BusParity::Even => tokio_serial::Parity::Even,
+        BusParity::Odd => tokio_serial::Parity::Odd,
+    };
+    let opened = tokio_serial::new(&cfg.path, *cfg.baud.get_ref())
+        .data_bits(tokio_serial::DataBits::Eight)
+        .parity(parity)
+        .stop_bits(tokio_serial::StopBits::One)
+        .flow_control(tokio_serial::FlowControl::None)
+        .open_native_async();
+    // Modem lines are irrelevant here (DE is driven by the transceiver or the kernel's RS-485
+    // mode), so no modem-line ioctl is ever issued.
+    let opened = match opened {
+        Ok(port) => Ok(port),
+        Err(first) => open_tolerant(&cfg.path, *cfg.baud.get_ref()).map_err(|second| {
+            format!("cannot open serial port {}: {first} (and without insisting on line settings: {second})", cfg.path)
+        }),
+    }?;
+    if cfg.rs485_rts {
+        if let Err(e) = enable_kernel_rs485(&opened) {
+            tracing::warn!(path = %cfg.path, error = %e, "serial port refused RS-485 mode (RTS as DE); running without it");
+        }
+    }
+    Ok(opened)
+}
+
+/// The kernel's `struct serial_rs485` (linux/serial.h), 32 bytes.
+#[repr(C)]
+struct SerialRs485 {
+    flags: u32,
+    delay_rts_before_send: u32,
+    delay_rts_after_send: u32,
+    padding: [u32; 5],
+}
+
+const SER_RS485_ENABLED: u32 = 1 << 0;
+const SER_RS485_RTS_ON_SEND: u32 = 1 << 1;
+
+/// Switch the UART into RS-485 mode: RTS high while sending, low otherwise.
+fn enable_kernel_rs485(port: &SerialStream) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let conf = SerialRs485 {
+        flags: SER_RS485_ENABLED | SER_RS485_RTS_ON_SEND,
+        delay_rts_before_send: 0,
+        delay_rts_after_send: 0,
+        padding: [0; 5],
+    };
+    // SAFETY: TIOCSRS485 reads one serial_rs485 from the pointer, which outlives the call.
+    let rc = unsafe {
+        libc::ioctl(
+            port.as_raw_fd(),
+            libc::TIOCSRS485 as _,
+            &conf as *const SerialRs485,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Open `path` without insisting on its line settings: serialport's open fails when a line
+/// ioctl fails, which pseudo-terminals and some USB adapters do for the baud rate. Raw mode and
+/// the speed are set best-effort (a pseudo-terminal has no baud rate anyway).
+pub(crate) fn open_tolerant(path: &str, baud: u32) -> std::io::Result<SerialStream> {
+    use std::os::fd::IntoRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)?;
+    let fd = file.into_raw_fd();
+    let speed = match baud {
+        1200 => libc::B1200,
+        2400 => libc::B2400,
+        4800 => libc::B4800,
+        9600 => libc::B9600,
+        38_400 => libc::B38400,
+        57_600 => libc::B57600,
+        115_200 => libc::B115200,
+        _ => libc::B19200,
+    };
+    // SAFETY: `fd` is an open descriptor we own; termios is plain data filled by tcgetattr
+    // before it is used. Failures are tolerated on purpose (see above).
+    unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(fd, &mut t) == 0 {
+            libc::cfmakeraw(&mut t);
+            t.c_cflag |= libc::CREAD | libc::CLOCAL;
+            let _ = libc::cfsetspeed(&mut t, speed);
+            let _ = libc::tcsetattr(fd, libc::TCSANOW, &t);
+        }
+    }
+    // SAFETY: ownership of `fd` moves into the port, which closes it.
+    let port = unsafe { <serialport::TTYPort as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    SerialStream::try_from(port).map_err(std::io::Error::other)
+}
+
+/// Run the keypad bus until the sender of `displays` is dropped.
+///
+/// `report(address, reachable, detail)` is called whenever a keypad's reachability is first
+/// known or changes. Presses are applied through `sink` exactly once each; the display of each
+/// keypad follows `displays` (and the label a press returned), blinking when it changes.
+pub async fn run<S, R>(
+    config: KeypadBusConfig,
+    sink: Arc<S>,
+    mut displays: watch::Receiver<CounterDisplays>,
+    report: R,
+) -> Result<(), KeypadError>
+where
+    S: CounterSink,
+    R: Fn(u16, bool, String) + Send + Sync + 'static,
+{
+    let errs = config.validate();
+    if !errs.is_empty() {
+        let msgs: Vec<String> = errs.into_iter().map(|(_, m)| m).collect();
+        return Err(KeypadError::InvalidConfig(msgs.join("; ")));
+    }
+    let baud = *config.baud.get_ref();
+    let estimate = config.estimated_cycle();
+    if estimate > Duration::from_millis(100) {
+        tracing::warn!(
+            keypads = config.keypads.len(),
+            baud,
+            ?estimate,
+            "keypad poll cycle will exceed 100 ms; raise baud or split the bus"
+        );
+    }
+    let mut pads: Vec<Pad> = config
+        .keypads
+        .iter()
+        .map(|k| Pad {
+            address: *k.address.get_ref(),
+            counter: *k.counter.get_ref(),
+            tracker: PressTracker::new(),
+            want: None,
+            seen_watch: None,
+            written: None,
+            blink: false,
+            ack: None,
+            fails: 0,
+            reachable: None,
+        })
+        .collect();
+    let poll_interval = Duration::from_millis(*config.poll_interval_ms.get_ref());
+    let mut backoff = Duration::from_millis(100);
+    let mut cycle: u64 = 0;
+    // Each pass opens the port once and polls until it fails or shutdown; the pause between
+    // passes grows to 5 s, so a missing adapter costs nothing.
+    loop {
+        if displays.has_changed().is_err() {
+            return Ok(());
+        }
+        let port = match open_port(&config) {
+            Ok(p) => p,
+            Err(detail) => {
+                for pad in pads.iter_mut() {
+                    mark_failed(pad, &report, &detail, true);
+                }
+                tracing::warn!(%detail, retry_in = ?backoff, "keypad bus unavailable");
+                if wait_or_shutdown(&mut displays, backoff).await {
+                    return Ok(());
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        tracing::info!(path = %config.path, baud, keypads = pads.len(), "keypad bus open");
+        let mut link = Link {
+            port,
+            last_activity: Instant::now(),
+            t35: Duration::from_micros(master_gap_us(baud, config.bits_per_char())),
+            gap_timer: GapTimer::new(),
+            char_time: Duration::from_micros(char_time_us(baud, config.bits_per_char())),
+            timeout: Duration::from_millis(*config.timeout_ms.get_ref()),
+        };
+        let port_error = loop {
+            if displays.has_changed().is_err() {
+                return Ok(());
+            }
+            let started = Instant::now();
+            let mut lost = None;
+            let mut polled = 0usize;
+            for (i, pad) in pads.iter_mut().enumerate() {
+                if pad.reachable == Some(false) && (cycle + i as u64) % PROBE_EVERY != 0 {
+                    continue;
+                }
+                polled += 1;
+                match service(pad, &mut link, sink.as_ref(), &displays).await {
+                    Ok(()) => {
+                        pad.fails = 0;
+                        if pad.reachable != Some(true) {
+                            pad.reachable = Some(true);
+                            report(u16::from(pad.address), true, "answering".to_string());
+                        }
+                    }
+                    Err(TxError::Port(e)) => {
+                        lost = Some(e);
+                        break;
+                    }
+                    Err(e) => mark_failed(pad, &report, &e.to_string(), false),
+                }
+            }
+            cycle = cycle.wrapping_add(1);
+            if let Some(e) = lost {
+                break e;
+            }
+            backoff = Duration::from_millis(100);
+            let elapsed = started.elapsed();
+            // A cycle that skipped every keypad (all unreachable, waiting for their probe turn)
+            // still takes time, so the task never spins.
+            let min_cycle = if polled == 0 {
+                poll_interval.max(IDLE_CYCLE)
+            } else {
+                poll_interval
+            };
+            if elapsed < min_cycle {
+                tokio::time::sleep(min_cycle - elapsed).await;
+            }
+        };
+        let detail = format!("serial port {} failed: {port_error}", config.path);
+        tracing::warn!(%detail, "keypad bus lost; reopening");
+        for pad in pads.iter_mut() {
+            mark_failed(pad, &report, &detail, true);
+        }
+        drop(link);
+        if wait_or_shutdown(&mut displays, backoff).await {
+            return Ok(());
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Sleep for `d`; true if shutdown (the displays sender was dropped) was seen.
+async fn wait_or_shutdown(displays: &mut watch::Receiver<CounterDisplays>, d: Duration) -> bool {
+    tokio::time::sleep(d).await;
+    displays.has_changed().is_err()
+}
+
+fn mark_failed<R: Fn(u16, bool, String)>(pad: &mut Pad, report: &R, detail: &str, at_once: bool) {
+    pad.fails = pad.fails.saturating_add(1);
+    if (at_once || pad.fails >= FAILS_UNREACHABLE) && pad.reachable != Some(false) {
+        pad.reachable = Some(false);
+        report(
+            u16::from(pad.address),
+            false,
+            format!("keypad {}: {detail}", pad.address),
+        );
+    }
+}
+
+/// One keypad's turn in the cycle: poll its queue head, apply a new press, write ack+display.
+async fn service<S: CounterSink>(
+    pad: &mut Pad,
+    link: &mut Link,
+    sink: &S,
+    displays: &watch::Receiver<CounterDisplays>,
+) -> Result<(), TxError> {
+    // Follow the engine's view when it changes.
+    let from_watch = displays.borrow().get(&pad.counter).cloned().flatten();
+    if pad.seen_watch.as_ref() != Some(&from_watch) {
+        if pad.written.is_some() && from_watch.is_some() && pad.want != from_watch {
+            pad.blink = true;
+        }
+        pad.want = from_watch.clone();
+        pad.seen_watch = Some(from_watch);
+    }
+
+    let (req, expect) =
+        master::poll_request(pad.address).map_err(|e| TxError::Frame(request_error(e)))?;
+    let regs = match link.transact(&req, &expect).await? {
+        Reply::Registers(r) => r,
+        _ => return Err(TxError::Frame(FrameError::WrongFunction)),
+    };
+    let head = master::decode_head(regs.as_slice()).ok_or(TxError::Frame(FrameError::Length))?;
+    pad.ack = None;
+    match pad.tracker.decide(head) {
+        HeadDecision::Idle => {}
+        HeadDecision::Apply { key, seq } => {
+            let action = KeyAction::from(key);
+            let result = sink.press(pad.counter, action).await;
+            pad.tracker.applied(head);
+            pad.ack = Some(seq);
+            match result {
+                Ok(label) => {
+                    let new_call =
+                        matches!(action, KeyAction::Next | KeyAction::Recall) && label.is_some();
+                    if new_call || (label.is_some() && label != pad.want) {
+                        pad.blink = true;
+                    }
+                    pad.want = label;
+                }
+                Err(msg) => {
+                    tracing::warn!(keypad = pad.address, counter = pad.counter, ?action, %msg, "keypad press rejected");
+                }
+            }
+        }
+        HeadDecision::AckAgain { seq } => pad.ack = Some(seq),
+        HeadDecision::Discard { key_code, seq } => {
+            tracing::warn!(
+                keypad = pad.address,
+                key_code,
+                "keypad reported an unknown key; dropped"
+            );
+            pad.tracker.applied(head);
+            pad.ack = Some(seq);
+        }
+    }
+    let up_to_date = pad.written.as_ref() == Some(&pad.want);
+    if pad.ack.is_none() && up_to_date && !pad.blink {
+        return Ok(());
+    }
+    let (req, expect) = master::display_request(
+        pad.address,
+        pad.ack,
+        label_chars(pad.want.as_deref()),
+        pad.blink,
+    );
+    match link.transact(&req, &expect).await? {
+        Reply::Written => {
+            pad.written = Some(pad.want.clone());
+            pad.blink = false;
+            pad.ack = None;
+            Ok(())
+        }
+        _ => Err(TxError::Frame(FrameError::WrongFunction)),
+    }
+}
+
+fn request_error(e: master::RequestError) -> FrameError {
+    match e {
+        master::RequestError::BadCount => FrameError::Length,
+        master::RequestError::BroadcastRead => FrameError::WrongUnit,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<KeypadBusConfig, toml::de::Error> {
+        toml::from_str(s)
+    }
+
+    #[test]
+    fn config_defaults_and_validation() {
+        let c = parse("path = \"/dev/ttyAMA0\"\nkeypads = [{ address = 1, counter = 1 }, { address = 2, counter = 2 }]\n").unwrap();
+        assert_eq!(*c.baud.get_ref(), 19_200);
+        assert_eq!(*c.timeout_ms.get_ref(), 50);
+        assert_eq!(c.parity, BusParity::None);
+        assert!(c.validate().is_empty());
+        assert!(c.estimated_cycle() < Duration::from_millis(30));
+
+        let text = "path = \"/dev/x\"\nbaud = 19201\ntimeout_ms = 0\nkeypads = [{ address = 1, counter = 0 }, { address = 1, counter = 2 }, { address = 248, counter = 3 }]\n";
+        let c = parse(text).unwrap();
+        let errs = c.validate();
+        assert_eq!(errs.len(), 5, "{errs:?}");
+        assert_eq!(&text[errs[0].0.clone()], "19201");
+        assert!(errs[0].1.contains("19200"));
+        assert!(errs.iter().any(|(_, m)| m.contains("appears twice")));
+        assert!(errs.iter().any(|(_, m)| m.contains("248")));
+        assert!(errs.iter().any(|(_, m)| m.contains("counter 0")));
+
+        assert!(
+            parse("path = \"/dev/x\"\nkeypads = []\nspeed = 1\n").is_err(),
+            "unknown fields are rejected"
+        );
+        assert!(
+            parse("path = \"/dev/x\"\nparity = \"even\"\nkeypads = []\n")
+                .unwrap()
+                .bits_per_char()
+                == 11
+        );
+    }
+
+    #[tokio::test]
+    async fn tolerant_open_works_on_a_pseudo_terminal() {
+        let mut master: libc::c_int = -1;
+        let mut slave: libc::c_int = -1;
+        // SAFETY: out-pointers to two ints; the optional arguments are null.
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "openpty failed: {}", std::io::Error::last_os_error());
+        let path = std::fs::read_link(format!("/proc/self/fd/{slave}")).unwrap();
+        let mut port = open_tolerant(path.to_str().unwrap(), 19_200).unwrap();
+        port.write_all(b"\x01\x04").await.unwrap();
+        let mut got = [0u8; 2];
+        // SAFETY: reading two bytes into a local buffer from the master descriptor.
+        let n = unsafe { libc::read(master, got.as_mut_ptr().cast(), 2) };
+        assert_eq!((n, got), (2, [1, 4]), "bytes pass unchanged (raw mode)");
+        // A pseudo-terminal has no RS-485 mode: the ioctl fails and the caller carries on.
+        assert!(enable_kernel_rs485(&port).is_err());
+        // SAFETY: closing the descriptors openpty gave us.
+        unsafe {
+            libc::close(master);
+            libc::close(slave);
+        }
+    }
+
+    #[test]
+    fn key_actions_map_one_to_one() {
+        let all: std::collections::HashSet<KeyAction> =
+            KeyCode::ALL.iter().map(|&k| KeyAction::from(k)).collect();
+        assert_eq!(all.len(), 7);
+    }
+}
