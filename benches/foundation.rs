@@ -244,6 +244,13 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    // `cargo bench` passes --bench; under `cargo test --all-targets` this is a smoke run
+    // of the same code with small counts.
+    let full = std::env::args().any(|a| a == "--bench");
+    if !full {
+        println!("smoke run (no --bench): small counts; use `cargo bench --bench foundation` for figures");
+    }
+    let scale = if full { 1 } else { 20 };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -254,7 +261,11 @@ fn main() {
         "{:>12} {:>9} {:>9} {:>9} {:>12}",
         "issuers", "p50 ms", "p99 ms", "max ms", "issues/s"
     );
-    for (conc, per) in [(1usize, 2000usize), (8, 500), (64, 100)] {
+    for (conc, per) in [
+        (1usize, 2000usize / scale),
+        (8, 500 / scale),
+        (64, 100 / scale),
+    ] {
         let dir = bench_dir(&format!("engine-{conc}"));
         let handle = start_engine(&dir);
         let (lat, wall) = rt.block_on(issuers(&handle, conc, per));
@@ -268,13 +279,13 @@ fn main() {
         );
         rt.block_on(handle.stop());
     }
-    let base = baseline_flush_per_ticket(2000);
+    let base = baseline_flush_per_ticket(2000 / scale);
     println!("baseline, one flush per ticket (no group commit): {base:.0} issues/s");
 
     let events: u64 = std::env::var("LAYSO_BENCH_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+        .unwrap_or(1_000_000 / scale as u64);
     let dir = bench_dir("startup");
     let made = make_log(&dir, events);
     let size = std::fs::read_dir(dir.join("store"))
@@ -290,7 +301,7 @@ fn main() {
         size as f64 / 1e6,
         made.as_secs_f64()
     );
-    let mut runs = startup(&dir, 5);
+    let mut runs = startup(&dir, if full { 5 } else { 1 });
     for (i, (ms, rss, hwm)) in runs.iter().enumerate() {
         println!(
             "run {i}: ready in {ms:.1} ms, RSS {:.1} MB, peak RSS {:.1} MB",

@@ -18,6 +18,8 @@ fi
 declare -A NEED=(
   [chromium]=chromium
   [chromedriver]=chromium-driver
+  [mosquitto]=mosquitto
+  [openssl]=openssl
 )
 missing=()
 for cmd in "${!NEED[@]}"; do

@@ -41,6 +41,8 @@ struct RawConfig {
     led_boards: Vec<LedBoardConfig>,
     #[serde(default)]
     keypads: Option<KeypadBusConfig>,
+    #[serde(default)]
+    uplink: Option<crate::uplink::UplinkConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,6 +136,8 @@ pub struct Config {
     pub led_boards: Vec<LedBoardConfig>,
     /// The RS-485 bus of counter keypads.
     pub keypads: Option<KeypadBusConfig>,
+    /// `[uplink]`: MQTT to the province (None: no uplink, the log just keeps everything).
+    pub uplink: Option<crate::uplink::UplinkConfig>,
     /// Things that are valid but unwise (placeholder credentials): shown by
     /// `layso check` and logged at start-up.
     pub warnings: Vec<Problem>,
@@ -281,6 +285,17 @@ impl Config {
                 "not set: status page and admin API disabled"
             }
         );
+        if let Some(u) = &self.uplink {
+            let st = u.settings(&self.site.id, &self.site.province);
+            s += &format!(
+                "uplink     mqtt{}://{}:{} as {} under {}/\n",
+                if st.tls.is_some() { "s" } else { "" },
+                st.host,
+                st.port,
+                st.client_id,
+                st.topic_root
+            );
+        }
         s
     }
 }
@@ -638,7 +653,14 @@ fn check(raw: RawConfig, loc: &Locator, out: &mut Vec<Problem>) -> Config {
         }
     }
 
+    if let Some(u) = &raw.uplink {
+        for (span, msg) in u.validate() {
+            p(span, format!("[uplink] {msg}"));
+        }
+    }
+
     Config {
+        uplink: raw.uplink,
         site: SiteConfig {
             id,
             name: raw.site.name,

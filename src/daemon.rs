@@ -67,7 +67,8 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     tokio::spawn(retention(handle.clone(), config.store.retention_days));
 
     let adapters = crate::adapters::start(&config, &handle);
-    let (_uplink_tx, uplink_rx) = watch::channel(None);
+    let (uplink_tx, uplink_rx) = watch::channel(None);
+    let uplink = crate::uplink::spawn(&config, handle.clone(), started_at, uplink_tx);
     let app = Arc::new(AppState {
         handle: handle.clone(),
         config: config.clone(),
@@ -100,6 +101,9 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let _ = stop_tx.send(true);
     // Open event streams never end by themselves: give requests a moment, then go.
     let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
+    if let Some(u) = uplink {
+        u.stop().await;
+    }
     handle.stop().await;
     tracing::info!("stopped cleanly");
     Ok(())

@@ -20,6 +20,9 @@
 //! - `web/` — axum: JSON API under `/api/v1`, the SSE event stream, embedded pages.
 //! - `adapters.rs` — feeds the device adapters from the engine (print jobs, current
 //!   tickets, calls) and turns their presses and health into engine commands.
+//! - `uplink/` — MQTT 5 to the province: `protocol.rs` batches, PUBACK → cursor
+//!   tracking, backoff, outages (pure); `metrics.rs` figures from the log (pure);
+//!   `config.rs` the `[uplink]` section; `tls.rs` rustls (ring); `mod.rs` the shell.
 //! - `daemon.rs` — `layso run`: wiring, signals, systemd notify; `cli.rs` — commands
 //!   and exit codes; `sys.rs` — kernel clock status and sd_notify.
 //! - `devices/` — GPIO buttons (pure debouncer + gpio-cdev reader), MAX7219 and HD44780
@@ -50,4 +53,5 @@ pub mod devices;
 pub mod engine;
 pub mod log;
 pub mod sys;
+pub mod uplink;
 pub mod web;

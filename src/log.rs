@@ -22,9 +22,32 @@ use std::path::{Path, PathBuf};
 pub const BLOCK: u64 = 64;
 
 /// The block layout: a format byte, then `(offset in block: u8, length: u16 LE, record)`
-/// for each entry in seq order; each record is a [`crate::codec`] encoding.
+/// for each entry in seq order; each record is a [`crate::codec`] encoding. Blocks are
+/// stored LZ4-compressed (format `0xB2` wrapping a `0xB1` block): sled caches what it
+/// reads well past its configured capacity, so a full read of the log (the uplink
+/// draining a backlog) costs resident memory in proportion to the stored bytes.
 pub mod block {
+    use std::borrow::Cow;
+
     const FORMAT: u8 = 0xB1;
+    const COMPRESSED: u8 = 0xB2;
+
+    /// The stored form of a block.
+    pub fn pack(raw: &[u8]) -> Vec<u8> {
+        let mut out = vec![COMPRESSED];
+        out.extend_from_slice(&lz4_flex::compress_prepend_size(raw));
+        out
+    }
+
+    /// The plain form of a stored block.
+    pub fn unpack(stored: &[u8]) -> Result<Cow<'_, [u8]>, String> {
+        match stored.split_first() {
+            Some((&COMPRESSED, body)) => lz4_flex::decompress_size_prepended(body)
+                .map(Cow::Owned)
+                .map_err(|e| format!("compressed block does not decompress: {e}")),
+            _ => Ok(Cow::Borrowed(stored)),
+        }
+    }
 
     pub fn empty() -> Vec<u8> {
         vec![FORMAT]
@@ -365,10 +388,17 @@ impl EventLog {
             last + 1
         };
         let last_day = reader.days.last()?.and_then(|(k, _)| day_from_key(&k));
-        let tail = reader
-            .blocks
-            .last()?
-            .and_then(|(k, v)| Some((u64_of(Some(k))?, v.to_vec())));
+        let tail = match reader.blocks.last()? {
+            Some((k, v)) => {
+                let idx = u64_of(Some(k)).unwrap_or(0);
+                let plain = block::unpack(&v).map_err(|why| LogError::Decode {
+                    seq: idx * BLOCK,
+                    why,
+                })?;
+                Some((idx, plain.into_owned()))
+            }
+            None => None,
+        };
         Ok(EventLog {
             db,
             reader,
@@ -433,7 +463,7 @@ impl EventLog {
         if let (true, Some((idx, buf))) = (self.dirty, &self.tail) {
             self.reader
                 .blocks
-                .insert(idx.to_be_bytes(), buf.as_slice())?;
+                .insert(idx.to_be_bytes(), block::pack(buf))?;
             self.dirty = false;
         }
         Ok(())
@@ -516,10 +546,12 @@ impl LogReader {
     /// The stored records of one block, as `(seq, record)`.
     fn block_records(&self, key: &[u8], value: &[u8]) -> Result<Vec<(u64, sled::IVec)>, LogError> {
         let idx = u64_of(Some(key.into())).unwrap_or(0);
-        let records = block::records(value).map_err(|why| LogError::Decode {
+        let decode_err = |why| LogError::Decode {
             seq: idx * BLOCK,
             why,
-        })?;
+        };
+        let plain = block::unpack(value).map_err(decode_err)?;
+        let records = block::records(&plain).map_err(decode_err)?;
         Ok(records
             .into_iter()
             .map(|(off, r)| (idx * BLOCK + u64::from(off), sled::IVec::from(r)))
