@@ -65,3 +65,29 @@ pub fn release_free_memory() {
         libc::malloc_trim(0);
     }
 }
+
+/// Seconds since the host booted (CLOCK_BOOTTIME: counts suspend too, and needs no
+/// `/proc/uptime`, which the hardened unit hides).
+pub fn host_uptime_s() -> Option<u64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec into `ts`.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    (rc == 0).then(|| u64::try_from(ts.tv_sec).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn host_uptime_matches_the_kernel() {
+        let proc_uptime: Option<u64> = std::fs::read_to_string("/proc/uptime")
+            .ok()
+            .and_then(|t| t.split('.').next().and_then(|s| s.parse().ok()));
+        let (Some(ours), Some(kernel)) = (super::host_uptime_s(), proc_uptime) else {
+            panic!("host uptime unavailable");
+        };
+        assert!(ours.abs_diff(kernel) <= 2, "{ours} vs {kernel}");
+    }
+}

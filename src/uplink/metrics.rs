@@ -445,13 +445,6 @@ fn add(a: &mut Counts, b: &Counts) {
     a.skipped += b.skipped;
 }
 
-/// Host uptime in whole seconds from the text of `/proc/uptime`.
-pub fn parse_proc_uptime(text: &str) -> Option<u64> {
-    let first = text.split_whitespace().next()?;
-    let secs: f64 = first.parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then_some(secs as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -621,7 +614,5 @@ mod tests {
         let r = m.report(tomorrow, &Outside::default());
         assert_eq!(r.totals.day.issued, 0);
         assert_eq!(r.totals.interval.issued, 1, "the interval still saw it");
-        assert_eq!(parse_proc_uptime("12345.67 999.0\n"), Some(12345));
-        assert_eq!(parse_proc_uptime("x"), None);
     }
 }

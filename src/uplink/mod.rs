@@ -560,9 +560,7 @@ impl Shell {
             printer_state: printer.map_or("none".into(), |p| p.state.clone()),
             printer_detail: printer.map_or(String::new(), |p| p.detail.clone()),
             process_uptime_s: ((now - self.started_at).max(0) / 1000) as u64,
-            host_uptime_s: std::fs::read_to_string("/proc/uptime")
-                .ok()
-                .and_then(|t| metrics::parse_proc_uptime(&t)),
+            host_uptime_s: crate::sys::host_uptime_s(),
             backlog_count,
             backlog_oldest_at,
             store_size_bytes: self.reader.size_on_disk(),
