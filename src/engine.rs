@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use crate::core::state::{Current, State};
-use crate::core::{apply, decide, Command, Entry, Event, Now, Rejection};
+use crate::core::{apply, decide, Command, Entry, Now, Rejection};
 use crate::log::{EventLog, Flusher, LogReader, OpenReport};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,8 +50,6 @@ pub enum ExecError {
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
     pub entries: Vec<Entry>,
-    /// For an issued ticket: how many of its service are ahead of it.
-    pub waiting_ahead: Option<u32>,
     /// For a counter command: the counter's current ticket afterwards.
     pub current: Option<Current>,
 }
@@ -430,15 +428,9 @@ impl Engine {
             apply(&mut self.state, e);
         }
         let mut out = Outcome {
-            waiting_ahead: None,
             current: None,
             entries,
         };
-        for e in &out.entries {
-            if let Event::TicketIssued { ahead, .. } = &e.event {
-                out.waiting_ahead = Some(*ahead);
-            }
-        }
         if let Some(n) = counter_of(cmd) {
             out.current = self.state.counters.get(&n).and_then(|c| c.current.clone());
         }

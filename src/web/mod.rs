@@ -227,6 +227,7 @@ async fn issue_ticket(
             service,
             number,
             priority,
+            ahead,
             ..
         } => Some(IssuedTicket {
             ticket: ticket.clone(),
@@ -235,7 +236,7 @@ async fn issue_ticket(
             priority: *priority,
             issued_at: e.at,
             day: e.day.to_string(),
-            waiting_ahead: out.waiting_ahead.unwrap_or(0),
+            waiting_ahead: *ahead,
             seq: e.seq,
         }),
         _ => None,
