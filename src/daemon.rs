@@ -24,14 +24,10 @@ pub enum RunError {
     Start(std::io::Error),
 }
 
-fn now_ms() -> i64 {
-    engine::Clock::now(&SystemClock).wall_ms
-}
-
 /// Run until a stop signal. Returns once the store is marked cleanly shut down.
 pub async fn run(config: Config) -> Result<(), RunError> {
     let config = Arc::new(config);
-    let started_at = now_ms();
+    let started_at = crate::sys::wall_ms();
     // Listen first: a second daemon fails here, before it touches the store.
     let addr = config.web.bind;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -133,7 +129,7 @@ async fn retention(handle: Handle, days: u32) {
     loop {
         tick.tick().await;
         let reader = handle.reader().clone();
-        let cutoff = now_ms() - i64::from(days) * 86_400_000;
+        let cutoff = crate::sys::wall_ms() - i64::from(days) * 86_400_000;
         match tokio::task::spawn_blocking(move || reader.prune(cutoff)).await {
             Ok(Ok(n)) if n > 0 => {
                 tracing::info!(removed = n, "pruned published entries past retention")

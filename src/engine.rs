@@ -24,12 +24,8 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Now {
-        let wall_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
         Now {
-            wall_ms,
+            wall_ms: crate::sys::wall_ms(),
             clock_ok: crate::sys::clock_synchronized(),
         }
     }

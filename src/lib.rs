@@ -24,7 +24,7 @@
 //!   tracking, backoff, outages (pure); `metrics.rs` figures from the log (pure);
 //!   `config.rs` the `[uplink]` section; `tls.rs` rustls (ring); `mod.rs` the shell.
 //! - `daemon.rs` — `layso run`: wiring, signals, systemd notify; `cli.rs` — commands
-//!   and exit codes; `sys.rs` — kernel clock status and sd_notify.
+//!   and exit codes; `sys.rs` — the wall clock, kernel clock status, host uptime and sd_notify.
 //! - `devices/` — GPIO buttons (pure debouncer + gpio-cdev reader), MAX7219 and HD44780
 //!   counter displays (embedded-hal drivers on linux-embedded-hal), serial LED boards
 //!   (frame templates, tokio-serial adapter), their config and `validate`; see

@@ -420,10 +420,6 @@ impl EventLog {
         self.next_seq
     }
 
-    pub fn high_water(&self) -> &HighWater {
-        &self.hwm
-    }
-
     /// Add entries (not yet written nor durable: call [`EventLog::write`] and then flush
     /// before acknowledging). Reserves numbers and seq in the high-water mark first when
     /// needed.

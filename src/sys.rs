@@ -3,6 +3,14 @@
 use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
+/// The wall clock in milliseconds since the Unix epoch (UTC); 0 for a clock before 1970.
+/// Every part of the daemon reads time through this (core never does: it is given time).
+pub fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 /// Whether the kernel reports the system clock as synchronized (NTP status).
 pub fn clock_synchronized() -> bool {
     // SAFETY: adjtimex with modes = 0 only reads the kernel's clock status into `tx`.

@@ -383,6 +383,34 @@ mod real_engine {
     }
 
     /// What each counter shows, from the engine's view (what the lead feeds the adapter).
+    /// The keypad adapter on `cfg`, wired to the real engine as the daemon wires it;
+    /// reachability reports are collected.
+    pub fn run_bus(
+        cfg: KeypadBusConfig,
+        handle: &Handle,
+        site_config: &Arc<Config>,
+    ) -> (
+        tokio::task::JoinHandle<Result<(), keypad::KeypadError>>,
+        Reports,
+    ) {
+        let reports: Reports = Arc::default();
+        let r = reports.clone();
+        let task = tokio::spawn(keypad::run(
+            cfg,
+            Arc::new(EngineSink {
+                handle: handle.clone(),
+                config: site_config.clone(),
+            }),
+            displays_of(handle),
+            move |a, ok, d| {
+                if let Ok(mut v) = r.lock() {
+                    v.push((a, ok, d));
+                }
+            },
+        ));
+        (task, reports)
+    }
+
     pub fn displays_of(handle: &Handle) -> tokio::sync::watch::Receiver<keypad::CounterDisplays> {
         let of = |v: &engine::View| -> keypad::CounterDisplays {
             v.counters
@@ -423,21 +451,7 @@ mod real_engine {
         issue(&handle, 3).await;
         let sim = SimBus::start(SimOptions::new(vec![7])).expect("pseudo-terminal");
         let cfg = config(sim.path(), &[(7, 2)]);
-        let reports: Reports = Arc::default();
-        let r = reports.clone();
-        let task = tokio::spawn(keypad::run(
-            cfg,
-            Arc::new(EngineSink {
-                handle: handle.clone(),
-                config: site_config.clone(),
-            }),
-            displays_of(&handle),
-            move |a, ok, d| {
-                if let Ok(mut v) = r.lock() {
-                    v.push((a, ok, d));
-                }
-            },
-        ));
+        let (task, reports) = run_bus(cfg, &handle, &site_config);
         wait_for("keypad 7 answering", Duration::from_secs(5), || {
             last_report(&reports, 7) == Some(true)
         })
@@ -489,21 +503,7 @@ mod real_engine {
         opts.seed = 0xFEED;
         let sim = SimBus::start(opts).expect("pseudo-terminal");
         let pads: Vec<(u8, u16)> = addresses.iter().map(|&a| (a, u16::from(a))).collect();
-        let reports: Reports = Arc::default();
-        let r = reports.clone();
-        let task = tokio::spawn(keypad::run(
-            config(sim.path(), &pads),
-            Arc::new(EngineSink {
-                handle: handle.clone(),
-                config: site_config.clone(),
-            }),
-            displays_of(&handle),
-            move |a, ok, d| {
-                if let Ok(mut v) = r.lock() {
-                    v.push((a, ok, d));
-                }
-            },
-        ));
+        let (task, reports) = run_bus(config(sim.path(), &pads), &handle, &site_config);
         wait_for("all keypads answering", Duration::from_secs(10), || {
             addresses
                 .iter()

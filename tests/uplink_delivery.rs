@@ -102,16 +102,22 @@ impl Tally {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn events_arrive_in_order_and_metrics_match_the_activity() {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let broker = Broker::start(&tmp.path().join("broker"), BrokerOptions::default());
+/// A plain broker and a collector subscribed to everything under `layso/v1/`.
+async fn broker_with_collector(dir: &std::path::Path) -> (Broker, Subscriber) {
+    let broker = Broker::start(&dir.join("broker"), BrokerOptions::default());
     let sub = Subscriber::start(broker.port, "layso/v1/#", None);
     assert!(
         sub.wait_for(Duration::from_secs(5), |c| c.connections > 0)
             .await
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
+    (broker, sub)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_arrive_in_order_and_metrics_match_the_activity() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (broker, sub) = broker_with_collector(tmp.path()).await;
 
     let web = free_port();
     let text = site_config(
@@ -356,13 +362,7 @@ async fn broker_killed_and_restarted_with_persistence_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daemon_killed_while_publishing_and_restarted_loses_nothing() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let broker = Broker::start(&tmp.path().join("broker"), BrokerOptions::default());
-    let sub = Subscriber::start(broker.port, "layso/v1/#", None);
-    assert!(
-        sub.wait_for(Duration::from_secs(5), |c| c.connections > 0)
-            .await
-    );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (broker, sub) = broker_with_collector(tmp.path()).await;
     let web = free_port();
     // Small batches, few in flight: publishing a burst takes a while.
     let text = site_config(

@@ -85,13 +85,6 @@ pub fn spawn(
     })
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 fn reason_name(r: PubAckReason) -> &'static str {
     match r {
         PubAckReason::Success => "success",
@@ -155,7 +148,7 @@ impl Shell {
             tracing::error!(%e, "cannot read the uplink cursor; starting from the beginning");
             0
         });
-        let now = now_ms();
+        let now = crate::sys::wall_ms();
         let mut stats = DayStats::new(config.site.rule, now);
         let mut observed_upto = 0;
         match reader.last_day_entries() {
@@ -212,7 +205,7 @@ impl Shell {
         });
         if let Some(obj) = v.as_object_mut() {
             if online {
-                obj.insert("at".into(), json!(now_ms()));
+                obj.insert("at".into(), json!(crate::sys::wall_ms()));
             }
             if let Some(r) = reason {
                 obj.insert("reason".into(), json!(r));
@@ -268,7 +261,7 @@ impl Shell {
                 End::Stopped => break,
                 End::Lost(why) => why,
             };
-            let now = now_ms();
+            let now = crate::sys::wall_ms();
             if self.connected_since.take().is_some() {
                 tracing::warn!(broker = %self.broker(), %why, "uplink connection lost");
             } else {
@@ -338,7 +331,7 @@ impl Shell {
                 _ = stop.wait_for(|s| *s) => return End::Stopped,
             }
         }
-        let now = now_ms();
+        let now = crate::sys::wall_ms();
         self.connected_since = Some(now);
         self.reconnects += 1;
         self.last_error = None;
@@ -413,7 +406,7 @@ impl Shell {
         let limit = self.durable_limit();
         let topic = self.s.topic("events");
         for _ in 0..self.s.in_flight {
-            let Some(after) = self.outbox.wants_batch(now_ms()) else {
+            let Some(after) = self.outbox.wants_batch(crate::sys::wall_ms()) else {
                 return;
             };
             if after >= limit {
@@ -460,7 +453,7 @@ impl Shell {
         match ev {
             Event::Outgoing(Outgoing::Publish(pkid)) => self.outbox.on_outgoing(pkid),
             Event::Incoming(Packet::PubAck(ack)) => {
-                let now = now_ms();
+                let now = crate::sys::wall_ms();
                 // "No matching subscribers" holds only event batches back, and only when
                 // configured; status and metrics are live figures.
                 let hold = self.s.hold_without_subscribers
@@ -570,7 +563,7 @@ impl Shell {
 
     fn publish_metrics(&mut self, client: &AsyncClient) {
         self.observe_new_entries();
-        let now = now_ms();
+        let now = crate::sys::wall_ms();
         let outside = self.outside(now);
         let report = self.stats.report(now, &outside);
         let payload = match serde_json::to_vec(&report) {
@@ -600,7 +593,7 @@ impl Shell {
         }
         self.status_refreshed = Some(Instant::now());
         let (count, oldest) = self.reader.backlog().unwrap_or((0, None));
-        let now = now_ms();
+        let now = crate::sys::wall_ms();
         let refusing = match (&self.last_refusal, self.last_accept_at) {
             (Some((at, _, _)), Some(ok)) => *at > ok,
             (Some(_), None) => true,

@@ -67,13 +67,6 @@ async fn not_found() -> ApiError {
     ApiError::not_found("no such page or endpoint; the API lives under /api/v1 (see docs/api.md)")
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 // ---------------------------------------------------------------- JSON bodies
 
 /// A JSON body checked once: size, syntax, types and unknown fields, with a clear error.
@@ -194,7 +187,7 @@ async fn issue_ticket(
     let allowed = state
         .rate
         .lock()
-        .map(|mut r| r.allow(peer.ip(), now_ms()))
+        .map(|mut r| r.allow(peer.ip(), crate::sys::wall_ms()))
         .unwrap_or(true);
     if !allowed {
         return Err(ApiError::new(

@@ -10,7 +10,7 @@ use super::transport::{self, Link};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -112,12 +112,6 @@ pub fn spawn(
     }
 }
 
-fn wall_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 type Report = Box<dyn Fn(PrinterState, String) + Send + Sync>;
 
 struct Reporter {
@@ -202,7 +196,7 @@ async fn run(
     let far = Duration::from_secs(3600);
 
     loop {
-        drop_late(&mut queue, wall_ms(), &shared);
+        drop_late(&mut queue, crate::sys::wall_ms(), &shared);
         if !jobs_open && queue.is_empty() {
             break;
         }
@@ -279,7 +273,7 @@ async fn run(
             wake = wake.min(next_connect);
         }
         if let Some(d) = queue.iter().map(|j| j.deadline_ms).min() {
-            let ms = (d - wall_ms()).max(0) as u64 + 1;
+            let ms = (d - crate::sys::wall_ms()).max(0) as u64 + 1;
             wake = wake.min(now + Duration::from_millis(ms));
         }
         tokio::select! {
@@ -298,7 +292,7 @@ async fn run(
                     let answer = match &last {
                         Some(job) => {
                             let mut job = job.clone();
-                            job.deadline_ms = wall_ms().saturating_add(timeout_ms);
+                            job.deadline_ms = crate::sys::wall_ms().saturating_add(timeout_ms);
                             let ticket = job.ticket.clone();
                             queue.push_back(job);
                             next_poll = Instant::now();
