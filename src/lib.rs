@@ -1,5 +1,6 @@
 //! layso (Vietnamese *lấy số*, "take a number"): the queue-ticket daemon of a commune
-//! public administrative service center. See `../shared/DESIGN.md` for the why.
+//! public administrative service center. The design (code map, data flow,
+//! invariants) is `docs/architecture.md`; this is its short form.
 //!
 //! # Map of the code (where is the thing that does X)
 //!

@@ -1,4 +1,4 @@
-//! Log entries and the events they carry: the record format of DESIGN §3.
+//! Log entries and the events they carry: the record format (docs/architecture.md §6).
 
 use super::time::Day;
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! Unit and property tests of the queue rules (DESIGN §9: no duplicate numbers, FIFO
+//! Unit and property tests of the queue rules (no duplicate numbers, FIFO
 //! within priority, nothing lost, replay equals live).
 
 use super::state::TicketStatus;

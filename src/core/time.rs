@@ -59,7 +59,7 @@ impl DayRule {
     }
 }
 
-/// The clock rule of DESIGN §4: effective time never goes backwards relative to the
+/// The clock rule (docs/architecture.md §5): effective time never goes backwards relative to the
 /// last logged event.
 pub fn effective_time(now: Now, last_at: i64) -> i64 {
     now.wall_ms.max(last_at)
