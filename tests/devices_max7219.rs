@@ -63,6 +63,71 @@ fn font_for_ticket_characters() {
     assert_eq!(segments('-'), 0x01);
 }
 
+/// One table of what each character looks like, in segment letters (a top, b upper right,
+/// c lower right, d bottom, e lower left, f upper left, g middle), checked against both
+/// seven-segment drivers: the MAX7219 counter display and the RS-485 keypad's own display.
+const FONT_TABLE: &[(char, &str)] = &[
+    ('0', "abcdef"),
+    ('1', "bc"),
+    ('2', "abdeg"),
+    ('3', "abcdg"),
+    ('4', "bcfg"),
+    ('5', "acdfg"),
+    ('6', "acdefg"),
+    ('7', "abc"),
+    ('8', "abcdefg"),
+    ('9', "abcdfg"),
+    ('A', "abcefg"),
+    ('B', "cdefg"),
+    ('C', "adef"),
+    ('D', "bcdeg"),
+    ('E', "adefg"),
+    ('H', "bcefg"),
+    ('K', "acefg"),
+    ('P', "abefg"),
+    ('-', "g"),
+    (' ', ""),
+    ('?', ""),
+    ('\u{1EA0}', ""), // a non-ASCII letter not transliterated: blank on both, never a guess
+];
+
+fn letters_to_bits(letters: &str, order: &[u8; 7]) -> u8 {
+    letters
+        .bytes()
+        .map(|l| order.iter().position(|&o| o == l).map_or(0, |bit| 1u8 << bit))
+        .fold(0, |a, b| a | b)
+}
+
+#[test]
+fn the_same_text_looks_the_same_on_every_seven_segment_display() {
+    // MAX7219 register order: bit 6 = a … bit 0 = g; keypad order: bit 0 = a … bit 6 = g.
+    let max_order = *b"gfedcba";
+    let keypad_order = *b"abcdefg";
+    for &(c, letters) in FONT_TABLE {
+        assert_eq!(
+            segments(c),
+            letters_to_bits(letters, &max_order),
+            "MAX7219 shows {c:?} as other segments than {letters:?}"
+        );
+        let byte = u8::try_from(c).unwrap_or(0);
+        assert_eq!(
+            layso_keypad::segments::glyph(byte),
+            letters_to_bits(letters, &keypad_order),
+            "the keypad shows {c:?} as other segments than {letters:?}"
+        );
+    }
+    // A whole label, through each driver's own rendering path.
+    let keypad = layso_keypad::segments::render(*b"K-12");
+    let max: Vec<u8> = "K-12".chars().map(segments).collect();
+    for (k, m) in keypad.iter().zip(&max) {
+        let as_letters: String = (0..7u8)
+            .filter(|b| k & (1 << b) != 0)
+            .map(|b| char::from(b'a' + b))
+            .collect();
+        assert_eq!(*m, letters_to_bits(&as_letters, &max_order));
+    }
+}
+
 #[test]
 fn chain_of_two_shows_numbers_and_blinks_one_group() {
     let mut expect = init_expect(2, 5);

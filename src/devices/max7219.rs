@@ -163,44 +163,25 @@ impl<SPI: SpiDevice> Max7219<SPI> {
     }
 }
 
-/// Segment pattern (bit 7 = DP, 6 = A, 5 = B, 4 = C, 3 = D, 2 = E, 1 = F, 0 = G) for a character;
-/// letters are the usual 7-segment approximations, unknown characters show as a middle bar.
+/// Segment pattern in the MAX7219's bit order (bit 7 = DP, 6 = A, 5 = B, 4 = C, 3 = D, 2 = E,
+/// 1 = F, 0 = G) for a character. The font itself is the keypad firmware's
+/// ([`layso_keypad::segments::glyph`], bit 0 = a … 6 = g): one font, so the same ticket looks
+/// the same on a MAX7219 and on a keypad. Characters the font has no glyph for are blank.
 pub fn segments(c: char) -> u8 {
-    match c.to_ascii_uppercase() {
-        ' ' => 0x00,
-        '0' => 0x7E,
-        '1' => 0x30,
-        '2' => 0x6D,
-        '3' => 0x79,
-        '4' => 0x33,
-        '5' | 'S' => 0x5B,
-        '6' => 0x5F,
-        '7' => 0x70,
-        '8' => 0x7F,
-        '9' => 0x7B,
-        'A' => 0x77,
-        'B' => 0x1F,
-        'C' => 0x4E,
-        'D' => 0x3D,
-        'E' => 0x4F,
-        'F' => 0x47,
-        'G' => 0x5E,
-        'H' | 'K' | 'X' => 0x37,
-        'I' => 0x06,
-        'J' => 0x3C,
-        'L' => 0x0E,
-        'M' | 'N' => 0x15,
-        'O' => 0x1D,
-        'P' => 0x67,
-        'Q' => 0x73,
-        'R' => 0x05,
-        'T' => 0x0F,
-        'U' | 'V' | 'W' => 0x3E,
-        'Y' => 0x3B,
-        'Z' => 0x6D,
-        '_' => 0x08,
-        _ => 0x01,
-    }
+    let glyph = u8::try_from(c).map_or(0, layso_keypad::segments::glyph);
+    from_abcdefg(glyph)
+}
+
+/// Re-orders a glyph from the firmware's order (bit 0 = a … bit 6 = g, bit 7 = DP) to the
+/// MAX7219's (bit 6 = A … bit 0 = G, bit 7 = DP).
+fn from_abcdefg(glyph: u8) -> u8 {
+    (0..7).fold(glyph & 0x80, |out, bit| {
+        if glyph & (1 << bit) != 0 {
+            out | (1 << (6 - bit))
+        } else {
+            out
+        }
+    })
 }
 
 /// Renders counter slots into per-chip digit rows. Counter `i` occupies digit group `i`
