@@ -344,8 +344,9 @@ async fn get_state(State(state): State<Shared>) -> Json<Value> {
     let now = crate::engine::SystemClock;
     let now = crate::engine::Clock::now(&now);
     let c = &state.config;
-    Json(json!({
+    let mut doc = json!({
         "site": {"id": c.site.id, "name": c.site.name, "province": c.site.province},
+        "utc_offset_minutes": c.site.rule.utc_offset_minutes,
         "day": view.day,
         "now": now.wall_ms,
         "clock_ok": now.clock_ok,
@@ -363,9 +364,17 @@ async fn get_state(State(state): State<Shared>) -> Json<Value> {
             "unpublished": unpublished,
             "oldest_unpublished_at": oldest,
             "size_bytes": state.handle.reader().size_on_disk(),
+            "free_bytes": crate::status::free_bytes(&c.store.path),
         },
         "uplink": state.uplink.borrow().clone(),
-    }))
+    });
+    let kind_of = |name: &str| crate::status::kind_of(c, name);
+    let cx = crate::status::report::Context {
+        now_ms: now.wall_ms,
+        kind_of: &kind_of,
+    };
+    crate::status::report::enrich(&mut doc, &cx);
+    Json(doc)
 }
 
 // ---------------------------------------------------------------- event stream
