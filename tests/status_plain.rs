@@ -112,6 +112,18 @@ async fn state(client: &reqwest::Client, d: &Daemon) -> Result<Value, String> {
         .map_err(|e| format!("state is not JSON: {e}"))
 }
 
+/// The state must match docs/schemas/state.json (the documented plain-language fields).
+fn check_schema(s: &Value, what: &str) -> Result<(), String> {
+    let v = mosquitto::schema("state");
+    let errors: Vec<String> = v
+        .iter_errors(s)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    ensure(errors.is_empty(), || {
+        format!("{what}: the state does not match docs/schemas/state.json: {errors:#?}\n{s}")
+    })
+}
+
 fn codes(s: &Value) -> Vec<String> {
     s["health"]["problems"]
         .as_array()
@@ -133,6 +145,7 @@ async fn wait_state(
     loop {
         let s = state(client, d).await?;
         if ready(&s) {
+            check_schema(&s, what)?;
             return Ok(s);
         }
         if Instant::now() > deadline {
@@ -456,6 +469,11 @@ async fn status_page_and_cli_speak_plainly_in_three_states() {
     if let Err(e) = chromium::require_chromium() {
         panic!("{e}");
     }
+    // The schema check can fail: a state without the plain-language fields does.
+    assert!(
+        check_schema(&serde_json::json!({"health": {"ok": true}}), "self-check").is_err(),
+        "docs/schemas/state.json should refuse a state without its required fields"
+    );
     let tmp = match tempfile::tempdir() {
         Ok(t) => t,
         Err(e) => panic!("temp dir: {e}"),
