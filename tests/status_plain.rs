@@ -220,6 +220,13 @@ async fn sign_in_status(page: &Page, d: &Daemon) -> Result<(), String> {
     Ok(())
 }
 
+/// A screenshot of the page for reviewers, under target/screenshots/.
+async fn shot(page: &Page, name: &str) -> Result<(), String> {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let dir = tmp.parent().unwrap_or(tmp).join("screenshots");
+    page.screenshot(&dir.join(format!("{name}.png"))).await
+}
+
 async fn wait_page(page: &Page, what: &str, script: &str) -> Result<(), String> {
     // The page refreshes on each event and every 10 s (uplink changes are not events).
     page.wait_js(what, script, Duration::from_secs(30))
@@ -274,6 +281,7 @@ async fn healthy(
     .await?;
     let text = words(page, "panel").await?;
     check_plain(&text, "healthy status page")?;
+    shot(page, "status-healthy").await?;
     ensure(text.contains("Mọi thứ bình thường"), || {
         format!("healthy page should say all is well: {text}")
     })?;
@@ -357,6 +365,7 @@ async fn broker_down(
     .await?;
     let text = words(page, "panel").await?;
     check_plain(&text, "broker-down status page")?;
+    shot(page, "status-broker-down").await?;
     for want in [
         "Không kết nối được máy chủ tỉnh",
         "Cần làm: Kiểm tra đường truyền Internet",
@@ -423,6 +432,7 @@ async fn paper_out(
     .await?;
     let text = words(page, "panel").await?;
     check_plain(&text, "paper-out status page")?;
+    shot(page, "status-paper-out").await?;
     ensure(text.contains("Cần làm: Thay cuộn giấy."), || {
         format!("paper-out page should say what to do: {text}")
     })?;
