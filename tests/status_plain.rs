@@ -427,7 +427,8 @@ async fn paper_out(
     wait_page(
         page,
         "the paper-out page",
-        "return document.querySelector('#problems li[data-code=\"PRN-PAPER-OUT\"]') && document.getElementById('devices').textContent.includes('Hết giấy')",
+        // Live: the broker is back, so the uplink problem leaves the page without a reload.
+        "return document.querySelector('#problems li[data-code=\"PRN-PAPER-OUT\"]') && document.getElementById('devices').textContent.includes('Hết giấy') && !document.querySelector('#problems li[data-code=\"UPL-UNREACHABLE\"]') && document.getElementById('uplink').textContent.includes('Đã kết nối')",
     )
     .await?;
     let text = words(page, "panel").await?;
