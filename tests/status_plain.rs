@@ -470,8 +470,13 @@ async fn paper_out(
     })
 }
 
+/// The tests here run one at a time: the three-state test sets environment variables for
+/// its children, which must not race another test spawning processes.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_page_and_cli_speak_plainly_in_three_states() {
+    let _one = ONE_AT_A_TIME.lock().await;
     // Set before any child starts: Chromium runs in UTC to prove the page uses the site's
     // zone; the daemon counts its clock as synchronized (containers often lack NTP), so
     // "healthy" really is healthy.
@@ -545,4 +550,37 @@ async fn status_page_and_cli_speak_plainly_in_three_states() {
     let (code, _, err) = layso_status(&config, &[]);
     assert_eq!(code, 3, "daemon down: exit {code}, {err}");
     assert!(err.contains("Is the daemon running?"), "{err}");
+}
+
+/// Bad usage or configuration: exit 2 with what is wrong.
+#[test]
+fn status_cli_bad_config_or_usage_exits_2() {
+    let _one = ONE_AT_A_TIME.blocking_lock();
+    let tmp = match tempfile::tempdir() {
+        Ok(t) => t,
+        Err(e) => panic!("temp dir: {e}"),
+    };
+    let missing = tmp.path().join("no-such.toml");
+    let (code, _, err) = layso_status(&missing, &[]);
+    assert_eq!(code, 2, "missing config: exit {code}, {err}");
+    assert!(err.contains("cannot read the daemon's address"), "{err}");
+
+    let port = match pages_daemon::free_port() {
+        Ok(p) => p,
+        Err(e) => panic!("{e}"),
+    };
+    let text = match pages_daemon::dev_config(tmp.path(), port, |_| Ok(())) {
+        Ok(t) => t,
+        Err(e) => panic!("{e}"),
+    };
+    let config = tmp.path().join("layso.toml");
+    if let Err(e) = std::fs::write(&config, text) {
+        panic!("write config: {e}");
+    }
+    let (code, _, err) = layso_status(&config, &["--lang", "fr"]);
+    assert_eq!(code, 2, "unknown language: exit {code}, {err}");
+    assert!(err.contains("use --lang vi or --lang en"), "{err}");
+    // Nothing listens on that port: exit 3.
+    let (code, _, err) = layso_status(&config, &[]);
+    assert_eq!(code, 3, "no daemon: exit {code}, {err}");
 }

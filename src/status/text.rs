@@ -307,3 +307,76 @@ pub fn render(s: &StateDoc, en: bool) -> String {
     }
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc() -> Result<StateDoc, serde_json::Error> {
+        // 2026-12-01 03:00 UTC = 10:00 at +07:00.
+        let now = 1_796_094_000_000i64;
+        serde_json::from_value(json!({
+            "site": {"id": "x", "name": "Phường X", "province": "hcm"},
+            "day": "2026-12-01", "now": now, "version": "0.1.0",
+            "started_at": now - 2 * 3_600_000 - 15 * 60_000,
+            "utc_offset_minutes": 420,
+            "counters": [{"number": 1, "name": "Quầy 1", "state": "open",
+                          "current": {"ticket": "A001"}, "served_today": 3}],
+            "services": [{"id": "A", "prefix": "A", "name_vi": "Hộ tịch", "name_en": "Civil status",
+                          "waiting": 2, "waiting_priority": 1}],
+            "devices": [{"device": "printer", "since": now, "label_vi": "Máy in phiếu",
+                         "label_en": "Ticket printer", "state_vi": "Hết giấy", "state_en": "Out of paper",
+                         "detail_vi": "Hết giấy", "detail_en": "Out of paper", "detail_tech": "DLE EOT"}],
+            "store": {"size_bytes": 2_097_152, "free_bytes": 3_221_225_472u64},
+            "uplink_summary": null,
+            "health": {"ok": false, "problems": [{"code": "PRN-PAPER-OUT", "what_vi": "Máy in phiếu: hết giấy",
+                "what_en": "Ticket printer: out of paper", "action_vi": "Thay cuộn giấy.",
+                "action_en": "Put in a new paper roll.", "detail": "DLE EOT", "since": now}]},
+            "extra_field_from_a_newer_daemon": 1
+        }))
+    }
+
+    #[test]
+    fn renders_vietnamese_with_site_times() -> Result<(), serde_json::Error> {
+        let out = render(&doc()?, false);
+        for want in [
+            "Giờ tại trung tâm: 01/12 10:00 (UTC+07:00)",
+            "đã chạy 2 giờ 15 phút (từ 01/12 07:45)",
+            "Tình trạng: CẦN XỬ LÝ (1 vấn đề)",
+            "  [PRN-PAPER-OUT] Máy in phiếu: hết giấy (từ 01/12 10:00)",
+            "      → Cần làm: Thay cuộn giấy.",
+            "      chi tiết: DLE EOT",
+            "  Quầy 1: Đang mở, đang phục vụ A001, đã phục vụ hôm nay 3",
+            "  A · Hộ tịch: 2 đang chờ (1 ưu tiên)",
+            "  Máy in phiếu: Hết giấy (từ 01/12 10:00) [DLE EOT]",
+            "  dung lượng: 2.0 MB, ổ đĩa còn trống: 3.0 GB",
+            "Kết nối lên tỉnh: không cấu hình",
+        ] {
+            assert!(out.contains(want), "missing {want:?} in\n{out}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn renders_english() -> Result<(), serde_json::Error> {
+        let out = render(&doc()?, true);
+        assert!(
+            out.contains("Health: NEEDS ATTENTION (1 problem(s))"),
+            "{out}"
+        );
+        assert!(out.contains("→ To do: Put in a new paper roll."), "{out}");
+        assert!(out.contains("A · Civil status: 2 waiting"), "{out}");
+        assert!(!out.contains("Cần làm"), "{out}");
+        Ok(())
+    }
+
+    #[test]
+    fn site_time_crosses_midnight_and_negative_offsets() {
+        // 2026-12-01 20:30 UTC is 02/12 03:30 at +07:00 and 01/12 15:30 at -05:00.
+        let ms = 1_796_157_000_000i64;
+        assert_eq!(site_time(ms, 420), "02/12 03:30");
+        assert_eq!(site_time(ms, -300), "01/12 15:30");
+        assert_eq!(offset_text(-300), "UTC-05:00");
+    }
+}
