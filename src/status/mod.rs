@@ -28,6 +28,22 @@ pub fn kind_of(config: &Config, name: &str) -> DeviceKind {
     }
 }
 
+/// Adds what the state needs from the configuration and the disk: `utc_offset_minutes`
+/// and `store.free_bytes`.
+pub fn add_site_fields(doc: &mut serde_json::Value, config: &Config) {
+    use serde_json::json;
+    let Some(obj) = doc.as_object_mut() else {
+        return;
+    };
+    obj.insert(
+        "utc_offset_minutes".into(),
+        json!(config.site.rule.utc_offset_minutes),
+    );
+    if let Some(store) = obj.get_mut("store").and_then(|s| s.as_object_mut()) {
+        store.insert("free_bytes".into(), json!(free_bytes(&config.store.path)));
+    }
+}
+
 /// Free bytes on the file system holding `path` (None if it cannot be read).
 pub fn free_bytes(path: &std::path::Path) -> Option<u64> {
     use std::os::unix::ffi::OsStrExt;

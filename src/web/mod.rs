@@ -346,7 +346,6 @@ async fn get_state(State(state): State<Shared>) -> Json<Value> {
     let c = &state.config;
     let mut doc = json!({
         "site": {"id": c.site.id, "name": c.site.name, "province": c.site.province},
-        "utc_offset_minutes": c.site.rule.utc_offset_minutes,
         "day": view.day,
         "now": now.wall_ms,
         "clock_ok": now.clock_ok,
@@ -364,10 +363,11 @@ async fn get_state(State(state): State<Shared>) -> Json<Value> {
             "unpublished": unpublished,
             "oldest_unpublished_at": oldest,
             "size_bytes": state.handle.reader().size_on_disk(),
-            "free_bytes": crate::status::free_bytes(&c.store.path),
         },
         "uplink": state.uplink.borrow().clone(),
     });
+    // Plain-language fields for the status page, the counter page and `layso status`.
+    crate::status::add_site_fields(&mut doc, c);
     let kind_of = |name: &str| crate::status::kind_of(c, name);
     let cx = crate::status::report::Context {
         now_ms: now.wall_ms,
