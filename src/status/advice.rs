@@ -273,13 +273,34 @@ fn other_state(state: &str, code: &'static str) -> StateWords {
             en: "Unreachable",
             code: Some((code, Severity::Fault, CHECK_CABLE_VI, CHECK_CABLE_EN)),
         },
-        _ => StateWords {
+        "failed" | "error" => StateWords {
             ok: false,
             vi: "Có lỗi",
             en: "Failed",
             code: Some((code, Severity::Fault, CHECK_CABLE_VI, CHECK_CABLE_EN)),
         },
+        // A state this version does not know (a newer adapter): a warning, never hidden.
+        _ => StateWords {
+            ok: false,
+            vi: "Trạng thái chưa rõ",
+            en: "Unrecognized state",
+            code: Some((code, Severity::Warning, CHECK_CABLE_VI, CHECK_CABLE_EN)),
+        },
     }
+}
+
+/// States `device` has words for; another state is shown to the technician as is.
+fn known_state(state: &str) -> bool {
+    matches!(
+        state,
+        "ok" | "failed"
+            | "error"
+            | "unreachable"
+            | "paper_near_end"
+            | "paper_out"
+            | "cover_open"
+            | "offline"
+    )
 }
 
 fn device_code(kind: DeviceKind) -> &'static str {
@@ -343,6 +364,13 @@ pub fn device(
             (vi.to_string(), en.to_string())
         };
         (vi, en, d.to_string())
+    };
+    let tech = if known_state(state) {
+        tech
+    } else if tech.is_empty() {
+        format!("state={state}")
+    } else {
+        format!("state={state}; {tech}")
     };
     let problem = sw
         .code

@@ -80,9 +80,14 @@ fn board_devices_and_unknown_kinds_render_in_words() {
     assert_eq!(w.state_vi, "Không kết nối được");
     assert_eq!(p.map(|p| p.code), Some("SPK-FAILED"));
 
-    let (w, _) = device(DeviceKind::Other, "thing", "weird_state", "", 1);
-    assert_eq!(w.state_en, "Failed");
+    let (w, p) = device(DeviceKind::Other, "thing", "weird_state", "", 1);
+    assert_eq!(w.label_vi, "Thiết bị «thing»");
+    assert_eq!(w.state_vi, "Trạng thái chưa rõ");
+    assert_eq!(w.detail_tech, "state=weird_state");
     assert!(!w.ok);
+    let p = p.expect("an unknown state is a problem");
+    assert_eq!((p.code, p.severity), ("DEV-FAILED", Severity::Warning));
+    assert_eq!(p.detail, "state=weird_state");
 }
 
 #[test]
