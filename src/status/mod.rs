@@ -1,10 +1,11 @@
 //! The status in plain words for the technician: what each problem means and what to do
-//! (`advice`, pure), the plain-language fields of `GET /api/v1/state` (`report`, pure),
+//! (`advice` for devices, `site_advice` for uplink, clock and store; pure), the plain-language fields of `GET /api/v1/state` (`report`, pure),
 //! and `layso status`, the same summary in a terminal (`cli`).
 
 pub mod advice;
 pub mod cli;
 pub mod report;
+mod site_advice;
 pub mod text;
 
 use crate::config::Config;
