@@ -1,6 +1,7 @@
 //! The status in plain words for the technician: what each problem means and what to do
-//! (`advice` for devices, `site_advice` for uplink, clock and store; pure), the plain-language fields of `GET /api/v1/state` (`report`, pure),
-//! and `layso status`, the same summary in a terminal (`cli`).
+//! (`advice` for devices, `site_advice` for uplink, clock and store; pure), the
+//! plain-language fields of `GET /api/v1/state` (`report`, pure), and `layso status`, the
+//! same summary in a terminal (`text` renders, `cli` fetches).
 
 pub mod advice;
 pub mod cli;
