@@ -148,17 +148,19 @@ pub fn run(config_path: &Path, json: bool, lang: &str) -> ExitCode {
             return ExitCode::from(EXIT_UNREACHABLE);
         }
     };
-    if json {
+    let out = if json {
         match serde_json::to_string_pretty(&value) {
-            Ok(t) => println!("{t}"),
+            Ok(t) => t + "\n",
             Err(e) => {
                 eprintln!("cannot print the state as JSON: {e}");
                 return ExitCode::from(EXIT_UNREACHABLE);
             }
         }
     } else {
-        print!("{}", render(&doc, en));
-    }
+        render(&doc, en)
+    };
+    // A closed pipe (`layso status | head`) is not an error worth a panic.
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
     if doc.health.ok {
         ExitCode::from(EXIT_HEALTHY)
     } else {
