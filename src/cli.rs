@@ -32,6 +32,18 @@ enum Cmd {
         #[arg(long, short, default_value = config::DEFAULT_PATH)]
         config: PathBuf,
     },
+    /// Show the running daemon's status in plain words (exit 0 healthy, 1 needs attention,
+    /// 2 bad usage or configuration, 3 daemon unreachable).
+    Status {
+        #[arg(long, short, default_value = config::DEFAULT_PATH)]
+        config: PathBuf,
+        /// Print the state document as JSON (for scripts).
+        #[arg(long)]
+        json: bool,
+        /// Language: vi (default) or en.
+        #[arg(long, default_value = "vi")]
+        lang: String,
+    },
     /// Print a test ticket: every Vietnamese letter, the digits and a QR code.
     PrintTest {
         #[arg(long, short, default_value = config::DEFAULT_PATH)]
@@ -86,6 +98,7 @@ pub fn main() -> ExitCode {
             }
             Err(code) => code,
         },
+        Cmd::Status { config, json, lang } => crate::status::cli::run(&config, json, &lang),
         Cmd::PrintTest { config } => {
             let c = match load(&config) {
                 Ok(c) => c,

@@ -26,6 +26,9 @@
 //!   `config.rs` the `[uplink]` section; `tls.rs` rustls (ring); `mod.rs` the shell.
 //! - `daemon.rs` — `layso run`: wiring, signals, systemd notify; `cli.rs` — commands
 //!   and exit codes; `sys.rs` — the wall clock, kernel clock status, host uptime and sd_notify.
+//! - `status/` — the status in plain words: `advice.rs` problem → code, sentence and what to
+//!   do (pure); `report.rs` the plain-language fields of `GET /api/v1/state` (pure);
+//!   `text.rs` + `cli.rs` `layso status` (docs/pages.md).
 //! - `devices/` — GPIO buttons (pure debouncer + gpio-cdev reader), MAX7219 and HD44780
 //!   counter displays (embedded-hal drivers on linux-embedded-hal), serial LED boards
 //!   (frame templates, tokio-serial adapter), their config and `validate`; see
@@ -53,6 +56,7 @@ pub mod daemon;
 pub mod devices;
 pub mod engine;
 pub mod log;
+pub mod status;
 pub mod sys;
 pub mod uplink;
 pub mod web;

@@ -344,7 +344,7 @@ async fn get_state(State(state): State<Shared>) -> Json<Value> {
     let now = crate::engine::SystemClock;
     let now = crate::engine::Clock::now(&now);
     let c = &state.config;
-    Json(json!({
+    let mut doc = json!({
         "site": {"id": c.site.id, "name": c.site.name, "province": c.site.province},
         "day": view.day,
         "now": now.wall_ms,
@@ -365,7 +365,16 @@ async fn get_state(State(state): State<Shared>) -> Json<Value> {
             "size_bytes": state.handle.reader().size_on_disk(),
         },
         "uplink": state.uplink.borrow().clone(),
-    }))
+    });
+    // Plain-language fields for the status page, the counter page and `layso status`.
+    crate::status::add_site_fields(&mut doc, c);
+    let kind_of = |name: &str| crate::status::kind_of(c, name);
+    let cx = crate::status::report::Context {
+        now_ms: now.wall_ms,
+        kind_of: &kind_of,
+    };
+    crate::status::report::enrich(&mut doc, &cx);
+    Json(doc)
 }
 
 // ---------------------------------------------------------------- event stream

@@ -109,13 +109,65 @@ const Layso = (() => {
   function now() { return Date.now() + skewMs; }
 
   function pad2(n) { return (n < 10 ? '0' : '') + n; }
+  // The site's offset from UTC in minutes (state.utc_offset_minutes). Once a page sets it,
+  // clock texts show the site's time, not the browser's zone.
+  let siteOffsetMin = null;
+  function setSiteOffset(minutes) {
+    if (typeof minutes === 'number' && Number.isFinite(minutes)) siteOffsetMin = minutes;
+  }
+  function wallParts(ms) {
+    const at = ms === undefined ? now() : ms;
+    if (siteOffsetMin === null) {
+      const d = new Date(at);
+      return { D: d.getDate(), M: d.getMonth() + 1, h: d.getHours(), m: d.getMinutes(), s: d.getSeconds() };
+    }
+    const d = new Date(at + siteOffsetMin * 60000);
+    return { D: d.getUTCDate(), M: d.getUTCMonth() + 1, h: d.getUTCHours(), m: d.getUTCMinutes(), s: d.getUTCSeconds() };
+  }
   function clockText(ms) {
-    const d = new Date(ms === undefined ? now() : ms);
-    return pad2(d.getHours()) + ':' + pad2(d.getMinutes());
+    const p = wallParts(ms);
+    return pad2(p.h) + ':' + pad2(p.m);
   }
   function clockTextSeconds(ms) {
-    const d = new Date(ms === undefined ? now() : ms);
-    return clockText(ms) + ':' + pad2(d.getSeconds());
+    return clockText(ms) + ':' + pad2(wallParts(ms).s);
+  }
+  /** dd/mm HH:MM (in the site's zone once setSiteOffset was called). */
+  function siteTime(ms) {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) return '—';
+    const p = wallParts(ms);
+    return pad2(p.D) + '/' + pad2(p.M) + ' ' + pad2(p.h) + ':' + pad2(p.m);
+  }
+  /** A duration in words, as `layso status` says it: "2 giờ 15 phút", "dưới 1 phút". */
+  function durationWords(ms) {
+    const s = Math.max(0, Math.floor(ms / 1000));
+    const d = Math.floor(s / 86400);
+    const h = Math.floor((s % 86400) / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    if (d > 0) return d + t(' ngày ', ' d ') + h + t(' giờ', ' h');
+    if (h > 0) return h + t(' giờ ', ' h ') + m + t(' phút', ' min');
+    if (m > 0) return m + t(' phút', ' min');
+    return t('dưới 1 phút', 'under a minute');
+  }
+  /** Picks field_vi / field_en of an object for the current language (falls back to vi). */
+  function pick(obj, field) {
+    if (!obj) return '';
+    const vi = obj[field + '_vi'];
+    const en = obj[field + '_en'];
+    return (lang === 'en' ? (en || vi) : (vi || en)) || '';
+  }
+  /**
+   * A device of state.devices in words: its state and translated detail (the daemon adds
+   * state_vi/en, detail_vi/en), and what to do when the state's health has a problem for it.
+   */
+  function deviceText(dev, state) {
+    if (!dev) return t('Không có thông tin', 'Unknown');
+    const st = pick(dev, 'state') || printerStateText(dev.state);
+    const detail = pick(dev, 'detail');
+    let text = st + (detail && detail !== st ? ' — ' + detail : '');
+    const problems = (state && state.health && Array.isArray(state.health.problems)) ? state.health.problems : [];
+    const p = problems.find((x) => x && x.source === dev.device);
+    if (p) text += '. ' + pick(p, 'action');
+    return text;
   }
   function dateText(ms) {
     const d = new Date(ms === undefined ? now() : ms);
@@ -282,6 +334,7 @@ const Layso = (() => {
     t, lang: () => lang, setLang, onLang, applyLang, wireLangToggles, params,
     api, errorText, noteServerNow, now,
     clockText, clockTextSeconds, dateText, durationText, uptimeText, every, startClock, pad2,
+    setSiteOffset, siteTime, durationWords, pick, deviceText,
     serviceName, printerTrouble, printerStateText, printerDevice,
     openStream, debounce, el, creds,
   };

@@ -150,7 +150,7 @@
   function renderPrinter() {
     const dev = L.printerDevice(state);
     const el = $('printer-state');
-    el.textContent = dev ? L.printerStateText(dev.state) + (dev.detail ? ' — ' + dev.detail : '') : L.t('Không có thông tin', 'Unknown');
+    el.textContent = L.deviceText(dev, state);
     el.parentElement.classList.toggle('bad', !!(dev && L.printerTrouble(dev.state)));
   }
 

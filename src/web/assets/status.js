@@ -1,5 +1,6 @@
-// layso status page: after admin sign-in, shows store health and alarms, devices, uplink
-// and backlog, version and uptime, counters and queues; refreshed live.
+// layso status page: after admin sign-in, shows what needs attention and what to do, store
+// health, devices, uplink and backlog in plain words, version and uptime, counters and queues;
+// times in the site's zone; refreshed live (event stream plus a 10 s poll).
 'use strict';
 
 (() => {
@@ -47,11 +48,8 @@
     }
   }
 
-  function fmtTime(ms) {
-    if (typeof ms !== 'number') return '—';
-    const d = new Date(ms);
-    return L.pad2(d.getDate()) + '/' + L.pad2(d.getMonth() + 1) + ' ' + L.clockTextSeconds(ms);
-  }
+  // Times in the site's zone (state.utc_offset_minutes, set on each refresh), dd/mm HH:MM.
+  function fmtTime(ms) { return L.siteTime(ms); }
   function yesNo(b, goodWhenTrue) {
     const good = goodWhenTrue ? b : !b;
     return L.el('span', { class: good ? 'good' : 'badv', text: b ? L.t('Có', 'Yes') : L.t('Không', 'No') });
@@ -70,55 +68,97 @@
       L.el('tbody', {}, rows.map((r) => L.el('tr', {}, r.map((c) => L.el('td', {}, [c === null || c === undefined ? '—' : (typeof c === 'object' ? c : String(c))]))))),
     );
   }
-  function stateSpan(s) {
-    const cls = s === 'ok' || s === 'open' ? 'good' : (L.printerTrouble(s) || s === 'closed' ? 'badv' : 'warnv');
-    const counterStates = { open: ['Đang mở', 'Open'], paused: ['Tạm dừng', 'Paused'], closed: ['Đóng', 'Closed'] };
-    const text = counterStates[s] ? L.t(counterStates[s][0], counterStates[s][1]) : L.printerStateText(s);
-    return L.el('span', { class: cls, text });
+  function counterState(s) {
+    const names = { open: ['Đang mở', 'Open'], paused: ['Tạm dừng', 'Paused'], closed: ['Đóng', 'Closed'] };
+    const pair = names[s] || ['Không rõ', 'Unknown'];
+    return L.el('span', { class: s === 'open' ? 'good' : (s === 'closed' ? 'badv' : 'warnv'), text: L.t(pair[0], pair[1]) });
+  }
+  function bytesText(b) {
+    if (typeof b !== 'number') return '—';
+    const mb = b / 1048576;
+    return mb >= 1024 ? (mb / 1024).toFixed(1) + ' GB' : mb.toFixed(1) + ' MB';
+  }
+  function offsetText(min) {
+    if (typeof min !== 'number') return '—';
+    const a = Math.abs(min);
+    return 'UTC' + (min < 0 ? '-' : '+') + L.pad2(Math.floor(a / 60)) + ':' + L.pad2(a % 60);
+  }
+  /** Words, then the technical text (OS error, status bytes) in small type for the technician. */
+  function withTech(words, tech) {
+    const parts = [L.el('span', { text: words || '—' })];
+    if (tech) parts.push(L.el('span', { class: 'tech', text: tech }));
+    return L.el('span', {}, parts);
+  }
+  function since(ms) {
+    return typeof ms === 'number' && ms > 0 ? L.t(' từ ', ' since ') + fmtTime(ms) : '';
+  }
+
+  function renderProblems(health) {
+    const list = (health && Array.isArray(health.problems)) ? health.problems : [];
+    $('problems').replaceChildren(...(list.length > 0
+      ? list.map((p) => L.el('li', { class: p.severity === 'fault' ? 'fault' : 'warning', dataset: { code: p.code || '' } }, [
+        L.el('div', {}, [L.el('span', { class: 'what', text: L.pick(p, 'what') + since(p.since) }), L.el('span', { class: 'code', text: p.code || '' })]),
+        L.el('div', { class: 'todo', text: L.t('Cần làm: ', 'To do: ') + L.pick(p, 'action') }),
+        p.detail ? L.el('span', { class: 'tech', text: p.detail }) : null,
+      ]))
+      : [L.el('li', { class: 'none', text: L.t('Mọi thứ bình thường', 'Everything is working') })]));
   }
 
   function render() {
     if (!state) return;
     const s = state;
+    L.setSiteOffset(s.utc_offset_minutes);
     $('site-name').textContent = s.site ? [s.site.name, s.site.province].filter(Boolean).join(' · ') : '';
+    const problems = (s.health && Array.isArray(s.health.problems)) ? s.health.problems : [];
+    renderProblems(s.health);
     kv($('system'), [
       [L.t('Phiên bản', 'Version'), s.version || '—'],
       [L.t('Cơ sở', 'Site'), s.site ? (s.site.id || '') + (s.site.name ? ' — ' + s.site.name : '') : '—'],
       [L.t('Ngày làm việc', 'Business day'), s.day || '—'],
-      [L.t('Đã chạy', 'Uptime'), typeof s.started_at === 'number' ? L.uptimeText(L.now() - s.started_at) : '—'],
+      [L.t('Đã chạy', 'Running for'), typeof s.started_at === 'number' ? L.durationWords(L.now() - s.started_at) : '—'],
       [L.t('Khởi động lúc', 'Started at'), fmtTime(s.started_at)],
+      [L.t('Múi giờ của trung tâm', 'Site time zone'), offsetText(s.utc_offset_minutes)],
       [L.t('Đồng hồ đã đồng bộ', 'Clock synchronized'), yesNo(!!s.clock_ok, true)],
     ]);
     const st = s.store || {};
-    kv($('store'), [
-      [L.t('Tình trạng', 'Health'), L.el('span', { class: st.ok ? 'good' : 'badv', text: st.ok ? L.t('Tốt', 'Healthy') : L.t('Có sự cố', 'Trouble') })],
-      [L.t('Đường dẫn', 'Path'), st.path || '—'],
-      [L.t('Số thứ tự bản ghi cuối', 'Last record seq'), typeof st.last_seq === 'number' ? st.last_seq : '—'],
-      [L.t('Chưa gửi lên tỉnh', 'Not yet sent'), typeof st.unpublished === 'number' ? st.unpublished : '—'],
-    ]);
-    const alarms = Array.isArray(st.alarms) ? st.alarms : [];
-    $('alarms').replaceChildren(...(alarms.length > 0
-      ? alarms.map((a) => L.el('li', { text: typeof a === 'string' ? a : JSON.stringify(a) }))
+    const storeProblems = problems.filter((p) => p.source === 'store');
+    const storeRows = [
+      [L.t('Tình trạng', 'Health'), L.el('span', { class: storeProblems.length === 0 ? 'good' : 'badv', text: storeProblems.length === 0 ? L.t('Tốt', 'Healthy') : L.t('Có sự cố', 'Trouble') })],
+    ];
+    if (typeof st.writable === 'boolean') storeRows.push([L.t('Ghi được', 'Writable'), yesNo(st.writable, true)]);
+    storeRows.push(
+      [L.t('Dung lượng', 'Size'), bytesText(st.size_bytes)],
+      [L.t('Ổ đĩa còn trống', 'Free disk space'), bytesText(st.free_bytes)],
+      [L.t('Số bản ghi', 'Records'), typeof st.last_seq === 'number' ? st.last_seq : '—'],
+      [L.t('Thư mục', 'Folder'), st.path || '—'],
+    );
+    kv($('store'), storeRows);
+    $('alarms').replaceChildren(...(storeProblems.length > 0
+      ? storeProblems.map((p) => L.el('li', {}, [withTech(L.pick(p, 'what') + '. ' + L.pick(p, 'action'), p.detail)]))
       : [L.el('li', { class: 'none', text: L.t('Không có cảnh báo', 'No alarms') })]));
     const devs = Array.isArray(s.devices) ? s.devices : [];
     table($('devices'), [L.t('Thiết bị', 'Device'), L.t('Trạng thái', 'State'), L.t('Chi tiết', 'Detail'), L.t('Từ lúc', 'Since')],
-      devs.length > 0 ? devs.map((d) => [d.device, stateSpan(d.state), d.detail || '', fmtTime(d.since)])
-        : [[L.t('Không có thiết bị', 'No devices'), '', '', '']]);
-    if (s.uplink && typeof s.uplink === 'object') {
-      kv($('uplink'), Object.keys(s.uplink).map((k) => {
-        const v = s.uplink[k];
-        let shown;
-        if (typeof v === 'boolean') shown = yesNo(v, true);
-        else if (typeof v === 'number' && /(_at|since|time)$/.test(k) && v > 1e12) shown = fmtTime(v);
-        else if (v === null || v === undefined) shown = '—';
-        else shown = typeof v === 'object' ? JSON.stringify(v) : String(v);
-        return [k, shown];
-      }));
+      devs.length > 0 ? devs.map((d) => [
+        L.pick(d, 'label') || L.t('Thiết bị', 'Device'),
+        L.el('span', { class: d.ok === false ? 'badv' : 'good', text: L.pick(d, 'state') || L.t('Không rõ', 'Unknown') }),
+        withTech(L.pick(d, 'detail'), d.detail_tech),
+        fmtTime(d.since),
+      ]) : [[L.t('Không có thiết bị', 'No devices'), '', '', '']]);
+    const u = s.uplink_summary;
+    if (u && typeof u === 'object') {
+      const upProblem = problems.find((p) => p.source === 'uplink');
+      kv($('uplink'), [
+        [L.t('Trạng thái', 'State'), L.el('span', { class: u.connected ? 'good' : 'badv', text: L.pick(u, 'state') + since(u.since) })],
+        [L.t('Máy chủ', 'Broker'), u.broker || '—'],
+        [L.t('Mã hóa TLS', 'TLS encryption'), yesNo(!!u.tls, true)],
+        [L.t('Chưa gửi', 'Waiting to be sent'), L.pick(u, 'backlog')],
+        [L.t('Lỗi gần nhất', 'Last error'), upProblem ? withTech(L.pick(upProblem, 'what'), upProblem.detail) : L.t('Không có', 'None')],
+      ]);
     } else {
       kv($('uplink'), [[L.t('Trạng thái', 'State'), L.t('Không cấu hình', 'Not configured')]]);
     }
     table($('counters'), [L.t('Quầy', 'Counter'), L.t('Trạng thái', 'State'), L.t('Đang phục vụ', 'Serving'), L.t('Đã phục vụ hôm nay', 'Served today')],
-      (s.counters || []).map((c) => [c.name || String(c.number), stateSpan(c.state), c.current ? c.current.ticket : '—', typeof c.served_today === 'number' ? c.served_today : '—']));
+      (s.counters || []).map((c) => [c.name || String(c.number), counterState(c.state), c.current ? c.current.ticket : '—', typeof c.served_today === 'number' ? c.served_today : '—']));
     table($('services'), [L.t('Dịch vụ', 'Service'), L.t('Đang chờ', 'Waiting'), L.t('Ưu tiên', 'Priority')],
       (s.services || []).map((v) => [(v.prefix || v.id) + ' · ' + L.serviceName(v), v.waiting || 0, v.waiting_priority || 0]));
     $('updated').textContent = loadedAt ? L.t('Cập nhật ', 'Updated ') + L.clockTextSeconds(loadedAt) : '';
