@@ -14,6 +14,9 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
+mod web_limits;
+pub use web_limits::ConnLimits;
+
 /// Where a configuration lives in production.
 pub const DEFAULT_PATH: &str = "/etc/layso/layso.toml";
 
@@ -118,6 +121,14 @@ struct RawWeb {
     kiosk_rate_per_minute: Option<u32>,
     #[serde(default)]
     max_body_bytes: Option<Spanned<usize>>,
+    #[serde(default)]
+    max_connections: Option<Spanned<usize>>,
+    #[serde(default)]
+    keepalive_soft_limit: Option<Spanned<usize>>,
+    #[serde(default)]
+    header_timeout_s: Option<Spanned<u64>>,
+    #[serde(default)]
+    idle_timeout_s: Option<Spanned<u64>>,
 }
 
 // ---------------------------------------------------------------- checked
@@ -182,6 +193,8 @@ pub struct WebConfig {
     pub admin_credential: Option<String>,
     pub kiosk_rate_per_minute: u32,
     pub max_body_bytes: usize,
+    /// Connection cap and timeouts of the HTTP server.
+    pub limits: ConnLimits,
 }
 
 impl Config {
@@ -618,6 +631,15 @@ fn check(raw: RawConfig, loc: &Locator, out: &mut Vec<Problem>) -> Config {
         admin_credential,
         kiosk_rate_per_minute: raw.web.kiosk_rate_per_minute.unwrap_or(30),
         max_body_bytes,
+        limits: web_limits::check(
+            web_limits::RawLimits {
+                max_connections: raw.web.max_connections.as_ref(),
+                keepalive_soft_limit: raw.web.keepalive_soft_limit.as_ref(),
+                header_timeout_s: raw.web.header_timeout_s.as_ref(),
+                idle_timeout_s: raw.web.idle_timeout_s.as_ref(),
+            },
+            &mut p,
+        ),
     };
 
     // devices

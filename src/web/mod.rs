@@ -6,6 +6,7 @@
 mod error;
 mod pages;
 pub mod ratelimit;
+pub mod serve;
 
 pub use error::ApiError;
 
@@ -182,8 +183,14 @@ fn printer_state(state: &AppState) -> Value {
 async fn issue_ticket(
     State(state): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    conn: Option<axum::Extension<Arc<serve::ClientConn>>>,
     ApiJson(req): ApiJson<IssueRequest>,
 ) -> Result<Response, ApiError> {
+    // A kiosk that gave up waiting (its request sat unread) would never show the number.
+    if conn.is_some_and(|c| c.gone()) {
+        tracing::warn!(%peer, "kiosk closed the connection before its request was read; no ticket issued");
+        return Err(ApiError::client_gone());
+    }
     let allowed = state
         .rate
         .lock()
