@@ -14,6 +14,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
+mod coverage;
 mod web_limits;
 pub use web_limits::ConnLimits;
 
@@ -369,7 +370,7 @@ impl<'a> Locator<'a> {
 /// Read and check a configuration file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+    let bytes = std::fs::read(path).map_err(|e| ConfigError {
         file: file.clone(),
         problems: vec![Problem {
             line: 0,
@@ -379,7 +380,11 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             ),
         }],
     })?;
-    parse(&text, &file, path.parent())
+    let text = coverage::utf8(&bytes).map_err(|p| ConfigError {
+        file: file.clone(),
+        problems: vec![p],
+    })?;
+    parse(text, &file, path.parent())
 }
 
 /// Check configuration text. Relative store paths are resolved against the working
@@ -397,6 +402,9 @@ pub fn parse(text: &str, file: &str, _base: Option<&Path>) -> Result<Config, Con
     let mut problems = Vec::new();
     let mut config = check(raw, &loc, &mut problems);
     config.warnings = placeholder_warnings(text, &loc);
+    config
+        .warnings
+        .extend(coverage::warnings(text, &config, &loc));
     if problems.is_empty() {
         Ok(config)
     } else {

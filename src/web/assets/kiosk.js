@@ -113,7 +113,10 @@
       : ahead === 0 ? L.t('Bạn là người tiếp theo', 'You are next')
         : L.t('Số người đang chờ trước bạn: ', 'People waiting before you: ') + ahead;
     const pstate = lastIssued.printer && lastIssued.printer.state;
-    $('issued-printer').hidden = !L.printerTrouble(pstate);
+    // The print queue was full: the number is valid but no paper came out.
+    const notPrinted = !!(lastIssued.print && lastIssued.print.queued === false);
+    $('issued-not-printed').hidden = !notPrinted;
+    $('issued-printer').hidden = notPrinted || !L.printerTrouble(pstate);
     const left = Math.max(0, Math.ceil((lastIssued.until - Date.now()) / 1000));
     $('issued-hint').textContent = L.t('Chạm để đóng · tự đóng sau ', 'Touch to close · closes in ') + left + ' s';
     L.applyLang($('issued'));
@@ -126,7 +129,7 @@
   }
 
   function showIssued(reply) {
-    lastIssued = { ticket: reply.ticket, printer: reply.printer || null, until: Date.now() + SHOW_TICKET_MS };
+    lastIssued = { ticket: reply.ticket, printer: reply.printer || null, print: reply.print || null, until: Date.now() + SHOW_TICKET_MS };
     renderIssued();
     $('issued').hidden = false;
     clearTimeout(issuedTimer);
