@@ -22,6 +22,16 @@ fn raise_own_nofile(need: u64) {
     // SAFETY: plain getrlimit/setrlimit on a struct we own.
     unsafe {
         assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl), 0);
+        // Root (as in CI) may raise the hard limit too; others get what the hard limit allows.
+        if rl.rlim_max < need {
+            let up = libc::rlimit {
+                rlim_cur: need,
+                rlim_max: need,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &up) == 0 {
+                rl = up;
+            }
+        }
         rl.rlim_cur = rl.rlim_max;
         assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &rl), 0);
     }
