@@ -9,7 +9,7 @@ mod pages;
 pub mod printing;
 pub mod ratelimit;
 mod reprint;
-pub mod serve;
+pub(crate) mod serve;
 
 pub use error::ApiError;
 

@@ -498,6 +498,37 @@ mod tests {
     }
 
     #[test]
+    fn gone_sees_a_client_that_closed_its_connection() {
+        let listener = match std::net::TcpListener::bind("127.0.0.1:0") {
+            Ok(l) => l,
+            Err(e) => panic!("bind: {e}"),
+        };
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let client = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+        let (server, _) = listener.accept().unwrap_or_else(|e| panic!("{e}"));
+        let mut c = conn(1, 0, 1, 0);
+        if let Some(c) = Arc::get_mut(&mut c) {
+            c.fd = server.as_raw_fd();
+        }
+        assert!(!c.gone(), "connected, nothing sent");
+        std::io::Write::write_all(&mut &client, b"GET / HTTP/1.1\r\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!c.gone(), "unread bytes are not a close");
+        let mut buf = [0u8; 64];
+        let _ = std::io::Read::read(&mut &server, &mut buf);
+        drop(client);
+        let mut seen = false;
+        for _ in 0..100 {
+            if c.gone() {
+                seen = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(seen, "the client's close is seen");
+    }
+
+    #[test]
     fn sweep_closes_only_quiet_connections_past_the_idle_time() {
         let r = reg();
         let limits = ConnLimits::default();
