@@ -136,7 +136,9 @@ async fn feed_printer(
         };
         if !desk.feed(&config, &entry) {
             // The ticket stays valid: the kiosk shows the number and says it was not printed.
-            tracing::warn!(seq = entry.seq, "print queue full; ticket not printed");
+            if let Event::TicketIssued { ticket, .. } = &entry.event {
+                tracing::warn!(%ticket, "print queue full; ticket {ticket} not printed");
+            }
         }
     }
 }
