@@ -40,6 +40,9 @@ use tower::ServiceExt;
 /// Descriptors kept free for everything that is not an HTTP connection.
 pub(crate) const FD_RESERVE: usize = 256;
 
+/// The answer to a connection refused because every connection is busy.
+const REFUSED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 161\r\n\r\n{\"error\":\"unavailable\",\"message_vi\":\"H\xe1\xbb\x87 th\xe1\xbb\x91ng \xc4\x91ang b\xe1\xba\xadn, vui l\xc3\xb2ng th\xe1\xbb\xad l\xe1\xba\xa1i.\",\"message_en\":\"Every connection is busy (web.max_connections); try again.\"}";
+
 /// One connection as the cap and the handlers see it.
 pub struct ClientConn {
     id: u64,
@@ -247,6 +250,8 @@ pub async fn serve(
             close: Notify::new(),
         });
         if !reg.admit(&limits, conn.clone()) {
+            // Every connection is busy: say so (best effort, never waits) and close.
+            let _ = sock.try_write(REFUSED);
             drop(sock);
             continue;
         }
@@ -526,6 +531,22 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         }
         assert!(seen, "the client's close is seen");
+    }
+
+    #[test]
+    fn refusal_is_a_complete_json_answer() {
+        let text = std::str::from_utf8(REFUSED).unwrap_or_else(|e| panic!("{e}"));
+        let (head, body) = text
+            .split_once("\r\n\r\n")
+            .unwrap_or_else(|| panic!("no head"));
+        assert!(
+            head.contains(&format!("Content-Length: {}", body.len())),
+            "{head} / {}",
+            body.len()
+        );
+        let v: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(v["error"], "unavailable");
+        assert_eq!(v["message_vi"], "Hệ thống đang bận, vui lòng thử lại.");
     }
 
     #[test]
