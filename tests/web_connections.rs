@@ -311,3 +311,69 @@ async fn a_request_whose_client_gave_up_issues_nothing() {
         "no number was used by the abandoned requests"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_cap_busy_streams_stay_and_a_newcomer_is_told_why() {
+    let site = site("max_connections = 16\nkeepalive_soft_limit = 8");
+    let _d = tokio::task::block_in_place(|| site.start());
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
+    // 16 event streams: every connection is busy.
+    let mut streams = Vec::new();
+    for _ in 0..16 {
+        let s = client
+            .get(site.url("/api/v1/events"))
+            .send()
+            .await
+            .expect("stream");
+        assert_eq!(s.status(), 200);
+        streams.push(s);
+    }
+    // The newcomer is answered at once (before it even asks) and closed.
+    let port = site.port;
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut text = String::new();
+        let _ = s.read_to_string(&mut text);
+        text
+    })
+    .await
+    .expect("reader");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer:?}");
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+    let v: serde_json::Value = serde_json::from_str(body).expect("JSON body");
+    assert_eq!(v["error"], "unavailable", "{v}");
+    // One display goes away: the kiosk gets in, and the other streams still deliver.
+    drop(streams.pop());
+    let mut got = None;
+    for _ in 0..50 {
+        let r = client
+            .post(site.url("/api/v1/tickets"))
+            .json(&serde_json::json!({"service": "A"}))
+            .send()
+            .await
+            .expect("answer");
+        if r.status() == 201 {
+            got = Some(r.json::<serde_json::Value>().await.expect("JSON"));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ticket = got.expect("a ticket once a connection is free")["ticket"]["ticket"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert_eq!(ticket, "A001");
+    let first = &mut streams[0];
+    let mut seen = String::new();
+    while !seen.contains(&ticket) {
+        match tokio::time::timeout(Duration::from_secs(5), first.chunk()).await {
+            Ok(Ok(Some(c))) => seen.push_str(&String::from_utf8_lossy(&c)),
+            other => panic!("stream stalled: {other:?} after {seen:?}"),
+        }
+    }
+}
