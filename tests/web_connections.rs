@@ -362,8 +362,10 @@ async fn at_the_cap_busy_streams_stay_and_a_newcomer_is_told_why() {
                 got = Some(r.json::<serde_json::Value>().await.expect("JSON"));
                 break;
             }
+            // Refused (the 503 read as the answer, or before it could ask): not free yet.
+            Ok(r) if r.status() == 503 => {}
             Ok(r) => panic!("kiosk got {} instead of a ticket", r.status()),
-            Err(_) => {} // refused before it could ask: not free yet
+            Err(_) => {}
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -380,4 +382,39 @@ async fn at_the_cap_busy_streams_stay_and_a_newcomer_is_told_why() {
             other => panic!("stream stalled: {other:?} after {seen:?}"),
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cap_shrinks_to_fit_a_small_open_file_limit() {
+    raise_own_nofile(1_000);
+    let site = site("");
+    // 400 open files: the configured 512 connections cannot fit; 400 - 256 = 144 can.
+    let d = tokio::task::block_in_place(|| start_limited(&site, 400));
+    let addr = format!("127.0.0.1:{}", site.port);
+    let mut idle = Vec::new();
+    for _ in 0..600 {
+        if let Ok(Ok(s)) = tokio::time::timeout(
+            Duration::from_secs(2),
+            tokio::net::TcpStream::connect(&addr),
+        )
+        .await
+        {
+            idle.push(s);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let fds = open_fds(d.pid());
+    assert!(
+        fds < 400 - 100,
+        "the daemon holds {fds} of its 400 descriptors"
+    );
+    let (ticket, took) = kiosk(&site).await;
+    assert_eq!(ticket, "A001");
+    assert!(took < Duration::from_secs(1), "kiosk took {took:?}");
+    let log = site.daemon_log();
+    assert!(
+        log.contains("web.max_connections lowered") && log.contains("144"),
+        "{log}"
+    );
+    drop(idle);
 }
