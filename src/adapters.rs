@@ -14,8 +14,8 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 /// What the web side needs from the adapters.
 pub struct Adapters {
-    /// Asks the printer to print the last ticket again (None: no printer configured).
-    pub reprint: Option<mpsc::Sender<()>>,
+    /// Print outcomes and reprints of recent tickets (None: no printer configured).
+    pub reprint: Option<Arc<crate::web::printing::PrintDesk>>,
 }
 
 /// A device's health, sent to the engine as `DeviceStatus` (recorded only on change).
@@ -59,15 +59,9 @@ pub fn start(config: &Arc<Config>, handle: &Handle) -> Adapters {
         let ph = printer::spawn(pc.clone(), jobs_rx, move |state, detail| {
             let _ = h.send(("printer".into(), state.as_str().to_string(), detail));
         });
-        let (reprint_tx, reprint_rx) = mpsc::channel(4);
-        ph.serve_reprints(reprint_rx);
-        adapters.reprint = Some(reprint_tx);
-        tokio::spawn(feed_printer(
-            config.clone(),
-            handle.subscribe(),
-            jobs_tx,
-            ph,
-        ));
+        let desk = Arc::new(crate::web::printing::PrintDesk::new(jobs_tx));
+        adapters.reprint = Some(desk.clone());
+        tokio::spawn(feed_printer(config.clone(), handle.subscribe(), desk, ph));
     }
 
     let needs_current = !config.counter_displays.is_empty() || config.keypads.is_some();
@@ -119,17 +113,15 @@ pub fn start(config: &Arc<Config>, handle: &Handle) -> Adapters {
     adapters
 }
 
-/// Each durable `TicketIssued` becomes a print job.
+/// Each durable `TicketIssued` becomes a print job (through the desk, which remembers
+/// whether it was queued, for the kiosk's answer and for reprints).
 async fn feed_printer(
     config: Arc<Config>,
     mut events: broadcast::Receiver<Arc<crate::core::Entry>>,
-    jobs: mpsc::Sender<printer::PrintJob>,
+    desk: Arc<crate::web::printing::PrintDesk>,
     // Kept alive for as long as the feed runs.
     _printer: printer::PrinterHandle,
 ) {
-    let Some(pc) = config.printer.clone() else {
-        return;
-    };
     loop {
         let entry = match events.recv().await {
             Ok(e) => e,
@@ -142,29 +134,9 @@ async fn feed_printer(
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        if let Event::TicketIssued {
-            ticket,
-            service,
-            priority,
-            ahead,
-            ..
-        } = &entry.event
-        {
-            let job = printer::PrintJob {
-                site_name: config.site.name.clone(),
-                service_name: config
-                    .service(service)
-                    .map_or_else(|| service.clone(), |s| s.name_vi.clone()),
-                ticket: ticket.clone(),
-                priority: *priority,
-                issued_at_ms: entry.at,
-                utc_offset_minutes: config.site.rule.utc_offset_minutes,
-                waiting_ahead: *ahead,
-                qr: None,
-                deadline_ms: pc.deadline_for(entry.at),
-            };
-            if jobs.try_send(job).is_err() {
-                // The ticket stays valid: the kiosk shows the number on screen.
+        if !desk.feed(&config, &entry) {
+            // The ticket stays valid: the kiosk shows the number and says it was not printed.
+            if let Event::TicketIssued { ticket, .. } = &entry.event {
                 tracing::warn!(%ticket, "print queue full; ticket {ticket} not printed");
             }
         }

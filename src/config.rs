@@ -9,10 +9,16 @@ use crate::devices::printer::PrinterConfig;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use std::net::SocketAddr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
+
+mod coverage;
+mod web;
+mod web_limits;
+use web::RawWeb;
+pub use web::WebConfig;
+pub use web_limits::ConnLimits;
 
 /// Where a configuration lives in production.
 pub const DEFAULT_PATH: &str = "/etc/layso/layso.toml";
@@ -107,19 +113,6 @@ struct RawStore {
     quota_mb: Option<u64>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawWeb {
-    #[serde(default)]
-    bind: Option<Spanned<String>>,
-    #[serde(default)]
-    admin_credential: Option<Spanned<String>>,
-    #[serde(default)]
-    kiosk_rate_per_minute: Option<u32>,
-    #[serde(default)]
-    max_body_bytes: Option<Spanned<usize>>,
-}
-
 // ---------------------------------------------------------------- checked
 
 #[derive(Debug, Clone)]
@@ -174,14 +167,6 @@ pub struct StoreConfig {
     pub path: PathBuf,
     pub retention_days: u32,
     pub quota_mb: Option<u64>,
-}
-
-#[derive(Debug, Clone)]
-pub struct WebConfig {
-    pub bind: SocketAddr,
-    pub admin_credential: Option<String>,
-    pub kiosk_rate_per_minute: u32,
-    pub max_body_bytes: usize,
 }
 
 impl Config {
@@ -356,7 +341,7 @@ impl<'a> Locator<'a> {
 /// Read and check a configuration file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+    let bytes = std::fs::read(path).map_err(|e| ConfigError {
         file: file.clone(),
         problems: vec![Problem {
             line: 0,
@@ -366,7 +351,11 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             ),
         }],
     })?;
-    parse(&text, &file, path.parent())
+    let text = coverage::utf8(&bytes).map_err(|p| ConfigError {
+        file: file.clone(),
+        problems: vec![p],
+    })?;
+    parse(text, &file, path.parent())
 }
 
 /// Check configuration text. Relative store paths are resolved against the working
@@ -384,6 +373,9 @@ pub fn parse(text: &str, file: &str, _base: Option<&Path>) -> Result<Config, Con
     let mut problems = Vec::new();
     let mut config = check(raw, &loc, &mut problems);
     config.warnings = placeholder_warnings(text, &loc);
+    config
+        .warnings
+        .extend(coverage::warnings(text, &config, &loc));
     if problems.is_empty() {
         Ok(config)
     } else {
@@ -574,51 +566,7 @@ fn check(raw: RawConfig, loc: &Locator, out: &mut Vec<Problem>) -> Config {
     };
 
     // web
-    let bind = match &raw.web.bind {
-        Some(b) => b.get_ref().parse().unwrap_or_else(|_| {
-            p(
-                b.span(),
-                format!("bind = \"{}\" is not an address:port; e.g. \"0.0.0.0:8080\" or \"127.0.0.1:8080\"", b.get_ref()),
-            );
-            SocketAddr::from(([127, 0, 0, 1], 8080))
-        }),
-        None => SocketAddr::from(([0, 0, 0, 0], 8080)),
-    };
-    let admin_credential = raw.web.admin_credential.as_ref().map(|a| {
-        let v = a.get_ref().clone();
-        if v.chars().count() < 8 || v.chars().any(char::is_whitespace) {
-            p(
-                a.span(),
-                "admin_credential is too weak: use at least 8 characters without spaces".into(),
-            );
-        } else if creds.contains(&v) {
-            p(
-                a.span(),
-                "admin_credential equals a counter credential; give the admin its own".into(),
-            );
-        }
-        v
-    });
-    let max_body_bytes = match &raw.web.max_body_bytes {
-        Some(m) if !(256..=1_048_576).contains(m.get_ref()) => {
-            p(
-                m.span(),
-                format!(
-                    "max_body_bytes = {}: use 256 to 1048576 (default 4096)",
-                    m.get_ref()
-                ),
-            );
-            4096
-        }
-        Some(m) => *m.get_ref(),
-        None => 4096,
-    };
-    let web = WebConfig {
-        bind,
-        admin_credential,
-        kiosk_rate_per_minute: raw.web.kiosk_rate_per_minute.unwrap_or(30),
-        max_body_bytes,
-    };
+    let web = web::check(&raw.web, &creds, &mut p);
 
     // devices
     if let Some(printer) = &raw.printer {

@@ -74,15 +74,13 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         reprint: adapters.reprint,
     });
     let local = listener.local_addr().unwrap_or(addr);
-    let (stop_tx, mut stop_rx) = watch::channel(false);
-    let server = axum::serve(
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let server = tokio::spawn(web::serve::serve(
         listener,
-        web::router(app).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = stop_rx.wait_for(|s| *s).await;
-    });
-    let server = tokio::spawn(async move { server.await });
+        web::router(app),
+        config.web.limits,
+        stop_rx,
+    ));
     tracing::info!(
         site = %config.site.id,
         %local,

@@ -19,6 +19,9 @@
 //! - `devices/printer/` — ESC/POS ticket printing: pure encoder and status parser,
 //!   serial/file/TCP transports, the adapter task (docs/printer.md).
 //! - `web/` — axum: JSON API under `/api/v1`, the SSE event stream, embedded pages.
+//!   `web/serve.rs` the server loop (header/idle timeouts, connection cap, client gone?);
+//!   `web/guard.rs` same-origin + JSON for changes, JSON bodies for every error;
+//!   `web/printing.rs` print outcome per ticket and single-use reprint tokens.
 //! - `adapters.rs` — feeds the device adapters from the engine (print jobs, current
 //!   tickets, calls) and turns their presses and health into engine commands.
 //! - `uplink/` — MQTT 5 to the province: `protocol.rs` batches, PUBACK → cursor

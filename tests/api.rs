@@ -204,6 +204,12 @@ async fn documented_errors() {
     assert_error(
         &a.call("POST", "/api/v1/counters/9/next", Some("counter1-dev"), "")
             .await,
+        403,
+        "forbidden",
+    );
+    assert_error(
+        &a.call("POST", "/api/v1/counters/9/next", Some("admin-dev"), "")
+            .await,
         404,
         "unknown_counter",
     );

@@ -115,7 +115,8 @@ async fn tcp_printer_drop_if_late_and_reconnect() {
     let emu2 = Emulator::tcp(port, 576, "http-tcp-2").expect("tcp emulator again");
     wait_state(&client, &site, "ok").await;
     // B002 was not printed within 3 s of issue: dropped, not printed late.
-    issue(&client, &site, "B").await;
+    let b3 = issue(&client, &site, "B").await;
+    assert_eq!(b3["print"]["queued"], true, "{b3}");
     assert!(
         emu2.wait_tickets(1, Duration::from_secs(10)).await,
         "printing resumes after the restart"
@@ -134,9 +135,11 @@ async fn tcp_printer_drop_if_late_and_reconnect() {
         site.daemon_log()
     );
 
-    // Reprint of the last ticket, as the kiosk or admin asks.
+    // Reprint, as the kiosk that issued the ticket asks with its single-use token.
+    let token = b3["reprint_token"].as_str().unwrap_or("").to_string();
     let r = client
         .post(site.url("/api/v1/printer/reprint-last"))
+        .json(&serde_json::json!({ "token": token }))
         .send()
         .await
         .expect("reprint");

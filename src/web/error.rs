@@ -55,6 +55,14 @@ impl ApiError {
             en,
         )
     }
+    pub fn client_gone() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "client_gone",
+            "Yêu cầu đã bị hủy trước khi được xử lý; không có số nào được cấp.",
+            "The client closed the connection before the request was handled; nothing was issued.",
+        )
+    }
     pub fn not_found(en: impl Into<String>) -> Self {
         let en = en.into();
         Self::new(

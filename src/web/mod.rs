@@ -4,8 +4,12 @@
 //! admin) credential, compared in constant time. Bodies are small and checked once here.
 
 mod error;
+mod guard;
 mod pages;
+pub mod printing;
 pub mod ratelimit;
+mod reprint;
+pub(crate) mod serve;
 
 pub use error::ApiError;
 
@@ -30,7 +34,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, watch};
 
 /// What the HTTP side needs, shared by all handlers.
 pub struct AppState {
@@ -40,8 +44,8 @@ pub struct AppState {
     pub rate: Mutex<RateLimiter>,
     /// The uplink's status for `GET /api/v1/state` (None: no uplink configured).
     pub uplink: watch::Receiver<Option<Value>>,
-    /// Asks the printer adapter to print the last ticket again (None: no printer).
-    pub reprint: Option<mpsc::Sender<()>>,
+    /// Print outcomes and single-use reprints of recent tickets (None: no printer).
+    pub reprint: Option<Arc<printing::PrintDesk>>,
 }
 
 pub type Shared = Arc<AppState>;
@@ -51,7 +55,7 @@ pub fn router(state: Shared) -> Router {
     let limit = state.config.web.max_body_bytes;
     Router::new()
         .route("/api/v1/tickets", post(issue_ticket))
-        .route("/api/v1/printer/reprint-last", post(reprint_last))
+        .route("/api/v1/printer/reprint-last", post(reprint::reprint_last))
         .route("/api/v1/counters/{n}/whoami", get(counter_whoami))
         .route("/api/v1/counters/{n}/{action}", post(counter_action))
         .route("/api/v1/admin/whoami", get(admin_whoami))
@@ -60,6 +64,8 @@ pub fn router(state: Shared) -> Router {
         .merge(pages::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(guard::same_origin_json))
+        .layer(axum::middleware::map_response(guard::json_errors))
         .with_state(state)
 }
 
@@ -118,16 +124,26 @@ fn is_admin(state: &AppState, headers: &HeaderMap) -> bool {
     }
 }
 
+/// The counter number of a path, once the request carries a credential at all (401
+/// first, so that nobody learns which counters exist without one).
+fn counter_number(headers: &HeaderMap, n: &str) -> Result<u16, ApiError> {
+    bearer(headers).ok_or_else(ApiError::unauthorized)?;
+    n.parse()
+        .map_err(|_| ApiError::bad_request(format!("'{n}' is not a counter number")))
+}
+
+/// The counter's own credential or the admin's. Whether an unknown counter exists is
+/// told to the admin only; anyone else gets 403 as for a wrong credential.
 fn authorize_counter(state: &AppState, headers: &HeaderMap, n: u16) -> Result<(), ApiError> {
     let given = bearer(headers).ok_or_else(ApiError::unauthorized)?;
     let counter = state.config.counters.iter().find(|c| c.number == n);
-    let ok_counter = counter.is_some_and(|c| same(given, &c.credential));
-    if ok_counter || is_admin(state, headers) {
-        return Ok(());
-    }
-    if counter.is_none() {
+    let admin = is_admin(state, headers);
+    if counter.is_none() && admin {
         let known: Vec<u16> = state.config.counters.iter().map(|c| c.number).collect();
         return Err(crate::core::Rejection::unknown_counter(n, &known).into());
+    }
+    if counter.is_some_and(|c| same(given, &c.credential)) || admin {
+        return Ok(());
     }
     Err(ApiError::forbidden(&format!("quầy {n} / counter {n}")))
 }
@@ -182,8 +198,14 @@ fn printer_state(state: &AppState) -> Value {
 async fn issue_ticket(
     State(state): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    conn: Option<axum::Extension<Arc<serve::ClientConn>>>,
     ApiJson(req): ApiJson<IssueRequest>,
 ) -> Result<Response, ApiError> {
+    // A kiosk that gave up waiting (its request sat unread) would never show the number.
+    if conn.is_some_and(|c| c.gone()) {
+        tracing::warn!(%peer, "kiosk closed the connection before its request was read; no ticket issued");
+        return Err(ApiError::client_gone());
+    }
     let allowed = state
         .rate
         .lock()
@@ -235,26 +257,23 @@ async fn issue_ticket(
         _ => None,
     });
     let ticket = ticket.ok_or_else(|| ApiError::bad_request("no ticket was issued"))?;
+    let (print, token) = match &state.reprint {
+        Some(desk) => (
+            reprint::print_outcome(desk.outcome(ticket.seq).await),
+            desk.token(ticket.seq),
+        ),
+        None => (Value::Null, None),
+    };
     Ok((
         StatusCode::CREATED,
-        Json(json!({"ticket": ticket, "printer": printer_state(&state)})),
+        Json(json!({
+            "ticket": ticket,
+            "printer": printer_state(&state),
+            "print": print,
+            "reprint_token": token,
+        })),
     )
         .into_response())
-}
-
-async fn reprint_last(State(state): State<Shared>) -> Result<Response, ApiError> {
-    match &state.reprint {
-        Some(tx) => {
-            let _ = tx.try_send(());
-            Ok((StatusCode::ACCEPTED, Json(json!({"reprint": "queued"}))).into_response())
-        }
-        None => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "no_printer",
-            "Không có máy in được cấu hình.",
-            "No printer is configured.",
-        )),
-    }
 }
 
 // ---------------------------------------------------------------- counters
@@ -267,9 +286,10 @@ struct TransferRequest {
 
 async fn counter_whoami(
     State(state): State<Shared>,
-    Path(n): Path<u16>,
+    Path(n): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
+    let n = counter_number(&headers, &n)?;
     authorize_counter(&state, &headers, n)?;
     let name = state
         .config
@@ -288,9 +308,7 @@ async fn counter_action(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let n: u16 = n
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("'{n}' is not a counter number")))?;
+    let n = counter_number(&headers, &n)?;
     authorize_counter(&state, &headers, n)?;
     let command = match action.as_str() {
         "next" => Command::Next { counter: n },

@@ -113,7 +113,12 @@
       : ahead === 0 ? L.t('Bạn là người tiếp theo', 'You are next')
         : L.t('Số người đang chờ trước bạn: ', 'People waiting before you: ') + ahead;
     const pstate = lastIssued.printer && lastIssued.printer.state;
-    $('issued-printer').hidden = !L.printerTrouble(pstate);
+    // The print queue was full: the number is valid but no paper came out.
+    const notPrinted = !!(lastIssued.print && lastIssued.print.queued === false);
+    $('issued-not-printed').hidden = !notPrinted;
+    $('issued-printer').hidden = notPrinted || !L.printerTrouble(pstate);
+    // Once, within minutes of issue, with the ticket's own single-use token.
+    $('issued-reprint').hidden = !lastIssued.reprintToken || lastIssued.reprinted;
     const left = Math.max(0, Math.ceil((lastIssued.until - Date.now()) / 1000));
     $('issued-hint').textContent = L.t('Chạm để đóng · tự đóng sau ', 'Touch to close · closes in ') + left + ' s';
     L.applyLang($('issued'));
@@ -126,7 +131,14 @@
   }
 
   function showIssued(reply) {
-    lastIssued = { ticket: reply.ticket, printer: reply.printer || null, until: Date.now() + SHOW_TICKET_MS };
+    lastIssued = {
+      ticket: reply.ticket,
+      printer: reply.printer || null,
+      print: reply.print || null,
+      reprintToken: typeof reply.reprint_token === 'string' ? reply.reprint_token : null,
+      reprinted: false,
+      until: Date.now() + SHOW_TICKET_MS,
+    };
     renderIssued();
     $('issued').hidden = false;
     clearTimeout(issuedTimer);
@@ -157,6 +169,20 @@
     }
   }
 
+  async function reprint(e) {
+    e.stopPropagation(); // the overlay closes on a touch; this button must not close it
+    const issued = lastIssued;
+    if (!issued || !issued.reprintToken || issued.reprinted) return;
+    issued.reprinted = true;
+    renderIssued();
+    const res = await L.api('POST', '/api/v1/printer/reprint-last', { body: { token: issued.reprintToken } });
+    if (!res.ok) {
+      if (res.status === 503) issued.reprinted = false; // queue full: may try again
+      showError(L.t('Chưa in lại được: ', 'Could not print again: ') + L.errorText(res));
+      if (lastIssued === issued) renderIssued();
+    }
+  }
+
   const refreshSoon = L.debounce(refresh, 400);
 
   function onEntry(entry) {
@@ -177,6 +203,7 @@
       b.setAttribute('aria-pressed', b.getAttribute('aria-pressed') === 'true' ? 'false' : 'true');
     });
     $('issued').addEventListener('click', hideIssued);
+    $('issued-reprint').addEventListener('click', reprint);
     window.addEventListener('resize', renderServices);
     // A long press or right click must not open menus on a kiosk.
     document.addEventListener('contextmenu', (e) => e.preventDefault());

@@ -1,0 +1,413 @@
+//! The HTTP API's guards, in process: cross-site and non-JSON requests are refused, every
+//! error (axum's own rejections too) has the documented JSON body, counters are not
+//! enumerable without a credential, and the kiosk's print outcome and single-use reprint.
+
+use axum::body::Body;
+use axum::extract::connect_info::MockConnectInfo;
+use axum::http::Request;
+use layso::engine::{self, Handle, Options, SystemClock};
+use layso::web::printing::PrintDesk;
+use layso::web::{self, ratelimit::RateLimiter, AppState};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+use tower::ServiceExt;
+
+struct Api {
+    router: axum::Router,
+    handle: Handle,
+    config: Arc<layso::config::Config>,
+    _dir: tempfile::TempDir,
+}
+
+fn api(desk: Option<Arc<PrintDesk>>) -> Api {
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = include_str!("../config/dev.toml");
+    let mut config = layso::config::parse(text, "dev.toml", None).expect("dev config");
+    config.store.path = dir.path().join("store");
+    let config = Arc::new(config);
+    let (log, report) =
+        layso::log::EventLog::open(&config.store.path, &config.site.id, 0).expect("store");
+    let opts = Options {
+        clock: Box::new(SystemClock),
+        watchdog: None,
+        stall_after: None,
+        quota_bytes: None,
+    };
+    let handle = engine::start(config.clone(), log, report, opts).expect("engine");
+    let (_tx, rx) = tokio::sync::watch::channel(None);
+    let state = Arc::new(AppState {
+        handle: handle.clone(),
+        config: config.clone(),
+        started_at: 0,
+        rate: Mutex::new(RateLimiter::new(config.web.kiosk_rate_per_minute)),
+        uplink: rx,
+        reprint: desk,
+    });
+    let router =
+        web::router(state).layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+    Api {
+        router,
+        handle,
+        config,
+        _dir: dir,
+    }
+}
+
+impl Api {
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, Value) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "127.0.0.1:8080");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Body::from(body.to_string())).expect("request");
+        let resp = self.router.clone().oneshot(req).await.expect("response");
+        let status = resp.status().as_u16();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        let v = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            Value::String(format!(
+                "not JSON ({ct}): {}",
+                String::from_utf8_lossy(&bytes)
+            ))
+        });
+        (status, v)
+    }
+
+    async fn waiting(&self) -> u64 {
+        let (_, v) = self.send("GET", "/api/v1/state", &[], "").await;
+        v["services"][0]["waiting"].as_u64().unwrap_or(u64::MAX)
+    }
+}
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+#[track_caller]
+fn assert_error(got: &(u16, Value), status: u16, code: &str) {
+    assert_eq!(got.0, status, "{}", got.1);
+    assert_eq!(got.1["error"], code, "{}", got.1);
+    for k in ["message_vi", "message_en"] {
+        assert!(
+            got.1[k].as_str().is_some_and(|m| !m.is_empty()),
+            "{k} missing: {}",
+            got.1
+        );
+    }
+}
+
+#[tokio::test]
+async fn cross_site_and_non_json_requests_change_nothing() {
+    let a = api(None);
+    let t = "/api/v1/tickets";
+    let body = r#"{"service":"A"}"#;
+    // A form or a text/plain fetch from another page.
+    for ct in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        assert_error(
+            &a.send("POST", t, &[("content-type", ct)], body).await,
+            415,
+            "unsupported_media_type",
+        );
+    }
+    assert_error(
+        &a.send("POST", t, &[], body).await,
+        415,
+        "unsupported_media_type",
+    );
+    assert_error(
+        &a.send("POST", t, &[JSON, ("origin", "http://evil.example")], body)
+            .await,
+        403,
+        "cross_site",
+    );
+    assert_error(
+        &a.send("POST", t, &[JSON, ("origin", "null")], body).await,
+        403,
+        "cross_site",
+    );
+    for site in ["cross-site", "same-site"] {
+        assert_error(
+            &a.send("POST", t, &[JSON, ("sec-fetch-site", site)], body)
+                .await,
+            403,
+            "cross_site",
+        );
+    }
+    // Counter actions and reprints are guarded the same way.
+    assert_error(
+        &a.send(
+            "POST",
+            "/api/v1/counters/1/next",
+            &[
+                ("authorization", "Bearer counter1-dev"),
+                ("origin", "http://evil.example"),
+            ],
+            "",
+        )
+        .await,
+        403,
+        "cross_site",
+    );
+    assert_error(
+        &a.send(
+            "POST",
+            "/api/v1/printer/reprint-last",
+            &[("content-type", "text/plain")],
+            r#"{"token":"x"}"#,
+        )
+        .await,
+        415,
+        "unsupported_media_type",
+    );
+    assert_eq!(a.waiting().await, 0, "nothing was issued");
+    // The daemon's own pages: same origin, JSON.
+    let own = [
+        JSON,
+        ("origin", "http://127.0.0.1:8080"),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    let (s, v) = a.send("POST", t, &own, body).await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = a
+        .send(
+            "POST",
+            t,
+            &[("content-type", "application/json; charset=utf-8")],
+            body,
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    // Reads stay open to everyone (displays, status).
+    let (s, _) = a
+        .send(
+            "GET",
+            "/api/v1/state",
+            &[("origin", "http://evil.example")],
+            "",
+        )
+        .await;
+    assert_eq!(s, 200);
+    // A counter action without a body needs no Content-Type.
+    let (s, v) = a
+        .send(
+            "POST",
+            "/api/v1/counters/1/next",
+            &[("authorization", "Bearer counter1-dev")],
+            "",
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+}
+
+#[tokio::test]
+async fn every_error_has_the_json_body() {
+    let a = api(None);
+    // 405 on a known path, with the Allow header kept.
+    assert_error(
+        &a.send("GET", "/api/v1/tickets", &[], "").await,
+        405,
+        "method_not_allowed",
+    );
+    assert_error(
+        &a.send("DELETE", "/api/v1/state", &[], "").await,
+        405,
+        "method_not_allowed",
+    );
+    // Unknown routes.
+    assert_error(&a.send("GET", "/nope", &[], "").await, 404, "not_found");
+    assert_error(
+        &a.send("POST", "/api/v1/nope", &[JSON], "{}").await,
+        404,
+        "not_found",
+    );
+    // Bad query strings.
+    assert_error(
+        &a.send("GET", "/api/v1/events?after=abc", &[], "").await,
+        400,
+        "bad_request",
+    );
+    assert_error(
+        &a.send("GET", "/api/v1/events?colour=red", &[], "").await,
+        400,
+        "bad_request",
+    );
+    // Bad path segments (with a credential; without one it is 401 first).
+    let auth = ("authorization", "Bearer counter1-dev");
+    assert_error(
+        &a.send("GET", "/api/v1/counters/x/whoami", &[auth], "")
+            .await,
+        400,
+        "bad_request",
+    );
+    assert_error(
+        &a.send("GET", "/api/v1/counters/99999999/whoami", &[auth], "")
+            .await,
+        400,
+        "bad_request",
+    );
+    assert_error(
+        &a.send("POST", "/api/v1/counters/%FF/next", &[auth], "")
+            .await,
+        400,
+        "bad_request",
+    );
+    // Bodies over the limit, on every kind of handler.
+    let big = "x".repeat(a.config.web.max_body_bytes + 1);
+    assert_error(
+        &a.send("POST", "/api/v1/counters/1/transfer", &[auth, JSON], &big)
+            .await,
+        413,
+        "payload_too_large",
+    );
+    assert_error(
+        &a.send("POST", "/api/v1/tickets", &[JSON], &big).await,
+        413,
+        "payload_too_large",
+    );
+    assert_error(
+        &a.send("POST", "/api/v1/printer/reprint-last", &[JSON], &big)
+            .await,
+        413,
+        "payload_too_large",
+    );
+    // Bad JSON.
+    assert_error(
+        &a.send("POST", "/api/v1/tickets", &[JSON], "{").await,
+        400,
+        "bad_request",
+    );
+}
+
+#[tokio::test]
+async fn counters_are_not_enumerable_without_a_credential() {
+    let a = api(None);
+    for path in [
+        "/api/v1/counters/9/whoami",
+        "/api/v1/counters/1/whoami",
+        "/api/v1/counters/x/whoami",
+    ] {
+        assert_error(&a.send("GET", path, &[], "").await, 401, "unauthorized");
+    }
+    for path in [
+        "/api/v1/counters/9/next",
+        "/api/v1/counters/1/next",
+        "/api/v1/counters/x/next",
+    ] {
+        assert_error(&a.send("POST", path, &[], "").await, 401, "unauthorized");
+    }
+    // A wrong credential: the same 403 whether the counter exists or not.
+    let wrong = ("authorization", "Bearer not-a-credential");
+    let known = a
+        .send("POST", "/api/v1/counters/1/next", &[wrong], "")
+        .await;
+    let unknown = a
+        .send("POST", "/api/v1/counters/9/next", &[wrong], "")
+        .await;
+    assert_error(&known, 403, "forbidden");
+    assert_error(&unknown, 403, "forbidden");
+    // Only the admin learns that a counter does not exist.
+    assert_error(
+        &a.send(
+            "GET",
+            "/api/v1/counters/9/whoami",
+            &[("authorization", "Bearer admin-dev")],
+            "",
+        )
+        .await,
+        404,
+        "unknown_counter",
+    );
+}
+
+/// Feeds the desk from the engine, as the daemon's printer feed does.
+fn feed(a: &Api, desk: Arc<PrintDesk>) {
+    let mut rx = a.handle.subscribe();
+    let config = a.config.clone();
+    tokio::spawn(async move {
+        while let Ok(e) = rx.recv().await {
+            desk.feed(&config, &e);
+        }
+    });
+}
+
+#[tokio::test]
+async fn kiosk_is_told_when_the_ticket_was_not_printed_and_reprints_once() {
+    let (tx, mut jobs) = mpsc::channel(1);
+    let desk = Arc::new(PrintDesk::new(tx));
+    let a = api(Some(desk.clone()));
+    feed(&a, desk);
+    let t = "/api/v1/tickets";
+    let body = r#"{"service":"A"}"#;
+    let (s, first) = a.send("POST", t, &[JSON], body).await;
+    assert_eq!(s, 201, "{first}");
+    assert_eq!(first["print"]["queued"], true, "{first}");
+    // The printer's queue (of one here) is full: the number is valid, not printed.
+    let (s, second) = a.send("POST", t, &[JSON], body).await;
+    assert_eq!(s, 201, "{second}");
+    assert_eq!(second["ticket"]["ticket"], "A002");
+    assert_eq!(second["print"]["queued"], false, "{second}");
+    assert!(
+        second["print"]["message_vi"]
+            .as_str()
+            .is_some_and(|m| m.contains("chưa được in") && m.contains("giữ chỗ")),
+        "{second}"
+    );
+    assert_eq!(a.waiting().await, 2, "both numbers hold their place");
+    assert_eq!(jobs.recv().await.map(|j| j.ticket), Some("A001".into()));
+
+    // The kiosk reprints A002 with its token, once.
+    let token = second["reprint_token"].as_str().unwrap_or("").to_string();
+    assert_eq!(token.len(), 32, "{second}");
+    let r = "/api/v1/printer/reprint-last";
+    let ask = format!(r#"{{"token":"{token}"}}"#);
+    let (s, v) = a.send("POST", r, &[JSON], &ask).await;
+    assert_eq!(s, 202, "{v}");
+    assert_eq!(v["ticket"], "A002");
+    assert_eq!(jobs.recv().await.map(|j| j.ticket), Some("A002".into()));
+    assert_error(&a.send("POST", r, &[JSON], &ask).await, 409, "reprint_used");
+    // No token, a guessed one, or another page: refused.
+    assert_error(&a.send("POST", r, &[JSON], "").await, 400, "bad_request");
+    assert_error(
+        &a.send(
+            "POST",
+            r,
+            &[JSON],
+            r#"{"token":"00000000000000000000000000000000"}"#,
+        )
+        .await,
+        403,
+        "reprint_refused",
+    );
+    let other = first["reprint_token"].as_str().unwrap_or("").to_string();
+    assert_error(
+        &a.send(
+            "POST",
+            r,
+            &[JSON, ("origin", "http://evil.example")],
+            &format!(r#"{{"token":"{other}"}}"#),
+        )
+        .await,
+        403,
+        "cross_site",
+    );
+}
