@@ -140,6 +140,17 @@ pub fn start(
     let report: Report = Box::new(move |state, detail| {
         let _ = h.send(("speaker".into(), state.as_str().into(), detail));
     });
+    let dir = vc.pack_dir();
+    if !dir.exists() {
+        let detail = format!(
+            "no voice pack at {}; build it with `layso voice build-pack --out {}`",
+            dir.display(),
+            dir.display()
+        );
+        tracing::warn!("calls are not spoken: {detail}");
+        report(Health::Missing, detail);
+        return;
+    }
     match Voice::load(vc, config) {
         Ok(v) => {
             let player = Player { kind: vc.player() };

@@ -83,15 +83,18 @@ pub fn voice(cmd: VoiceCmd) -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
+            use std::io::Write;
             let vc = voice_config(&c);
-            println!(
-                "# clips for {} (pack {}): id, file, words to say",
+            let mut out = format!(
+                "# clips for {} (pack {}): id, file, words to say\n",
                 c.site.id,
                 vc.pack_dir().display()
             );
             for (id, text) in vc.speech(&c).needed_clips() {
-                println!("{id}\t{id}.wav\t{text}");
+                out += &format!("{id}\t{id}.wav\t{text}\n");
             }
+            // Often piped into `head` or a spreadsheet: a closed pipe is not an error.
+            let _ = std::io::stdout().lock().write_all(out.as_bytes());
             ExitCode::SUCCESS
         }
     }
@@ -142,12 +145,27 @@ pub fn check_pack(path: &Path, c: &Config) -> bool {
     let Some(vc) = &c.voice else {
         return true;
     };
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let loc = config::Locator::new(&text);
+    let dir = vc.pack_dir();
+    if vc.place() != super::config::Place::None && !dir.exists() {
+        // A laptop before its first `build-pack`: the daemon runs, the speaker is "missing".
+        let span = vc.pack.as_ref().map_or(0..0, |p| p.span());
+        let p = loc.problem(span, "");
+        println!(
+            "{}:{}:{}: warning: there is no voice pack at {}: calls will not be spoken; build it with `layso voice build-pack --out {}`",
+            path.display(),
+            p.line,
+            p.column,
+            dir.display(),
+            dir.display()
+        );
+        return true;
+    }
     let problems = vc.check_pack(c);
     if problems.is_empty() {
         return true;
     }
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let loc = config::Locator::new(&text);
     for (span, msg) in &problems {
         let p = loc.problem(span.clone(), msg.clone());
         eprintln!("{}:{}:{}: {}", path.display(), p.line, p.column, p.message);
