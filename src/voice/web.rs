@@ -116,5 +116,6 @@ async fn serve(state: &Shared, file: &str) -> Result<Vec<u8>, ApiError> {
             v
         }
     };
+    tracing::info!(seq, %ticket, counter, "announcement served to the display");
     Ok(voice.render(ticket, *counter).to_wav())
 }
