@@ -16,14 +16,17 @@ const REPROBE: Duration = Duration::from_secs(30);
 /// Reports `(state, detail)` of the `speaker` device.
 pub type Report = Box<dyn Fn(Health, String) + Send + Sync>;
 
+/// Handed, per played call, its seq and when its first audio went to the device.
+pub type FirstSample = mpsc::UnboundedSender<(u64, std::time::Instant)>;
+
 /// Run the announcer until the event stream closes. `latency` (for the benchmark) gets,
-/// per played call, the ms from the call's entry time to the first audio handed over.
+/// per played call, its seq and the moment its first audio was handed to the device.
 pub fn spawn(
     voice: Arc<Voice>,
     player: Player,
     events: broadcast::Receiver<Arc<Entry>>,
     report: Report,
-    latency: Option<mpsc::UnboundedSender<i64>>,
+    latency: Option<FirstSample>,
 ) -> JoinHandle<()> {
     tokio::spawn(run(voice, player, events, report, latency))
 }
@@ -33,7 +36,7 @@ async fn run(
     player: Player,
     mut events: broadcast::Receiver<Arc<Entry>>,
     report: Report,
-    latency: Option<mpsc::UnboundedSender<i64>>,
+    latency: Option<FirstSample>,
 ) {
     let player = Arc::new(player);
     let mut health = match player.probe(voice.pack.rate).await {
@@ -105,7 +108,7 @@ async fn run(
                     playing = Some(tokio::spawn(async move {
                         let played = player.play(&wav, &name).await?;
                         if let Some(l) = latency {
-                            let _ = l.send(played.first_sample_at - call.at);
+                            let _ = l.send((call.seq, played.first_sample));
                         }
                         Ok(played)
                     }));
