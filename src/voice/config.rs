@@ -243,3 +243,80 @@ impl VoiceConfig {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    const SITE: &str = r#"[site]
+id = "t"
+name = "T"
+province = "hcm"
+
+[[services]]
+id = "A"
+name_vi = "Hộ tịch"
+
+[[counters]]
+number = 1
+name = "Quầy hộ tịch"
+services = ["A"]
+credential = "secret-one"
+
+[voice]
+"#;
+
+    fn problems(voice: &str) -> Vec<String> {
+        match crate::config::parse(&format!("{SITE}{voice}"), "t.toml", None) {
+            Ok(_) => vec![],
+            Err(e) => e
+                .problems
+                .iter()
+                .map(|p| format!("{}:{} {}", p.line, p.column, p.message))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn every_voice_key_is_checked_with_line_and_column() {
+        assert_eq!(
+            problems("where = \"display\"\ndialect = \"south\"\n"),
+            Vec::<String>::new()
+        );
+        let p = problems(
+            "where = \"tv\"\ndialect = \"central\"\ndigits = \"roman\"\nrepeat = 5\ntemplate = \"Mời {counter}\"\nplayer = \"pulse\"\naplay = \" \"\n",
+        );
+        let want = [
+            "17:9 [voice] where = \"tv\" is not known; use one of: \"board\", \"display\", \"none\"",
+            "18:11 [voice] dialect = \"central\" is not known",
+            "19:10 [voice] digits = \"roman\"",
+            "20:10 [voice] repeat = 5: use 1 to 3",
+            "21:12 [voice] template never says the ticket",
+            "22:10 [voice] player = \"pulse\"",
+            "23:9 [voice] aplay is empty",
+        ];
+        assert_eq!(p.len(), want.len(), "{p:#?}");
+        for (got, want) in p.iter().zip(want) {
+            assert!(got.starts_with(want), "{got} should start with {want}");
+        }
+        let unknown = problems("volume = 3\n");
+        assert!(
+            unknown[0].starts_with("17:1 unknown field `volume`"),
+            "{unknown:?}"
+        );
+    }
+
+    #[test]
+    fn settings_follow_the_config() {
+        let text = format!("{SITE}dialect = \"south\"\ndigits = \"digits\"\nrepeat = 2\ntemplate = \"Mời {{ticket}} đến {{counter_name}}\"\n");
+        let c = crate::config::parse(&text, "t.toml", None).unwrap_or_else(|e| panic!("{e}"));
+        let vc = c.voice.clone().unwrap_or_default();
+        assert_eq!(vc.place(), super::Place::Board);
+        let s = vc.speech(&c);
+        assert_eq!(
+            s.text("A024", 1),
+            "Mời a không hai bốn đến Quầy hộ tịch Mời a không hai bốn đến Quầy hộ tịch"
+        );
+        assert!(
+            matches!(vc.player(), super::PlayerKind::Alsa { ref command, device: None } if command == "aplay")
+        );
+    }
+}
