@@ -40,13 +40,19 @@ async fn run(
 ) {
     let player = Arc::new(player);
     let mut health = match player.probe(voice.pack.rate).await {
-        Ok(()) => Health::Ok,
-        Err(e) => e.health,
+        Ok(()) => {
+            report(
+                Health::Ok,
+                format!("{} ({})", player.describe(), voice.pack.voice),
+            );
+            Health::Ok
+        }
+        Err(e) => {
+            tracing::warn!("speaker not usable: {}", e.detail);
+            report(e.health, e.detail);
+            e.health
+        }
     };
-    report(
-        health,
-        format!("{} ({})", player.describe(), voice.pack.voice),
-    );
     let mut queue = Queue::new();
     let mut playing: Option<JoinHandle<Result<Played, PlayError>>> = None;
     let mut tick = tokio::time::interval(REPROBE);

@@ -110,7 +110,7 @@ pub fn header(rate: u32, n: usize) -> [u8; 44] {
     h[20..22].copy_from_slice(&1u16.to_le_bytes());
     h[22..24].copy_from_slice(&1u16.to_le_bytes());
     h[24..28].copy_from_slice(&rate.to_le_bytes());
-    h[28..32].copy_from_slice(&(rate * 2).to_le_bytes());
+    h[28..32].copy_from_slice(&rate.saturating_mul(2).to_le_bytes());
     h[32..34].copy_from_slice(&2u16.to_le_bytes());
     h[34..36].copy_from_slice(&16u16.to_le_bytes());
     h[36..40].copy_from_slice(b"data");
