@@ -113,7 +113,7 @@ aplay = {aplay:?}
     for i in 0..ASSEMBLIES {
         let ticket = format!("A{:03}", i % 1000);
         let t = Instant::now();
-        let wav = std::hint::black_box(voice.render(&ticket, 3).to_wav());
+        let wav = std::hint::black_box(voice.render_wav(&ticket, 3));
         samples.push(t.elapsed());
         len = wav.len();
     }

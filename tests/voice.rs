@@ -258,7 +258,7 @@ async fn a_counter_call_is_played_through_aplay() {
         )
     );
     assert!(
-        *wav == voice.render(&ticket, 1).to_wav(),
+        *wav == voice.render_wav(&ticket, 1),
         "the played audio differs from the assembled announcement"
     );
     // The recall stayed merged.

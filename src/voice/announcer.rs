@@ -106,8 +106,7 @@ async fn run(
             match queue.next(crate::sys::wall_ms()) {
                 Next::Play { call, dropped } => {
                     log_dropped(&dropped);
-                    let pcm = voice.render(&call.ticket, call.counter);
-                    let wav = pcm.to_wav();
+                    let wav = voice.render_wav(&call.ticket, call.counter);
                     let name = format!("call-{}-{}", call.seq, call.ticket);
                     let (player, latency) = (player.clone(), latency.clone());
                     tracing::info!(ticket = %call.ticket, counter = call.counter, "announcing: {}", voice.speech.text(&call.ticket, call.counter));

@@ -55,4 +55,9 @@ impl Voice {
     pub fn render(&self, ticket: &str, counter: u16) -> wav::Pcm {
         self.pack.render(&self.speech.script(ticket, counter))
     }
+
+    /// The announcement of a call as a WAV file.
+    pub fn render_wav(&self, ticket: &str, counter: u16) -> Vec<u8> {
+        self.pack.render_wav(&self.speech.script(ticket, counter))
+    }
 }

@@ -35,13 +35,18 @@ pub struct ClipEntry {
     pub text: String,
 }
 
-/// A loaded pack: every clip trimmed of silence, in memory.
+/// A loaded pack: every clip trimmed of silence, in memory as little-endian 16-bit PCM
+/// bytes, ready to be copied into a WAV.
 #[derive(Debug, Clone)]
 pub struct Pack {
     pub dir: PathBuf,
     pub voice: String,
     pub rate: u32,
-    pub clips: BTreeMap<String, Vec<i16>>,
+    pub clips: BTreeMap<String, Vec<u8>>,
+}
+
+fn le_bytes(samples: &[i16]) -> Vec<u8> {
+    samples.iter().flat_map(|s| s.to_le_bytes()).collect()
 }
 
 /// Read and check every clip of the pack in `dir`. Problems name the file and say what
@@ -96,10 +101,14 @@ pub fn load(dir: &Path) -> Result<Pack, Vec<String>> {
                 entry.text
             )),
             Ok(p) => {
-                clips.insert(id.clone(), p.trimmed(MARGIN_MS).samples);
+                clips.insert(id.clone(), le_bytes(&p.trimmed(MARGIN_MS).samples));
             }
         }
     }
+    // A pack without its own chime gets the generated one.
+    clips
+        .entry(CHIME.to_string())
+        .or_insert_with(|| le_bytes(&wav::chime(manifest.rate).samples));
     if problems.is_empty() {
         Ok(Pack {
             dir: dir.to_path_buf(),
@@ -129,29 +138,46 @@ impl Pack {
 
     /// Bytes of audio held in memory.
     pub fn memory_bytes(&self) -> usize {
-        self.clips.iter().map(|(k, v)| k.len() + v.len() * 2).sum()
+        self.clips.iter().map(|(k, v)| k.len() + v.len()).sum()
     }
 
-    /// Assemble a script into audio: clips back to back, pauses as silence. A missing clip
-    /// is skipped (check catches it before the daemon runs); the chime is generated when
-    /// the pack has none.
-    pub fn render(&self, script: &[Step]) -> Pcm {
-        let mut samples: Vec<i16> = Vec::with_capacity(self.rate as usize * 8);
+    /// Assemble a script into a WAV file: clips back to back, pauses as silence, one
+    /// allocation of the exact size. A missing clip is skipped (`layso check` and the
+    /// daemon's start-up catch it first).
+    pub fn render_wav(&self, script: &[Step]) -> Vec<u8> {
+        let pause = |ms: u32| wav::samples_for(self.rate, ms) * 2;
+        let total: usize = script
+            .iter()
+            .map(|s| match s {
+                Step::Pause(ms) => pause(*ms),
+                Step::Clip { id, .. } => self.clips.get(id).map_or(0, Vec::len),
+            })
+            .sum();
+        let mut out = Vec::with_capacity(44 + total);
+        out.extend_from_slice(&wav::header(self.rate, total / 2));
         for step in script {
             match step {
-                Step::Pause(ms) => {
-                    samples.resize(samples.len() + wav::samples_for(self.rate, *ms), 0)
-                }
+                Step::Pause(ms) => out.resize(out.len() + pause(*ms), 0),
                 Step::Clip { id, .. } => match self.clips.get(id) {
-                    Some(c) => samples.extend_from_slice(c),
-                    None if id == CHIME => samples.extend(wav::chime(self.rate).samples),
+                    Some(c) => out.extend_from_slice(c),
                     None => tracing::warn!(clip = %id, "voice pack has no such clip; skipped"),
                 },
             }
         }
+        out
+    }
+
+    /// The same as samples.
+    pub fn render(&self, script: &[Step]) -> Pcm {
+        let wav = self.render_wav(script);
         Pcm {
             rate: self.rate,
-            samples,
+            samples: wav
+                .get(44..)
+                .unwrap_or_default()
+                .chunks_exact(2)
+                .map(|c| i16::from_le_bytes([c[0], c[1]]))
+                .collect(),
         }
     }
 }
@@ -205,7 +231,10 @@ mod tests {
         );
         let pack = load(dir.path()).unwrap_or_else(|e| panic!("{e:?}"));
         let m = wav::samples_for(rate, MARGIN_MS);
-        assert_eq!(pack.clips["a"].len(), wav::samples_for(rate, 200) + 2 * m);
+        assert_eq!(
+            pack.clips["a"].len(),
+            2 * (wav::samples_for(rate, 200) + 2 * m)
+        );
         let script = vec![
             Step::Clip {
                 id: "a".into(),
@@ -223,7 +252,8 @@ mod tests {
             + 4 * m
             + wav::samples_for(rate, 220);
         assert_eq!(out.samples.len(), want);
-        let bytes = out.to_wav();
+        let bytes = pack.render_wav(&script);
+        assert_eq!(bytes, out.to_wav());
         let back = wav::parse(&bytes).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((back.rate, back.samples.len()), (rate, want));
         assert!(pack.memory_bytes() >= want * 2 - wav::samples_for(rate, 220) * 2);

@@ -117,5 +117,5 @@ async fn serve(state: &Shared, file: &str) -> Result<Vec<u8>, ApiError> {
         }
     };
     tracing::info!(seq, %ticket, counter, "announcement served to the display");
-    Ok(voice.render(ticket, *counter).to_wav())
+    Ok(voice.render_wav(ticket, *counter))
 }
