@@ -148,27 +148,34 @@ pub fn start(
     let report: Report = Box::new(move |state, detail| {
         let _ = h.send(("speaker".into(), state.as_str().into(), detail));
     });
-    let dir = vc.pack_dir();
-    if !dir.exists() {
-        let detail = format!(
-            "no voice pack at {}; build it with `layso voice build-pack --out {}`",
-            dir.display(),
-            dir.display()
-        );
-        tracing::warn!("calls are not spoken: {detail}");
-        report(Health::Missing, detail);
-        return;
-    }
-    match Voice::load(vc, config) {
-        Ok(v) => {
-            let player = Player { kind: vc.player() };
-            tracing::info!("announcements on {}", player.describe());
-            spawn(Arc::new(v), player, handle.subscribe(), report, None);
+    // Subscribe now so no call is missed; load the pack off the start-up path.
+    let events = handle.subscribe();
+    let (vc, config) = (vc.clone(), config.clone());
+    tokio::spawn(async move {
+        let dir = vc.pack_dir();
+        if !dir.exists() {
+            let detail = format!(
+                "no voice pack at {}; build it with `layso voice build-pack --out {}`",
+                dir.display(),
+                dir.display()
+            );
+            tracing::warn!("calls are not spoken: {detail}");
+            report(Health::Missing, detail);
+            return;
         }
-        Err(problems) => {
-            let detail = problems.join("; ");
-            tracing::error!("voice pack not usable, calls are not spoken: {detail}");
-            report(Health::Error, detail);
+        let player = Player { kind: vc.player() };
+        let loaded = tokio::task::spawn_blocking(move || Voice::load(&vc, &config)).await;
+        match loaded {
+            Ok(Ok(v)) => {
+                tracing::info!("announcements on {}", player.describe());
+                run(Arc::new(v), player, events, report, None).await;
+            }
+            Ok(Err(problems)) => {
+                let detail = problems.join("; ");
+                tracing::error!("voice pack not usable, calls are not spoken: {detail}");
+                report(Health::Error, detail);
+            }
+            Err(e) => report(Health::Error, format!("pack loading task failed: {e}")),
         }
-    }
+    });
 }
