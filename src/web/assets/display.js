@@ -36,8 +36,11 @@
   let voiceLast = { ticket: null, at: 0 };
   const voiceLog = (window.LaysoVoice = { requested: [], ended: [], errors: [] });
 
+  // ?voice=0 keeps a second TV in the same hall silent (one voice per hall).
+  const voiceMuted = L.params.get('voice') === '0';
+
   function announce(entry, ev) {
-    if (voicePlace !== 'display' || typeof entry.seq !== 'number') return;
+    if (voicePlace !== 'display' || voiceMuted || typeof entry.seq !== 'number') return;
     if (voiceQueue.some((q) => q.ticket === ev.ticket)) return;
     if (voiceLast.ticket === ev.ticket && Date.now() - voiceLast.at < VOICE_MERGE_MS) return;
     voiceQueue.push({ seq: entry.seq, ticket: ev.ticket, at: entry.at, seen: Date.now() });
