@@ -287,3 +287,55 @@ async fn a_missing_player_is_reported_as_speaker_missing() {
     // Tickets go on regardless.
     site.issue(&client, "A").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_file_player_writes_each_call_as_a_wav() {
+    let site = Site::new("");
+    let pack = build_pack(site.dir.path());
+    let out_dir = site.dir.path().join("voice-out");
+    let player = format!(
+        "player = \"file\"\nout_dir = {:?}",
+        out_dir.display().to_string()
+    );
+    std::fs::write(
+        &site.config,
+        voice_config(site.port, site.dir.path(), &pack, &player),
+    )
+    .expect("write");
+    let _daemon = site.start();
+    let client = reqwest::Client::new();
+    site.wait_device(&client, "speaker", "ok", Duration::from_secs(20))
+        .await;
+    let t = site.issue(&client, "B").await;
+    let ticket = t["ticket"]["ticket"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let r = client
+        .post(site.url("/api/v1/counters/2/next"))
+        .bearer_auth("counter2-dev")
+        .send()
+        .await
+        .expect("next");
+    assert_eq!(r.status(), 200);
+    let start = Instant::now();
+    let mut files = Vec::new();
+    while start.elapsed() < Duration::from_secs(20) && files.is_empty() {
+        files = std::fs::read_dir(&out_dir)
+            .map(|r| {
+                r.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(files.len(), 1, "{files:?}\n{}", site.daemon_log());
+    assert!(
+        files[0].starts_with("call-") && files[0].ends_with(&format!("-{ticket}.wav")),
+        "{files:?}"
+    );
+    let pcm = layso::voice::wav::parse(&std::fs::read(out_dir.join(&files[0])).expect("read"))
+        .expect("a WAV");
+    assert!(pcm.ms() > 3_000, "{} ms", pcm.ms());
+}

@@ -89,7 +89,10 @@ impl Player {
                 tokio::fs::create_dir_all(dir).await.map_err(io)?;
                 let first_sample_at = crate::sys::wall_ms();
                 let first_sample = std::time::Instant::now();
-                tokio::fs::write(&path, wav).await.map_err(io)?;
+                // Whole files only: written aside, then renamed into place.
+                let part = dir.join(format!(".{name}.wav.part"));
+                tokio::fs::write(&part, wav).await.map_err(io)?;
+                tokio::fs::rename(&part, &path).await.map_err(io)?;
                 Ok(Played {
                     first_sample_at,
                     first_sample,
