@@ -325,6 +325,7 @@ async fn the_file_player_writes_each_call_as_a_wav() {
             .map(|r| {
                 r.flatten()
                     .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| !n.starts_with('.'))
                     .collect()
             })
             .unwrap_or_default();
