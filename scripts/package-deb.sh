@@ -121,6 +121,15 @@ say "layso check on the packaged config"
 "${RUN[@]}" "$BIN" check --config "$config" >/dev/null ||
     die "the packaged config does not pass 'layso check' (run: $BIN check --config $config)"
 
+# The default voice pack (docs/voice.md): made here, at package build, with espeak-ng's
+# Vietnamese voice, so the Pi needs neither espeak-ng nor a network; WAVs suit every arch.
+command -v espeak-ng >/dev/null ||
+    die "espeak-ng builds the default voice pack: apt-get install espeak-ng"
+say "voice pack (espeak-ng -v vi) into /usr/share/layso/voice"
+"${RUN[@]}" "$BIN" voice build-pack --out "$STAGE/usr/share/layso/voice" >/dev/null ||
+    die "layso voice build-pack failed (run: $BIN voice build-pack --out /tmp/pack)"
+chmod -R u=rwX,go=rX "$STAGE/usr/share/layso"
+
 install -D -m 0644 systemd/layso.service "$STAGE/usr/lib/systemd/system/layso.service"
 install -D -m 0644 "$UDEV_RULES" "$STAGE/usr/lib/udev/rules.d/99-layso.rules"
 install -D -m 0644 systemd/layso.sysusers "$STAGE/usr/lib/sysusers.d/layso.conf"

@@ -20,6 +20,7 @@ declare -A NEED=(
   [chromedriver]=chromium-driver
   [mosquitto]=mosquitto
   [openssl]=openssl
+  [espeak-ng]=espeak-ng
 )
 missing=()
 for cmd in "${!NEED[@]}"; do

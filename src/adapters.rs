@@ -105,6 +105,8 @@ pub fn start(config: &Arc<Config>, handle: &Handle) -> Adapters {
         tokio::spawn(feed_calls(handle.subscribe(), tx));
     }
 
+    crate::voice::announcer::start(config, handle, &health);
+
     if !config.buttons.is_empty() {
         let (tx, rx) = mpsc::channel(32);
         buttons::spawn(&config.buttons, tx, board_report(&health));

@@ -49,6 +49,13 @@ enum Cmd {
         #[arg(long, short, default_value = config::DEFAULT_PATH)]
         config: PathBuf,
     },
+    /// Spoken calls: build the default voice pack, list the clips to record.
+    Voice {
+        #[command(subcommand)]
+        cmd: crate::voice::cli::VoiceCmd,
+    },
+    /// Write the announcement of a call to a WAV file and print what it says.
+    Announce(crate::voice::cli::AnnounceArgs),
 }
 
 fn init_tracing() {
@@ -93,12 +100,17 @@ pub fn main() -> ExitCode {
                         w.message
                     );
                 }
+                if !crate::voice::cli::check_pack(&config, &c) {
+                    return ExitCode::from(EXIT_BAD_CONFIG);
+                }
                 println!("{}: OK\n{}", config.display(), c.summary());
                 ExitCode::SUCCESS
             }
             Err(code) => code,
         },
         Cmd::Status { config, json, lang } => crate::status::cli::run(&config, json, &lang),
+        Cmd::Voice { cmd } => crate::voice::cli::voice(cmd),
+        Cmd::Announce(a) => crate::voice::cli::announce(a),
         Cmd::PrintTest { config } => {
             let c = match load(&config) {
                 Ok(c) => c,

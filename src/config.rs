@@ -49,6 +49,8 @@ struct RawConfig {
     keypads: Option<KeypadBusConfig>,
     #[serde(default)]
     uplink: Option<crate::uplink::UplinkConfig>,
+    #[serde(default)]
+    voice: Option<crate::voice::VoiceConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,6 +133,8 @@ pub struct Config {
     pub keypads: Option<KeypadBusConfig>,
     /// `[uplink]`: MQTT to the province (None: no uplink, the log just keeps everything).
     pub uplink: Option<crate::uplink::UplinkConfig>,
+    /// `[voice]`: spoken calls (None: no announcements).
+    pub voice: Option<crate::voice::VoiceConfig>,
     /// Things that are valid but unwise (placeholder credentials): shown by
     /// `layso check` and logged at start-up.
     pub warnings: Vec<Problem>,
@@ -606,9 +610,13 @@ fn check(raw: RawConfig, loc: &Locator, out: &mut Vec<Problem>) -> Config {
             p(span, format!("[uplink] {msg}"));
         }
     }
+    for (span, msg) in raw.voice.iter().flat_map(|v| v.validate()) {
+        p(span, msg);
+    }
 
     Config {
         uplink: raw.uplink,
+        voice: raw.voice,
         site: SiteConfig {
             id,
             name: raw.site.name,

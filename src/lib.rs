@@ -36,6 +36,8 @@
 //!   counter displays (embedded-hal drivers on linux-embedded-hal), serial LED boards
 //!   (frame templates, tokio-serial adapter), their config and `validate`; see
 //!   `docs/devices.md`.
+//! - `voice/` — spoken calls: Vietnamese number reading, voice packs, the announcer
+//!   (aplay) and the display page's announcement endpoint (docs/voice.md).
 //!
 //! # Invariants
 //!
@@ -62,4 +64,5 @@ pub mod log;
 pub mod status;
 pub mod sys;
 pub mod uplink;
+pub mod voice;
 pub mod web;

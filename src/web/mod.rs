@@ -61,6 +61,10 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/admin/whoami", get(admin_whoami))
         .route("/api/v1/state", get(get_state))
         .route("/api/v1/events", get(events))
+        .route(
+            "/api/v1/announcements/{file}",
+            get(crate::voice::web::announcement),
+        )
         .merge(pages::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
@@ -383,6 +387,7 @@ async fn get_state(State(state): State<Shared>) -> Json<Value> {
             "size_bytes": state.handle.reader().size_on_disk(),
         },
         "uplink": state.uplink.borrow().clone(),
+        "voice": crate::voice::web::place(&state),
     });
     // Plain-language fields for the status page, the counter page and `layso status`.
     crate::status::add_site_fields(&mut doc, c);

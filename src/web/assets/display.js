@@ -25,6 +25,52 @@
   let chimeOn = false;
   let audio = null;
 
+  // ---- spoken calls ([voice] where = "display"): the daemon's WAV, one at a time --------------
+  // Calls older than 60 s are never played late; a recall of the ticket being (or just) said
+  // is merged. window.LaysoVoice records what was requested and played (tests read it).
+  const VOICE_MAX_AGE_MS = 60000;
+  const VOICE_MERGE_MS = 5000;
+  let voicePlace = 'none';
+  const voiceQueue = [];
+  let voiceBusy = false;
+  let voiceLast = { ticket: null, at: 0 };
+  const voiceLog = (window.LaysoVoice = { requested: [], ended: [], errors: [] });
+
+  // ?voice=0 keeps a second TV in the same hall silent (one voice per hall).
+  const voiceMuted = L.params.get('voice') === '0';
+
+  function announce(entry, ev) {
+    if (voicePlace !== 'display' || voiceMuted || typeof entry.seq !== 'number') return;
+    if (voiceQueue.some((q) => q.ticket === ev.ticket)) return;
+    if (voiceLast.ticket === ev.ticket && Date.now() - voiceLast.at < VOICE_MERGE_MS) return;
+    voiceQueue.push({ seq: entry.seq, ticket: ev.ticket, at: entry.at, seen: Date.now() });
+    playNextVoice();
+  }
+  function playNextVoice() {
+    if (voiceBusy) return;
+    const next = voiceQueue.shift();
+    if (!next) return;
+    const age = typeof next.at === 'number' ? L.now() - next.at : Date.now() - next.seen;
+    if (age > VOICE_MAX_AGE_MS) { playNextVoice(); return; }
+    voiceBusy = true;
+    voiceLast = { ticket: next.ticket, at: Date.now() };
+    const url = '/api/v1/announcements/' + next.seq + '.wav';
+    voiceLog.requested.push(next.seq);
+    const el = new Audio(url);
+    let over = false;
+    const done = (ok) => () => {
+      if (over) return; // 'error' and a rejected play() may both report one failure
+      over = true;
+      (ok ? voiceLog.ended : voiceLog.errors).push(next.seq);
+      voiceBusy = false;
+      playNextVoice();
+    };
+    el.addEventListener('ended', done(true), { once: true });
+    el.addEventListener('error', done(false), { once: true });
+    const p = el.play();
+    if (p && p.catch) p.catch(done(false));
+  }
+
   // ---- chime: a generated two-tone "ding-dong", no sound files ----------------------------
 
   function ensureAudio() {
@@ -49,7 +95,8 @@
     osc.stop(start + dur + 0.05);
   }
   function chime() {
-    if (!chimeOn) return;
+    // With [voice] where = "display" the announcement brings its own chime.
+    if (!chimeOn || voicePlace === 'display') return;
     const ctx = ensureAudio();
     if (!ctx) return;
     const t0 = ctx.currentTime + 0.02;
@@ -63,6 +110,7 @@
   // ---- model ----------------------------------------------------------------------------
 
   function loadState(s) {
+    voicePlace = typeof s.voice === 'string' ? s.voice : 'none';
     model.site = s.site || null;
     model.services = Array.isArray(s.services) ? s.services : [];
     const seen = new Set();
@@ -117,6 +165,7 @@
       flashUntil.set(call.key, until);
       flashUntil.set('strip', until);
       chime();
+      announce(entry, ev);
     }
   }
 
