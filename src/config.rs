@@ -14,6 +14,9 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
+mod ratings;
+pub use ratings::{Officer, RatingsConfig, Reason};
+
 /// Where a configuration lives in production.
 pub const DEFAULT_PATH: &str = "/etc/layso/layso.toml";
 
@@ -43,6 +46,10 @@ struct RawConfig {
     keypads: Option<KeypadBusConfig>,
     #[serde(default)]
     uplink: Option<crate::uplink::UplinkConfig>,
+    #[serde(default)]
+    officers: Vec<ratings::RawOfficer>,
+    #[serde(default)]
+    ratings: Option<ratings::RawRatings>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,6 +145,8 @@ pub struct Config {
     pub keypads: Option<KeypadBusConfig>,
     /// `[uplink]`: MQTT to the province (None: no uplink, the log just keeps everything).
     pub uplink: Option<crate::uplink::UplinkConfig>,
+    /// `[[officers]]` and `[ratings]`: sign-in and citizen ratings.
+    pub ratings: RatingsConfig,
     /// Things that are valid but unwise (placeholder credentials): shown by
     /// `layso check` and logged at start-up.
     pub warnings: Vec<Problem>,
@@ -207,6 +216,7 @@ impl Config {
                     services: c.services.clone(),
                 })
                 .collect(),
+            ratings: self.ratings.rules(),
         }
     }
 
@@ -659,7 +669,12 @@ fn check(raw: RawConfig, loc: &Locator, out: &mut Vec<Problem>) -> Config {
         }
     }
 
+    let mut taken = creds.clone();
+    taken.extend(web.admin_credential.clone());
+    let ratings = ratings::check(raw.officers, raw.ratings, &counter_numbers, &taken, &mut p);
+
     Config {
+        ratings,
         uplink: raw.uplink,
         site: SiteConfig {
             id,
