@@ -52,6 +52,7 @@ pub mod daemon;
 pub mod devices;
 pub mod engine;
 pub mod log;
+pub mod report;
 pub mod sys;
 pub mod uplink;
 pub mod web;
