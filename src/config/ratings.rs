@@ -48,11 +48,12 @@ pub(crate) struct RawRatings {
     devices: Vec<RawDevice>,
 }
 
-/// An officer who may sign in at a counter.
-#[derive(Debug, Clone)]
+/// An officer who may sign in at a counter. The PIN is never serialized.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Officer {
     pub id: String,
     pub name: String,
+    #[serde(skip)]
     pub pin: String,
 }
 
@@ -102,6 +103,16 @@ impl RatingsConfig {
             rate_on_skip: self.rate_on_skip,
             reasons: self.reasons.iter().map(|r| r.code.clone()).collect(),
         }
+    }
+    /// The officer as pages show them (id and name; unknown ids keep their id).
+    pub fn public_officer(&self, id: &str) -> Option<Officer> {
+        Some(Officer {
+            id: id.to_string(),
+            name: self
+                .officer(id)
+                .map_or_else(|| id.to_string(), |o| o.name.clone()),
+            pin: String::new(),
+        })
     }
     pub fn officer(&self, id: &str) -> Option<&Officer> {
         self.officers.iter().find(|o| o.id == id)

@@ -135,6 +135,33 @@ impl RatingDay {
     }
 }
 
+/// A ticket a counter's rating device may rate, until `until` (ms).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ratable {
+    pub counter: u16,
+    pub ticket: String,
+    pub officer: String,
+    pub finished_at: i64,
+    pub until: i64,
+}
+
+/// Tickets that are finished and not rated yet, whatever the time (see `until`).
+pub fn ratable(st: &State) -> Vec<Ratable> {
+    st.ratings
+        .last_finished
+        .iter()
+        .filter(|(_, f)| !st.ratings.rated.contains(&f.ticket))
+        .filter(|(_, f)| !f.skipped || st.site.ratings.rate_on_skip)
+        .map(|(c, f)| Ratable {
+            counter: *c,
+            ticket: f.ticket.clone(),
+            officer: f.officer.clone(),
+            finished_at: f.at,
+            until: f.at.saturating_add(st.site.ratings.window_ms),
+        })
+        .collect()
+}
+
 fn reject(code: RejectCode, vi: String, en: String) -> Rejection {
     Rejection::new(code, vi, en)
 }

@@ -6,6 +6,8 @@
 mod error;
 mod pages;
 pub mod ratelimit;
+mod ratings;
+mod ratings_pages;
 
 pub use error::ApiError;
 
@@ -58,6 +60,8 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/state", get(get_state))
         .route("/api/v1/events", get(events))
         .merge(pages::routes())
+        .merge(ratings::routes())
+        .merge(ratings_pages::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
@@ -355,6 +359,7 @@ async fn get_state(State(state): State<Shared>) -> Json<Value> {
         "counters": view.counters,
         "last_calls": view.last_calls,
         "devices": view.devices,
+        "ratings_alerts": view.ratings_alerts,
         "store": {
             "ok": view.alarms.is_empty(),
             "alarms": view.alarms,
