@@ -426,6 +426,49 @@ async fn officers_ratings_and_the_day_report() {
         .await;
     assert_eq!(empty.1["report"]["total"]["issued"], 0);
 
+    // Every entry, new kinds included, matches the published JSON Schema.
+    let schema: Value =
+        serde_json::from_str(include_str!("../docs/schemas/events.json")).expect("schema");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let entries = a.handle.reader().entries_after(0, 10_000).expect("log");
+    let mut kinds = std::collections::BTreeSet::new();
+    let events: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            kinds.insert(e.event.kind());
+            let mut v = serde_json::to_value(e).expect("json");
+            v["site"] = "dev-ben-thanh".into();
+            v
+        })
+        .collect();
+    for k in [
+        "officer_signed_in",
+        "officer_signed_out",
+        "rated",
+        "ticket_called",
+        "ticket_skipped",
+    ] {
+        assert!(kinds.contains(k), "{k} missing from {kinds:?}");
+    }
+    let batch = serde_json::json!({
+        "site": "dev-ben-thanh", "from_seq": entries[0].seq, "to_seq": entries[entries.len() - 1].seq,
+        "count": entries.len(), "events": events,
+    });
+    let errors: Vec<String> = validator
+        .iter_errors(&batch)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    // A rated entry with a level the schema does not know is refused (the schema checks).
+    let mut bad = batch.clone();
+    if let Some(ev) = bad["events"]
+        .as_array_mut()
+        .and_then(|v| v.iter_mut().find(|e| e["event"]["kind"] == "rated"))
+    {
+        ev["event"]["level"] = "meh".into();
+    }
+    assert!(!validator.is_valid(&bad));
+
     // After a restart the report is the same: it comes from the log.
     a.handle.stop().await;
     drop(a);
