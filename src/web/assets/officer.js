@@ -69,12 +69,7 @@
     refresh();
   });
 
-  const soon = L.debounce(refresh, 200);
-  L.openStream({
-    onEntry: (e) => {
-      const k = e.event && e.event.kind;
-      if (k === 'officer_signed_in' || k === 'officer_signed_out' || k === 'rated') soon();
-    },
-  });
-  L.every(5000, refresh);
+  // Polled rather than streamed: the counter page already holds one event stream, and
+  // browsers allow only six connections per server.
+  L.every(2000, refresh);
 })();
