@@ -87,7 +87,11 @@ fn main() {
                     ticket,
                     officer,
                     level: RatingLevel::ALL[n % 3],
-                    reasons: if n % 3 == 2 { vec!["slow".into()] } else { vec![] },
+                    reasons: if n % 3 == 2 {
+                        vec!["slow".into()]
+                    } else {
+                        vec![]
+                    },
                     dossier: String::new(),
                 },
             );
@@ -117,7 +121,9 @@ fn main() {
     times.sort();
     let (n, served, rated, csv) = last.unwrap_or_default();
     if served as usize != per_day || rated as usize != per_day {
-        fail(format!("report of {day}: served {served}, rated {rated}, expected {per_day}"));
+        fail(format!(
+            "report of {day}: served {served}, rated {rated}, expected {per_day}"
+        ));
     }
     println!(
         "report of {day} ({n} entries, {served} served, {rated} rated, CSV {csv} bytes): median {:.1} ms, slowest {:.1} ms over {runs} runs",

@@ -148,6 +148,18 @@ async fn run(base: &str) -> Result<(), String> {
     )
     .await?;
 
+    // And on the counter page of the center's head (counter 3).
+    desk.goto(&format!("{base}/counter/3")).await?;
+    shown(&desk, "login-form", 10).await?;
+    desk.type_into("#credential", "counter3-dev").await?;
+    desk.click("#login-submit").await?;
+    desk.wait_js(
+        "the unsatisfied alert on the head's counter page",
+        &format!("const e = document.getElementById('head-alerts'); return e && !e.hidden && e.textContent.includes('{first}');"),
+        Duration::from_secs(10),
+    )
+    .await?;
+
     // The report page shows it, per level and per officer.
     desk.goto(&format!("{base}/report")).await?;
     shown(&desk, "login-form", 10).await?;
