@@ -295,6 +295,7 @@ impl Config {
                 "not set: status page and admin API disabled"
             }
         );
+        s += &self.ratings.summary();
         if let Some(u) = &self.uplink {
             let st = u.settings(&self.site.id, &self.site.province);
             s += &format!(

@@ -94,6 +94,34 @@ impl Default for RatingsConfig {
 }
 
 impl RatingsConfig {
+    /// The `layso check` summary lines.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "officers   {} ({})\n",
+            self.officers.len(),
+            if self.allow_anonymous {
+                "counters may work with nobody signed in"
+            } else {
+                "a counter needs a signed-in officer to call"
+            }
+        );
+        s += &format!(
+            "ratings    {} rating device(s), window {} s, {} reason(s){}{}\n",
+            self.devices.len(),
+            self.window_seconds,
+            self.reasons.len(),
+            if self.rate_on_skip {
+                ", also after skips"
+            } else {
+                ""
+            },
+            self.head_counter
+                .map(|h| format!(", head of center at counter {h}"))
+                .unwrap_or_default()
+        );
+        s
+    }
+
     /// The rules core enforces.
     pub fn rules(&self) -> RatingRules {
         RatingRules {
@@ -322,6 +350,7 @@ credential = "tablet-one-secret"
         assert_eq!(rules.window_ms, 90_000);
         assert_eq!(rules.reasons, vec!["slow".to_string()]);
         assert_eq!(c.site().ratings, rules);
+        assert!(c.summary().contains("ratings    1 rating device(s), window 90 s, 1 reason(s), also after skips, head of center at counter 1"), "{}", c.summary());
     }
 
     #[test]
