@@ -458,7 +458,7 @@ mod tests {
         let r = transact(&mut k, req.as_bytes(), &mut t).unwrap();
         let head = master::decode_head(&regs_of(&e, &r)).unwrap();
         assert_eq!(head.key_code, KeyCode::RateUnsatisfied.code());
-        let mut tracker = PressTracker::new();
+        let tracker = PressTracker::new();
         assert_eq!(
             tracker.decide(head),
             HeadDecision::Apply {
