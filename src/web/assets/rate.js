@@ -69,9 +69,15 @@
     return info;
   }
 
-  async function wake() {
+  // The state summary is published just after the stream's entry: when woken by an
+  // entry, look again a few times before deciding there is nothing to rate.
+  async function wake(tries) {
     const data = await load();
-    if (!data || !data.ratable) return;
+    if (!data) return;
+    if (!data.ratable) {
+      if (tries > 0) setTimeout(() => wake(tries - 1), 250);
+      return;
+    }
     const r = data.ratable;
     if (target && target.ticket === r.ticket) return;
     if (typeof data.now === 'number' && data.now + 1000 > r.until) return;
@@ -126,11 +132,11 @@
     L.openStream({
       onEntry: (e) => {
         const k = e.event && e.event.kind;
-        if ((k === 'ticket_served' || k === 'ticket_skipped') && e.event.counter === counterNo) wake();
+        if ((k === 'ticket_served' || k === 'ticket_skipped') && e.event.counter === counterNo) wake(4);
       },
       onStatus: (up) => { $('rate-conn').hidden = up; },
     });
-    wake();
+    wake(0);
   }
 
   $('rate-login').addEventListener('submit', async (ev) => {
