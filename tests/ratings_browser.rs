@@ -10,7 +10,15 @@ mod daemon;
 
 use chromium::{Driver, Page};
 use daemon::Daemon;
+use std::path::PathBuf;
 use std::time::Duration;
+
+/// Screenshots for review land next to the other pages' in target/screenshots/.
+async fn shot(page: &Page, name: &str) -> Result<(), String> {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let dir = tmp.parent().map(|t| t.join("screenshots")).unwrap_or(tmp);
+    page.screenshot(&dir.join(format!("{name}.png"))).await
+}
 
 fn configure(cfg: &mut toml::Table) -> Result<(), String> {
     let extra: toml::Table = r#"
@@ -113,6 +121,8 @@ async fn run(base: &str) -> Result<(), String> {
 
     // The tablet wakes on the completion and asks.
     shown(&tablet, "ask", 10).await?;
+    shot(&tablet, "rate-ask-1280x800").await?;
+    shot(&desk, "counter-officer-1280x800").await?;
     let asked = tablet.text("#ask-ticket").await?;
     if asked != first {
         return Err(format!("tablet asks about {asked:?}, expected {first}"));
@@ -127,9 +137,11 @@ async fn run(base: &str) -> Result<(), String> {
     }
     tablet.click("#rate-unsatisfied").await?;
     shown(&tablet, "why", 10).await?;
+    shot(&tablet, "rate-reasons-1280x800").await?;
     tablet.click(".r-reason[data-code='slow']").await?;
     tablet.click("#why-send").await?;
     shown(&tablet, "thanks", 10).await?;
+    shot(&tablet, "rate-thanks-1280x800").await?;
     let detail = tablet.text("#thanks-detail").await?;
     if !detail.is_empty() {
         return Err(format!("the rating was refused: {detail}"));
@@ -175,6 +187,7 @@ async fn run(base: &str) -> Result<(), String> {
         Duration::from_secs(10),
     )
     .await?;
+    shot(&desk, "report-1280x800").await?;
 
     // Nobody answers: after 30 s the tablet is idle again and nothing was recorded.
     desk.goto(&format!("{base}/counter/1")).await?;
