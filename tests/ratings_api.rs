@@ -117,6 +117,24 @@ impl Api {
     }
 }
 
+/// The state summary is published just after a command's answer: read views until
+/// `ready` holds (at most 2 s), and return the last one.
+async fn until(
+    a: &Api,
+    path: &str,
+    auth: Option<&str>,
+    ready: impl Fn(&Value) -> bool,
+) -> (StatusCode, Value) {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let got = a.call("GET", path, auth, "").await;
+        if ready(&got.1) || std::time::Instant::now() > end {
+            return got;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 fn ok(got: &(StatusCode, Value)) {
     assert!(got.0.is_success(), "{} {}", got.0, got.1);
 }
@@ -208,7 +226,10 @@ async fn officers_ratings_and_the_day_report() {
         "{}",
         called.1
     );
-    let state = a.call("GET", "/api/v1/state", None, "").await;
+    let state = until(&a, "/api/v1/state", None, |v| {
+        v["counters"][0]["officer"]["id"] == "lan"
+    })
+    .await;
     assert_eq!(state.1["counters"][0]["officer"]["id"], "lan");
     assert!(state.1["counters"][0]["officer"].get("pin").is_none());
 
@@ -252,7 +273,10 @@ async fn officers_ratings_and_the_day_report() {
     assert_eq!(t.1["reasons"][0]["code"], "slow");
 
     ok(&a.call("POST", "/api/v1/counters/1/complete", C1, "").await);
-    let t = a.call("GET", "/api/v1/counters/1/rating", TAB, "").await;
+    let t = until(&a, "/api/v1/counters/1/rating", TAB, |v| {
+        !v["ratable"].is_null()
+    })
+    .await;
     assert_eq!(t.1["ratable"]["ticket"], "A001", "{}", t.1);
     err(
         &a.call(
@@ -307,7 +331,10 @@ async fn officers_ratings_and_the_day_report() {
     );
 
     // The alert is in the state and in the alerts endpoint (head is counter 3).
-    let state = a.call("GET", "/api/v1/state", None, "").await;
+    let state = until(&a, "/api/v1/state", None, |v| {
+        v["ratings_alerts"][0]["ticket"] == "A001"
+    })
+    .await;
     assert_eq!(
         state.1["ratings_alerts"][0]["ticket"], "A001",
         "{}",
