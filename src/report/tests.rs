@@ -211,3 +211,121 @@ fn one_day_is_read_out_of_a_store_of_three() -> Result<(), Box<dyn std::error::E
     assert!(none.is_empty());
     Ok(())
 }
+
+mod properties {
+    use super::super::day::fold;
+    use crate::core::rating::{RatingLevel, RatingRules};
+    use crate::core::{apply, decide, Command, CounterDef, DayRule, Entry, Now, ServiceDef};
+    use crate::core::{Site, State};
+    use proptest::prelude::*;
+    use std::sync::Arc;
+
+    fn site() -> Arc<Site> {
+        let svc = |id: &str| ServiceDef {
+            id: id.into(),
+            prefix: id.into(),
+            first_number: 1,
+            digits: 3,
+        };
+        Arc::new(Site {
+            rule: DayRule::VIETNAM,
+            services: vec![svc("A"), svc("B")],
+            counters: vec![
+                CounterDef {
+                    number: 1,
+                    services: vec!["A".into(), "B".into()],
+                },
+                CounterDef {
+                    number: 2,
+                    services: vec!["B".into()],
+                },
+            ],
+            ratings: RatingRules {
+                officers: vec!["lan".into(), "minh".into()],
+                rate_on_skip: true,
+                reasons: vec!["slow".into()],
+                ..RatingRules::default()
+            },
+        })
+    }
+
+    fn command(op: u8, c: u16, x: u8) -> Command {
+        match op {
+            0 => Command::Issue {
+                service: if x % 2 == 0 { "A" } else { "B" }.into(),
+                priority: x % 5 == 0,
+                source: "t".into(),
+            },
+            1 => Command::Next { counter: c },
+            2 => Command::Complete { counter: c },
+            3 => Command::Skip { counter: c },
+            4 => Command::Transfer {
+                counter: c,
+                service: "B".into(),
+            },
+            5 => Command::SignIn {
+                counter: c,
+                officer: if x % 2 == 0 { "lan" } else { "minh" }.into(),
+            },
+            6 => Command::SignOut { counter: c },
+            _ => Command::Rate {
+                counter: c,
+                level: RatingLevel::ALL[usize::from(x % 3)],
+                reasons: if x % 3 == 2 {
+                    vec!["slow".into()]
+                } else {
+                    vec![]
+                },
+                dossier: String::new(),
+            },
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        /// Whatever the day was, the groups add up to the day: every served ticket, no-show
+        /// and rating is counted once per service, per counter and per officer; shares sum
+        /// to one; no-shows and served never exceed the tickets called.
+        #[test]
+        fn groups_add_up_to_the_day(ops in proptest::collection::vec((0u8..8, 1u16..=2, any::<u8>(), 0i64..200_000), 1..150)) {
+            let mut state = State::new(site());
+            let mut log: Vec<Entry> = Vec::new();
+            let mut t = super::T;
+            for (op, c, x, dt) in ops {
+                t += dt;
+                let now = Now { wall_ms: t, clock_ok: true };
+                let Ok(d) = decide(&state, &command(op, c, x), now) else { continue };
+                for event in d.events {
+                    let e = Entry { seq: log.len() as u64 + 1, at: d.at, clock_ok: true, day: d.day, event };
+                    apply(&mut state, &e);
+                    log.push(e);
+                }
+            }
+            let day = super::day().to_string();
+            let r = fold(&day, &log);
+            let t = &r.total;
+            let sum = |f: &dyn Fn(&super::super::day::Figures) -> u64| {
+                (
+                    r.services.values().map(f).sum::<u64>(),
+                    r.counters.values().map(f).sum::<u64>(),
+                    r.officers.values().map(f).sum::<u64>(),
+                )
+            };
+            prop_assert_eq!(sum(&|f| f.served), (t.served, t.served, t.served));
+            prop_assert_eq!(sum(&|f| f.no_shows), (t.no_shows, t.no_shows, t.no_shows));
+            prop_assert_eq!(sum(&|f| f.called), (t.called, t.called, t.called));
+            prop_assert_eq!(r.services.values().map(|f| f.issued).sum::<u64>(), t.issued);
+            let rated = t.ratings.total;
+            prop_assert_eq!(sum(&|f| f.ratings.total), (rated, rated, rated));
+            prop_assert!(t.served + t.no_shows <= t.called, "finished {} + {} of {} called", t.served, t.no_shows, t.called);
+            prop_assert!(t.called <= t.issued);
+            if rated > 0 {
+                let shares: f64 = t.ratings.levels.iter().map(|l| l.share).sum();
+                prop_assert!((shares - 1.0).abs() < 1e-9, "shares {}", shares);
+            }
+            let live_rated = log.iter().filter(|e| matches!(e.event, crate::core::Event::Rated { .. }) && e.day.to_string() == day).count() as u64;
+            prop_assert_eq!(rated, live_rated);
+        }
+    }
+}
