@@ -512,3 +512,45 @@ async fn officers_ratings_and_the_day_report() {
     assert_eq!(again.1["report"], rep.1["report"]);
     b.handle.stop().await;
 }
+
+#[tokio::test]
+async fn wrong_pins_lock_the_counter_for_a_minute() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let a = api(&dir.path().join("store"));
+    let c3 = Some("counter3-dev");
+    for _ in 0..5 {
+        err(
+            &a.call(
+                "POST",
+                "/api/v1/counters/3/signin",
+                c3,
+                r#"{"officer":"minh","pin":"0000"}"#,
+            )
+            .await,
+            403,
+            "wrong_pin",
+        );
+    }
+    // Even the right PIN is refused now, with a clear reason.
+    err(
+        &a.call(
+            "POST",
+            "/api/v1/counters/3/signin",
+            c3,
+            r#"{"officer":"minh","pin":"1357"}"#,
+        )
+        .await,
+        429,
+        "too_many_attempts",
+    );
+    // Other counters are not affected.
+    ok(&a
+        .call(
+            "POST",
+            "/api/v1/counters/2/signin",
+            Some("counter2-dev"),
+            r#"{"officer":"minh","pin":"1357"}"#,
+        )
+        .await);
+    a.handle.stop().await;
+}

@@ -13,6 +13,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -36,6 +39,37 @@ struct SignInRequest {
     pin: String,
 }
 
+/// Wrong PINs tolerated at one counter before it must wait.
+const PIN_TRIES: u32 = 5;
+/// How long a counter waits after too many wrong PINs.
+const PIN_LOCK: Duration = Duration::from_secs(60);
+
+/// Wrong PIN attempts per counter: (count, first in the current window). Process-wide,
+/// like the daemon itself (one site per process); a 4-digit PIN must not be guessable
+/// by someone who holds a counter credential.
+static PIN_FAILS: Mutex<BTreeMap<u16, (u32, Instant)>> = Mutex::new(BTreeMap::new());
+
+fn pin_locked(counter: u16) -> bool {
+    let Ok(mut f) = PIN_FAILS.lock() else {
+        return false;
+    };
+    match f.get(&counter) {
+        Some((_, since)) if since.elapsed() >= PIN_LOCK => {
+            f.remove(&counter);
+            false
+        }
+        Some((count, _)) => *count >= PIN_TRIES,
+        None => false,
+    }
+}
+
+fn pin_failed(counter: u16) {
+    if let Ok(mut f) = PIN_FAILS.lock() {
+        let e = f.entry(counter).or_insert((0, Instant::now()));
+        e.0 = e.0.saturating_add(1);
+    }
+}
+
 async fn sign_in(
     State(state): State<Shared>,
     Path(n): Path<String>,
@@ -44,6 +78,17 @@ async fn sign_in(
 ) -> Result<Json<Value>, ApiError> {
     let n = counter_number(&n)?;
     authorize_counter(&state, &headers, n)?;
+    if pin_locked(n) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "Nhập sai mã PIN quá nhiều lần. Vui lòng đợi 1 phút rồi thử lại.",
+            format!(
+                "{PIN_TRIES} wrong PINs at counter {n}; wait {} s and try again.",
+                PIN_LOCK.as_secs()
+            ),
+        ));
+    }
     let officer = state.config.ratings.officer(req.officer.trim());
     // Compare a PIN even for an unknown id, so timing does not tell ids apart.
     let pin_ok = same(
@@ -51,6 +96,7 @@ async fn sign_in(
         officer.map_or("\u{0}no officer\u{0}", |o| o.pin.as_str()),
     );
     let Some(officer) = officer.filter(|_| pin_ok) else {
+        pin_failed(n);
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "wrong_pin",
