@@ -243,7 +243,14 @@ async fn build_report(state: &Shared, q: DayQuery) -> Result<DayReport, ApiError
     let reader = state.handle.reader().clone();
     let entries = tokio::task::spawn_blocking(move || crate::report::day_entries(&reader, day))
         .await
-        .map_err(|e| ApiError::bad_request(format!("report task failed: {e}")))?
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Không lập được báo cáo, vui lòng thử lại.",
+                format!("The report could not be built ({e}); try again."),
+            )
+        })?
         .map_err(|e| {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -288,11 +295,19 @@ async fn report_json(
     authorize_report(&state, &headers)?;
     let r = build_report(&state, q).await?;
     let name = namer(&state);
-    let names: Value = json!({
-        "services": r.services.keys().map(|k| (k.clone(), name("service", k))).collect::<std::collections::BTreeMap<String, String>>(),
-        "counters": r.counters.keys().map(|k| (k.to_string(), name("counter", &k.to_string()))).collect::<std::collections::BTreeMap<String, String>>(),
-        "officers": r.officers.keys().map(|k| (k.clone(), name("officer", k))).collect::<std::collections::BTreeMap<String, String>>(),
-        "reasons": r.total.ratings.reasons.keys().map(|k| (k.clone(), name("reason", k))).collect::<std::collections::BTreeMap<String, String>>(),
+    let names = |group: &str, keys: Vec<String>| -> BTreeMap<String, String> {
+        keys.into_iter()
+            .map(|k| {
+                let v = name(group, &k);
+                (k, v)
+            })
+            .collect()
+    };
+    let names = json!({
+        "services": names("service", r.services.keys().cloned().collect()),
+        "counters": names("counter", r.counters.keys().map(u16::to_string).collect()),
+        "officers": names("officer", r.officers.keys().cloned().collect()),
+        "reasons": names("reason", r.total.ratings.reasons.keys().cloned().collect()),
     });
     let c = &state.config;
     Ok(Json(json!({
