@@ -159,11 +159,13 @@ fn make_log(dir: &std::path::Path, events: u64) -> Duration {
                     service: "A".into(),
                     counter: 1,
                     recall: 0,
+                    officer: String::new(),
                 },
                 _ => Event::TicketServed {
                     ticket: format!("A{n:04}"),
                     service: "A".into(),
                     counter: 1,
+                    officer: String::new(),
                 },
             },
         });

@@ -212,6 +212,9 @@ async fn apply_buttons(handle: Handle, mut rx: mpsc::Receiver<ButtonAction>) {
             },
             ButtonAction::Next { counter } => Command::Next { counter },
             ButtonAction::Recall { counter } => Command::Recall { counter },
+            ButtonAction::Rate { counter, level } => {
+                crate::devices::button_action::rate_command(counter, level)
+            }
         };
         match handle.execute(cmd).await {
             Ok(_) => {}
@@ -265,8 +268,21 @@ impl CounterSink for EngineSink {
                 counter,
                 service: self.transfer_target(counter)?,
             },
+            KeyAction::Rate(_) => action
+                .rating_command(counter)
+                .ok_or_else(|| "not a rating key".to_string())?,
         };
+        let rating = matches!(action, KeyAction::Rate(_));
         match self.handle.execute(command).await {
+            // A rating leaves the counter as it was: keep showing its ticket.
+            Ok(_) if rating => Ok(self
+                .handle
+                .view()
+                .counters
+                .iter()
+                .find(|c| c.number == counter)
+                .and_then(|c| c.current.as_ref())
+                .map(|c| c.ticket.clone())),
             Ok(outcome) => Ok(outcome.current.map(|c| c.ticket)),
             Err(ExecError::Rejected(r)) => Err(r.message_en),
             Err(e) => Err(format!("{e:?}")),

@@ -19,6 +19,8 @@ mod web_limits;
 use web::RawWeb;
 pub use web::WebConfig;
 pub use web_limits::ConnLimits;
+mod ratings;
+pub use ratings::{Officer, RatingsConfig, Reason};
 
 /// Where a configuration lives in production.
 pub const DEFAULT_PATH: &str = "/etc/layso/layso.toml";
@@ -51,6 +53,10 @@ struct RawConfig {
     uplink: Option<crate::uplink::UplinkConfig>,
     #[serde(default)]
     voice: Option<crate::voice::VoiceConfig>,
+    #[serde(default)]
+    officers: Vec<ratings::RawOfficer>,
+    #[serde(default)]
+    ratings: Option<ratings::RawRatings>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -135,6 +141,8 @@ pub struct Config {
     pub uplink: Option<crate::uplink::UplinkConfig>,
     /// `[voice]`: spoken calls (None: no announcements).
     pub voice: Option<crate::voice::VoiceConfig>,
+    /// `[[officers]]` and `[ratings]`: sign-in and citizen ratings.
+    pub ratings: RatingsConfig,
     /// Things that are valid but unwise (placeholder credentials): shown by
     /// `layso check` and logged at start-up.
     pub warnings: Vec<Problem>,
@@ -196,6 +204,7 @@ impl Config {
                     services: c.services.clone(),
                 })
                 .collect(),
+            ratings: self.ratings.rules(),
         }
     }
 
@@ -274,6 +283,7 @@ impl Config {
                 "not set: status page and admin API disabled"
             }
         );
+        s += &self.ratings.summary();
         if let Some(u) = &self.uplink {
             let st = u.settings(&self.site.id, &self.site.province);
             s += &format!(
@@ -614,7 +624,12 @@ fn check(raw: RawConfig, loc: &Locator, out: &mut Vec<Problem>) -> Config {
         p(span, msg);
     }
 
+    let mut taken = creds.clone();
+    taken.extend(web.admin_credential.clone());
+    let ratings = ratings::check(raw.officers, raw.ratings, &counter_numbers, &taken, &mut p);
+
     Config {
+        ratings,
         uplink: raw.uplink,
         voice: raw.voice,
         site: SiteConfig {

@@ -60,6 +60,8 @@ pub struct View {
     pub last_calls: Vec<CallView>,
     pub devices: Vec<DeviceView>,
     pub alarms: Vec<String>,
+    pub ratable: Vec<crate::core::rating::Ratable>,
+    pub ratings_alerts: Vec<crate::core::rating::Alert>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -99,6 +101,7 @@ pub struct CounterView {
     pub state: &'static str,
     pub current: Option<CurrentView>,
     pub served_today: u32,
+    pub officer: Option<crate::config::Officer>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -299,6 +302,8 @@ fn empty_view() -> View {
         last_calls: vec![],
         devices: vec![],
         alarms: vec![],
+        ratable: vec![],
+        ratings_alerts: vec![],
     }
 }
 
@@ -509,6 +514,11 @@ impl Engine {
                         state: st.map_or("closed", |x| x.status.as_str()),
                         current: st.and_then(|x| x.current.as_ref()).map(CurrentView::from),
                         served_today: st.map_or(0, |x| x.served_today),
+                        officer: s
+                            .ratings
+                            .signed_in
+                            .get(&c.number)
+                            .and_then(|o| self.config.ratings.public_officer(o)),
                     }
                 })
                 .collect(),
@@ -533,6 +543,8 @@ impl Engine {
                 })
                 .collect(),
             alarms: self.alarms.lock().map(|a| a.clone()).unwrap_or_default(),
+            ratable: crate::core::rating::ratable(s),
+            ratings_alerts: s.ratings.alerts.iter().cloned().collect(),
         }
     }
 }

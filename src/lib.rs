@@ -8,6 +8,11 @@
 //!   `apply(&mut state, &entry)`; business days and the clock rule in `core/time.rs`;
 //!   commands and bilingual rejections in `core/command.rs`; record format in
 //!   `core/event.rs`.
+//! - `core/rating.rs` — officers signed in at counters and the rating binding rules (one
+//!   rating per ticket, the ticket just finished there, within the window); `report/` —
+//!   the daily report folded from one day's log entries (pure) and its CSV;
+//!   `web/ratings.rs` and `web/ratings_pages.rs` — sign-in, ratings, `/rate/{n}`, `/report`;
+//!   `devices/button_action.rs` and `devices/keypad_keys.rs` — rating buttons and keys.
 //! - `config.rs` — TOML → checked `Config`; every problem with line:column.
 //! - `codec.rs` — the stored record format (versioned: compact v2, JSON v1 still read).
 //! - `log.rs` — the sled event log: durable appends, replay of the current day,
@@ -62,6 +67,7 @@ pub mod devices;
 pub mod engine;
 pub mod log;
 pub mod status;
+pub mod report;
 pub mod sys;
 pub mod uplink;
 pub mod voice;

@@ -1,5 +1,6 @@
 //! Commands the engine accepts and the rejections core gives, with bilingual messages.
 
+use super::rating::RatingLevel;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -55,6 +56,20 @@ pub enum Command {
         day: i32,
         next_numbers: BTreeMap<String, u32>,
     },
+    /// The officer's PIN was checked at the boundary.
+    SignIn {
+        counter: u16,
+        officer: String,
+    },
+    SignOut {
+        counter: u16,
+    },
+    Rate {
+        counter: u16,
+        level: RatingLevel,
+        reasons: Vec<String>,
+        dossier: String,
+    },
 }
 
 /// Why a command was refused. Carries a stable machine code and messages for people.
@@ -78,6 +93,12 @@ pub enum RejectCode {
     NoCurrentTicket,
     SameService,
     Unchanged,
+    UnknownOfficer,
+    NotSignedIn,
+    NothingToRate,
+    AlreadyRated,
+    RatingWindowClosed,
+    BadRating,
 }
 
 impl RejectCode {
@@ -93,6 +114,12 @@ impl RejectCode {
             RejectCode::NoCurrentTicket => "no_current_ticket",
             RejectCode::SameService => "same_service",
             RejectCode::Unchanged => "unchanged",
+            RejectCode::UnknownOfficer => "unknown_officer",
+            RejectCode::NotSignedIn => "not_signed_in",
+            RejectCode::NothingToRate => "nothing_to_rate",
+            RejectCode::AlreadyRated => "already_rated",
+            RejectCode::RatingWindowClosed => "rating_window_closed",
+            RejectCode::BadRating => "bad_rating",
         }
     }
 }

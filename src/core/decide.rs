@@ -2,6 +2,7 @@
 
 use super::command::{Command, RejectCode, Rejection};
 use super::event::Event;
+use super::rating;
 use super::state::{CounterDef, CounterStatus, State};
 use super::time::{effective_time, Day, Now};
 use std::collections::BTreeMap;
@@ -37,7 +38,7 @@ pub fn decide(state: &State, command: &Command, now: Now) -> Result<Decision, Re
     } else {
         state
     };
-    events.extend(rule(st, command, day)?);
+    events.extend(rule(st, command, day, at)?);
     Ok(Decision {
         at,
         day,
@@ -52,7 +53,7 @@ fn counter(st: &State, n: u16) -> Result<&CounterDef, Rejection> {
         .ok_or_else(|| Rejection::unknown_counter(n, &st.site.counter_numbers()))
 }
 
-fn rule(st: &State, command: &Command, day: Day) -> Result<Vec<Event>, Rejection> {
+fn rule(st: &State, command: &Command, day: Day, at: i64) -> Result<Vec<Event>, Rejection> {
     let site = &st.site;
     let current = |n: u16| st.counters.get(&n).and_then(|c| c.current.clone());
     let status = |n: u16| {
@@ -88,6 +89,7 @@ fn rule(st: &State, command: &Command, day: Day) -> Result<Vec<Event>, Rejection
         }
         Command::Next { counter: n } => {
             let c = counter(st, *n)?;
+            let officer = rating::require_officer(st, *n)?;
             match status(*n) {
                 CounterStatus::Paused => return Err(Rejection::paused(*n)),
                 CounterStatus::Closed => return Err(Rejection::closed(*n)),
@@ -102,6 +104,7 @@ fn rule(st: &State, command: &Command, day: Day) -> Result<Vec<Event>, Rejection
                     ticket: cur.ticket,
                     service: cur.service,
                     counter: *n,
+                    officer: officer.clone(),
                 });
             }
             out.push(Event::TicketCalled {
@@ -109,35 +112,42 @@ fn rule(st: &State, command: &Command, day: Day) -> Result<Vec<Event>, Rejection
                 service: next.service.clone(),
                 counter: *n,
                 recall: 0,
+                officer,
             });
             Ok(out)
         }
         Command::Recall { counter: n } => {
             counter(st, *n)?;
+            let officer = rating::require_officer(st, *n)?;
             let cur = current(*n).ok_or_else(|| Rejection::no_current(*n))?;
             Ok(vec![Event::TicketCalled {
                 ticket: cur.ticket,
                 service: cur.service,
                 counter: *n,
                 recall: cur.recall.saturating_add(1),
+                officer,
             }])
         }
         Command::Skip { counter: n } => {
             counter(st, *n)?;
+            let officer = rating::require_officer(st, *n)?;
             let cur = current(*n).ok_or_else(|| Rejection::no_current(*n))?;
             Ok(vec![Event::TicketSkipped {
                 ticket: cur.ticket,
                 service: cur.service,
                 counter: *n,
+                officer,
             }])
         }
         Command::Complete { counter: n } => {
             counter(st, *n)?;
+            let officer = rating::require_officer(st, *n)?;
             let cur = current(*n).ok_or_else(|| Rejection::no_current(*n))?;
             Ok(vec![Event::TicketServed {
                 ticket: cur.ticket,
                 service: cur.service,
                 counter: *n,
+                officer,
             }])
         }
         Command::Transfer {
@@ -145,6 +155,7 @@ fn rule(st: &State, command: &Command, day: Day) -> Result<Vec<Event>, Rejection
             service,
         } => {
             counter(st, *n)?;
+            let officer = rating::require_officer(st, *n)?;
             let def = site
                 .service(service)
                 .ok_or_else(|| Rejection::unknown_service(service, &site.service_ids()))?;
@@ -161,6 +172,7 @@ fn rule(st: &State, command: &Command, day: Day) -> Result<Vec<Event>, Rejection
                 from: cur.service,
                 to: def.id.clone(),
                 counter: Some(*n),
+                officer,
             }])
         }
         Command::Open { counter: n } => {
@@ -226,5 +238,25 @@ fn rule(st: &State, command: &Command, day: Day) -> Result<Vec<Event>, Rejection
                 BTreeMap::new()
             },
         }]),
+        Command::SignIn {
+            counter: n,
+            officer,
+        } => {
+            counter(st, *n)?;
+            rating::sign_in(st, *n, officer)
+        }
+        Command::SignOut { counter: n } => {
+            counter(st, *n)?;
+            Ok(rating::sign_out(st, *n))
+        }
+        Command::Rate {
+            counter: n,
+            level,
+            reasons,
+            dossier,
+        } => {
+            counter(st, *n)?;
+            rating::rate(st, *n, *level, reasons, dossier, at)
+        }
     }
 }

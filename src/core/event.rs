@@ -1,5 +1,6 @@
 //! Log entries and the events they carry: the record format (docs/architecture.md §6).
 
+use super::rating::RatingLevel;
 use super::time::Day;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -38,22 +39,34 @@ pub enum Event {
         service: String,
         counter: u16,
         recall: u32,
+        /// The officer signed in at the counter ("" for nobody); absent in old records.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        officer: String,
     },
     TicketServed {
         ticket: String,
         service: String,
         counter: u16,
+        /// The officer signed in at the counter ("" for nobody); absent in old records.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        officer: String,
     },
     TicketSkipped {
         ticket: String,
         service: String,
         counter: u16,
+        /// The officer signed in at the counter ("" for nobody); absent in old records.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        officer: String,
     },
     TicketTransferred {
         ticket: String,
         from: String,
         to: String,
         counter: Option<u16>,
+        /// The officer signed in at the counter ("" for nobody); absent in old records.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        officer: String,
     },
     CounterOpened {
         counter: u16,
@@ -83,6 +96,25 @@ pub enum Event {
         quarantined: String,
         next_numbers: BTreeMap<String, u32>,
     },
+    /// An officer signed in at a counter; later counter actions carry their id.
+    OfficerSignedIn {
+        counter: u16,
+        officer: String,
+    },
+    OfficerSignedOut {
+        counter: u16,
+        officer: String,
+    },
+    /// A citizen rated the ticket just finished at a counter.
+    Rated {
+        counter: u16,
+        ticket: String,
+        /// The officer who served the ticket ("" for nobody).
+        officer: String,
+        level: RatingLevel,
+        reasons: Vec<String>,
+        dossier: String,
+    },
 }
 
 impl Event {
@@ -102,6 +134,9 @@ impl Event {
             Event::PowerRestored { .. } => "power_restored",
             Event::UplinkRestored { .. } => "uplink_restored",
             Event::StoreRecovered { .. } => "store_recovered",
+            Event::OfficerSignedIn { .. } => "officer_signed_in",
+            Event::OfficerSignedOut { .. } => "officer_signed_out",
+            Event::Rated { .. } => "rated",
         }
     }
 }

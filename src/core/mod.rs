@@ -6,6 +6,7 @@
 pub mod command;
 pub mod decide;
 pub mod event;
+pub mod rating;
 pub mod state;
 pub mod time;
 
@@ -15,5 +16,7 @@ pub use event::{Entry, Event};
 pub use state::{apply, CounterDef, ServiceDef, Site, State};
 pub use time::{Day, DayRule, Now};
 
+#[cfg(test)]
+mod rating_tests;
 #[cfg(test)]
 mod tests;

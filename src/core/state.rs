@@ -1,6 +1,7 @@
 //! The site's state for the current business day and `apply`, the fold over entries.
 
 use super::event::{Entry, Event};
+use super::rating::{RatingDay, RatingRules};
 use super::time::{Day, DayRule};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -30,6 +31,8 @@ pub struct Site {
     pub rule: DayRule,
     pub services: Vec<ServiceDef>,
     pub counters: Vec<CounterDef>,
+    /// Officers and rating rules.
+    pub ratings: RatingRules,
 }
 
 impl Site {
@@ -153,6 +156,8 @@ pub struct State {
     pub last_calls: VecDeque<Call>,
     /// Device health; unlike the rest it carries over from day to day.
     pub devices: BTreeMap<String, Device>,
+    /// Who is signed in where, what may be rated, the day's unsatisfied alerts.
+    pub ratings: RatingDay,
 }
 
 impl State {
@@ -168,6 +173,7 @@ impl State {
             counters: BTreeMap::new(),
             last_calls: VecDeque::new(),
             devices: BTreeMap::new(),
+            ratings: RatingDay::default(),
         };
         s.reset_day(None);
         s
@@ -186,6 +192,7 @@ impl State {
             counters: BTreeMap::new(),
             last_calls: VecDeque::new(),
             devices: self.devices.clone(),
+            ratings: RatingDay::default(),
         };
         s.reset_day(Some(day));
         s
@@ -196,6 +203,7 @@ impl State {
         self.next_number.clear();
         self.tickets.clear();
         self.last_calls.clear();
+        self.ratings = RatingDay::default();
         self.queues = self
             .site
             .services
@@ -322,8 +330,14 @@ pub fn apply(state: &mut State, entry: &Entry) {
     }
     state.last_at = state.last_at.max(entry.at);
     state.last_seq = state.last_seq.max(entry.seq);
+    super::rating::apply(&mut state.ratings, entry);
     match &entry.event {
-        Event::DayStarted {} | Event::PowerRestored { .. } | Event::UplinkRestored { .. } => {}
+        Event::DayStarted {}
+        | Event::PowerRestored { .. }
+        | Event::UplinkRestored { .. }
+        | Event::OfficerSignedIn { .. }
+        | Event::OfficerSignedOut { .. }
+        | Event::Rated { .. } => {}
         Event::TicketIssued {
             ticket,
             service,
@@ -352,6 +366,7 @@ pub fn apply(state: &mut State, entry: &Entry) {
             service,
             counter,
             recall,
+            ..
         } => {
             state.dequeue(ticket);
             if let Some(t) = state.tickets.get_mut(ticket) {

@@ -33,6 +33,7 @@ fn site() -> Arc<Site> {
                 services: vec!["C".into(), "A".into()],
             },
         ],
+        ratings: rating::RatingRules::default(),
     })
 }
 

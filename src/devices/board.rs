@@ -53,22 +53,7 @@ pub struct ButtonConfig {
     pub action: Spanned<ButtonActionConfig>,
 }
 
-/// What a button does, as written in the config.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ButtonActionConfig {
-    Issue {
-        service: String,
-        #[serde(default)]
-        priority: bool,
-    },
-    Next {
-        counter: u16,
-    },
-    Recall {
-        counter: u16,
-    },
-}
+pub use super::button_action::ButtonActionConfig;
 
 pub const DEFAULT_DEBOUNCE_MS: u64 = 30;
 pub const DEFAULT_MIN_INTERVAL_MS: u64 = 1500;
@@ -369,7 +354,9 @@ pub fn validate(
                     errs.push((b.action.span(), format!("button {n}: action issues tickets for unknown service \"{service}\" ({known})")));
                 }
             }
-            ButtonActionConfig::Next { counter } | ButtonActionConfig::Recall { counter } => {
+            ButtonActionConfig::Next { counter }
+            | ButtonActionConfig::Recall { counter }
+            | ButtonActionConfig::Rate { counter, .. } => {
                 check_counter(
                     &mut errs,
                     b.action.span(),

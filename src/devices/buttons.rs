@@ -14,9 +14,20 @@ use super::board::{report_fn, Backoff, ButtonActionConfig, ButtonConfig, Health,
 /// What a recognised button press asks the engine to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ButtonAction {
-    Issue { service: String, priority: bool },
-    Next { counter: u16 },
-    Recall { counter: u16 },
+    Issue {
+        service: String,
+        priority: bool,
+    },
+    Next {
+        counter: u16,
+    },
+    Recall {
+        counter: u16,
+    },
+    Rate {
+        counter: u16,
+        level: crate::core::rating::RatingLevel,
+    },
 }
 
 impl From<&ButtonActionConfig> for ButtonAction {
@@ -28,6 +39,10 @@ impl From<&ButtonActionConfig> for ButtonAction {
             },
             ButtonActionConfig::Next { counter } => ButtonAction::Next { counter: *counter },
             ButtonActionConfig::Recall { counter } => ButtonAction::Recall { counter: *counter },
+            ButtonActionConfig::Rate { counter, level } => ButtonAction::Rate {
+                counter: *counter,
+                level: *level,
+            },
         }
     }
 }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use layso_keypad::frame::{Adu, FrameError, MAX_ADU};
 use layso_keypad::master::{self, Expect, HeadDecision, PressTracker, Reply, ReplyStatus};
-use layso_keypad::regs::{char_time_us, master_gap_us, KeyCode};
+use layso_keypad::regs::{char_time_us, master_gap_us};
 use layso_keypad::segments::label_chars;
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -28,38 +28,7 @@ use tokio::sync::watch;
 use tokio_serial::{SerialPortBuilderExt, SerialStream};
 use toml::Spanned;
 
-/// What a key press asks of a counter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum KeyAction {
-    /// Call the next ticket.
-    Next,
-    /// Repeat the call of the current ticket.
-    Recall,
-    /// Mark the current ticket as a no-show.
-    Skip,
-    /// Mark the current ticket as served.
-    Complete,
-    /// Transfer the current ticket to another service.
-    Transfer,
-    /// Pause the counter.
-    Pause,
-    /// Open (resume) the counter.
-    Open,
-}
-
-impl From<KeyCode> for KeyAction {
-    fn from(k: KeyCode) -> Self {
-        match k {
-            KeyCode::Next => KeyAction::Next,
-            KeyCode::Recall => KeyAction::Recall,
-            KeyCode::Skip => KeyAction::Skip,
-            KeyCode::Complete => KeyAction::Complete,
-            KeyCode::Transfer => KeyAction::Transfer,
-            KeyCode::Pause => KeyAction::Pause,
-            KeyCode::Open => KeyAction::Open,
-        }
-    }
-}
+pub use super::keypad_keys::KeyAction;
 
 /// Where presses go (the engine implements this).
 pub trait CounterSink: Send + Sync + 'static {
@@ -832,12 +801,5 @@ mod tests {
             libc::close(master);
             libc::close(slave);
         }
-    }
-
-    #[test]
-    fn key_actions_map_one_to_one() {
-        let all: std::collections::HashSet<KeyAction> =
-            KeyCode::ALL.iter().map(|&k| KeyAction::from(k)).collect();
-        assert_eq!(all.len(), 7);
     }
 }

@@ -4,9 +4,11 @@
 //! retried, never allowed to stop the engine.
 
 pub mod board;
+pub mod button_action;
 pub mod buttons;
 pub mod hd44780;
 pub mod keypad;
+mod keypad_keys;
 pub mod ledboard;
 pub mod max7219;
 pub mod printer;

@@ -274,6 +274,7 @@ impl DayStats {
                 service,
                 counter,
                 recall: 0,
+                ..
             } => {
                 self.calls.insert(*counter, (ticket.clone(), e.at));
                 if let Some(issued) = self.issued_at.get(ticket).filter(|_| live) {
@@ -289,6 +290,7 @@ impl DayStats {
                 ticket,
                 service,
                 counter,
+                ..
             } => {
                 let s = self.services.entry(service.clone()).or_default();
                 s.day.served += 1;
@@ -476,6 +478,7 @@ mod tests {
             service: s.into(),
             counter: c,
             recall,
+            officer: String::new(),
         }
     }
     fn served(t: &str, s: &str, c: u16) -> Event {
@@ -483,6 +486,7 @@ mod tests {
             ticket: t.into(),
             service: s.into(),
             counter: c,
+            officer: String::new(),
         }
     }
 
@@ -521,6 +525,7 @@ mod tests {
                 ticket: "B001".into(),
                 service: "B".into(),
                 counter: 2,
+                officer: String::new(),
             },
             &mut m,
         );

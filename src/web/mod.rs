@@ -10,6 +10,8 @@ pub mod printing;
 pub mod ratelimit;
 mod reprint;
 pub(crate) mod serve;
+mod ratings;
+mod ratings_pages;
 
 pub use error::ApiError;
 
@@ -66,6 +68,8 @@ pub fn router(state: Shared) -> Router {
             get(crate::voice::web::announcement),
         )
         .merge(pages::routes())
+        .merge(ratings::routes())
+        .merge(ratings_pages::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(guard::same_origin_json))
@@ -377,6 +381,7 @@ async fn get_state(State(state): State<Shared>) -> Json<Value> {
         "counters": view.counters,
         "last_calls": view.last_calls,
         "devices": view.devices,
+        "ratings_alerts": view.ratings_alerts,
         "store": {
             "ok": view.alarms.is_empty(),
             "alarms": view.alarms,

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use layso_keypad::regs::char_time_us;
 use layso_keypad::segments::render;
-use layso_keypad::{KeyCode, Keypad, KeypadConfig};
+use layso_keypad::{KeyCode, Keypad, KeypadConfig, Layout};
 
 /// Settings of a simulated bus.
 #[derive(Clone, Debug)]
@@ -43,6 +43,8 @@ pub struct SimOptions {
     /// Try to run the simulator thread at a real-time priority, as the keypads are hardware
     /// that a busy host cannot starve (best effort: needs root or CAP_SYS_NICE).
     pub realtime: bool,
+    /// Keypads that run in the rating layout (three rating keys).
+    pub rating_pads: Vec<u8>,
 }
 
 impl SimOptions {
@@ -57,6 +59,7 @@ impl SimOptions {
             turnaround_us: 200,
             hold_ms: 30,
             realtime: true,
+            rating_pads: Vec::new(),
         }
     }
 }
@@ -211,7 +214,11 @@ impl SimBus {
     pub fn press(&self, address: u8, key: KeyCode) -> Instant {
         let at = Instant::now();
         if let Ok(mut s) = self.shared.lock() {
-            s.presses.push_back((address, usize::from(key.code()) - 1));
+            let button = match KeyCode::RATING.iter().position(|k| *k == key) {
+                Some(i) => i,
+                None => usize::from(key.code()) - 1,
+            };
+            s.presses.push_back((address, button));
         }
         at
     }
@@ -268,7 +275,13 @@ fn run(opts: SimOptions, master: OwnedFd, shared: Arc<Mutex<Shared>>, stop: Arc<
             (
                 a,
                 SimPad {
-                    kp: Keypad::new(cfg),
+                    kp: {
+                        let mut kp = Keypad::new(cfg);
+                        if opts.rating_pads.contains(&a) {
+                            kp.set_layout(Layout::Rating);
+                        }
+                        kp
+                    },
                     button: 0,
                     hold_scans: 0,
                 },

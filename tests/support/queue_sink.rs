@@ -102,7 +102,7 @@ impl CounterSink for QueueSink {
                 i.next_number += 1;
                 Some(label)
             }
-            KeyAction::Recall | KeyAction::Pause | KeyAction::Open => {
+            KeyAction::Recall | KeyAction::Pause | KeyAction::Open | KeyAction::Rate(_) => {
                 i.current.get(&counter).cloned().flatten()
             }
             KeyAction::Skip | KeyAction::Complete | KeyAction::Transfer => None,

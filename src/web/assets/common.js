@@ -240,7 +240,7 @@ const Layso = (() => {
   const EVENT_KINDS = [
     'ticket_issued', 'ticket_called', 'ticket_served', 'ticket_skipped', 'ticket_transferred',
     'counter_opened', 'counter_paused', 'counter_closed', 'device_status', 'power_restored',
-    'uplink_restored', 'day_started', 'rated',
+    'uplink_restored', 'day_started', 'rated', 'officer_signed_in', 'officer_signed_out',
   ];
 
   /**

@@ -45,10 +45,21 @@ impl KeypadConfig {
     }
 }
 
+/// What the buttons mean. A counter keypad (the default) has the seven counter keys; a
+/// keypad in the rating layout, in the citizens' reach, reports its first three buttons as
+/// the rating keys (Rất hài lòng, Hài lòng, Chưa hài lòng) and ignores the others.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Layout {
+    #[default]
+    Counter,
+    Rating,
+}
+
 /// The keypad's whole state.
 #[derive(Clone, Debug)]
 pub struct Keypad {
     cfg: KeypadConfig,
+    layout: Layout,
     rx: RtuReceiver,
     queue: PressQueue<QUEUE_CAPACITY>,
     debounce: Debouncer,
@@ -74,7 +85,21 @@ impl Keypad {
             display: Display::new(),
             ack_reg: 0,
             rx_errors: 0,
+            layout: Layout::Counter,
             cfg,
+        }
+    }
+
+    /// Choose what the buttons mean (the board decides at boot; default [`Layout::Counter`]).
+    pub fn set_layout(&mut self, layout: Layout) {
+        self.layout = layout;
+    }
+
+    /// The key button `index` reports in the current layout.
+    pub fn key_of_button(&self, index: usize) -> Option<KeyCode> {
+        match self.layout {
+            Layout::Counter => KeyCode::from_button(index),
+            Layout::Rating => KeyCode::RATING.get(index).copied(),
         }
     }
 
@@ -94,7 +119,7 @@ impl Keypad {
         let pressed = self.debounce.update(raw, now_ms);
         for i in 0..8 {
             if pressed & (1 << i) != 0 {
-                if let Some(key) = KeyCode::from_button(i) {
+                if let Some(key) = self.key_of_button(i) {
                     // A full queue counts the drop itself (reported in IR_DROPPED / STATUS).
                     let _ = self.queue.push(key);
                 }
@@ -418,6 +443,31 @@ mod tests {
         // The ack's reply was "lost": a repeated ack of 100 must not drop 101.
         transact(&mut k, master::ack_request(4, 100).0.as_bytes(), &mut t).unwrap();
         assert_eq!(k.head_seq(), Some(101));
+    }
+
+    #[test]
+    fn rating_layout_reports_the_rating_keys() {
+        let mut k = kp(4);
+        k.set_layout(crate::keypad::Layout::Rating);
+        let mut t = 0u64;
+        let mut ms = 0u32;
+        let (req, e) = master::poll_request(4).unwrap();
+        press(&mut k, 2, &mut ms);
+        press(&mut k, 5, &mut ms); // no fourth rating key: ignored
+        assert_eq!(k.queue_len(), 1);
+        let r = transact(&mut k, req.as_bytes(), &mut t).unwrap();
+        let head = master::decode_head(&regs_of(&e, &r)).unwrap();
+        assert_eq!(head.key_code, KeyCode::RateUnsatisfied.code());
+        let tracker = PressTracker::new();
+        assert_eq!(
+            tracker.decide(head),
+            HeadDecision::Apply {
+                key: KeyCode::RateUnsatisfied,
+                seq: 100
+            }
+        );
+        // The default layout is unchanged: button 2 is Skip.
+        assert_eq!(kp(5).key_of_button(2), Some(KeyCode::Skip));
     }
 
     #[test]

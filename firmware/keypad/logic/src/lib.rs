@@ -20,5 +20,5 @@ pub mod regs;
 pub mod rs485;
 pub mod segments;
 
-pub use keypad::{Keypad, KeypadConfig};
+pub use keypad::{Keypad, KeypadConfig, Layout};
 pub use regs::KeyCode;

@@ -79,6 +79,13 @@ pub enum KeyCode {
     Pause = 6,
     /// Open (resume) the counter.
     Open = 7,
+    /// Citizen rating "Rất hài lòng" (a keypad in the rating layout; older firmware never
+    /// sends codes 8-10, and older daemons acknowledge and drop them as unknown keys).
+    RateVerySatisfied = 8,
+    /// Citizen rating "Hài lòng".
+    RateSatisfied = 9,
+    /// Citizen rating "Chưa hài lòng".
+    RateUnsatisfied = 10,
 }
 
 impl KeyCode {
@@ -93,12 +100,28 @@ impl KeyCode {
         KeyCode::Open,
     ];
 
+    /// The rating keys, in button order for a keypad in the rating layout.
+    pub const RATING: [KeyCode; 3] = [
+        KeyCode::RateVerySatisfied,
+        KeyCode::RateSatisfied,
+        KeyCode::RateUnsatisfied,
+    ];
+
     /// The key with this wire code, if any.
     pub fn from_code(code: u8) -> Option<KeyCode> {
-        KeyCode::ALL.get(usize::from(code).wrapping_sub(1)).copied()
+        KeyCode::ALL
+            .iter()
+            .chain(KeyCode::RATING.iter())
+            .find(|k| k.code() == code)
+            .copied()
     }
 
-    /// The wire code (1..=7).
+    /// Whether this is one of the three rating keys.
+    pub fn is_rating(self) -> bool {
+        KeyCode::RATING.contains(&self)
+    }
+
+    /// The wire code (1..=10).
     pub fn code(self) -> u8 {
         self as u8
     }
@@ -159,8 +182,15 @@ mod tests {
             assert_eq!(KeyCode::from_code(k.code()), Some(*k));
             assert_eq!(KeyCode::from_button(i), Some(*k));
         }
+        for k in KeyCode::RATING {
+            assert_eq!(KeyCode::from_code(k.code()), Some(k));
+            assert!(k.is_rating());
+        }
+        assert_eq!(KeyCode::from_code(8), Some(KeyCode::RateVerySatisfied));
+        assert_eq!(KeyCode::from_code(10), Some(KeyCode::RateUnsatisfied));
+        assert!(!KeyCode::Next.is_rating());
         assert_eq!(KeyCode::from_code(0), None);
-        assert_eq!(KeyCode::from_code(8), None);
+        assert_eq!(KeyCode::from_code(11), None);
         assert_eq!(KeyCode::from_code(255), None);
         assert_eq!(KeyCode::from_button(7), None);
     }

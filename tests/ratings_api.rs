@@ -1,0 +1,556 @@
+//! Officers, ratings and the daily report over the HTTP API, in process: sign-in with
+//! PIN, attribution, the rating device's credential, binding rules, alerts, report and
+//! CSV, and that the report is the same after a restart (it is computed from the log).
+
+use axum::body::Body;
+use axum::extract::connect_info::MockConnectInfo;
+use axum::http::{Request, StatusCode};
+use layso::engine::{self, Options, SystemClock};
+use layso::web::{self, ratelimit::RateLimiter, AppState};
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use tower::ServiceExt;
+
+const EXTRA: &str = r#"
+[[officers]]
+id = "lan"
+name = "Nguyễn Thị Lan"
+pin = "4821"
+
+[[officers]]
+id = "minh"
+name = "Trần Văn Minh"
+pin = "1357"
+
+[ratings]
+allow_anonymous_counters = false
+window_seconds = 120
+head_counter = 3
+
+[[ratings.reasons]]
+code = "slow"
+vi = "Chờ lâu"
+en = "Waited too long"
+
+[[ratings.reasons]]
+code = "unclear"
+vi = "Hướng dẫn chưa rõ"
+
+[[ratings.devices]]
+counter = 1
+credential = "tablet1-dev"
+"#;
+
+struct Api {
+    router: axum::Router,
+    handle: engine::Handle,
+}
+
+fn api(store: &Path) -> Api {
+    let text = include_str!("../config/dev.toml").to_string() + EXTRA;
+    let mut config = layso::config::parse(&text, "dev.toml", None).expect("dev config");
+    config.store.path = store.to_path_buf();
+    let config = Arc::new(config);
+    let (log, report) =
+        layso::log::EventLog::open(&config.store.path, &config.site.id, 0).expect("store");
+    let opts = Options {
+        clock: Box::new(SystemClock),
+        watchdog: None,
+        stall_after: None,
+        quota_bytes: None,
+    };
+    let handle = engine::start(config.clone(), log, report, opts).expect("engine");
+    let (_tx, rx) = tokio::sync::watch::channel(None);
+    let state = Arc::new(AppState {
+        handle: handle.clone(),
+        config: config.clone(),
+        started_at: 0,
+        rate: Mutex::new(RateLimiter::new(1000)),
+        uplink: rx,
+        reprint: None,
+    });
+    let router =
+        web::router(state).layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+    Api { router, handle }
+}
+
+impl Api {
+    async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Option<&str>,
+        body: &str,
+    ) -> (StatusCode, String, String) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(a) = auth {
+            req = req.header("authorization", format!("Bearer {a}"));
+        }
+        let req = req
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        let resp = self.router.clone().oneshot(req).await.expect("response");
+        let status = resp.status();
+        let ctype = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        (status, ctype, String::from_utf8_lossy(&bytes).into_owned())
+    }
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Option<&str>,
+        body: &str,
+    ) -> (StatusCode, Value) {
+        let (s, _, b) = self.raw(method, path, auth, body).await;
+        (s, serde_json::from_str(&b).unwrap_or(Value::Null))
+    }
+}
+
+/// The state summary is published just after a command's answer: read views until
+/// `ready` holds (at most 2 s), and return the last one.
+async fn until(
+    a: &Api,
+    path: &str,
+    auth: Option<&str>,
+    ready: impl Fn(&Value) -> bool,
+) -> (StatusCode, Value) {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let got = a.call("GET", path, auth, "").await;
+        if ready(&got.1) || std::time::Instant::now() > end {
+            return got;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+fn ok(got: &(StatusCode, Value)) {
+    assert!(got.0.is_success(), "{} {}", got.0, got.1);
+}
+
+fn err(got: &(StatusCode, Value), status: u16, code: &str) {
+    assert_eq!(got.0.as_u16(), status, "{}", got.1);
+    assert_eq!(got.1["error"], code, "{}", got.1);
+    assert!(got.1["message_en"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(got.1["message_vi"].as_str().is_some_and(|m| !m.is_empty()));
+}
+
+const C1: Option<&str> = Some("counter1-dev");
+const TAB: Option<&str> = Some("tablet1-dev");
+
+#[tokio::test]
+async fn officers_ratings_and_the_day_report() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("store");
+    let a = api(&store);
+
+    // Nobody signed in: this site does not allow anonymous counters.
+    ok(&a
+        .call("POST", "/api/v1/tickets", None, r#"{"service":"A"}"#)
+        .await);
+    ok(&a
+        .call("POST", "/api/v1/tickets", None, r#"{"service":"A"}"#)
+        .await);
+    err(
+        &a.call("POST", "/api/v1/counters/1/next", C1, "").await,
+        409,
+        "not_signed_in",
+    );
+
+    // Wrong PIN and unknown officer look the same.
+    err(
+        &a.call(
+            "POST",
+            "/api/v1/counters/1/signin",
+            C1,
+            r#"{"officer":"lan","pin":"0000"}"#,
+        )
+        .await,
+        403,
+        "wrong_pin",
+    );
+    err(
+        &a.call(
+            "POST",
+            "/api/v1/counters/1/signin",
+            C1,
+            r#"{"officer":"ghost","pin":"4821"}"#,
+        )
+        .await,
+        403,
+        "wrong_pin",
+    );
+    // The counter credential is needed, too.
+    err(
+        &a.call(
+            "POST",
+            "/api/v1/counters/1/signin",
+            None,
+            r#"{"officer":"lan","pin":"4821"}"#,
+        )
+        .await,
+        401,
+        "unauthorized",
+    );
+    let s = a
+        .call(
+            "POST",
+            "/api/v1/counters/1/signin",
+            C1,
+            r#"{"officer":"lan","pin":"4821"}"#,
+        )
+        .await;
+    ok(&s);
+    assert_eq!(s.1["officer"]["name"], "Nguyễn Thị Lan");
+    assert!(
+        s.1.to_string().find("4821").is_none(),
+        "PIN echoed: {}",
+        s.1
+    );
+
+    let called = a.call("POST", "/api/v1/counters/1/next", C1, "").await;
+    ok(&called);
+    assert_eq!(
+        called.1["events"][0]["event"]["officer"], "lan",
+        "{}",
+        called.1
+    );
+    let state = until(&a, "/api/v1/state", None, |v| {
+        v["counters"][0]["officer"]["id"] == "lan"
+    })
+    .await;
+    assert_eq!(state.1["counters"][0]["officer"]["id"], "lan");
+    assert!(state.1["counters"][0]["officer"].get("pin").is_none());
+
+    // The rating device: its own credential, not the counter's.
+    err(
+        &a.call(
+            "POST",
+            "/api/v1/counters/1/rating",
+            C1,
+            r#"{"level":"satisfied"}"#,
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+    err(
+        &a.call(
+            "POST",
+            "/api/v1/counters/2/rating",
+            TAB,
+            r#"{"level":"satisfied"}"#,
+        )
+        .await,
+        404,
+        "no_rating_device",
+    );
+    // Not finished yet.
+    err(
+        &a.call(
+            "POST",
+            "/api/v1/counters/1/rating",
+            TAB,
+            r#"{"level":"satisfied"}"#,
+        )
+        .await,
+        409,
+        "nothing_to_rate",
+    );
+    let t = a.call("GET", "/api/v1/counters/1/rating", TAB, "").await;
+    assert!(t.1["ratable"].is_null(), "{}", t.1);
+    assert_eq!(t.1["reasons"][0]["code"], "slow");
+
+    ok(&a.call("POST", "/api/v1/counters/1/complete", C1, "").await);
+    let t = until(&a, "/api/v1/counters/1/rating", TAB, |v| {
+        !v["ratable"].is_null()
+    })
+    .await;
+    assert_eq!(t.1["ratable"]["ticket"], "A001", "{}", t.1);
+    err(
+        &a.call(
+            "POST",
+            "/api/v1/counters/1/rating",
+            TAB,
+            r#"{"level":"meh"}"#,
+        )
+        .await,
+        400,
+        "bad_request",
+    );
+    err(
+        &a.call(
+            "POST",
+            "/api/v1/counters/1/rating",
+            TAB,
+            r#"{"level":"unsatisfied","reasons":["nope"]}"#,
+        )
+        .await,
+        409,
+        "bad_rating",
+    );
+    let r = a
+        .call(
+            "POST",
+            "/api/v1/counters/1/rating",
+            TAB,
+            r#"{"level":"unsatisfied","reasons":["slow"],"dossier":"HS-2026-0042"}"#,
+        )
+        .await;
+    assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+    let ev = &r.1["events"][0]["event"];
+    assert_eq!(
+        (
+            ev["kind"].as_str(),
+            ev["ticket"].as_str(),
+            ev["officer"].as_str()
+        ),
+        (Some("rated"), Some("A001"), Some("lan"))
+    );
+    err(
+        &a.call(
+            "POST",
+            "/api/v1/counters/1/rating",
+            TAB,
+            r#"{"level":"satisfied"}"#,
+        )
+        .await,
+        409,
+        "already_rated",
+    );
+
+    // The alert is in the state and in the alerts endpoint (head is counter 3).
+    let state = until(&a, "/api/v1/state", None, |v| {
+        v["ratings_alerts"][0]["ticket"] == "A001"
+    })
+    .await;
+    assert_eq!(
+        state.1["ratings_alerts"][0]["ticket"], "A001",
+        "{}",
+        state.1
+    );
+    let al = a.call("GET", "/api/v1/ratings/alerts", None, "").await;
+    assert_eq!(al.1["head_counter"], 3);
+    assert_eq!(al.1["alerts"][0]["reasons"][0], "slow");
+
+    // Signing in at counter 2 signs lan out of counter 1.
+    let s2 = a
+        .call(
+            "POST",
+            "/api/v1/counters/2/signin",
+            Some("counter2-dev"),
+            r#"{"officer":"lan","pin":"4821"}"#,
+        )
+        .await;
+    ok(&s2);
+    let kinds: Vec<_> = s2.1["events"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .map(|e| e["event"]["kind"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(kinds, vec!["officer_signed_out", "officer_signed_in"]);
+    err(
+        &a.call("POST", "/api/v1/counters/1/next", C1, "").await,
+        409,
+        "not_signed_in",
+    );
+    ok(&a
+        .call("POST", "/api/v1/counters/2/next", Some("counter2-dev"), "")
+        .await);
+    ok(&a
+        .call("POST", "/api/v1/counters/2/skip", Some("counter2-dev"), "")
+        .await);
+    ok(&a
+        .call(
+            "POST",
+            "/api/v1/counters/2/signout",
+            Some("counter2-dev"),
+            "",
+        )
+        .await);
+
+    // The report: admin or the head's counter; not another counter.
+    err(
+        &a.call("GET", "/api/v1/reports/day", C1, "").await,
+        403,
+        "forbidden",
+    );
+    let rep = a
+        .call("GET", "/api/v1/reports/day", Some("counter3-dev"), "")
+        .await;
+    ok(&rep);
+    let check = |v: &Value| {
+        let t = &v["report"]["total"];
+        assert_eq!(
+            (
+                t["issued"].as_u64(),
+                t["served"].as_u64(),
+                t["no_shows"].as_u64()
+            ),
+            (Some(2), Some(1), Some(1)),
+            "{v}"
+        );
+        assert_eq!(t["ratings"]["total"], 1);
+        assert_eq!(t["ratings"]["levels"][2]["share"], 1.0);
+        assert_eq!(t["ratings"]["reasons"]["slow"], 1);
+        assert_eq!(v["report"]["officers"]["lan"]["served"], 1);
+        assert_eq!(v["report"]["officers"]["lan"]["no_shows"], 1);
+        assert_eq!(v["names"]["officers"]["lan"], "Nguyễn Thị Lan");
+        assert_eq!(v["names"]["reasons"]["slow"], "Chờ lâu");
+    };
+    check(&rep.1);
+    let day = rep.1["report"]["day"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let (s, ctype, csv) = a
+        .raw(
+            "GET",
+            &format!("/api/v1/reports/day.csv?day={day}"),
+            Some("admin-dev"),
+            "",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(ctype.starts_with("text/csv"), "{ctype}");
+    assert!(
+        csv.contains("\nofficer,lan,Nguyễn Thị Lan,0,2,1,1,"),
+        "{csv}"
+    );
+    assert!(csv.contains("\nslow,Chờ lâu,1\n"), "{csv}");
+    err(
+        &a.call(
+            "GET",
+            "/api/v1/reports/day?day=2026-13-45",
+            Some("admin-dev"),
+            "",
+        )
+        .await,
+        400,
+        "bad_request",
+    );
+    let empty = a
+        .call(
+            "GET",
+            "/api/v1/reports/day?day=2020-01-01",
+            Some("admin-dev"),
+            "",
+        )
+        .await;
+    assert_eq!(empty.1["report"]["total"]["issued"], 0);
+
+    // Every entry, new kinds included, matches the published JSON Schema.
+    let schema: Value =
+        serde_json::from_str(include_str!("../docs/schemas/events.json")).expect("schema");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let entries = a.handle.reader().entries_after(0, 10_000).expect("log");
+    let mut kinds = std::collections::BTreeSet::new();
+    let events: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            kinds.insert(e.event.kind());
+            let mut v = serde_json::to_value(e).expect("json");
+            v["site"] = "dev-ben-thanh".into();
+            v
+        })
+        .collect();
+    for k in [
+        "officer_signed_in",
+        "officer_signed_out",
+        "rated",
+        "ticket_called",
+        "ticket_skipped",
+    ] {
+        assert!(kinds.contains(k), "{k} missing from {kinds:?}");
+    }
+    let batch = serde_json::json!({
+        "site": "dev-ben-thanh", "from_seq": entries[0].seq, "to_seq": entries[entries.len() - 1].seq,
+        "count": entries.len(), "events": events,
+    });
+    let errors: Vec<String> = validator
+        .iter_errors(&batch)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    // A rated entry with a level the schema does not know is refused (the schema checks).
+    let mut bad = batch.clone();
+    if let Some(ev) = bad["events"]
+        .as_array_mut()
+        .and_then(|v| v.iter_mut().find(|e| e["event"]["kind"] == "rated"))
+    {
+        ev["event"]["level"] = "meh".into();
+    }
+    assert!(!validator.is_valid(&bad));
+
+    // After a restart the report is the same: it comes from the log.
+    a.handle.stop().await;
+    drop(a);
+    let b = api(&store);
+    let again = b
+        .call(
+            "GET",
+            &format!("/api/v1/reports/day?day={day}"),
+            Some("admin-dev"),
+            "",
+        )
+        .await;
+    check(&again.1);
+    assert_eq!(again.1["report"], rep.1["report"]);
+    b.handle.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_pins_lock_the_counter_for_a_minute() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let a = api(&dir.path().join("store"));
+    let c3 = Some("counter3-dev");
+    for _ in 0..5 {
+        err(
+            &a.call(
+                "POST",
+                "/api/v1/counters/3/signin",
+                c3,
+                r#"{"officer":"minh","pin":"0000"}"#,
+            )
+            .await,
+            403,
+            "wrong_pin",
+        );
+    }
+    // Even the right PIN is refused now, with a clear reason.
+    err(
+        &a.call(
+            "POST",
+            "/api/v1/counters/3/signin",
+            c3,
+            r#"{"officer":"minh","pin":"1357"}"#,
+        )
+        .await,
+        429,
+        "too_many_attempts",
+    );
+    // Other counters are not affected.
+    ok(&a
+        .call(
+            "POST",
+            "/api/v1/counters/2/signin",
+            Some("counter2-dev"),
+            r#"{"officer":"minh","pin":"1357"}"#,
+        )
+        .await);
+    a.handle.stop().await;
+}
