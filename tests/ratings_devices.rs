@@ -102,14 +102,15 @@ async fn gpio_rating_buttons_rate_the_ticket_just_served() {
 fn a_wrong_rating_button_is_reported_with_line_and_column() {
     let text = include_str!("../config/dev.toml").to_string()
         + &BUTTONS.replace("level = \"satisfied\"", "level = \"happy\"");
+    let line = line_of(&text, "level = \"happy\"");
     let err = match layso::config::parse(&text, "dev.toml", None) {
         Ok(_) => panic!("a wrong level must be refused"),
         Err(e) => e.to_string(),
     };
     assert!(
-        err.starts_with(
-            "dev.toml:87:10: unknown variant `happy`, expected one of `very_satisfied`"
-        ),
+        err.starts_with(&format!(
+            "dev.toml:{line}:10: unknown variant `happy`, expected one of `very_satisfied`"
+        )),
         "{err}"
     );
     let text = include_str!("../config/dev.toml").to_string()
@@ -117,16 +118,22 @@ fn a_wrong_rating_button_is_reported_with_line_and_column() {
             "counter = 1, level = \"satisfied\"",
             "counter = 9, level = \"satisfied\"",
         );
+    let line = line_of(&text, "counter = 9, level");
     let err = match layso::config::parse(&text, "dev.toml", None) {
         Ok(_) => panic!("an unknown counter must be refused"),
         Err(e) => e.to_string(),
     };
     assert!(
-        err.starts_with(
-            "dev.toml:87:10: button 2: action refers to counter 9, which does not exist"
-        ),
+        err.starts_with(&format!(
+            "dev.toml:{line}:10: button 2: action refers to counter 9, which does not exist"
+        )),
         "{err}"
     );
+}
+
+/// The 1-based line of the first line containing `needle`.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines().position(|l| l.contains(needle)).map_or(0, |i| i + 1)
 }
 
 fn bus_config(path: &std::path::Path, pads: &[(u8, u16)]) -> KeypadBusConfig {
