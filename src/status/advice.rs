@@ -263,6 +263,35 @@ fn printer_state(state: &str) -> StateWords {
     }
 }
 
+/// The speaker's states (the voice announcer reports ok / missing / error).
+fn speaker_state(state: &str) -> StateWords {
+    match state {
+        "missing" => StateWords {
+            ok: false,
+            vi: "Không có loa hoặc gói giọng nói",
+            en: "No speaker or voice pack",
+            code: Some((
+                "SPK-MISSING",
+                Severity::Warning,
+                "Cắm loa vào bộ điều khiển; nếu vẫn báo, gọi kỹ thuật cài gói giọng nói.",
+                "Plug the speaker into the board; if it persists, call IT to install the voice pack.",
+            )),
+        },
+        "error" | "failed" => StateWords {
+            ok: false,
+            vi: "Không phát được tiếng",
+            en: "Cannot play sound",
+            code: Some((
+                "SPK-ERROR",
+                Severity::Fault,
+                "Kiểm tra dây loa, nguồn và âm lượng; số vẫn hiện trên màn hình.",
+                "Check the speaker's cable, power and volume; numbers still show on the displays.",
+            )),
+        },
+        _ => other_state(state, "SPK-FAILED"),
+    }
+}
+
 fn other_state(state: &str, code: &'static str) -> StateWords {
     match state {
         "ok" => StateWords {
@@ -304,6 +333,7 @@ fn known_state(state: &str) -> bool {
             | "paper_out"
             | "cover_open"
             | "offline"
+            | "missing"
     )
 }
 
@@ -327,10 +357,10 @@ pub fn device(
     detail: &str,
     since: i64,
 ) -> (DeviceWords, Option<Problem>) {
-    let sw = if kind == DeviceKind::Printer {
-        printer_state(state)
-    } else {
-        other_state(state, device_code(kind))
+    let sw = match kind {
+        DeviceKind::Printer => printer_state(state),
+        DeviceKind::Speaker => speaker_state(state),
+        _ => other_state(state, device_code(kind)),
     };
     let (label_vi, label_en) = label(kind, name);
     // Drop the adapter's own prefixes ("keypad 3: …") and "; retrying" tails.

@@ -146,3 +146,14 @@ fn durations_in_words() {
     assert_eq!(duration_words(26 * 3_600_000, false), "1 ngày 2 giờ");
     assert_eq!(duration_words(-5, true), "under a minute");
 }
+
+#[test]
+fn a_missing_speaker_says_what_to_do() {
+    let (w, p) = device(DeviceKind::Speaker, "speaker", "missing", "no voice pack at /x", 1);
+    assert!(!w.ok);
+    assert_eq!(w.state_vi, "Không có loa hoặc gói giọng nói");
+    let p = p.map(|p| (p.code, p.severity));
+    assert_eq!(p, Some(("SPK-MISSING", Severity::Warning)));
+    let (_, p) = device(DeviceKind::Speaker, "speaker", "error", "aplay: no card", 1);
+    assert_eq!(p.map(|p| p.code), Some("SPK-ERROR"));
+}
