@@ -218,6 +218,7 @@ fn rule(st: &State, command: &Command, day: Day) -> Result<Vec<Event>, Rejection
             quarantined,
             day: floors_day,
             next_numbers,
+            loss,
         } => Ok(vec![Event::StoreRecovered {
             quarantined: quarantined.clone(),
             next_numbers: if Day(*floors_day) == day {
@@ -225,6 +226,21 @@ fn rule(st: &State, command: &Command, day: Day) -> Result<Vec<Event>, Rejection
             } else {
                 BTreeMap::new()
             },
+            cause: loss.cause.clone(),
+            recovered: loss.recovered,
+            lost_from_seq: loss.lost_seq.map(|l| l.0),
+            lost_to_seq: loss.lost_seq.map(|l| l.1),
+            lost_tickets: loss
+                .lost_numbers
+                .iter()
+                .map(|(service, (a, b))| {
+                    let (prefix, width) =
+                        site.service(service).map_or((service.as_str(), 3), |d| {
+                            (d.prefix.as_str(), d.digits as usize)
+                        });
+                    format!("{prefix}{a:0width$}–{prefix}{b:0width$}")
+                })
+                .collect(),
         }]),
     }
 }

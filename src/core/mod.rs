@@ -9,7 +9,7 @@ pub mod event;
 pub mod state;
 pub mod time;
 
-pub use command::{Command, RejectCode, Rejection};
+pub use command::{Command, RejectCode, Rejection, StoreLoss};
 pub use decide::{decide, stamp, Decision};
 pub use event::{Entry, Event};
 pub use state::{apply, CounterDef, ServiceDef, Site, State};

@@ -306,6 +306,7 @@ fn store_recovered_floors_numbering() {
             quarantined: "x".into(),
             day,
             next_numbers: floors.clone(),
+            loss: Default::default(),
         },
         T0,
     )
@@ -319,6 +320,7 @@ fn store_recovered_floors_numbering() {
             quarantined: "x".into(),
             day: day - 1,
             next_numbers: floors,
+            loss: Default::default(),
         },
         T0,
     )

@@ -1,0 +1,168 @@
+//! Unit tests of the sled log: append, replay, cursor, quarantine.
+
+use super::*;
+use std::fs;
+use crate::core::Event;
+
+fn entry(seq: u64, at: i64, day: i32, event: Event) -> Entry {
+    Entry {
+        seq,
+        at,
+        clock_ok: true,
+        day: Day(day),
+        event,
+    }
+}
+
+fn issued(n: u32) -> Event {
+    Event::TicketIssued {
+        ticket: format!("A{n:03}"),
+        service: "A".into(),
+        number: n,
+        priority: false,
+        source: "t".into(),
+        ahead: 0,
+    }
+}
+
+#[test]
+fn append_replay_power_and_cursor() -> Result<(), LogError> {
+    let tmp = tempfile::tempdir().map_err(io_err(Path::new("tmp")))?;
+    let dir = tmp.path().join("store");
+    let n = 3 * BLOCK + 5;
+    {
+        let (mut log, rep) = EventLog::open(&dir, "s", 1000)?;
+        assert!(rep.power_restored.is_none());
+        assert_eq!(log.next_seq(), 1);
+        // Day 1: seq 1..=100 at times 11..=110, day 2: the rest at 1101...
+        for seq in 1..=n {
+            let (day, at) = if seq <= 100 {
+                (1, 10 + seq as i64)
+            } else {
+                (2, 1_000 + seq as i64)
+            };
+            let ev = if seq == 1 || seq == 101 {
+                Event::DayStarted {}
+            } else {
+                issued(seq as u32)
+            };
+            log.append(&[entry(seq, at, day, ev)])?;
+            if seq % 7 == 0 {
+                log.write()?;
+            }
+        }
+        log.flush()?;
+        // No clean close: simulates a crash.
+    }
+    let (mut log, rep) = EventLog::open(&dir, "s", 5000)?;
+    assert_eq!(rep.power_restored, Some((1000, 5000)));
+    assert_eq!(rep.boot_count, 2);
+    let replayed: Vec<u64> = rep.replay.iter().map(|e| e.seq).collect();
+    assert_eq!(
+        replayed,
+        (101..=n).collect::<Vec<_>>(),
+        "only the last day is replayed"
+    );
+    assert_eq!(log.next_seq(), n + 1);
+    // Appending after a reopen continues the tail block.
+    log.append(&[entry(n + 1, 2_000, 2, issued(999))])?;
+    log.flush()?;
+    let r = log.reader();
+    assert_eq!(r.last_seq()?, n + 1);
+    let all = r.entries_after(0, usize::MAX)?;
+    assert_eq!(
+        all.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=n + 1).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        r.raw_after(100, 10, usize::MAX)?.first().map(|x| x.0),
+        Some(101)
+    );
+    let limited = r.raw_after(100, 1000, 100)?;
+    let bytes: usize = limited.iter().map(|x| x.1.len()).sum();
+    assert!(
+        !limited.is_empty() && bytes <= 100 && limited.len() < 50,
+        "{bytes} bytes"
+    );
+    assert_eq!(r.raw_after(n + 1, 10, usize::MAX)?.len(), 0);
+    assert_eq!(r.backlog()?.0, n + 1);
+    r.mark_published(150)?;
+    r.mark_published(1)?;
+    assert_eq!(r.published()?, 150);
+    // Block 0 (seq 1..=63) is published and older than the cutoff: pruned whole;
+    // block 1 (64..=127) holds recent entries.
+    assert_eq!(r.prune(1_000)?, 63);
+    assert_eq!(r.first_seq()?, Some(64));
+    assert_eq!(r.prune(i64::MAX)?, 64, "block 1 is all published");
+    assert_eq!(
+        r.prune(i64::MAX)?,
+        0,
+        "block 2 holds unpublished entries: never pruned"
+    );
+    assert_eq!(r.first_seq()?, Some(128));
+    r.mark_published(n + 1)?;
+    assert_eq!(r.prune(i64::MAX)?, 64, "the newest block always stays");
+    assert_eq!(r.backlog()?.0, 0);
+    log.close_clean(6000)?;
+    drop(r);
+    drop(log);
+    let (log, rep) = EventLog::open(&dir, "s", 7000)?;
+    assert!(
+        rep.power_restored.is_none(),
+        "clean shutdown gives no power record"
+    );
+    assert_eq!(log.next_seq(), n + 2);
+    Ok(())
+}
+
+#[test]
+fn a_store_in_use_is_refused_not_quarantined() -> Result<(), LogError> {
+    let tmp = tempfile::tempdir().map_err(io_err(Path::new("tmp")))?;
+    let dir = tmp.path().join("store");
+    let (_log, _) = EventLog::open(&dir, "s", 1000)?;
+    let second = std::thread::spawn({
+        let dir = dir.clone();
+        move || EventLog::open(&dir, "s", 2000).map(|_| ())
+    })
+    .join();
+    assert!(
+        matches!(second, Ok(Err(LogError::Locked { .. }))),
+        "{second:?}"
+    );
+    assert!(dir.exists(), "the store in use stays where it is");
+    let quarantined = fs::read_dir(tmp.path())
+        .map_err(io_err(tmp.path()))?
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains("quarantined"))
+        .count();
+    assert_eq!(quarantined, 0, "no quarantine");
+    Ok(())
+}
+
+#[test]
+fn corrupt_store_is_quarantined_and_numbering_continues() -> Result<(), LogError> {
+    let tmp = tempfile::tempdir().map_err(io_err(Path::new("tmp")))?;
+    let dir = tmp.path().join("store");
+    {
+        let (mut log, _) = EventLog::open(&dir, "s", 1000)?;
+        log.append(&[
+            entry(1, 10, 1, Event::DayStarted {}),
+            entry(2, 11, 1, issued(7)),
+        ])?;
+        log.flush()?;
+    }
+    for f in fs::read_dir(&dir).map_err(io_err(&dir))? {
+        let p = f.map_err(io_err(&dir))?.path();
+        if p.is_file() {
+            fs::write(&p, vec![0xA5u8; 4096]).map_err(io_err(&p))?;
+        }
+    }
+    let (log, rep) = EventLog::open(&dir, "s", 2000)?;
+    let (qdir, _why) = rep.quarantined.clone().unwrap_or_default();
+    assert!(qdir.exists(), "old store kept aside");
+    let hwm = rep.recovered_from.unwrap_or_default();
+    assert!(hwm.numbers["A"] > 7);
+    assert_eq!(hwm.day, Some(Day(1)));
+    assert!(log.next_seq() > 2);
+    Ok(())
+}
