@@ -501,6 +501,12 @@ impl Engine {
             }
         }
         if store::epoch_if_writable(&self.store).is_some() {
+            if self.last_probe.elapsed() >= Duration::from_secs(1) {
+                self.last_probe = Instant::now();
+                if let Err(e) = self.log.mark_acked() {
+                    self.store_failed(e.to_string());
+                }
+            }
             return;
         }
         if !self.rolled_back {

@@ -28,6 +28,10 @@ pub struct HighWater {
     pub day: Option<Day>,
     /// Per service: every number below this may have been issued on `day`.
     pub numbers: BTreeMap<String, u32>,
+    /// Every seq up to this was acknowledged (written about once a second and at a clean
+    /// stop, so it may lag): a copy lacking any of these is damaged, not a crash's tail.
+    #[serde(default)]
+    pub acked_seq: u64,
 }
 
 impl HighWater {
@@ -46,6 +50,7 @@ impl HighWater {
     /// Raise this mark to cover `other` (never lowers anything).
     pub(crate) fn raise(&mut self, other: &HighWater) {
         self.seq_ceiling = self.seq_ceiling.max(other.seq_ceiling);
+        self.acked_seq = self.acked_seq.max(other.acked_seq);
         self.last_at = self.last_at.max(other.last_at);
         match (self.day, other.day) {
             (Some(a), Some(b)) if b > a => {

@@ -254,7 +254,22 @@ impl EventLog {
         t.meta.insert(META_ALIVE, &now_ms.to_be_bytes())?;
         t.meta.insert(META_CLEAN, &[1u8])?;
         drop(t);
-        self.flush()
+        self.flush()?;
+        self.mark_acked()
+    }
+
+    /// Record in the high-water mark how far entries are acknowledged (durable in both
+    /// copies), when that moved. Called about once a second: the open then tells a
+    /// damaged copy from the unacknowledged tail a crash leaves.
+    pub fn mark_acked(&mut self) -> Result<(), LogError> {
+        let durable = self.durable.load(Ordering::SeqCst);
+        if durable > self.hwm.acked_seq {
+            let mut next = self.hwm.clone();
+            next.acked_seq = durable;
+            self.hwm_file.write(&next)?;
+            self.hwm = next;
+        }
+        Ok(())
     }
 }
 

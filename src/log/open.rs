@@ -8,7 +8,7 @@ use super::hwm::{HighWater, HwmFile};
 use super::journal::{self, Journal};
 use super::reader::{LogReader, Trees};
 use super::{block, day_from_key, day_key, decode, i64_of, io_err, u64_of, EventLog, LogError};
-use super::{BLOCK, META_ALIVE, META_BOOTS, META_CLEAN, META_SITE, NUMBER_RESERVE, SEQ_RESERVE};
+use super::{BLOCK, META_ALIVE, META_BOOTS, META_CLEAN, META_SITE};
 use crate::core::{Day, Entry, Event};
 use std::collections::BTreeMap;
 use std::fs;
@@ -199,7 +199,15 @@ pub(super) fn open(
         trees = Trees::of(db)?;
     }
     let reader = LogReader::new(trees);
-    let (hwm, recovery) = reconcile(dir, &reader, &mut journal, &hwm_disk, None, now_ms)?;
+    let (hwm, recovery) = reconcile(
+        dir,
+        &reader,
+        &mut journal,
+        &hwm_disk,
+        None,
+        now_ms,
+        report.quarantined.is_some(),
+    )?;
     if let Some(r) = &recovery {
         report.recovered_from = Some(r.floors.clone());
     }
@@ -332,6 +340,7 @@ pub(super) fn reopen(log: &mut EventLog, now_ms: i64) -> Result<OpenReport, LogE
         &Some(log.hwm.clone()),
         Some(acked),
         now_ms,
+        false,
     )?;
     log.reader.t()?.db.flush()?;
     let at_least = log.next_seq;
@@ -354,8 +363,10 @@ fn reconcile(
     hwm_disk: &Option<HighWater>,
     trim_above: Option<u64>,
     now_ms: i64,
+    quarantined: bool,
 ) -> Result<(HighWater, Option<Recovery>), LogError> {
     let t = reader.t()?;
+    let sled_empty = t.blocks.is_empty();
     let jr = read_journal(journal.dir());
     let mut causes: Vec<String> = Vec::new();
     // sled's entries from the journal's first seq, or its last day, on.
@@ -405,9 +416,17 @@ fn reconcile(
         .filter(|s| !sled_recs.contains_key(s))
         .copied()
         .collect();
-    let sled_damaged = !missing_in_sled.is_empty() || !bad_blocks.is_empty();
+    // A crash leaves sled without its newest, unacknowledged entries (its buffer is in
+    // the process) while the journal has them: that tail is restored quietly. Missing
+    // entries below the last acknowledged mark, or below sled's own newest, are damage.
+    let acked_mark = hwm_disk.as_ref().map_or(0, |h| h.acked_seq);
+    let sled_last_kept = sled_recs.keys().next_back().copied().unwrap_or(0);
+    let sled_hole = missing_in_sled
+        .first()
+        .is_some_and(|s| *s <= acked_mark || *s < sled_last_kept);
+    let sled_damaged = sled_hole || !bad_blocks.is_empty();
     let mut kept_aside = None;
-    if !missing_in_sled.is_empty() && trim_above.is_none() {
+    if sled_hole && trim_above.is_none() {
         causes.push(format!(
             "sled lacked {} acknowledged entries the journal holds (seq {}..={})",
             missing_in_sled.len(),
@@ -481,6 +500,7 @@ fn reconcile(
         let _ = day;
     }
     let mut journal_rewritten = 0u64;
+    let mut journal_lacked = false;
     for day in keep {
         let want: Vec<(u64, Vec<u8>)> = sled_recs
             .iter()
@@ -492,12 +512,17 @@ fn reconcile(
             .iter()
             .any(|(s, (d, _))| *d == day && !sled_recs.contains_key(s));
         if lacking > 0 || extra || damaged_days.contains(&day) || trimmed > 0 {
-            if lacking > 0 && trim_above.is_none() && jr.days.contains(&day) {
+            let jlast = jrecs.keys().next_back().copied().unwrap_or(0);
+            let hole = want
+                .iter()
+                .any(|(s, _)| !jrecs.contains_key(s) && (*s <= acked_mark || *s < jlast));
+            if hole && trim_above.is_none() && jr.days.contains(&day) {
                 causes.push(format!(
                     "the journal of day {day} lacked {lacking} entries sled holds"
                 ));
             }
             journal_rewritten += lacking;
+            journal_lacked |= hole;
             journal.rewrite_day(day, &want)?;
         }
     }
@@ -506,7 +531,14 @@ fn reconcile(
     let stored_last = reader.last_seq()?.max(union_max);
     let mut hwm = hwm_disk.clone().unwrap_or_default();
     let mut lost = Lost::default();
-    if let Some(hday) = hwm.day {
+    // Only when both copies are damaged can something acknowledged be gone; then the
+    // mark bounds it: everything above what survived and below the mark's ceilings may
+    // have been issued.
+    let mark_used = hwm.seq_ceiling > 1;
+    let sled_bad = quarantined || sled_damaged || (sled_empty && mark_used);
+    let journal_bad = !jr.damaged.is_empty() || journal_lacked || (jrecs.is_empty() && mark_used);
+    let both_bad = trim_above.is_none() && sled_bad && journal_bad && mark_used;
+    if let (Some(hday), true) = (hwm.day, both_bad) {
         let mut have: BTreeMap<String, u32> = BTreeMap::new();
         for (s, (d, r)) in &sled_recs {
             if *d != hday {
@@ -526,17 +558,17 @@ fn reconcile(
         }
         for (service, ceiling) in &hwm.numbers {
             let n = have.get(service).copied().unwrap_or(0);
-            if n + NUMBER_RESERVE < *ceiling {
+            if n + 1 < *ceiling {
                 lost.numbers
                     .insert(service.clone(), (n + 1, ceiling.saturating_sub(1)));
             }
         }
     }
-    if stored_last + SEQ_RESERVE < hwm.seq_ceiling || !lost.numbers.is_empty() {
+    if both_bad && stored_last + 1 < hwm.seq_ceiling {
         lost.from_seq = stored_last + 1;
         lost.to_seq = hwm.seq_ceiling.saturating_sub(1);
         causes.push(format!(
-            "neither copy holds what the high-water mark says was acknowledged: seq {} to at most {}",
+            "both copies are damaged: entries from seq {} up to at most {} may be lost",
             lost.from_seq, lost.to_seq
         ));
     }

@@ -1,8 +1,8 @@
 //! Unit tests of the sled log: append, replay, cursor, quarantine.
 
 use super::*;
-use std::fs;
 use crate::core::Event;
+use std::fs;
 
 fn entry(seq: u64, at: i64, day: i32, event: Event) -> Entry {
     Entry {
