@@ -424,7 +424,10 @@ fn reconcile(
     let sled_hole = missing_in_sled
         .first()
         .is_some_and(|s| *s <= acked_mark || *s < sled_last_kept);
-    let sled_damaged = sled_hole || !bad_blocks.is_empty();
+    let sled_damaged = sled_hole || quarantined || !bad_blocks.is_empty();
+    if quarantined {
+        causes.push("sled would not open or read; it was moved aside".into());
+    }
     let mut kept_aside = None;
     if sled_hole && trim_above.is_none() {
         causes.push(format!(

@@ -163,6 +163,11 @@ fn corrupt_store_is_quarantined_and_numbering_continues() -> Result<(), LogError
     let hwm = rep.recovered_from.unwrap_or_default();
     assert!(hwm.numbers["A"] > 7);
     assert_eq!(hwm.day, Some(Day(1)));
-    assert!(log.next_seq() > 2);
+    assert_eq!(log.next_seq(), 3, "both entries came back from the journal");
+    let seqs: Vec<u64> = rep.replay.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![1, 2]);
+    let r = rep.recovery.unwrap_or_default();
+    assert_eq!(r.recovered, 2);
+    assert!(r.lost.is_none(), "a copy survived: nothing lost");
     Ok(())
 }
