@@ -224,6 +224,8 @@ enum FlushJob {
         epoch: u64,
     },
     Stop(oneshot::Sender<()>),
+    /// Answered once every job queued before it is settled.
+    Barrier(oneshot::Sender<()>),
 }
 
 const QUEUE: usize = 4096;
@@ -480,59 +482,6 @@ impl Engine {
         let now = self.options.clock.now().wall_ms;
         store::mark_failed(&self.store, &self.alarms, &why, now);
         ExecError::Store(why)
-    }
-
-    /// The answer while the store cannot write.
-    fn refusal(&self) -> ExecError {
-        ExecError::Store(
-            store::store_view(&self.store)
-                .error
-                .unwrap_or_else(|| "the store is not writable".into()),
-        )
-    }
-
-    /// Fold acknowledged entries into the durable state; while the store cannot write,
-    /// roll the state back to it once and probe the store every second: a successful
-    /// reopen refolds the state from disk and service resumes.
-    fn keep_durable_state(&mut self) {
-        while let Ok(entries) = self.durable_rx.try_recv() {
-            for e in &entries {
-                apply(&mut self.durable_state, e);
-            }
-        }
-        if store::epoch_if_writable(&self.store).is_some() {
-            if self.last_probe.elapsed() >= Duration::from_secs(1) {
-                self.last_probe = Instant::now();
-                if let Err(e) = self.log.mark_acked() {
-                    self.store_failed(e.to_string());
-                }
-            }
-            return;
-        }
-        if !self.rolled_back {
-            self.state = self.durable_state.clone();
-            self.rolled_back = true;
-            self.send_to_flusher(Vec::new());
-        }
-        if self.last_probe.elapsed() < Duration::from_secs(1) {
-            return;
-        }
-        self.last_probe = Instant::now();
-        let now = self.options.clock.now().wall_ms;
-        match self.log.reopen(now) {
-            Ok(report) => {
-                self.state = store::fold(&self.state, &report);
-                self.durable_state = self.state.clone();
-                self.rolled_back = false;
-                store::mark_writable(&self.store, &self.alarms);
-                tracing::warn!(
-                    next_seq = self.log.next_seq(),
-                    "store writes again; service resumed"
-                );
-                self.send_to_flusher(Vec::new());
-            }
-            Err(e) => tracing::warn!(%e, "store still cannot be reopened; retrying in 1 s"),
-        }
     }
 
     fn send_to_flusher(&self, pending: Vec<(Reply, Outcome)>) {

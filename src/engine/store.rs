@@ -3,12 +3,14 @@
 //! durable state (the state folded from acknowledged entries only, so a refused batch
 //! leaves no trace), and the start-up record of a damaged store.
 
-use super::{Alarms, FlushJob, View};
+use super::{Alarms, Engine, ExecError, FlushJob, View};
 use crate::core::{apply, Command, Entry, State, StoreLoss};
 use crate::log::{Flusher, OpenReport};
 use serde::Serialize;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
 use tokio::sync::{broadcast, watch};
 
 /// The store as the view shows it.
@@ -135,6 +137,7 @@ pub(crate) fn run_flusher(
         };
         let mut latest_view = None;
         let mut stop = None;
+        let mut barriers = Vec::new();
         for job in jobs {
             match job {
                 FlushJob::Batch {
@@ -170,6 +173,7 @@ pub(crate) fn run_flusher(
                     latest_view = Some(v);
                 }
                 FlushJob::Stop(ack) => stop = Some(ack),
+                FlushJob::Barrier(ack) => barriers.push(ack),
             }
         }
         if let Some(mut v) = latest_view {
@@ -181,6 +185,9 @@ pub(crate) fn run_flusher(
                 v = Arc::new(fixed);
             }
             let _ = view.send(v);
+        }
+        for ack in barriers {
+            let _ = ack.send(());
         }
         if let Some(ack) = stop {
             let _ = ack.send(());
@@ -249,4 +256,85 @@ pub(crate) fn recovery_record(report: &OpenReport) -> Option<(Command, String)> 
         },
     };
     Some((cmd, alarm))
+}
+
+impl Engine {
+    /// The answer while the store cannot write.
+    pub(super) fn refusal(&self) -> ExecError {
+        ExecError::Store(
+            store_view(&self.store)
+                .error
+                .unwrap_or_else(|| "the store is not writable".into()),
+        )
+    }
+
+    /// Fold acknowledged entries into the durable state; while the store cannot write,
+    /// roll the state back to it once and probe the store every second: a successful
+    /// reopen refolds the state from disk and service resumes.
+    pub(super) fn keep_durable_state(&mut self) {
+        self.drain_durable();
+        if epoch_if_writable(&self.store).is_some() {
+            if self.last_probe.elapsed() >= Duration::from_secs(1) {
+                self.last_probe = Instant::now();
+                if let Err(e) = self.log.mark_acked() {
+                    self.store_failed(e.to_string());
+                }
+            }
+            return;
+        }
+        if !self.rolled_back {
+            // Let the flusher settle what it holds (it refuses from now on), then fold
+            // in everything it acknowledged.
+            self.flusher_barrier();
+            self.drain_durable();
+            self.state = self.durable_state.clone();
+            self.rolled_back = true;
+            self.send_to_flusher(Vec::new());
+        }
+        if self.last_probe.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        self.last_probe = Instant::now();
+        let now = self.options.clock.now().wall_ms;
+        self.flusher_barrier();
+        self.drain_durable();
+        match self.log.reopen(now) {
+            Ok(report) => {
+                self.state = fold(&self.state, &report);
+                self.durable_state = self.state.clone();
+                self.rolled_back = false;
+                mark_writable(&self.store, &self.alarms);
+                tracing::warn!(
+                    next_seq = self.log.next_seq(),
+                    "store writes again; service resumed"
+                );
+                if let Some((cmd, alarm)) = recovery_record(&report) {
+                    if let Ok(mut a) = self.alarms.lock() {
+                        a.push(alarm);
+                    }
+                    if let Err(e) = self.exec(&cmd).and_then(|_| self.flush()) {
+                        tracing::error!(?e, "could not record the store recovery");
+                    }
+                    self.durable_state = self.state.clone();
+                }
+                self.send_to_flusher(Vec::new());
+            }
+            Err(e) => tracing::warn!(%e, "store still cannot be reopened; retrying in 1 s"),
+        }
+    }
+
+    fn drain_durable(&mut self) {
+        while let Ok(entries) = self.durable_rx.try_recv() {
+            for e in &entries {
+                apply(&mut self.durable_state, e);
+            }
+        }
+    }
+
+    fn flusher_barrier(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.to_flusher.send(FlushJob::Barrier(tx)).is_ok() {
+            let _ = rx.blocking_recv();
+        }
+    }
 }

@@ -18,6 +18,7 @@ pub mod hwm;
 pub(crate) mod journal;
 pub mod open;
 mod reader;
+mod reconcile;
 #[cfg(test)]
 mod tests;
 
