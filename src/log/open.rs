@@ -203,10 +203,9 @@ pub(super) fn open(
         report.recovered_from = Some(r.floors.clone());
     }
     report.recovery = recovery;
-    if let Some((q, _)) = &report.quarantined {
-        if let Some(r) = report.recovery.as_mut() {
-            r.kept_aside = Some(q.clone());
-        }
+    if let (Some((q, why)), Some(r)) = (&report.quarantined, report.recovery.as_mut()) {
+        r.kept_aside = Some(q.clone());
+        r.cause = format!("{} (sled: {why})", r.cause);
     }
     let t = reader.t()?;
     match reader.site()? {
@@ -338,8 +337,9 @@ pub(super) fn reopen(log: &mut EventLog, now_ms: i64) -> Result<OpenReport, LogE
     settle(log, &hwm, at_least)?;
     hwm_file_touch(log)?;
     report.recovery = recovery;
-    if let (Some((q, _)), Some(r)) = (&report.quarantined, report.recovery.as_mut()) {
+    if let (Some((q, why)), Some(r)) = (&report.quarantined, report.recovery.as_mut()) {
         r.kept_aside = Some(q.clone());
+        r.cause = format!("{} (sled: {why})", r.cause);
     }
     report.replay = log.reader.last_day_entries()?;
     Ok(report)
