@@ -266,6 +266,9 @@ fn hwm_file_touch(log: &mut EventLog) -> Result<(), LogError> {
 fn settle(log: &mut EventLog, hwm: &HighWater, at_least: u64) -> Result<(), LogError> {
     let last = log.reader.last_seq()?;
     let t = log.reader.t()?;
+    // Everything on disk at open counts as durable (a later reopen cuts above it).
+    log.durable
+        .fetch_max(last, std::sync::atomic::Ordering::SeqCst);
     let stored_next = last + 1;
     log.next_seq = stored_next.max(at_least).max(1);
     if last == 0 {
