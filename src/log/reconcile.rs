@@ -98,7 +98,14 @@ pub(super) fn reconcile(
         }
     }
     let mut jrecs = jr.records;
+    // Days whose journal file holds entries of a refused batch (both copies are cut).
+    let mut jtrimmed: Vec<Day> = Vec::new();
     if let Some(acked) = trim_above {
+        for (_, (d, _)) in jrecs.range(acked + 1..) {
+            if !jtrimmed.contains(d) {
+                jtrimmed.push(*d);
+            }
+        }
         jrecs.retain(|s, _| *s <= acked);
     }
     let missing_in_sled: Vec<u64> = jrecs
@@ -180,10 +187,34 @@ pub(super) fn reconcile(
     let keep: Vec<Day> = {
         let mut ds: Vec<Day> = firsts.keys().copied().collect();
         ds.sort();
-        ds.into_iter().rev().take(journal::KEEP).collect()
+        let mut keep: Vec<Day> = ds.into_iter().rev().take(journal::KEEP).collect();
+        keep.extend(
+            jtrimmed
+                .iter()
+                .filter(|d| !keep.contains(d))
+                .copied()
+                .collect::<Vec<_>>(),
+        );
+        keep
     };
     let damaged_days: Vec<Day> = jr.damaged.iter().map(|d| d.0).collect();
-    for (day, path, why) in &jr.damaged {
+    // A write torn by a kill at the end of the newest day file, after everything the
+    // acknowledged mark covers, is a crash's tail (rewritten quietly), not damage.
+    let newest = jr.days.last().copied();
+    let real_damage: Vec<&(Day, PathBuf, String)> = jr
+        .damaged
+        .iter()
+        .filter(|(day, _, _)| {
+            let last = jrecs
+                .iter()
+                .filter(|(_, (d, _))| d == day)
+                .map(|(s, _)| *s)
+                .next_back()
+                .unwrap_or(0);
+            !(Some(*day) == newest && last >= acked_mark && acked_mark > 0)
+        })
+        .collect();
+    for (day, path, why) in real_damage.iter().copied() {
         causes.push(format!(
             "journal file {} is damaged ({why})",
             path.display()
@@ -204,7 +235,12 @@ pub(super) fn reconcile(
         let extra = jrecs
             .iter()
             .any(|(s, (d, _))| *d == day && !sled_recs.contains_key(s));
-        if lacking > 0 || extra || damaged_days.contains(&day) || trimmed > 0 {
+        if lacking > 0
+            || extra
+            || damaged_days.contains(&day)
+            || trimmed > 0
+            || jtrimmed.contains(&day)
+        {
             let jlast = jrecs.keys().next_back().copied().unwrap_or(0);
             let hole = want
                 .iter()
@@ -229,7 +265,7 @@ pub(super) fn reconcile(
     // have been issued.
     let mark_used = hwm.seq_ceiling > 1;
     let sled_bad = quarantined || sled_damaged || (sled_empty && mark_used);
-    let journal_bad = !jr.damaged.is_empty() || journal_lacked || (jrecs.is_empty() && mark_used);
+    let journal_bad = !real_damage.is_empty() || journal_lacked || (jrecs.is_empty() && mark_used);
     let both_bad = trim_above.is_none() && sled_bad && journal_bad && mark_used;
     if let (Some(hday), true) = (hwm.day, both_bad) {
         let mut have: BTreeMap<String, u32> = BTreeMap::new();
@@ -306,8 +342,8 @@ pub(super) fn reconcile(
         } else {
             0
         };
-    let damaged = sled_damaged || !jr.damaged.is_empty() || !causes.is_empty();
-    if trim_above.is_some() && !sled_damaged && jr.damaged.is_empty() {
+    let damaged = sled_damaged || !real_damage.is_empty() || !causes.is_empty();
+    if trim_above.is_some() && !sled_damaged && real_damage.is_empty() {
         return Ok((hwm, None));
     }
     if !damaged {

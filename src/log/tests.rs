@@ -203,6 +203,8 @@ fn reopen_cuts_a_refused_batch_from_both_copies_and_burns_its_seq() -> Result<()
         vec![1, 2, 3, 4],
         "written, not yet synced"
     );
+    // Even when the journal's sync succeeded and sled's flush did not: still refused.
+    log.journal.syncer().sync()?;
     let rep = log.reopen(2000)?;
     let seqs: Vec<u64> = rep.replay.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, vec![1, 2], "the durable state only");
