@@ -248,7 +248,7 @@ pub fn start(
         ));
     }
     let recovery = store::recovery_record(&report);
-    if let Some((_, alarm)) = &recovery {
+    if let Some((_, Some(alarm))) = &recovery {
         alarms.push(alarm.clone());
     }
     let reader = log.reader();

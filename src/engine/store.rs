@@ -211,8 +211,9 @@ pub(crate) fn fold(like: &State, report: &OpenReport) -> State {
     state
 }
 
-/// The `StoreRecovered` command to record for what the open found, and its alarm.
-pub(crate) fn recovery_record(report: &OpenReport) -> Option<(Command, String)> {
+/// The `StoreRecovered` command to record for what the open found, and its alarm (none
+/// when only a crash's unflushed tail was restored).
+pub(crate) fn recovery_record(report: &OpenReport) -> Option<(Command, Option<String>)> {
     let r = report.recovery.as_ref()?;
     let kept = r
         .kept_aside
@@ -255,7 +256,7 @@ pub(crate) fn recovery_record(report: &OpenReport) -> Option<(Command, String)> 
                 .unwrap_or_default(),
         },
     };
-    Some((cmd, alarm))
+    Some((cmd, r.damaged.then_some(alarm)))
 }
 
 impl Engine {
@@ -309,7 +310,7 @@ impl Engine {
                     "store writes again; service resumed"
                 );
                 if let Some((cmd, alarm)) = recovery_record(&report) {
-                    if let Ok(mut a) = self.alarms.lock() {
+                    if let (Ok(mut a), Some(alarm)) = (self.alarms.lock(), alarm) {
                         a.push(alarm);
                     }
                     if let Err(e) = self.exec(&cmd).and_then(|_| self.flush()) {

@@ -39,6 +39,9 @@ pub struct Recovery {
     pub lost: Option<Lost>,
     /// Numbering floors of the high-water mark's day (continue at or above these).
     pub floors: HighWater,
+    /// Something was damaged (an alarm); false when only a crash's unflushed tail was
+    /// restored (recorded, no alarm).
+    pub damaged: bool,
 }
 
 /// What opening the store found.

@@ -346,8 +346,17 @@ pub(super) fn reconcile(
     if trim_above.is_some() && !sled_damaged && real_damage.is_empty() {
         return Ok((hwm, None));
     }
-    if !damaged {
+    let quiet_tail = !damaged && trim_above.is_none() && !missing_in_sled.is_empty();
+    if !damaged && !quiet_tail {
         return Ok((hwm, None));
+    }
+    if quiet_tail {
+        causes.push(format!(
+            "the previous run stopped before sled flushed its newest {} entries (seq {}..={}); restored from the journal",
+            missing_in_sled.len(),
+            missing_in_sled.first().copied().unwrap_or(0),
+            missing_in_sled.last().copied().unwrap_or(0)
+        ));
     }
     let has_loss = lost.to_seq > 0 || !lost.numbers.is_empty();
     Ok((
@@ -358,6 +367,7 @@ pub(super) fn reconcile(
             recovered,
             lost: has_loss.then_some(lost),
             floors,
+            damaged,
         }),
     ))
 }
