@@ -449,6 +449,60 @@ async fn disk_full_row() -> Row {
     row
 }
 
+/// A write error the kernel cannot be made to give while the daemon holds its files open
+/// (a read-only remount is refused with EBUSY; EIO needs a failing device): injected into
+/// the journal's writes by the daemon's test fault hook, then cleared, under load.
+async fn injected_row(name: &'static str, errno: i32, text: &str) -> Row {
+    let site = Site::new("");
+    let store = site.store();
+    let hook = site.dir.path().join("fault-errno");
+    let hook_s = hook.display().to_string();
+    let env = [("LAYSO_FAULT_STORE_ERRNO_FILE", hook_s.as_str())];
+    let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
+    let d = tokio::task::block_in_place(|| site.start_with_env(&env));
+    load(&site, &acked, 700).await;
+    std::fs::write(&hook, errno.to_string()).expect("inject");
+    load(&site, &acked, 1_500).await;
+    let c = client();
+    let st = site.state(&c).await;
+    assert_eq!(st["store"]["writable"], false, "{name}: {}", st["store"]);
+    let error = st["store"]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        error.contains(text),
+        "{name}: store.error names the cause: {error}"
+    );
+    let r = c
+        .post(site.url("/api/v1/tickets"))
+        .json(&serde_json::json!({"service": "A"}))
+        .send()
+        .await
+        .expect("post while failing");
+    assert_eq!(
+        r.status(),
+        503,
+        "{name}: refused while the store cannot write"
+    );
+    std::fs::remove_file(&hook).expect("clear the fault");
+    let mut row = Row {
+        name,
+        ..Row::default()
+    };
+    row.serve_again_s = serve_again(&site, &acked, Duration::from_secs(10)).await;
+    load(&site, &acked, 300).await;
+    row.note = format!("while failing: store.error {error:?}");
+    load_then_kill(&site, d, &acked, 300).await;
+    let d = tokio::task::block_in_place(|| site.start_with_env(&env));
+    load(&site, &acked, 200).await;
+    let q = queue(&site).await;
+    let acked_v = acked.lock().map(|a| a.clone()).unwrap_or_default();
+    assert_eq!(d.stop(), Some(0), "clean stop");
+    verify(&store, &acked_v, q, &mut row);
+    row
+}
+
 async fn emfile_row() -> Row {
     require_root();
     let site = Site::new("");
@@ -625,6 +679,26 @@ async fn storage_fault_matrix() {
     }
     if "disk full".contains(&only) {
         rows.push(disk_full_row().await);
+    }
+    if "read-only (EROFS injected), then writable".contains(&only) {
+        rows.push(
+            injected_row(
+                "read-only (EROFS injected), then writable",
+                30,
+                "Read-only file system",
+            )
+            .await,
+        );
+    }
+    if "I/O error (EIO injected), then cleared".contains(&only) {
+        rows.push(
+            injected_row(
+                "I/O error (EIO injected), then cleared",
+                5,
+                "Input/output error",
+            )
+            .await,
+        );
     }
     if "EMFILE".contains(&only) {
         rows.push(emfile_row().await);

@@ -139,6 +139,24 @@ pub(crate) struct Journal {
     dir: PathBuf,
     seg: Arc<Mutex<Segment>>,
     pending: Vec<(Day, Vec<u8>)>,
+    /// Test-only fault hook (`LAYSO_FAULT_STORE_ERRNO_FILE`): while this file holds an
+    /// errno (e.g. 30 for EROFS, 5 for EIO), journal writes fail with it. A read-only
+    /// remount cannot be made while the daemon holds its files open for writing (EBUSY).
+    fault: Option<PathBuf>,
+}
+
+impl Journal {
+    /// The injected error, while the fault hook's file names one.
+    fn injected(&self) -> Result<(), LogError> {
+        let Some(f) = &self.fault else { return Ok(()) };
+        match fs::read_to_string(f)
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+        {
+            Some(errno) => Err(io_err(&self.dir)(std::io::Error::from_raw_os_error(errno))),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Syncs the journal from the flusher thread.
@@ -182,6 +200,7 @@ impl Journal {
             dir,
             seg: Arc::default(),
             pending: Vec::new(),
+            fault: std::env::var_os("LAYSO_FAULT_STORE_ERRNO_FILE").map(PathBuf::from),
         })
     }
 
@@ -209,6 +228,9 @@ impl Journal {
     /// failure the partial write is cut off and the queued frames are dropped.
     pub(crate) fn write(&mut self) -> Result<(), LogError> {
         let pending = std::mem::take(&mut self.pending);
+        if !pending.is_empty() {
+            self.injected()?;
+        }
         for (day, buf) in pending {
             self.switch_to(day)?;
             let mut s = self.seg.lock().map_err(|_| poisoned(&self.dir))?;
@@ -242,6 +264,7 @@ impl Journal {
     /// failed batch): the journal then holds only acknowledged entries.
     pub(crate) fn discard_unsynced(&mut self) -> Result<(), LogError> {
         self.pending.clear();
+        self.injected()?;
         let mut s = self.seg.lock().map_err(|_| poisoned(&self.dir))?;
         if let Some(file) = s.file.clone() {
             if s.written > s.durable {
