@@ -214,14 +214,13 @@ pub(super) fn reconcile(
             !(Some(*day) == newest && last >= acked_mark && acked_mark > 0)
         })
         .collect();
-    for (day, path, why) in real_damage.iter().copied() {
+    for (_, path, why) in real_damage.iter().copied() {
         causes.push(format!(
             "journal file {} is damaged ({why})",
             path.display()
         ));
         let aside = path.with_extension(format!("jnl.damaged-{now_ms}"));
         let _ = fs::copy(path, aside);
-        let _ = day;
     }
     let mut journal_rewritten = 0u64;
     let mut journal_lacked = false;
@@ -315,8 +314,7 @@ pub(super) fn reconcile(
         seq_ceiling: stored_last + 1,
         ..HighWater::default()
     };
-    if let Some((&s, (d, r))) = sled_recs.iter().next_back() {
-        let _ = s;
+    if let Some((_, (d, _))) = sled_recs.iter().next_back() {
         covered.day = Some(*d);
         for (s, (dd, rr)) in sled_recs.range(firsts.get(d).copied().unwrap_or(0)..) {
             if dd != d {
@@ -333,7 +331,6 @@ pub(super) fn reconcile(
                 }
             }
         }
-        let _ = r;
     }
     hwm.raise(&covered);
     let recovered = missing_in_sled.len() as u64
