@@ -248,6 +248,11 @@ pub(super) fn reconcile(
                 causes.push(format!(
                     "the journal of day {day} lacked {lacking} entries sled holds"
                 ));
+            } else if hole && trim_above.is_none() && acked_mark > 0 {
+                // (An upgrade from a build without a journal has no acknowledged mark.)
+                causes.push(format!(
+                    "the journal file of day {day} was missing; rewritten from sled ({lacking} entries)"
+                ));
             }
             journal_rewritten += lacking;
             journal_lacked |= hole;
