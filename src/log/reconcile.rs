@@ -73,8 +73,13 @@ pub(super) fn reconcile(
         match LogReader::block_records(&k, &v) {
             Ok(recs) => {
                 for (seq, r) in recs {
-                    if let Ok(e) = decode(seq, &r) {
-                        sled_recs.insert(seq, (e.day, r.to_vec()));
+                    // The same record in the journal gives its day without decoding.
+                    let day = match jr.records.get(&seq) {
+                        Some((d, jrec)) if jrec[..] == r[..] => Some(*d),
+                        _ => decode(seq, &r).ok().map(|e| e.day),
+                    };
+                    if let Some(day) = day {
+                        sled_recs.insert(seq, (day, r.to_vec()));
                     }
                 }
             }
