@@ -179,6 +179,11 @@ fn make_log(dir: &std::path::Path, events: u64) -> Duration {
     start.elapsed()
 }
 
+/// Day files the journal keeps (see src/log/journal.rs).
+fn layso_journal_days() -> usize {
+    3
+}
+
 fn rss_kb(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -298,6 +303,20 @@ fn main() {
                 .sum::<u64>()
         })
         .unwrap_or(0);
+    let journal: u64 = std::fs::read_dir(dir.join("store.journal"))
+        .map(|r| {
+            r.filter_map(|e| e.ok())
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum::<u64>()
+        })
+        .unwrap_or(0);
+    println!(
+        "second copy: journal of the newest {} days {:.2} MB, high-water mark {} bytes",
+        layso_journal_days(),
+        journal as f64 / 1_048_576.0,
+        std::fs::metadata(dir.join("store.hwm")).map_or(0, |m| m.len())
+    );
     println!(
         "== start-up with {events} events in the log ({:.0} MB on disk, written in {:.1} s)",
         size as f64 / 1e6,

@@ -50,6 +50,17 @@ enum V2Event {
     OfficerSignedOut(u16, String),
     /// counter, ticket, officer, level code, reasons, dossier.
     Rated(u16, String, String, u8, Vec<String>, String),
+    /// `StoreRecovered` with the loss report (quarantined, next numbers, cause,
+    /// recovered, lost from seq, lost to seq, lost tickets).
+    StoreRecoveredV2(
+        String,
+        BTreeMap<String, u32>,
+        String,
+        u64,
+        Option<u64>,
+        Option<u64>,
+        Vec<String>,
+    ),
 }
 
 impl From<&Event> for V2Event {
@@ -160,7 +171,20 @@ impl From<&Event> for V2Event {
             E::StoreRecovered {
                 quarantined,
                 next_numbers,
-            } => V2Event::StoreRecovered(s(quarantined), next_numbers.clone()),
+                cause,
+                recovered,
+                lost_from_seq,
+                lost_to_seq,
+                lost_tickets,
+            } => V2Event::StoreRecoveredV2(
+                s(quarantined),
+                next_numbers.clone(),
+                s(cause),
+                *recovered,
+                *lost_from_seq,
+                *lost_to_seq,
+                lost_tickets.clone(),
+            ),
         }
     }
 }
@@ -258,6 +282,28 @@ impl From<V2Event> for Event {
             V::StoreRecovered(quarantined, next_numbers) => Event::StoreRecovered {
                 quarantined,
                 next_numbers,
+                cause: String::new(),
+                recovered: 0,
+                lost_from_seq: None,
+                lost_to_seq: None,
+                lost_tickets: Vec::new(),
+            },
+            V::StoreRecoveredV2(
+                quarantined,
+                next_numbers,
+                cause,
+                recovered,
+                lost_from_seq,
+                lost_to_seq,
+                lost_tickets,
+            ) => Event::StoreRecovered {
+                quarantined,
+                next_numbers,
+                cause,
+                recovered,
+                lost_from_seq,
+                lost_to_seq,
+                lost_tickets,
             },
         }
     }
@@ -422,12 +468,21 @@ mod tests {
             }),
             (
                 ".{0,10}",
-                proptest::collection::btree_map(s, any::<u32>(), 0..4)
+                proptest::collection::btree_map(s, any::<u32>(), 0..4),
+                ".{0,20}",
+                any::<u64>(),
+                any::<Option<u64>>(),
+                proptest::collection::vec(s, 0..3)
             )
-                .prop_map(|(q, n)| {
+                .prop_map(|(q, n, c, r, l, t)| {
                     Event::StoreRecovered {
                         quarantined: q,
                         next_numbers: n,
+                        cause: c,
+                        recovered: r,
+                        lost_from_seq: l,
+                        lost_to_seq: l.map(|x| x / 2),
+                        lost_tickets: t,
                     }
                 }),
         ]

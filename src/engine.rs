@@ -6,13 +6,16 @@
 use crate::config::Config;
 use crate::core::state::{Current, State};
 use crate::core::{apply, decide, Command, Entry, Now, Rejection};
-use crate::log::{EventLog, Flusher, LogReader, OpenReport};
+use crate::log::{EventLog, LogReader, OpenReport};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, oneshot, watch};
+
+mod store;
+pub use store::StoreView;
 
 /// Reads the wall clock and whether the kernel calls it synchronized.
 pub trait Clock: Send + Sync + 'static {
@@ -62,6 +65,8 @@ pub struct View {
     pub alarms: Vec<String>,
     pub ratable: Vec<crate::core::rating::Ratable>,
     pub ratings_alerts: Vec<crate::core::rating::Alert>,
+    /// Whether the store writes (false: no ticket can be issued right now) and why not.
+    pub store: StoreView,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -199,6 +204,13 @@ struct Engine {
     alarms: Alarms,
     healthy: Arc<AtomicBool>,
     to_flusher: mpsc::Sender<FlushJob>,
+    store: store::SharedHealth,
+    /// Acknowledged entries back from the flusher, folded into `durable_state`.
+    durable_rx: mpsc::Receiver<Vec<Entry>>,
+    durable_state: State,
+    /// The state was rolled back to `durable_state` after the current failure.
+    rolled_back: bool,
+    last_probe: Instant,
 }
 
 /// Alarms shown in the state; the flusher adds store failures.
@@ -211,8 +223,12 @@ enum FlushJob {
     Batch {
         pending: Vec<(Reply, Outcome)>,
         view: Arc<View>,
+        /// The store epoch the batch was written in (see `store::Health`).
+        epoch: u64,
     },
     Stop(oneshot::Sender<()>),
+    /// Answered once every job queued before it is settled.
+    Barrier(oneshot::Sender<()>),
 }
 
 const QUEUE: usize = 4096;
@@ -226,20 +242,17 @@ pub fn start(
     report: OpenReport,
     options: Options,
 ) -> std::io::Result<Handle> {
-    let mut state = State::new(Arc::new(config.site()));
-    for e in &report.replay {
-        apply(&mut state, e);
-    }
+    let state = store::fold(&State::new(Arc::new(config.site())), &report);
     let mut alarms = report.alarms.clone();
     if let Some((path, why)) = &report.quarantined {
         alarms.push(format!(
             "the store would not open ({why}); it was moved to {} and a new one started",
             path.display()
         ));
-        if let Some(h) = &report.recovered_from {
-            state.last_at = state.last_at.max(h.last_at);
-            state.day = h.day;
-        }
+    }
+    let recovery = store::recovery_record(&report);
+    if let Some((_, Some(alarm))) = &recovery {
+        alarms.push(alarm.clone());
     }
     let reader = log.reader();
     let (events, _) = broadcast::channel(4096);
@@ -248,7 +261,14 @@ pub fn start(
     let alarms: Alarms = Arc::new(Mutex::new(alarms));
     let (to_flusher, flusher_rx) = mpsc::channel();
     let flusher = log.flusher();
+    let health = store::new_health();
+    let (durable_tx, durable_rx) = mpsc::channel();
     let mut engine = Engine {
+        durable_state: state.clone(),
+        store: health.clone(),
+        durable_rx,
+        rolled_back: false,
+        last_probe: Instant::now(),
         state,
         log,
         reader: reader.clone(),
@@ -259,13 +279,8 @@ pub fn start(
         to_flusher,
     };
     let mut startup = Vec::new();
-    if let Some((path, _)) = &report.quarantined {
-        let h = report.recovered_from.clone().unwrap_or_default();
-        startup.push(Command::StoreRecovered {
-            quarantined: path.display().to_string(),
-            day: h.day.map_or(i32::MIN, |d| d.0),
-            next_numbers: h.numbers,
-        });
+    if let Some((cmd, _)) = recovery {
+        startup.push(cmd);
     }
     if let Some((down_from, down_to)) = report.power_restored {
         startup.push(Command::PowerRestored { down_from, down_to });
@@ -275,12 +290,25 @@ pub fn start(
             tracing::error!(?e, "could not record a start-up event");
         }
     }
+    engine.durable_state = engine.state.clone();
     let _ = view_tx.send(Arc::new(engine.view()));
     let (tx, rx) = mpsc::sync_channel(QUEUE);
     let flusher_events = events.clone();
     std::thread::Builder::new()
         .name("layso-flusher".into())
-        .spawn(move || run_flusher(flusher, flusher_rx, flusher_events, view_tx, alarms))?;
+        .spawn(move || {
+            let clock = Arc::new(crate::sys::wall_ms);
+            store::run_flusher(
+                flusher,
+                flusher_rx,
+                flusher_events,
+                view_tx,
+                alarms,
+                health,
+                durable_tx,
+                clock,
+            )
+        })?;
     std::thread::Builder::new()
         .name("layso-engine".into())
         .spawn(move || engine.run(rx))?;
@@ -304,6 +332,7 @@ fn empty_view() -> View {
         alarms: vec![],
         ratable: vec![],
         ratings_alerts: vec![],
+        store: StoreView::default(),
     }
 }
 
@@ -354,19 +383,26 @@ impl Engine {
                 }
             }
             if !pending.is_empty() {
-                // Group commit: write the batch to sled here; the flusher makes it
-                // durable with one flush, then answers everyone, while this thread
-                // takes the next batch.
-                match self.log.write() {
+                // Group commit: write the batch to sled and the journal here; the
+                // flusher makes it durable with one flush of each, then answers
+                // everyone, while this thread takes the next batch.
+                let written = match store::epoch_if_writable(&self.store) {
+                    None => Err(self.refusal()),
+                    Some(_) => self
+                        .log
+                        .write()
+                        .map_err(|e| self.store_failed(e.to_string())),
+                };
+                match written {
                     Ok(()) => self.send_to_flusher(pending),
-                    Err(e) => {
-                        let err = self.store_failed(e.to_string());
+                    Err(err) => {
                         for (reply, _) in pending {
                             let _ = reply.send(Err(err.clone()));
                         }
                     }
                 }
             }
+            self.keep_durable_state();
             let now = self.options.clock.now().wall_ms;
             if last_alive.elapsed() >= Duration::from_secs(10) {
                 last_alive = Instant::now();
@@ -422,6 +458,9 @@ impl Engine {
         if entries.is_empty() {
             return Ok(Outcome::default());
         }
+        if store::epoch_if_writable(&self.store).is_none() {
+            return Err(self.refusal());
+        }
         self.log
             .append(&entries)
             .map_err(|e| self.store_failed(e.to_string()))?;
@@ -445,13 +484,17 @@ impl Engine {
     }
 
     fn store_failed(&mut self, why: String) -> ExecError {
-        store_failed(&self.alarms, why)
+        let now = self.options.clock.now().wall_ms;
+        store::mark_failed(&self.store, &self.alarms, &why, now);
+        ExecError::Store(why)
     }
 
     fn send_to_flusher(&self, pending: Vec<(Reply, Outcome)>) {
+        let epoch = self.store.lock().map(|h| h.epoch).unwrap_or(0);
         let job = FlushJob::Batch {
             pending,
             view: Arc::new(self.view()),
+            epoch,
         };
         if let Err(mpsc::SendError(FlushJob::Batch { pending, .. })) = self.to_flusher.send(job) {
             for (reply, _) in pending {
@@ -545,79 +588,7 @@ impl Engine {
             alarms: self.alarms.lock().map(|a| a.clone()).unwrap_or_default(),
             ratable: crate::core::rating::ratable(s),
             ratings_alerts: s.ratings.alerts.iter().cloned().collect(),
-        }
-    }
-}
-
-fn store_failed(alarms: &Alarms, why: String) -> ExecError {
-    tracing::error!(%why, "store write failed");
-    let alarm = format!("store write failed: {why}");
-    if let Ok(mut a) = alarms.lock() {
-        if !a.contains(&alarm) {
-            a.push(alarm);
-        }
-    }
-    ExecError::Store(why)
-}
-
-/// The flusher thread: one flush for every batch queued since the last one, then the
-/// answers, the broadcast and the view, in order.
-fn run_flusher(
-    flusher: Flusher,
-    rx: mpsc::Receiver<FlushJob>,
-    events: broadcast::Sender<Arc<Entry>>,
-    view: watch::Sender<Arc<View>>,
-    alarms: Alarms,
-) {
-    while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
-        while let Ok(j) = rx.try_recv() {
-            jobs.push(j);
-        }
-        let any_batch = jobs
-            .iter()
-            .any(|j| matches!(j, FlushJob::Batch { pending, .. } if !pending.is_empty()));
-        let flushed = if any_batch {
-            flusher
-                .flush()
-                .map_err(|e| store_failed(&alarms, e.to_string()))
-        } else {
-            Ok(())
-        };
-        let mut latest_view = None;
-        let mut stop = None;
-        for job in jobs {
-            match job {
-                FlushJob::Batch { pending, view } => {
-                    for (reply, out) in pending {
-                        match &flushed {
-                            Ok(()) => {
-                                for e in &out.entries {
-                                    let _ = events.send(Arc::new(e.clone()));
-                                }
-                                let _ = reply.send(Ok(out));
-                            }
-                            Err(e) => {
-                                let _ = reply.send(Err(e.clone()));
-                            }
-                        }
-                    }
-                    latest_view = Some(view);
-                }
-                FlushJob::Stop(ack) => stop = Some(ack),
-            }
-        }
-        if let Some(mut v) = latest_view {
-            if flushed.is_err() {
-                let mut with_alarm = (*v).clone();
-                with_alarm.alarms = alarms.lock().map(|a| a.clone()).unwrap_or_default();
-                v = Arc::new(with_alarm);
-            }
-            let _ = view.send(v);
-        }
-        if let Some(ack) = stop {
-            let _ = ack.send(());
-            return;
+            store: store::store_view(&self.store),
         }
     }
 }

@@ -15,12 +15,16 @@
 //!   `devices/button_action.rs` and `devices/keypad_keys.rs` — rating buttons and keys.
 //! - `config.rs` — TOML → checked `Config`; every problem with line:column.
 //! - `codec.rs` — the stored record format (versioned: compact v2, JSON v1 still read).
-//! - `log.rs` — the sled event log: durable appends, replay of the current day,
-//!   metadata (boot count, last alive, clean shutdown → `PowerRestored`), the uplink
-//!   cursor, retention, quarantine of a store that will not open, the high-water mark
-//!   file kept outside sled.
+//! - `log/` — the durable event log: `mod.rs` appends (durable once sled and the journal
+//!   are flushed), metadata, the acknowledged mark; `block.rs` the CRC-checked sled block
+//!   format; `journal.rs` the second copy (CRC-framed day files); `hwm.rs` the high-water
+//!   mark kept outside sled (two CRC'd slots, pwrite + fdatasync); `open.rs` the checked
+//!   open and the reopen after a write failure; `reconcile.rs` compares the copies,
+//!   restores and reports losses; `reader.rs` replay, the uplink cursor and retention.
 //! - `engine.rs` — the single writer thread: decide → append → apply → one flush per
 //!   batch (group commit) → reply → broadcast; the `Handle` adapters use; the `View`.
+//!   `engine/store.rs` — the flusher, store health, rollback to the durable state and
+//!   the reopen probe while the store cannot write.
 //! - `devices/printer/` — ESC/POS ticket printing: pure encoder and status parser,
 //!   serial/file/TCP transports, the adapter task (docs/printer.md).
 //! - `web/` — axum: JSON API under `/api/v1`, the SSE event stream, embedded pages.

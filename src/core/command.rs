@@ -55,6 +55,8 @@ pub enum Command {
         /// The business day the floors belong to, as `Day.0`.
         day: i32,
         next_numbers: BTreeMap<String, u32>,
+        /// What was damaged and how much came back (see [`StoreLoss`]).
+        loss: StoreLoss,
     },
     /// The officer's PIN was checked at the boundary.
     SignIn {
@@ -70,6 +72,17 @@ pub enum Command {
         reasons: Vec<String>,
         dossier: String,
     },
+}
+
+/// What a checked store open found: the cause, entries restored from the other copy,
+/// and what neither copy held (seq range, and per service the numbers `(first, last)`
+/// that may have been issued and are gone).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreLoss {
+    pub cause: String,
+    pub recovered: u64,
+    pub lost_seq: Option<(u64, u64)>,
+    pub lost_numbers: BTreeMap<String, (u32, u32)>,
 }
 
 /// Why a command was refused. Carries a stable machine code and messages for people.

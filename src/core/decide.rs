@@ -230,6 +230,7 @@ fn rule(st: &State, command: &Command, day: Day, at: i64) -> Result<Vec<Event>, 
             quarantined,
             day: floors_day,
             next_numbers,
+            loss,
         } => Ok(vec![Event::StoreRecovered {
             quarantined: quarantined.clone(),
             next_numbers: if Day(*floors_day) == day {
@@ -237,6 +238,21 @@ fn rule(st: &State, command: &Command, day: Day, at: i64) -> Result<Vec<Event>, 
             } else {
                 BTreeMap::new()
             },
+            cause: loss.cause.clone(),
+            recovered: loss.recovered,
+            lost_from_seq: loss.lost_seq.map(|l| l.0),
+            lost_to_seq: loss.lost_seq.map(|l| l.1),
+            lost_tickets: loss
+                .lost_numbers
+                .iter()
+                .map(|(service, (a, b))| {
+                    let (prefix, width) =
+                        site.service(service).map_or((service.as_str(), 3), |d| {
+                            (d.prefix.as_str(), d.digits as usize)
+                        });
+                    format!("{prefix}{a:0width$}–{prefix}{b:0width$}")
+                })
+                .collect(),
         }]),
         Command::SignIn {
             counter: n,

@@ -90,11 +90,23 @@ pub enum Event {
         down_from: i64,
         down_to: i64,
     },
-    /// The store was quarantined and a new one started; numbering of the day
-    /// continues at or above `next_numbers`.
+    /// The store was found damaged at start (or quarantined and a new one started);
+    /// numbering of the day continues at or above `next_numbers`. `recovered` entries
+    /// came back from the other copy; `lost_*` say what neither copy held (empty: none).
     StoreRecovered {
         quarantined: String,
         next_numbers: BTreeMap<String, u32>,
+        #[serde(default)]
+        cause: String,
+        #[serde(default)]
+        recovered: u64,
+        #[serde(default)]
+        lost_from_seq: Option<u64>,
+        #[serde(default)]
+        lost_to_seq: Option<u64>,
+        /// Ticket ranges that may have been issued and are gone, e.g. `A059–A107`.
+        #[serde(default)]
+        lost_tickets: Vec<String>,
     },
     /// An officer signed in at a counter; later counter actions carry their id.
     OfficerSignedIn {

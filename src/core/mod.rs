@@ -10,7 +10,7 @@ pub mod rating;
 pub mod state;
 pub mod time;
 
-pub use command::{Command, RejectCode, Rejection};
+pub use command::{Command, RejectCode, Rejection, StoreLoss};
 pub use decide::{decide, stamp, Decision};
 pub use event::{Entry, Event};
 pub use state::{apply, CounterDef, ServiceDef, Site, State};

@@ -307,6 +307,7 @@ fn store_recovered_floors_numbering() {
             quarantined: "x".into(),
             day,
             next_numbers: floors.clone(),
+            loss: Default::default(),
         },
         T0,
     )
@@ -320,6 +321,7 @@ fn store_recovered_floors_numbering() {
             quarantined: "x".into(),
             day: day - 1,
             next_numbers: floors,
+            loss: Default::default(),
         },
         T0,
     )

@@ -97,7 +97,7 @@ impl From<ExecError> for ApiError {
             ExecError::Store(why) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "store_failed",
-                "Không ghi được dữ liệu. Vui lòng báo cán bộ kỹ thuật.",
+                "Tạm thời không thể cấp số: không ghi được dữ liệu. Vui lòng báo cán bộ kỹ thuật.",
                 format!("The record could not be stored ({why}); nothing was acknowledged."),
             ),
             ExecError::Busy => Self::new(

@@ -384,6 +384,9 @@ async fn get_state(State(state): State<Shared>) -> Json<Value> {
         "ratings_alerts": view.ratings_alerts,
         "store": {
             "ok": view.alarms.is_empty(),
+            "writable": view.store.writable,
+            "error": view.store.error,
+            "since": view.store.since,
             "alarms": view.alarms,
             "path": c.store.path.display().to_string(),
             "last_seq": view.last_seq,

@@ -156,6 +156,7 @@
 
   function render() {
     renderTitle();
+    $('store-banner').hidden = !(state && state.store && state.store.writable === false);
     if (!token) return;
     renderCurrent();
     renderWaiting();

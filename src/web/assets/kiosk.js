@@ -71,6 +71,7 @@
     if (state && state.site && state.site.name) $('site-name').textContent = state.site.name;
     renderServices();
     renderPrinterBanner();
+    $('store-banner').hidden = !(state && state.store && state.store.writable === false);
     if (lastIssued && !$('issued').hidden) renderIssued();
   }
 
@@ -166,6 +167,7 @@
       showError(L.t('Vui lòng chờ một chút rồi thử lại', 'Please wait a moment and try again'));
     } else {
       showError(L.t('Chưa lấy được số: ', 'Could not issue a number: ') + L.errorText(res));
+      if (res.data && res.data.error === 'store_failed') refresh();
     }
   }
 

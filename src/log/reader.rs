@@ -1,0 +1,254 @@
+//! The reader side of the log: cheap to clone, for the uplink and the web. It reads the
+//! sled trees of the store currently open; the engine swaps them when it reopens the
+//! store after a write failure (then reads fail with [`LogError::Reopening`] briefly).
+
+use super::{block, day_from_key, day_key, decode, u64_of, LogError, BLOCK, META_BOOTS};
+use super::{META_PUBLISHED, META_SITE};
+use crate::core::{Day, Entry};
+use std::sync::{Arc, RwLock};
+
+/// The open sled database and its trees.
+pub(crate) struct Trees {
+    pub db: sled::Db,
+    pub blocks: sled::Tree,
+    pub days: sled::Tree,
+    pub meta: sled::Tree,
+}
+
+impl Trees {
+    pub(crate) fn of(db: sled::Db) -> Result<Trees, LogError> {
+        Ok(Trees {
+            blocks: db.open_tree("blocks")?,
+            days: db.open_tree("days")?,
+            meta: db.open_tree("meta")?,
+            db,
+        })
+    }
+}
+
+/// The reader side: cheap to clone, for the uplink and the web.
+#[derive(Clone)]
+pub struct LogReader {
+    shared: Arc<RwLock<Option<Arc<Trees>>>>,
+}
+
+impl LogReader {
+    pub(crate) fn new(trees: Trees) -> LogReader {
+        LogReader {
+            shared: Arc::new(RwLock::new(Some(Arc::new(trees)))),
+        }
+    }
+
+    pub(crate) fn t(&self) -> Result<Arc<Trees>, LogError> {
+        self.shared
+            .read()
+            .ok()
+            .and_then(|g| g.clone())
+            .ok_or(LogError::Reopening)
+    }
+
+    /// Let go of the open store (so it can be reopened) and return it.
+    pub(crate) fn take(&self) -> Option<Arc<Trees>> {
+        self.shared.write().ok().and_then(|mut g| g.take())
+    }
+
+    pub(crate) fn put(&self, trees: Trees) {
+        if let Ok(mut g) = self.shared.write() {
+            *g = Some(Arc::new(trees));
+        }
+    }
+
+    /// The stored records of one block, as `(seq, record)`.
+    pub(crate) fn block_records(
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<Vec<(u64, sled::IVec)>, LogError> {
+        let idx = u64_of(Some(key.into())).unwrap_or(0);
+        let decode_err = |why| LogError::Decode {
+            seq: idx * BLOCK,
+            why,
+        };
+        let plain = block::unpack(value).map_err(decode_err)?;
+        let records = block::records(&plain).map_err(decode_err)?;
+        Ok(records
+            .into_iter()
+            .map(|(off, r)| (idx * BLOCK + u64::from(off), sled::IVec::from(r)))
+            .collect())
+    }
+
+    pub fn last_seq(&self) -> Result<u64, LogError> {
+        match self.t()?.blocks.last()? {
+            Some((k, v)) => Ok(Self::block_records(&k, &v)?.last().map_or(0, |r| r.0)),
+            None => Ok(0),
+        }
+    }
+
+    pub fn first_seq(&self) -> Result<Option<u64>, LogError> {
+        match self.t()?.blocks.first()? {
+            Some((k, v)) => Ok(Self::block_records(&k, &v)?.first().map(|r| r.0)),
+            None => Ok(None),
+        }
+    }
+
+    /// The first seq of the last business day that has any.
+    pub(crate) fn last_day_start(&self) -> Result<Option<(Day, u64)>, LogError> {
+        Ok(self
+            .t()?
+            .days
+            .last()?
+            .and_then(|(k, v)| Some((day_from_key(&k)?, u64_of(Some(v))?))))
+    }
+
+    /// Entries of the last business day that has any, in order.
+    pub fn last_day_entries(&self) -> Result<Vec<Entry>, LogError> {
+        let Some((_, first)) = self.last_day_start()? else {
+            return Ok(Vec::new());
+        };
+        self.entries_after(first.saturating_sub(1), usize::MAX)
+    }
+
+    /// Up to `max_count` stored entries with seq > `after`, and at most `max_bytes` of
+    /// encoded data (at least one entry when there is one), as `(seq, stored record)`.
+    pub fn raw_after(
+        &self,
+        after: u64,
+        max_count: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<(u64, sled::IVec)>, LogError> {
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        let start = after.saturating_add(1);
+        for kv in self.t()?.blocks.range((start / BLOCK).to_be_bytes()..) {
+            let (k, v) = kv?;
+            for (seq, r) in Self::block_records(&k, &v)? {
+                if seq < start {
+                    continue;
+                }
+                if out.len() >= max_count || (!out.is_empty() && bytes + r.len() > max_bytes) {
+                    return Ok(out);
+                }
+                bytes += r.len();
+                out.push((seq, r));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Decoded entries with seq > `after` (bounded by `max_count`).
+    pub fn entries_after(&self, after: u64, max_count: usize) -> Result<Vec<Entry>, LogError> {
+        self.raw_after(after, max_count, usize::MAX)?
+            .into_iter()
+            .map(|(seq, v)| decode(seq, &v).map_err(|why| LogError::Decode { seq, why }))
+            .collect()
+    }
+
+    /// Every entry with seq <= this has been acknowledged by the broker.
+    pub fn published(&self) -> Result<u64, LogError> {
+        Ok(u64_of(self.t()?.meta.get(META_PUBLISHED)?).unwrap_or(0))
+    }
+
+    /// Advance the published cursor (never moves it back).
+    pub fn mark_published(&self, upto: u64) -> Result<(), LogError> {
+        self.t()?.meta.fetch_and_update(META_PUBLISHED, |old| {
+            let cur = old
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(0);
+            Some(cur.max(upto).to_be_bytes().to_vec())
+        })?;
+        Ok(())
+    }
+
+    /// Move the published cursor back to below `seq` (entries restored from the journal
+    /// are sent again; consumers deduplicate on (site, seq)).
+    pub(crate) fn unpublish_from(&self, seq: u64) -> Result<(), LogError> {
+        let t = self.t()?;
+        let cur = u64_of(t.meta.get(META_PUBLISHED)?).unwrap_or(0);
+        if cur >= seq {
+            t.meta
+                .insert(META_PUBLISHED, &seq.saturating_sub(1).to_be_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Entries not yet acknowledged: count, and the time of the oldest.
+    pub fn backlog(&self) -> Result<(u64, Option<i64>), LogError> {
+        let published = self.published()?;
+        let last = self.last_seq()?;
+        let first = self.first_seq()?.unwrap_or(last + 1);
+        let from = published.max(first.saturating_sub(1));
+        let count = last.saturating_sub(from);
+        let oldest = match self.raw_after(published, 1, usize::MAX)?.first() {
+            Some((seq, v)) => decode(*seq, v).ok().map(|e| e.at),
+            None => None,
+        };
+        Ok((count, oldest))
+    }
+
+    /// Remove published entries older than `cutoff_ms`, whole blocks at a time. Never
+    /// removes the newest block (it carries the seq high-water mark) nor a block holding
+    /// anything unpublished or recent.
+    pub fn prune(&self, cutoff_ms: i64) -> Result<u64, LogError> {
+        let published = self.published()?;
+        let t = self.t()?;
+        let Some((last_key, _)) = t.blocks.last()? else {
+            return Ok(0);
+        };
+        let mut removed = 0u64;
+        loop {
+            let mut batch = sled::Batch::default();
+            let mut n = 0usize;
+            let mut done = false;
+            for kv in t.blocks.range(..last_key.clone()).take(1_000) {
+                let (k, v) = kv?;
+                let recs = Self::block_records(&k, &v)?;
+                let removable = recs.iter().all(|(seq, r)| {
+                    *seq <= published && decode(*seq, r).is_ok_and(|e| e.at < cutoff_ms)
+                });
+                if !removable {
+                    done = true;
+                    break;
+                }
+                batch.remove(k);
+                removed += recs.len() as u64;
+                n += 1;
+            }
+            if n > 0 {
+                t.blocks.apply_batch(batch)?;
+            }
+            if done || n == 0 {
+                break;
+            }
+        }
+        // Drop the markers of days before the first remaining entry's day.
+        if let Some(first) = self.first_seq()? {
+            if let Some(e) = self.entries_after(first.saturating_sub(1), 1)?.first() {
+                for kv in t.days.range(..day_key(e.day)) {
+                    let (k, _) = kv?;
+                    t.days.remove(k)?;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Bytes the store occupies on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.t()
+            .ok()
+            .and_then(|t| t.db.size_on_disk().ok())
+            .unwrap_or(0)
+    }
+
+    pub fn boot_count(&self) -> u64 {
+        self.t()
+            .ok()
+            .and_then(|t| u64_of(t.meta.get(META_BOOTS).ok().flatten()))
+            .unwrap_or(0)
+    }
+
+    /// The site the store belongs to, when recorded.
+    pub(crate) fn site(&self) -> Result<Option<sled::IVec>, LogError> {
+        Ok(self.t()?.meta.get(META_SITE)?)
+    }
+}
