@@ -377,16 +377,30 @@ async fn daemon_killed_while_publishing_and_restarted_loses_nothing() {
         // A burst of tickets; the daemon is killed the moment its state shows entries
         // logged but not yet acknowledged by the broker, i.e. while publishing.
         let api = d.api.clone();
+        let issued = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = issued.clone();
         let burst = tokio::spawn(async move {
             let issues: Vec<_> = (0..300)
-                .map(|i| api.issue(if (i + round) % 2 == 0 { "A" } else { "B" }))
+                .map(|i| {
+                    let (api, counter) = (api.clone(), counter.clone());
+                    async move {
+                        let r = api.issue(if (i + round) % 2 == 0 { "A" } else { "B" }).await;
+                        if r.is_some() {
+                            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        r
+                    }
+                })
                 .collect();
             futures_util::future::join_all(issues).await
         });
         let mut caught = false;
         for _ in 0..2000 {
             let s = d.state().await.unwrap_or(Value::Null);
-            if s["store"]["unpublished"].as_u64().unwrap_or(0) > 0 {
+            // Entries logged at start-up (power restored, device states) are unpublished
+            // too: wait for part of the burst, so the kill lands while tickets are published.
+            let enough = issued.load(std::sync::atomic::Ordering::Relaxed) >= 10;
+            if enough && s["store"]["unpublished"].as_u64().unwrap_or(0) > 0 {
                 caught = true;
                 break;
             }
