@@ -29,6 +29,9 @@
 //!   counter displays (embedded-hal drivers on linux-embedded-hal), serial LED boards
 //!   (frame templates, tokio-serial adapter), their config and `validate`; see
 //!   `docs/devices.md`.
+//! - `province/` (feature `province`, not in the board package) — the province side:
+//!   collector into PostgreSQL, gap re-send requests, figures, dashboard, weekly report;
+//!   see `docs/province.md`. The site answers re-send requests in `uplink/resend.rs`.
 //!
 //! # Invariants
 //!
@@ -52,6 +55,8 @@ pub mod daemon;
 pub mod devices;
 pub mod engine;
 pub mod log;
+#[cfg(feature = "province")]
+pub mod province;
 pub mod sys;
 pub mod uplink;
 pub mod web;

@@ -8,9 +8,11 @@
 //! made durable (the view's `last_seq`) are published, so a published seq can never be
 //! lost by a crash and reused.
 
+mod answer;
 pub mod config;
 pub mod metrics;
 pub mod protocol;
+pub mod resend;
 pub mod tls;
 
 use crate::config::Config;
@@ -123,6 +125,7 @@ struct Shell {
     refusal_backoff: Backoff,
     jitter: Jitter,
     outage: Outage,
+    resender: resend::Resender,
     // local status
     connected_since: Option<i64>,
     last_error: Option<(i64, String)>,
@@ -181,6 +184,7 @@ impl Shell {
             refusal_backoff: Backoff::default(),
             jitter: Jitter::new(seed),
             outage: Outage::default(),
+            resender: resend::Resender::default(),
             connected_since: None,
             last_error: None,
             last_refusal: None,
@@ -350,10 +354,12 @@ impl Shell {
         {
             self.outbox.other_queued(Slot::Status);
         }
+        self.subscribe_resend(client);
         self.refresh_status(true);
         let mut view = self.view.clone();
         loop {
             self.fill(client);
+            self.answer_resend(client);
             self.refresh_status(false);
             let stopping = tokio::select! {
                 ev = rx.recv() => match ev {
@@ -452,6 +458,7 @@ impl Shell {
     fn on_event(&mut self, ev: Event) {
         match ev {
             Event::Outgoing(Outgoing::Publish(pkid)) => self.outbox.on_outgoing(pkid),
+            Event::Incoming(Packet::Publish(p)) => self.on_resend_request(&p),
             Event::Incoming(Packet::PubAck(ack)) => {
                 let now = crate::sys::wall_ms();
                 // "No matching subscribers" holds only event batches back, and only when
