@@ -234,8 +234,17 @@ pub fn to_batch(cfg: &ProvinceConfig, pubs: &[Publish], now: i64) -> Batch {
             }
             "metrics" => {
                 let at = v.get("at").and_then(Value::as_i64).unwrap_or(now);
-                b.metrics
-                    .push((site.to_string(), prov.to_string(), v.to_string(), at));
+                let published = v
+                    .pointer("/backlog/published_seq")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                b.metrics.push((
+                    site.to_string(),
+                    prov.to_string(),
+                    v.to_string(),
+                    at,
+                    published,
+                ));
             }
             _ => {}
         }
@@ -329,8 +338,8 @@ async fn watch_gaps(cfg: ProvinceConfig, mqtt: AsyncClient, mut stop: watch::Rec
         let now = now_ms();
         let mut marks = Vec::new();
         let mut seen = HashSet::new();
-        for (site, prov, c, after) in &rows {
-            let (mark, gap) = gaps::advance(*c, after);
+        for (site, prov, c, max_seq, after) in &rows {
+            let (mark, gap) = gaps::advance(*c, after, *max_seq);
             if mark > *c {
                 marks.push((site.clone(), mark));
             }
@@ -369,7 +378,7 @@ async fn figures_worker(cfg: ProvinceConfig, mut stop: watch::Receiver<bool>) {
                 let rule = crate::core::time::DayRule { utc_offset_minutes: cfg.hours.utc_offset_min, day_start_minutes: 0 };
                 let today = day_text(rule.local_date(now));
                 client
-                    .execute("INSERT INTO dirty_days (site, day) SELECT site, $1 FROM sites ON CONFLICT DO NOTHING", &[&today])
+                    .execute("INSERT INTO dirty_days (site, day) SELECT site, $1::text FROM sites ON CONFLICT DO NOTHING", &[&today])
                     .await?;
                 last_touch = now;
             }

@@ -53,17 +53,18 @@ pub struct ProvinceConfig {
 }
 
 impl ProvinceConfig {
-    /// The subscription filters (shared) of the collector.
+    /// The collector's subscriptions. Events go to one collector of the shared group
+    /// each; status and metrics go to every collector (a shared subscription gets no
+    /// retained messages, and a dead member's share would wait in its session).
     pub fn filters(&self) -> Vec<String> {
-        ["events", "status", "metrics"]
-            .iter()
-            .map(|leaf| {
-                format!(
-                    "$share/{}/{}/{}/+/{leaf}",
-                    self.share_group, self.prefix, self.province
-                )
-            })
-            .collect()
+        vec![
+            format!(
+                "$share/{}/{}/{}/+/events",
+                self.share_group, self.prefix, self.province
+            ),
+            format!("{}/{}/+/status", self.prefix, self.province),
+            format!("{}/{}/+/metrics", self.prefix, self.province),
+        ]
     }
 
     pub fn summary(&self) -> String {

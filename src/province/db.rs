@@ -94,8 +94,8 @@ pub struct StatusRow {
 pub struct Batch {
     pub events: Vec<EventRow>,
     pub statuses: Vec<StatusRow>,
-    /// (site, province, metrics JSON, at)
-    pub metrics: Vec<(String, String, String, i64)>,
+    /// (site, province, metrics JSON, at, published seq)
+    pub metrics: Vec<(String, String, String, i64, i64)>,
     /// (site, province) of every events message.
     pub seen: Vec<(String, String)>,
     /// (site, day) whose figures change besides the events' own days (outages).
@@ -159,13 +159,14 @@ pub async fn write_batch(
         write_status(&tx, s, now).await?;
     }
     b.metrics.sort();
-    for (site, prov, json, at) in &b.metrics {
+    for (site, prov, json, at, published) in &b.metrics {
         tx.execute(
-            "INSERT INTO sites (site, province, metrics, metrics_at, last_heard) VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO sites (site, province, metrics, metrics_at, last_heard, max_seq) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (site) DO UPDATE SET metrics = excluded.metrics, metrics_at = excluded.metrics_at,
-               last_heard = greatest(sites.last_heard, excluded.last_heard)
+               last_heard = greatest(sites.last_heard, excluded.last_heard),
+               max_seq = greatest(sites.max_seq, excluded.max_seq)
              WHERE sites.metrics_at IS NULL OR sites.metrics_at <= excluded.metrics_at",
-            &[site, prov, json, at, &now],
+            &[site, prov, json, at, &now, published],
         )
         .await?;
     }
@@ -239,19 +240,16 @@ async fn write_status(
     Ok(())
 }
 
-/// A site above its contiguous mark: (site, province, contiguous, rows after it as
-/// (seq, is store_recovered)).
-pub type SiteTail = (String, String, i64, Vec<(i64, bool)>);
+/// A site above its contiguous mark: (site, province, contiguous, max seq known to
+/// exist, rows after the mark as (seq, is store_recovered)).
+pub type SiteTail = (String, String, i64, i64, Vec<(i64, bool)>);
 
 /// Sites with seqs above their contiguous mark, at most `limit` rows in all.
-pub async fn gaps(
-    client: &Client,
-    limit: i64,
-) -> Result<Vec<SiteTail>, tokio_postgres::Error> {
+pub async fn gaps(client: &Client, limit: i64) -> Result<Vec<SiteTail>, tokio_postgres::Error> {
     let rows = client
         .query(
-            "SELECT s.site, s.province, s.contiguous, e.seq, e.kind = 'store_recovered'
-             FROM sites s JOIN events e ON e.site = s.site AND e.seq > s.contiguous
+            "SELECT s.site, s.province, s.contiguous, s.max_seq, e.seq, e.kind = 'store_recovered'
+             FROM sites s LEFT JOIN events e ON e.site = s.site AND e.seq > s.contiguous
              WHERE s.max_seq > s.contiguous
              ORDER BY s.site, e.seq LIMIT $1",
             &[&limit],
@@ -260,11 +258,18 @@ pub async fn gaps(
     let mut out: Vec<SiteTail> = Vec::new();
     for r in rows {
         let site: String = r.get(0);
-        let seq: i64 = r.get(3);
-        let rec: bool = r.get(4);
+        let row: Option<(i64, bool)> = r
+            .get::<_, Option<i64>>(4)
+            .map(|q| (q, r.get::<_, Option<bool>>(5).unwrap_or(false)));
         match out.last_mut() {
-            Some(last) if last.0 == site => last.3.push((seq, rec)),
-            _ => out.push((site, r.get(1), r.get(2), vec![(seq, rec)])),
+            Some(last) if last.0 == site => last.4.extend(row),
+            _ => out.push((
+                site,
+                r.get(1),
+                r.get(2),
+                r.get(3),
+                row.into_iter().collect(),
+            )),
         }
     }
     Ok(out)

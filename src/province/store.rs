@@ -94,7 +94,7 @@ async fn recompute_one(
         .await?;
     let status = client
         .query(
-            "SELECT at, online FROM status_history WHERE site = $1 AND at < $3 AND at >= $2 - 86400000 * 7 ORDER BY at",
+            "SELECT at, online FROM status_history WHERE site = $1 AND at < $3 AND at >= $2::bigint - 604800000 ORDER BY at",
             &[&site, &start, &end],
         )
         .await?;

@@ -563,6 +563,7 @@ impl Shell {
             host_uptime_s: crate::sys::host_uptime_s(),
             backlog_count,
             backlog_oldest_at,
+            published_seq: self.outbox.cursor(),
             store_size_bytes: self.reader.size_on_disk(),
             uplink_down_since: self.outage.down_since(),
         }

@@ -31,7 +31,9 @@ pub fn pg_bin() -> PathBuf {
     });
     match found.pop() {
         Some(p) => p,
-        None => panic!("PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb) are missing: {PG_HINT}"),
+        None => panic!(
+            "PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb) are missing: {PG_HINT}"
+        ),
     }
 }
 
@@ -72,7 +74,15 @@ impl Pg {
         let mut cmd = Command::new(bin.join("initdb"));
         cmd.args(["-D"])
             .arg(&data)
-            .args(["-U", "layso", "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C"])
+            .args([
+                "-U",
+                "layso",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--locale=C",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         if let Some((u, g)) = ids {
@@ -88,7 +98,9 @@ impl Pg {
         );
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-            l.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"))
+            l.local_addr()
+                .map(|a| a.port())
+                .unwrap_or_else(|e| panic!("{e}"))
         };
         let mut pg = Pg {
             port,
@@ -127,16 +139,27 @@ impl Pg {
         let mut cmd = Command::new(pg_bin().join("postgres"));
         cmd.arg("-D")
             .arg(self.dir.path().join("data"))
-            .args(["-p", &self.port.to_string(), "-c", "listen_addresses=127.0.0.1"])
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-c",
+                "listen_addresses=127.0.0.1",
+            ])
             .arg("-c")
-            .arg(format!("unix_socket_directories={}", self.dir.path().display()))
+            .arg(format!(
+                "unix_socket_directories={}",
+                self.dir.path().display()
+            ))
             .args(["-c", "fsync=off", "-c", "max_connections=50"])
             .stdout(log)
             .stderr(err);
         if let Some((u, g)) = self.ids {
             cmd.uid(u).gid(g);
         }
-        self.child = Some(cmd.spawn().unwrap_or_else(|e| panic!("cannot start postgres: {e}; {PG_HINT}")));
+        self.child = Some(
+            cmd.spawn()
+                .unwrap_or_else(|e| panic!("cannot start postgres: {e}; {PG_HINT}")),
+        );
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
@@ -152,7 +175,10 @@ impl Pg {
     pub fn stop(&mut self, crash: bool) {
         if let Some(mut c) = self.child.take() {
             unsafe {
-                libc::kill(c.id() as i32, if crash { libc::SIGKILL } else { libc::SIGINT });
+                libc::kill(
+                    c.id() as i32,
+                    if crash { libc::SIGKILL } else { libc::SIGINT },
+                );
             }
             let _ = c.wait();
             if crash {

@@ -1,0 +1,205 @@
+//! The province side end to end with real parts: real `layso run` daemons → a real
+//! Mosquitto → real `layso province run` collectors → a throw-away PostgreSQL. After each
+//! fault every (site, seq) the sites logged is in PostgreSQL exactly once.
+#![cfg(feature = "province")]
+
+#[path = "support/mosquitto.rs"]
+mod mosquitto;
+#[path = "support/postgres.rs"]
+mod postgres;
+#[path = "support/province.rs"]
+mod province;
+
+use mosquitto::*;
+use postgres::Pg;
+use province::*;
+use std::path::Path;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn uplink(port: u16) -> String {
+    format!("host = \"127.0.0.1\"\nport = {port}\nmetrics_interval_secs = 1\nhold_without_subscribers = true\n")
+}
+
+async fn start_site(dir: &Path, site: &str, broker: u16) -> Daemon {
+    let d = dir.join(site);
+    std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+    let port = free_port();
+    let text = site_config(site, &d.join("store"), port, &uplink(broker));
+    Daemon::start(&d, &text, port).await
+}
+
+/// Some citizens: tickets for A and B, calls, services, a no-show.
+async fn activity(d: &Daemon, n: usize) {
+    for i in 0..n {
+        let svc = if i % 2 == 0 { "A" } else { "B" };
+        assert!(
+            d.issue(svc).await.is_some(),
+            "ticket not issued:\n{}",
+            d.log()
+        );
+        if i % 3 == 2 {
+            let _ = d.counter(1, "next").await;
+            let _ = d.counter(2, "next").await;
+            let _ = d
+                .counter(1, if i % 2 == 0 { "complete" } else { "skip" })
+                .await;
+        }
+    }
+}
+
+async fn last_seq(d: &Daemon) -> u64 {
+    d.state()
+        .await
+        .and_then(|s| s["store"]["last_seq"].as_u64())
+        .unwrap_or(0)
+}
+
+/// While the daemon runs: PostgreSQL holds exactly 1..=last_seq. Then stop it and check
+/// against its store on disk.
+async fn assert_exactly_once(d: &mut Daemon, dir: &Path, site: &str, pg: &Pg) {
+    let last = last_seq(d).await;
+    assert!(last > 0);
+    let want: Vec<u64> = (1..=last).collect();
+    if let Err(e) = wait_exactly(&pg.url(), site, &want, WAIT).await {
+        panic!("{e}\nsite log tail:\n{}", tail(&d.log()));
+    }
+    d.terminate();
+    let logged = store_seqs(&dir.join(site).join("store"), site);
+    if let Err(e) = wait_exactly(&pg.url(), site, &logged, Duration::from_secs(15)).await {
+        panic!("after stopping the site: {e}");
+    }
+}
+
+fn tail(s: &str) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sites_to_postgres_exactly_once_with_a_collector_killed_mid_batch() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path();
+    let pg = Pg::start();
+    let broker = Broker::start(
+        &dir.join("broker"),
+        BrokerOptions {
+            persistence: true,
+            ..Default::default()
+        },
+    );
+    let mut a = Collector::start(&dir.join("c"), "collector-a", broker.port, &pg.url()).await;
+    let b = Collector::start(&dir.join("c"), "collector-b", broker.port, &pg.url()).await;
+    let sites = ["hcm-p1", "hcm-p2", "hcm-p3"];
+    let mut daemons = Vec::new();
+    for s in sites {
+        daemons.push(start_site(dir, s, broker.port).await);
+    }
+    for d in &daemons {
+        activity(d, 12).await;
+    }
+    // SIGKILL one collector while batches are flowing: what it held unacknowledged
+    // stays in its session; the other collector sees the gaps and asks the sites again.
+    let flood = {
+        let apis: Vec<Api> = daemons.iter().map(|d| d.api.clone()).collect();
+        tokio::spawn(async move {
+            for _ in 0..15 {
+                for a in &apis {
+                    let _ = a.issue("A").await;
+                }
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    a.kill();
+    flood.await.unwrap_or_else(|e| panic!("{e}"));
+    for d in &daemons {
+        activity(d, 6).await;
+    }
+    for (d, s) in daemons.iter_mut().zip(sites) {
+        assert_exactly_once(d, dir, s, &pg).await;
+    }
+    // Figures, dashboard JSON and the report come from those rows.
+    let http = reqwest::Client::new();
+    let mut overview = serde_json::Value::Null;
+    for _ in 0..100 {
+        overview = http
+            .get(b.url("/api/overview"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let ready = overview["sites"].as_array().is_some_and(|a| {
+            a.len() == 3 && a.iter().all(|s| s["tickets_today"].as_i64() == Some(33))
+        });
+        if ready {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let list = overview["sites"].as_array().cloned().unwrap_or_default();
+    assert_eq!(list.len(), 3, "{overview}");
+    for s in &list {
+        assert_eq!(
+            s["tickets_today"],
+            33,
+            "{s}\ncollector log:\n{}",
+            tail(&b.log())
+        );
+        assert!(
+            s["name"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("Trung tâm thử"),
+            "{s}"
+        );
+        assert_eq!(s["online"], false, "the sites were stopped: {s}");
+    }
+    let site: serde_json::Value = http
+        .get(b.url("/api/sites/hcm-p1"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(site["days"][0]["issued"], 33, "{site}");
+    assert!(
+        site["days"][0]["served"].as_i64().unwrap_or(0) > 0,
+        "{site}"
+    );
+    let csv = http
+        .get(b.url("/report?format=csv"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 5, "{csv}");
+    assert!(lines[0].contains("Số phiếu đã phát"), "{csv}");
+    assert!(lines[4].starts_with("3 trung tâm,Tổng cộng,,99,"), "{csv}");
+    // The same from the command line, as XLSX.
+    let out = dir.join("week.xlsx");
+    let week = overview["week"].as_str().unwrap_or("").to_string();
+    let st = std::process::Command::new(env!("CARGO_BIN_EXE_layso"))
+        .args(["province", "report", "--config"])
+        .arg(&b.config)
+        .args(["--week", &week, "--out"])
+        .arg(&out)
+        .env_remove("DATABASE_URL")
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(st.success());
+    let bytes = std::fs::read(&out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(&bytes[..2], b"PK", "an XLSX file is a zip");
+    assert!(
+        b.log()
+            .contains("asking the site to send missing entries again")
+            || !a.log().is_empty()
+    );
+}
