@@ -203,3 +203,156 @@ async fn sites_to_postgres_exactly_once_with_a_collector_killed_mid_batch() {
             || !a.log().is_empty()
     );
 }
+
+/// Broker SIGKILL with persistence (the collector's queued messages survive), then a
+/// broker without persistence (they are lost after the sites had their PUBACK): the
+/// collector finds the gaps and the sites send them again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_restarts_with_and_without_persistence() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path();
+    let pg = Pg::start();
+    let port = free_port();
+    let persistent = BrokerOptions {
+        persistence: true,
+        ..Default::default()
+    };
+    let mut broker = Broker::start_on(&dir.join("broker"), port, persistent);
+    let mut c = Collector::start(&dir.join("c"), "collector-a", port, &pg.url()).await;
+    let sites = ["dn-a", "dn-b"];
+    let mut daemons = Vec::new();
+    for s in sites {
+        daemons.push(start_site(dir, s, port).await);
+    }
+    for d in &daemons {
+        activity(d, 6).await;
+    }
+    // Collector away: messages queue in its persistent session on the broker.
+    c.kill();
+    for d in &daemons {
+        activity(d, 6).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await; // autosave_interval 1 s
+    broker.restart();
+    c.run().await;
+    for d in &daemons {
+        activity(d, 3).await;
+    }
+    // Now a broker that forgets everything: what was queued for the collector is gone.
+    c.kill();
+    for d in &daemons {
+        activity(d, 6).await;
+    }
+    broker.kill();
+    drop(broker);
+    let _broker2 = Broker::start_on(&dir.join("broker2"), port, BrokerOptions::default());
+    let start = now_ms();
+    for d in &daemons {
+        assert!(
+            d.wait_connected_after(start, Duration::from_secs(30)).await,
+            "site did not reconnect:\n{}",
+            tail(&d.log())
+        );
+    }
+    c.run().await;
+    for d in &daemons {
+        activity(d, 3).await;
+    }
+    for (d, s) in daemons.iter_mut().zip(sites) {
+        assert_exactly_once(d, dir, s, &pg).await;
+    }
+}
+
+/// A broker whose queue for the collector overflows drops messages the sites already
+/// had acknowledged; a site is off (power cut) for a while and comes back. The collector
+/// asks for the gaps; the outage shows on the center's page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_queue_limit_exceeded_and_a_site_offline_then_back() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path();
+    let pg = Pg::start();
+    let port = free_port();
+    let bdir = dir.join("broker");
+    let mut broker = Broker::configure(&bdir, port, BrokerOptions::default());
+    let conf = bdir.join("mosquitto.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap_or_else(|e| panic!("{e}"));
+    text = text.replace("max_queued_messages 1000000", "max_queued_messages 5");
+    std::fs::write(&conf, text).unwrap_or_else(|e| panic!("{e}"));
+    broker.run();
+    let mut c = Collector::start(&dir.join("c"), "collector-a", port, &pg.url()).await;
+    let mut site = start_site(dir, "qn-a", port).await;
+    activity(&site, 3).await;
+    c.kill();
+    // Well over 5 messages while the collector is away: the broker drops the rest.
+    activity(&site, 30).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    c.run().await;
+    // A power cut at the site: SIGKILL, a pause, back.
+    site.kill();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    site.run().await;
+    activity(&site, 3).await;
+    assert_exactly_once(&mut site, dir, "qn-a", &pg).await;
+    assert!(
+        c.log()
+            .contains("asking the site to send missing entries again"),
+        "the overflow should have left gaps to request:\n{}",
+        tail(&c.log())
+    );
+    let http = reqwest::Client::new();
+    let mut page = serde_json::Value::Null;
+    for _ in 0..50 {
+        page = http
+            .get(c.url("/api/sites/qn-a"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        if page["outages"]
+            .as_array()
+            .is_some_and(|o| o.iter().any(|x| x["kind"] == "power"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let power: Vec<&serde_json::Value> = page["outages"]
+        .as_array()
+        .map(|o| o.iter().filter(|x| x["kind"] == "power").collect())
+        .unwrap_or_default();
+    assert_eq!(power.len(), 1, "{page}");
+    let span = power[0]["to"].as_i64().unwrap_or(0) - power[0]["from"].as_i64().unwrap_or(0);
+    assert!(span >= 1500, "the site was off about 2 s: {page}");
+}
+
+/// PostgreSQL stops (fast shutdown) while sites are busy and comes back: nothing is
+/// acknowledged to the broker before it is committed, so nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restart_loses_nothing() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path();
+    let mut pg = Pg::start();
+    let broker = Broker::start(
+        &dir.join("broker"),
+        BrokerOptions {
+            persistence: true,
+            ..Default::default()
+        },
+    );
+    let c = Collector::start(&dir.join("c"), "collector-a", broker.port, &pg.url()).await;
+    let mut site = start_site(dir, "ct-a", broker.port).await;
+    activity(&site, 6).await;
+    pg.stop(false);
+    activity(&site, 12).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    pg.run();
+    activity(&site, 3).await;
+    assert_exactly_once(&mut site, dir, "ct-a", &pg).await;
+    assert!(
+        c.log().contains("cannot commit a batch"),
+        "the outage was not noticed:\n{}",
+        tail(&c.log())
+    );
+}
