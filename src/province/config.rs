@@ -451,3 +451,49 @@ pub fn parse(
         Err(err(problems))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEV: &str = include_str!("../../config/province/dev.toml");
+
+    #[test]
+    fn dev_config_is_valid_and_env_url_wins() {
+        let c = parse(DEV, "dev.toml", None).unwrap();
+        assert_eq!((c.host.as_str(), c.port), ("127.0.0.1", 1883));
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8090");
+        assert_eq!(c.hours, Hours::default());
+        assert_eq!(c.filters()[0], "$share/layso/layso/v1/+/+/events");
+        let c = parse(DEV, "dev.toml", Some("postgresql://x:secret@db/y".into())).unwrap();
+        assert_eq!(c.database_url, "postgresql://x:secret@db/y");
+        assert!(
+            c.summary().contains("postgresql://x:***@db/y"),
+            "{}",
+            c.summary()
+        );
+    }
+
+    #[test]
+    fn problems_have_line_and_column() {
+        let text = "[broker]\nhost = \"h\"\nport = 0\n\n[database]\nurl = \"mysql://x\"\n\n[hours]\nweekday = [\"11:30-07:30\"]\nutc_offset = \"+25:00\"\n";
+        let e = parse(text, "p.toml", None).unwrap_err();
+        let s = e.to_string();
+        assert!(s.contains("p.toml:3:8: port = 0: use 1 to 65535"), "{s}");
+        assert!(s.contains("p.toml:6:7: url = \"mysql://x\""), "{s}");
+        assert!(s.contains("p.toml:9:11: weekday: \"11:30-07:30\""), "{s}");
+        assert!(s.contains("p.toml:10:"), "{s}");
+        let e = parse(
+            "[broker]\nhost = \"h\"\nbogus = 1\n[database]\nurl = \"postgresql://a/b\"\n",
+            "q.toml",
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("q.toml:3:1: unknown field `bogus`"),
+            "{e}"
+        );
+        let c = parse("[broker]\nhost = \"h\"\n[database]\nurl = \"postgresql://a/b\"\n[hours]\nsaturday = [\"07:30-11:30\"]\n", "s.toml", None).unwrap();
+        assert_eq!(c.hours.saturday, vec![(450, 690)]);
+    }
+}
