@@ -144,7 +144,7 @@ async fn report(
     // Bring the figures up to date first (the collector may be behind or stopped).
     let now = crate::sys::wall_ms();
     for _ in 0..10_000 {
-        let n = super::store::recompute_some(&client, &c.hours, now, 500)
+        let n = super::store::recompute_some(&client, &c.hours, now, 500, 0)
             .await
             .map_err(|e| format!("recomputing figures: {e}"))?;
         if n == 0 {

@@ -383,7 +383,13 @@ async fn figures_worker(cfg: ProvinceConfig, mut stop: watch::Receiver<bool>) {
                 last_touch = now;
             }
             for _ in 0..100 {
-                let n = super::store::recompute_some(&client, &cfg.hours, now, 200).await?;
+                let n = super::store::recompute_some(
+                    &client,
+                    &cfg.hours,
+                    now,
+                    200,
+                    cfg.figures_min_age.as_millis() as i64,
+                ).await?;
                 if n == 0 {
                     break;
                 }

@@ -49,6 +49,8 @@ pub struct ProvinceConfig {
     pub batch_max_wait: Duration,
     pub resend_after: Duration,
     pub figures_every: Duration,
+    /// A site-day's figures are recomputed at most this often.
+    pub figures_min_age: Duration,
     pub hours: Hours,
 }
 
@@ -171,6 +173,8 @@ struct RawCollector {
     resend_after_secs: Option<Spanned<i64>>,
     #[serde(default)]
     figures_every_secs: Option<Spanned<i64>>,
+    #[serde(default)]
+    figures_min_age_secs: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -416,6 +420,13 @@ pub fn parse(
         "figures_every_secs",
         &mut p,
     );
+    let min_age = int_in(
+        c.map_or(&none, |c| &c.figures_min_age_secs),
+        30,
+        0..86_401,
+        "figures_min_age_secs",
+        &mut p,
+    );
     let mut hours = Hours::default();
     if let Some(h) = &raw.hours {
         hours.weekday = windows(&h.weekday, hours.weekday.clone(), "weekday", &mut p);
@@ -444,6 +455,7 @@ pub fn parse(
             batch_max_wait: Duration::from_millis(batch_ms as u64),
             resend_after: Duration::from_secs(resend as u64),
             figures_every: Duration::from_secs(figures as u64),
+            figures_min_age: Duration::from_secs(min_age as u64),
             hours,
         })
     } else {

@@ -7,19 +7,26 @@ use crate::core::time::Day;
 use serde_json::Value;
 use tokio_postgres::Client;
 
-/// Recompute up to `limit` dirty site-days; returns how many were done.
+/// Recompute up to `limit` dirty site-days whose figures are older than `min_age_ms`
+/// (a busy site-day is recomputed at most that often, not after every batch); returns
+/// how many were done.
 pub async fn recompute_some(
     client: &Client,
     hours: &Hours,
     now: i64,
     limit: i64,
+    min_age_ms: i64,
 ) -> Result<usize, tokio_postgres::Error> {
+    let older_than = now - min_age_ms;
     let rows = client
         .query(
             "DELETE FROM dirty_days WHERE (site, day) IN
-               (SELECT site, day FROM dirty_days ORDER BY day DESC, site LIMIT $1 FOR UPDATE SKIP LOCKED)
+               (SELECT d.site, d.day FROM dirty_days d
+                  LEFT JOIN site_day s ON s.site = d.site AND s.day = d.day
+                WHERE s.computed_at IS NULL OR s.computed_at <= $2
+                ORDER BY d.day DESC, d.site LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
              RETURNING site, day",
-            &[&limit],
+            &[&limit, &older_than],
         )
         .await?;
     for r in &rows {

@@ -33,6 +33,7 @@ batch_max_messages = 200
 batch_max_wait_ms = 20
 resend_after_secs = 2
 figures_every_secs = 1
+figures_min_age_secs = 0
 "#
     )
 }
