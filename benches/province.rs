@@ -10,7 +10,6 @@
 //! small numbers.
 
 #[path = "../tests/support/mosquitto.rs"]
-#[allow(dead_code)]
 mod mosquitto;
 #[path = "../tests/support/postgres.rs"]
 mod postgres;
