@@ -13,6 +13,7 @@ pub mod config;
 pub mod metrics;
 pub mod protocol;
 pub mod resend;
+mod status;
 pub mod tls;
 
 use crate::config::Config;
@@ -27,6 +28,7 @@ use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
 use rumqttc::{Outgoing, TlsConfiguration, Transport};
 use serde_json::{json, Value};
+use status::reason_name;
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,20 +87,6 @@ pub fn spawn(
         stop: stop_tx,
         done: done_rx,
     })
-}
-
-fn reason_name(r: PubAckReason) -> &'static str {
-    match r {
-        PubAckReason::Success => "success",
-        PubAckReason::NoMatchingSubscribers => "no_matching_subscribers",
-        PubAckReason::UnspecifiedError => "unspecified_error",
-        PubAckReason::ImplementationSpecificError => "implementation_specific_error",
-        PubAckReason::NotAuthorized => "not_authorized",
-        PubAckReason::TopicNameInvalid => "topic_name_invalid",
-        PubAckReason::PacketIdentifierInUse => "packet_identifier_in_use",
-        PubAckReason::QuotaExceeded => "quota_exceeded",
-        PubAckReason::PayloadFormatInvalid => "payload_format_invalid",
-    }
 }
 
 /// Why a session ended.
@@ -588,47 +576,6 @@ impl Shell {
             }
             Err(e) => tracing::warn!(%e, "metrics skipped: the MQTT client queue is full"),
         }
-    }
-
-    /// Update the JSON shown by `GET /api/v1/state` (at most twice a second unless forced).
-    fn refresh_status(&mut self, force: bool) {
-        if !force
-            && self
-                .status_refreshed
-                .is_some_and(|t| t.elapsed() < Duration::from_millis(500))
-        {
-            return;
-        }
-        self.status_refreshed = Some(Instant::now());
-        let (count, oldest) = self.reader.backlog().unwrap_or((0, None));
-        let now = crate::sys::wall_ms();
-        let refusing = match (&self.last_refusal, self.last_accept_at) {
-            (Some((at, _, _)), Some(ok)) => *at > ok,
-            (Some(_), None) => true,
-            _ => false,
-        } || self.outbox.paused(now);
-        let v = json!({
-            "broker": self.broker(),
-            "tls": self.s.tls.is_some(),
-            "client_id": self.s.client_id,
-            "topic_root": self.s.topic_root,
-            "connected": self.connected_since.is_some(),
-            "connected_since": self.connected_since,
-            "down_since": self.outage.down_since(),
-            "connections": self.reconnects,
-            "last_error": self.last_error.as_ref().map(|(at, e)| json!({"at": at, "message": e})),
-            "published_seq": self.outbox.cursor(),
-            "in_flight": self.outbox.in_flight(),
-            "backlog": {"count": count, "oldest_at": oldest},
-            "refusing": refusing,
-            "refusals": self.refusals,
-            "last_refusal": self.last_refusal.as_ref().map(|(at, msg, why)| json!({
-                "at": at, "message": msg, "reason": why,
-                "topic": self.s.topic(msg),
-            })),
-            "last_metrics_at": self.last_metrics_at,
-        });
-        let _ = self.status_tx.send(Some(v));
     }
 }
 
