@@ -171,6 +171,20 @@ async fn sites_to_postgres_exactly_once_with_a_collector_killed_mid_batch() {
         site["days"][0]["served"].as_i64().unwrap_or(0) > 0,
         "{site}"
     );
+    assert!(
+        site["days"][0]["per_counter"]["1"]["served"]
+            .as_i64()
+            .unwrap_or(0)
+            > 0,
+        "{site}"
+    );
+    assert!(
+        site["days"][0]["per_service"]["A"]["issued"]
+            .as_i64()
+            .unwrap_or(0)
+            > 0,
+        "{site}"
+    );
     let csv = http
         .get(b.url("/report?format=csv"))
         .send()
@@ -355,4 +369,40 @@ async fn postgres_restart_loses_nothing() {
         "the outage was not noticed:\n{}",
         tail(&c.log())
     );
+}
+
+#[test]
+fn province_check_reports_line_and_column() {
+    let ok = std::process::Command::new(env!("CARGO_BIN_EXE_layso"))
+        .args(["province", "check", "--config"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/province/dev.toml"))
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("dashboard http://127.0.0.1:8090"));
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[broker]\nhost = \"h\"\n[database]\nurl = \"x\"\n[web]\nlisten = \"nowhere\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_layso"))
+        .args(["province", "check", "--config"])
+        .arg(&bad)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.toml:4:7: url = \"x\": give a PostgreSQL URL"),
+        "{err}"
+    );
+    assert!(err.contains("bad.toml:6:10: listen = \"nowhere\""), "{err}");
 }

@@ -199,7 +199,8 @@ async fn site(State(ctx): State<Shared>, Path(id): Path<String>) -> Response {
             let days = c
                 .query(
                     "SELECT day, issued, served, skipped, transferred, waits_ms, service_ms, open_ms, up_ms,
-                       connected_ms, power_dips, power_dip_ms, uplink_dips, uplink_dip_ms, printer_trouble_ms, outages
+                       connected_ms, power_dips, power_dip_ms, uplink_dips, uplink_dip_ms, printer_trouble_ms, outages,
+                       per_service, per_counter, clock_unsync_share
                      FROM site_day WHERE site = $1 AND day >= $2 ORDER BY day",
                     &[&id, &from],
                 )
@@ -240,6 +241,9 @@ async fn site(State(ctx): State<Shared>, Path(id): Path<String>) -> Response {
                 "power_dips": r.get::<_, i32>(10), "power_dip_ms": r.get::<_, i64>(11),
                 "uplink_dips": r.get::<_, i32>(12), "uplink_dip_ms": r.get::<_, i64>(13),
                 "printer_trouble_ms": r.get::<_, i64>(14),
+                "per_service": serde_json::from_str::<Value>(r.get::<_, &str>(16)).unwrap_or(Value::Null),
+                "per_counter": serde_json::from_str::<Value>(r.get::<_, &str>(17)).unwrap_or(Value::Null),
+                "clock_unsync_share": r.get::<_, f64>(18),
             })
         })
         .collect();

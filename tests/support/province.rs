@@ -180,8 +180,24 @@ pub async fn wait_exactly(
         .filter(|s| want.binary_search(s).is_err())
         .copied()
         .collect();
+    let mut bodies = Vec::new();
+    if let Ok((c, conn)) = tokio_postgres::connect(url, tokio_postgres::NoTls).await {
+        let task = tokio::spawn(conn);
+        for q in extra.iter().take(5) {
+            if let Ok(r) = c
+                .query_one(
+                    "SELECT body FROM events WHERE site = $1 AND seq = $2",
+                    &[&site, &(*q as i64)],
+                )
+                .await
+            {
+                bodies.push(r.get::<_, String>(0));
+            }
+        }
+        task.abort();
+    }
     Err(format!(
-        "{site}: PostgreSQL has {} rows, the site logged {}; missing {:?}, not logged {:?}",
+        "{site}: PostgreSQL has {} rows, the site logged {}; missing {:?}, not logged {:?} {bodies:?}",
         have.len(),
         want.len(),
         &missing[..missing.len().min(20)],
