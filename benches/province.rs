@@ -218,6 +218,9 @@ fn main() {
         if stored >= total {
             break;
         }
+        if full && t0.elapsed().as_secs() % 10 == 0 {
+            println!("  {:>4.0} s: {stored} stored", t0.elapsed().as_secs_f64());
+        }
         std::thread::sleep(Duration::from_millis(500));
     }
     let ingest = t0.elapsed();

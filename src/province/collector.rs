@@ -70,7 +70,11 @@ pub async fn run(cfg: ProvinceConfig, mut stop: watch::Receiver<bool>) -> Result
     let opts = mqtt_options(&cfg)?;
     let cap = cfg.batch_max_messages * 2 + 64;
     let (mqtt, mut eventloop) = AsyncClient::new(opts, cap);
-    let (tx, rx) = mpsc::channel::<Publish>(cap);
+    // The pump must never wait on the ingest loop: that loop waits on the client's
+    // request queue (acks), which only the pump drains by polling. Unbounded, but the
+    // broker sends at most `receive_maximum` unacknowledged messages, so it holds at
+    // most that many.
+    let (tx, rx) = mpsc::unbounded_channel::<Publish>();
     let filters = cfg.filters();
     let sub_client = mqtt.clone();
     let pump = tokio::spawn(async move {
@@ -84,13 +88,13 @@ pub async fn run(cfg: ProvinceConfig, mut stop: watch::Receiver<bool>) -> Result
                         "collector connected to the broker"
                     );
                     for f in &filters {
-                        if let Err(e) = sub_client.subscribe(f.clone(), QoS::AtLeastOnce).await {
+                        if let Err(e) = sub_client.try_subscribe(f.clone(), QoS::AtLeastOnce) {
                             tracing::error!(%e, filter = %f, "cannot subscribe");
                         }
                     }
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
-                    if tx.send(p).await.is_err() {
+                    if tx.send(p).is_err() {
                         return;
                     }
                 }
@@ -124,7 +128,7 @@ async fn ingest(
     cfg: &ProvinceConfig,
     mut client: Client,
     mqtt: &AsyncClient,
-    mut rx: mpsc::Receiver<Publish>,
+    mut rx: mpsc::UnboundedReceiver<Publish>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
