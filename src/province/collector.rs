@@ -68,13 +68,15 @@ pub async fn run(cfg: ProvinceConfig, mut stop: watch::Receiver<bool>) -> Result
     let version = db::migrate(&mut client).await?;
     tracing::info!(version, "database schema ready");
     let opts = mqtt_options(&cfg)?;
-    let cap = cfg.batch_max_messages * 2 + 64;
-    let (mqtt, mut eventloop) = AsyncClient::new(opts, cap);
-    // The pump must never wait on the ingest loop: that loop waits on the client's
-    // request queue (acks), which only the pump drains by polling. Unbounded, but the
-    // broker sends at most `receive_maximum` unacknowledged messages, so it holds at
-    // most that many.
-    let (tx, rx) = mpsc::unbounded_channel::<Publish>();
+    // Back-pressure: the pump hands messages over a bounded channel and stops polling
+    // (so stops reading the socket, and TCP holds the broker back) while it is full;
+    // brokers do not all honour the receive maximum. The ingest loop never waits on the
+    // pump: acks go into the client's request queue with `try_ack`, sized for every
+    // message that can be outstanding (channel + one batch), and go out when the pump
+    // polls again.
+    let queued = cfg.batch_max_messages * 2;
+    let (mqtt, mut eventloop) = AsyncClient::new(opts, queued + cfg.batch_max_messages * 2 + 64);
+    let (tx, rx) = mpsc::channel::<Publish>(queued);
     let filters = cfg.filters();
     let sub_client = mqtt.clone();
     let pump = tokio::spawn(async move {
@@ -94,7 +96,7 @@ pub async fn run(cfg: ProvinceConfig, mut stop: watch::Receiver<bool>) -> Result
                     }
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
-                    if tx.send(p).is_err() {
+                    if tx.send(p).await.is_err() {
                         return;
                     }
                 }
@@ -128,7 +130,7 @@ async fn ingest(
     cfg: &ProvinceConfig,
     mut client: Client,
     mqtt: &AsyncClient,
-    mut rx: mpsc::UnboundedReceiver<Publish>,
+    mut rx: mpsc::Receiver<Publish>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -169,7 +171,7 @@ async fn ingest(
             }
         }
         for p in &pubs {
-            if let Err(e) = mqtt.ack(p).await {
+            if let Err(e) = mqtt.try_ack(p) {
                 tracing::warn!(%e, "cannot acknowledge a message (the broker sends it again)");
             }
         }
