@@ -68,16 +68,13 @@ pub async fn run(cfg: ProvinceConfig, mut stop: watch::Receiver<bool>) -> Result
     let version = db::migrate(&mut client).await?;
     tracing::info!(version, "database schema ready");
     let opts = mqtt_options(&cfg)?;
-    // Back-pressure without a deadlock: the pump never blocks on the hand-over (the
-    // ingest loop may be waiting for it to send acks), but while more than `high`
-    // messages wait for the ingest loop it pauses polling in short steps, so it stops
-    // reading the socket and TCP holds the broker back (brokers do not all honour the
-    // receive maximum). A pause never lasts more than a second, so acks always go out.
-    let high = cfg.batch_max_messages * 3;
-    let held = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let (mqtt, mut eventloop) = AsyncClient::new(opts, high * 2 + 64);
+    let cap = cfg.batch_max_messages * 2 + 64;
+    let (mqtt, mut eventloop) = AsyncClient::new(opts, cap);
+    // The pump must never wait on the ingest loop: that loop waits on the client's
+    // request queue (acks), which only the pump drains by polling. Unbounded, but the
+    // broker sends at most `receive_maximum` unacknowledged messages, so it holds at
+    // most that many.
     let (tx, rx) = mpsc::unbounded_channel::<Publish>();
-    let held_pump = held.clone();
     let filters = cfg.filters();
     let sub_client = mqtt.clone();
     let pump = tokio::spawn(async move {
@@ -97,15 +94,8 @@ pub async fn run(cfg: ProvinceConfig, mut stop: watch::Receiver<bool>) -> Result
                     }
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
-                    held_pump.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     if tx.send(p).is_err() {
                         return;
-                    }
-                    for _ in 0..200 {
-                        if held_pump.load(std::sync::atomic::Ordering::Relaxed) <= high {
-                            break;
-                        }
-                        tokio::time::sleep(Duration::from_millis(5)).await;
                     }
                 }
                 Ok(_) => {}
@@ -123,7 +113,7 @@ pub async fn run(cfg: ProvinceConfig, mut stop: watch::Receiver<bool>) -> Result
     let web = super::web::spawn(cfg.clone(), stop.clone()).await?;
     let gap_task = tokio::spawn(watch_gaps(cfg.clone(), mqtt.clone(), stop.clone()));
     let fig_task = tokio::spawn(figures_worker(cfg.clone(), stop.clone()));
-    ingest(&cfg, client, &mqtt, rx, &held, stop.clone()).await;
+    ingest(&cfg, client, &mqtt, rx, stop.clone()).await;
     let _ = mqtt.disconnect().await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     pump.abort();
@@ -139,7 +129,6 @@ async fn ingest(
     mut client: Client,
     mqtt: &AsyncClient,
     mut rx: mpsc::UnboundedReceiver<Publish>,
-    held: &std::sync::atomic::AtomicUsize,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -155,7 +144,6 @@ async fn ingest(
                 _ => break,
             }
         }
-        held.fetch_sub(pubs.len(), std::sync::atomic::Ordering::Relaxed);
         let now = now_ms();
         let mut attempt = 0u32;
         loop {
