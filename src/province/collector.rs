@@ -326,7 +326,7 @@ async fn watch_gaps(cfg: ProvinceConfig, mqtt: AsyncClient, mut stop: watch::Rec
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        let rows = match db::gaps(&client, 500_000).await {
+        let rows = match db::gaps(&client, 100_000).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(%e, "gap check failed");
@@ -342,8 +342,8 @@ async fn watch_gaps(cfg: ProvinceConfig, mqtt: AsyncClient, mut stop: watch::Rec
         let now = now_ms();
         let mut marks = Vec::new();
         let mut seen = HashSet::new();
-        for (site, prov, c, max_seq, after) in &rows {
-            let (mark, gap) = gaps::advance(*c, after, *max_seq);
+        for (site, prov, c, max_seq, start, after) in &rows {
+            let (mark, gap) = gaps::advance(*start, after, *max_seq);
             if mark > *c {
                 marks.push((site.clone(), mark));
             }

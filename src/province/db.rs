@@ -241,35 +241,42 @@ async fn write_status(
 }
 
 /// A site above its contiguous mark: (site, province, contiguous, max seq known to
-/// exist, rows after the mark as (seq, is store_recovered)).
-pub type SiteTail = (String, String, i64, i64, Vec<(i64, bool)>);
+/// exist, where to walk from, the stored rows after that as (seq, is store_recovered)).
+pub type SiteTail = (String, String, i64, i64, i64, Vec<(i64, bool)>);
 
-/// Sites with seqs above their contiguous mark, at most `limit` rows in all.
+/// Sites with seqs above their contiguous mark. One aggregate row per site; a site whose
+/// stored seqs above the mark are all there (count = span) needs no rows; only sites
+/// with a hole get their seqs read (at most `limit` per site).
 pub async fn gaps(client: &Client, limit: i64) -> Result<Vec<SiteTail>, tokio_postgres::Error> {
-    let rows = client
+    let sums = client
         .query(
-            "SELECT s.site, s.province, s.contiguous, s.max_seq, e.seq, e.kind = 'store_recovered'
+            "SELECT s.site, s.province, s.contiguous, s.max_seq, count(e.seq), max(e.seq)
              FROM sites s LEFT JOIN events e ON e.site = s.site AND e.seq > s.contiguous
              WHERE s.max_seq > s.contiguous
-             ORDER BY s.site, e.seq LIMIT $1",
-            &[&limit],
+             GROUP BY s.site, s.province, s.contiguous, s.max_seq
+             ORDER BY s.site",
+            &[],
         )
         .await?;
-    let mut out: Vec<SiteTail> = Vec::new();
-    for r in rows {
-        let site: String = r.get(0);
-        let row: Option<(i64, bool)> = r
-            .get::<_, Option<i64>>(4)
-            .map(|q| (q, r.get::<_, Option<bool>>(5).unwrap_or(false)));
-        match out.last_mut() {
-            Some(last) if last.0 == site => last.4.extend(row),
-            _ => out.push((
-                site,
-                r.get(1),
-                r.get(2),
-                r.get(3),
-                row.into_iter().collect(),
-            )),
+    let mut out: Vec<SiteTail> = Vec::with_capacity(sums.len());
+    for r in sums {
+        let (site, prov): (String, String) = (r.get(0), r.get(1));
+        let (c, max_seq, n): (i64, i64, i64) = (r.get(2), r.get(3), r.get(4));
+        let top: Option<i64> = r.get(5);
+        match top {
+            Some(top) if top - c == n => out.push((site, prov, c, max_seq, top, Vec::new())),
+            None => out.push((site, prov, c, max_seq, c, Vec::new())),
+            Some(_) => {
+                let rows = client
+                    .query(
+                        "SELECT seq, kind = 'store_recovered' FROM events
+                         WHERE site = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                        &[&site, &c, &limit],
+                    )
+                    .await?;
+                let after = rows.iter().map(|x| (x.get(0), x.get(1))).collect();
+                out.push((site, prov, c, max_seq, c, after));
+            }
         }
     }
     Ok(out)
