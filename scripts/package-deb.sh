@@ -63,7 +63,7 @@ case "$ARCH" in
     amd64)
         [ "$(dpkg --print-architecture)" = amd64 ] || die "the amd64 package is built on an amd64 host"
         say "cargo build --release (host)"
-        cargo build --release --locked --bin layso
+        cargo build --release --locked --no-default-features --bin layso
         BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/layso"
         RUN=()
         ;;

@@ -56,9 +56,13 @@ enum Cmd {
     },
     /// Write the announcement of a call to a WAV file and print what it says.
     Announce(crate::voice::cli::AnnounceArgs),
+    /// The province side: collector, dashboard and weekly report (PostgreSQL).
+    #[cfg(feature = "province")]
+    #[command(subcommand)]
+    Province(crate::province::cli::ProvinceCmd),
 }
 
-fn init_tracing() {
+pub(crate) fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("LAYSO_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     // Under systemd the journal adds time stamps and has no colours.
@@ -89,6 +93,8 @@ fn load(path: &std::path::Path) -> Result<config::Config, ExitCode> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        #[cfg(feature = "province")]
+        Cmd::Province(cmd) => crate::province::cli::main(cmd),
         Cmd::Check { config } => match load(&config) {
             Ok(c) => {
                 for w in &c.warnings {

@@ -47,6 +47,9 @@
 //!   `docs/devices.md`.
 //! - `voice/` — spoken calls: Vietnamese number reading, voice packs, the announcer
 //!   (aplay) and the display page's announcement endpoint (docs/voice.md).
+//! - `province/` (feature `province`, not in the board package) — the province side:
+//!   collector into PostgreSQL, gap re-send requests, figures, dashboard, weekly report;
+//!   see `docs/province.md`. The site answers re-send requests in `uplink/resend.rs`.
 //!
 //! # Invariants
 //!
@@ -72,6 +75,8 @@ pub mod engine;
 pub mod log;
 pub mod status;
 pub mod report;
+#[cfg(feature = "province")]
+pub mod province;
 pub mod sys;
 pub mod uplink;
 pub mod voice;

@@ -93,6 +93,8 @@ pub struct Outside {
     pub host_uptime_s: Option<u64>,
     pub backlog_count: u64,
     pub backlog_oldest_at: Option<i64>,
+    /// The uplink cursor: every seq up to it was acknowledged by the broker.
+    pub published_seq: u64,
     pub store_size_bytes: u64,
     /// The broker connection has been down since then (normally `None` when reporting).
     pub uplink_down_since: Option<i64>,
@@ -180,6 +182,7 @@ pub struct Backlog {
     pub count: u64,
     pub oldest_at: Option<i64>,
     pub oldest_age_s: Option<u64>,
+    pub published_seq: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -431,6 +434,7 @@ impl DayStats {
                 oldest_age_s: outside
                     .backlog_oldest_at
                     .map(|t| ((now_ms - t).max(0) / 1000) as u64),
+                published_seq: outside.published_seq,
             },
             store: Store {
                 size_bytes: outside.store_size_bytes,

@@ -8,9 +8,12 @@
 //! made durable (the view's `last_seq`) are published, so a published seq can never be
 //! lost by a crash and reused.
 
+mod answer;
 pub mod config;
 pub mod metrics;
 pub mod protocol;
+pub mod resend;
+mod status;
 pub mod tls;
 
 use crate::config::Config;
@@ -25,6 +28,7 @@ use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
 use rumqttc::{Outgoing, TlsConfiguration, Transport};
 use serde_json::{json, Value};
+use status::reason_name;
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,20 +89,6 @@ pub fn spawn(
     })
 }
 
-fn reason_name(r: PubAckReason) -> &'static str {
-    match r {
-        PubAckReason::Success => "success",
-        PubAckReason::NoMatchingSubscribers => "no_matching_subscribers",
-        PubAckReason::UnspecifiedError => "unspecified_error",
-        PubAckReason::ImplementationSpecificError => "implementation_specific_error",
-        PubAckReason::NotAuthorized => "not_authorized",
-        PubAckReason::TopicNameInvalid => "topic_name_invalid",
-        PubAckReason::PacketIdentifierInUse => "packet_identifier_in_use",
-        PubAckReason::QuotaExceeded => "quota_exceeded",
-        PubAckReason::PayloadFormatInvalid => "payload_format_invalid",
-    }
-}
-
 /// Why a session ended.
 enum End {
     Stopped,
@@ -123,6 +113,7 @@ struct Shell {
     refusal_backoff: Backoff,
     jitter: Jitter,
     outage: Outage,
+    resender: resend::Resender,
     // local status
     connected_since: Option<i64>,
     last_error: Option<(i64, String)>,
@@ -181,6 +172,7 @@ impl Shell {
             refusal_backoff: Backoff::default(),
             jitter: Jitter::new(seed),
             outage: Outage::default(),
+            resender: resend::Resender::default(),
             connected_since: None,
             last_error: None,
             last_refusal: None,
@@ -350,10 +342,12 @@ impl Shell {
         {
             self.outbox.other_queued(Slot::Status);
         }
+        self.subscribe_resend(client);
         self.refresh_status(true);
         let mut view = self.view.clone();
         loop {
             self.fill(client);
+            self.answer_resend(client);
             self.refresh_status(false);
             let stopping = tokio::select! {
                 ev = rx.recv() => match ev {
@@ -452,6 +446,7 @@ impl Shell {
     fn on_event(&mut self, ev: Event) {
         match ev {
             Event::Outgoing(Outgoing::Publish(pkid)) => self.outbox.on_outgoing(pkid),
+            Event::Incoming(Packet::Publish(p)) => self.on_resend_request(&p),
             Event::Incoming(Packet::PubAck(ack)) => {
                 let now = crate::sys::wall_ms();
                 // "No matching subscribers" holds only event batches back, and only when
@@ -556,6 +551,7 @@ impl Shell {
             host_uptime_s: crate::sys::host_uptime_s(),
             backlog_count,
             backlog_oldest_at,
+            published_seq: self.outbox.cursor(),
             store_size_bytes: self.reader.size_on_disk(),
             uplink_down_since: self.outage.down_since(),
         }
@@ -580,47 +576,6 @@ impl Shell {
             }
             Err(e) => tracing::warn!(%e, "metrics skipped: the MQTT client queue is full"),
         }
-    }
-
-    /// Update the JSON shown by `GET /api/v1/state` (at most twice a second unless forced).
-    fn refresh_status(&mut self, force: bool) {
-        if !force
-            && self
-                .status_refreshed
-                .is_some_and(|t| t.elapsed() < Duration::from_millis(500))
-        {
-            return;
-        }
-        self.status_refreshed = Some(Instant::now());
-        let (count, oldest) = self.reader.backlog().unwrap_or((0, None));
-        let now = crate::sys::wall_ms();
-        let refusing = match (&self.last_refusal, self.last_accept_at) {
-            (Some((at, _, _)), Some(ok)) => *at > ok,
-            (Some(_), None) => true,
-            _ => false,
-        } || self.outbox.paused(now);
-        let v = json!({
-            "broker": self.broker(),
-            "tls": self.s.tls.is_some(),
-            "client_id": self.s.client_id,
-            "topic_root": self.s.topic_root,
-            "connected": self.connected_since.is_some(),
-            "connected_since": self.connected_since,
-            "down_since": self.outage.down_since(),
-            "connections": self.reconnects,
-            "last_error": self.last_error.as_ref().map(|(at, e)| json!({"at": at, "message": e})),
-            "published_seq": self.outbox.cursor(),
-            "in_flight": self.outbox.in_flight(),
-            "backlog": {"count": count, "oldest_at": oldest},
-            "refusing": refusing,
-            "refusals": self.refusals,
-            "last_refusal": self.last_refusal.as_ref().map(|(at, msg, why)| json!({
-                "at": at, "message": msg, "reason": why,
-                "topic": self.s.topic(msg),
-            })),
-            "last_metrics_at": self.last_metrics_at,
-        });
-        let _ = self.status_tx.send(Some(v));
     }
 }
 

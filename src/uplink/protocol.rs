@@ -111,12 +111,14 @@ pub enum Slot {
     Batch(u64),
     Status,
     Metrics,
+    /// An events batch answering a re-send request (does not move the cursor).
+    Resend,
 }
 
 impl Slot {
     pub fn name(self) -> &'static str {
         match self {
-            Slot::Batch(_) => "events",
+            Slot::Batch(_) | Slot::Resend => "events",
             Slot::Status => "status",
             Slot::Metrics => "metrics",
         }

@@ -1,0 +1,22 @@
+//! The province side (feature `province`): a collector on the province's MQTT 5 broker
+//! that stores every site's events exactly once in PostgreSQL and asks sites to send
+//! gaps again, the per-site/day figures computed from those events, the dashboard and
+//! the weekly report. See docs/province.md.
+//!
+//! - `config.rs` — `config/province/*.toml` → checked `ProvinceConfig`.
+//! - `collector.rs` — MQTT session, batch → commit → ack, gap watcher, figures worker.
+//! - `db.rs` + `migrations/` — schema (versioned, applied at start) and batch writes.
+//! - `gaps.rs` — contiguity and re-send timing (pure).
+//! - `figures.rs` — a site-day's figures and availability (pure); `store.rs` their rows.
+//! - `web.rs` + `assets/` — the dashboard; `report.rs` — the weekly XLSX/CSV.
+//! - `cli.rs` — `layso province run|check|report`.
+
+pub mod cli;
+pub mod collector;
+pub mod config;
+pub mod db;
+pub mod figures;
+pub mod gaps;
+pub mod report;
+pub mod store;
+pub mod web;

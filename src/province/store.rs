@@ -1,0 +1,295 @@
+//! Site-day figures in PostgreSQL: recomputing the dirty ones from the stored events
+//! (with `figures::compute`), and the reads behind the dashboard and the weekly report.
+
+use super::config::Hours;
+use super::figures::{self, DayFigures, Ev};
+use crate::core::time::Day;
+use serde_json::Value;
+use tokio_postgres::Client;
+
+/// Recompute up to `limit` dirty site-days whose figures are older than `min_age_ms`
+/// (a busy site-day is recomputed at most that often, not after every batch); returns
+/// how many were done.
+pub async fn recompute_some(
+    client: &Client,
+    hours: &Hours,
+    now: i64,
+    limit: i64,
+    min_age_ms: i64,
+) -> Result<usize, tokio_postgres::Error> {
+    let older_than = now - min_age_ms;
+    let rows = client
+        .query(
+            "DELETE FROM dirty_days WHERE (site, day) IN
+               (SELECT d.site, d.day FROM dirty_days d
+                  LEFT JOIN site_day s ON s.site = d.site AND s.day = d.day
+                WHERE s.computed_at IS NULL OR s.computed_at <= $2
+                ORDER BY d.day DESC, d.site LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
+             RETURNING site, day",
+            &[&limit, &older_than],
+        )
+        .await?;
+    for r in &rows {
+        let site: String = r.get(0);
+        let day: String = r.get(1);
+        if let Err(e) = recompute_one(client, hours, &site, &day, now).await {
+            // Put it back so that it is tried again.
+            let _ = client
+                .execute(
+                    "INSERT INTO dirty_days VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[&site, &day],
+                )
+                .await;
+            return Err(e);
+        }
+    }
+    Ok(rows.len())
+}
+
+fn parse_bodies(rows: &[tokio_postgres::Row]) -> Vec<Ev> {
+    rows.iter()
+        .filter_map(|r| figures::parse_entry(r.get::<_, &str>(0)))
+        .collect()
+}
+
+/// Offline spans from the status history (offline → next online, or `now`).
+fn offline_spans(rows: &[tokio_postgres::Row], now: i64) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    let mut since: Option<i64> = None;
+    for r in rows {
+        let at: i64 = r.get(0);
+        let online: bool = r.get(1);
+        match (online, since) {
+            (false, None) => since = Some(at),
+            (true, Some(s)) => {
+                out.push((s, at));
+                since = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = since {
+        out.push((s, now));
+    }
+    out
+}
+
+async fn recompute_one(
+    client: &Client,
+    hours: &Hours,
+    site: &str,
+    day: &str,
+    now: i64,
+) -> Result<(), tokio_postgres::Error> {
+    let Ok(d) = day.parse::<Day>() else {
+        return Ok(()); // not a date: nothing to compute
+    };
+    let start = figures::day_start_ms(d, hours);
+    let end = start + 86_400_000;
+    let entries = client
+        .query(
+            "SELECT body FROM events WHERE site = $1 AND day = $2 ORDER BY seq",
+            &[&site, &day],
+        )
+        .await?;
+    let outages = client
+        .query(
+            "SELECT body FROM events WHERE site = $1 AND kind IN ('power_restored', 'uplink_restored')
+               AND at >= $2 AND (body::json->'event'->>'down_from')::bigint < $3",
+            &[&site, &start, &end],
+        )
+        .await?;
+    let status = client
+        .query(
+            "SELECT at, online FROM status_history WHERE site = $1 AND at < $3 AND at >= $2::bigint - 604800000 ORDER BY at",
+            &[&site, &start, &end],
+        )
+        .await?;
+    let f = figures::compute(
+        d,
+        hours,
+        &parse_bodies(&entries),
+        &parse_bodies(&outages),
+        &offline_spans(&status, now),
+        now,
+    );
+    upsert(client, site, day, &f, now).await
+}
+
+async fn upsert(
+    client: &Client,
+    site: &str,
+    day: &str,
+    f: &DayFigures,
+    now: i64,
+) -> Result<(), tokio_postgres::Error> {
+    let i = |x: i64| x as i32;
+    client
+        .execute(
+            "INSERT INTO site_day (site, day, issued, served, skipped, transferred, waits_ms, service_ms,
+               per_service, per_counter, open_ms, up_ms, connected_ms, power_dips, power_dip_ms,
+               uplink_dips, uplink_dip_ms, printer_trouble_ms, clock_unsync_share, outages, computed_at,
+               wait_p50_ms, wait_p90_ms)
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)
+             ON CONFLICT (site, day) DO UPDATE SET issued = excluded.issued, served = excluded.served,
+               skipped = excluded.skipped, transferred = excluded.transferred, waits_ms = excluded.waits_ms,
+               service_ms = excluded.service_ms, per_service = excluded.per_service,
+               per_counter = excluded.per_counter, open_ms = excluded.open_ms, up_ms = excluded.up_ms,
+               connected_ms = excluded.connected_ms, power_dips = excluded.power_dips,
+               power_dip_ms = excluded.power_dip_ms, uplink_dips = excluded.uplink_dips,
+               uplink_dip_ms = excluded.uplink_dip_ms, printer_trouble_ms = excluded.printer_trouble_ms,
+               clock_unsync_share = excluded.clock_unsync_share, outages = excluded.outages,
+               computed_at = excluded.computed_at, wait_p50_ms = excluded.wait_p50_ms,
+               wait_p90_ms = excluded.wait_p90_ms",
+            &[
+                &site, &day, &i(f.issued), &i(f.served), &i(f.skipped), &i(f.transferred),
+                &f.waits_ms, &f.service_ms, &f.per_service.to_string(), &f.per_counter.to_string(),
+                &f.open_ms, &f.up_ms, &f.connected_ms, &i(f.power_dips), &f.power_dip_ms,
+                &i(f.uplink_dips), &f.uplink_dip_ms, &f.printer_trouble_ms, &f.clock_unsync_share,
+                &f.outages.to_string(), &now,
+                &figures::percentile(&f.waits_ms, 50.0), &figures::percentile(&f.waits_ms, 90.0),
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Figures of one site over a span of days, summed (what a report row or a dashboard
+/// "this week" cell shows).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Span {
+    pub issued: i64,
+    pub served: i64,
+    pub skipped: i64,
+    pub transferred: i64,
+    pub waits_ms: Vec<i64>,
+    pub service_ms: Vec<i64>,
+    pub open_ms: i64,
+    pub up_ms: i64,
+    pub connected_ms: i64,
+    pub power_dips: i64,
+    pub power_dip_ms: i64,
+    pub uplink_dips: i64,
+    pub uplink_dip_ms: i64,
+    pub printer_trouble_ms: i64,
+    /// Sum of the daily unsynchronized shares and the number of days (for the mean).
+    pub clock_unsync_sum: f64,
+    pub days: i64,
+}
+
+impl Span {
+    pub fn add(&mut self, o: &Span) {
+        self.issued += o.issued;
+        self.served += o.served;
+        self.skipped += o.skipped;
+        self.transferred += o.transferred;
+        self.waits_ms.extend_from_slice(&o.waits_ms);
+        self.service_ms.extend_from_slice(&o.service_ms);
+        self.open_ms += o.open_ms;
+        self.up_ms += o.up_ms;
+        self.connected_ms += o.connected_ms;
+        self.power_dips += o.power_dips;
+        self.power_dip_ms += o.power_dip_ms;
+        self.uplink_dips += o.uplink_dips;
+        self.uplink_dip_ms += o.uplink_dip_ms;
+        self.printer_trouble_ms += o.printer_trouble_ms;
+        self.clock_unsync_sum += o.clock_unsync_sum;
+        self.days += o.days;
+    }
+
+    pub fn finish(&mut self) {
+        self.waits_ms.sort_unstable();
+        self.service_ms.sort_unstable();
+    }
+
+    /// Share of the opening hours the daemon was up (1 when there were no hours).
+    pub fn up_share(&self) -> f64 {
+        if self.open_ms > 0 {
+            self.up_ms as f64 / self.open_ms as f64
+        } else {
+            1.0
+        }
+    }
+
+    pub fn connected_share(&self) -> f64 {
+        if self.open_ms > 0 {
+            self.connected_ms as f64 / self.open_ms as f64
+        } else {
+            1.0
+        }
+    }
+
+    pub fn clock_unsync_share(&self) -> f64 {
+        if self.days > 0 {
+            self.clock_unsync_sum / self.days as f64
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Per site, the summed figures of days `from..=to` ("YYYY-MM-DD"), with the waits.
+pub async fn spans(
+    client: &Client,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(String, Span)>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT site, issued, served, skipped, transferred, waits_ms, service_ms, open_ms, up_ms,
+               connected_ms, power_dips, power_dip_ms, uplink_dips, uplink_dip_ms, printer_trouble_ms,
+               clock_unsync_share
+             FROM site_day WHERE day >= $1 AND day <= $2 ORDER BY site",
+            &[&from, &to],
+        )
+        .await?;
+    let mut out: Vec<(String, Span)> = Vec::new();
+    for r in rows {
+        let site: String = r.get(0);
+        let s = Span {
+            issued: i64::from(r.get::<_, i32>(1)),
+            served: i64::from(r.get::<_, i32>(2)),
+            skipped: i64::from(r.get::<_, i32>(3)),
+            transferred: i64::from(r.get::<_, i32>(4)),
+            waits_ms: r.get(5),
+            service_ms: r.get(6),
+            open_ms: r.get(7),
+            up_ms: r.get(8),
+            connected_ms: r.get(9),
+            power_dips: i64::from(r.get::<_, i32>(10)),
+            power_dip_ms: r.get(11),
+            uplink_dips: i64::from(r.get::<_, i32>(12)),
+            uplink_dip_ms: r.get(13),
+            printer_trouble_ms: r.get(14),
+            clock_unsync_sum: r.get(15),
+            days: 1,
+        };
+        match out.last_mut() {
+            Some(l) if l.0 == site => l.1.add(&s),
+            _ => out.push((site, s)),
+        }
+    }
+    for (_, s) in &mut out {
+        s.finish();
+    }
+    Ok(out)
+}
+
+/// Site names and provinces.
+pub async fn site_names(
+    client: &Client,
+) -> Result<Vec<(String, String, String)>, tokio_postgres::Error> {
+    let rows = client
+        .query("SELECT site, province, name FROM sites ORDER BY site", &[])
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
+/// The latest metrics JSON of a site, parsed.
+pub fn metrics_value(text: Option<&str>) -> Value {
+    text.and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or(Value::Null)
+}

@@ -1,0 +1,314 @@
+//! The province dashboard over HTTP (axum): `/` every center in one table, `/site/{id}`
+//! a center's last 14 days, their JSON (`/api/overview`, `/api/sites/{id}`), and the
+//! weekly report download (`/report?week=2026-W49&format=xlsx|csv`). Pages are embedded
+//! (no external assets); Vietnamese by default, English on a toggle.
+
+use super::config::ProvinceConfig;
+use super::figures::percentile;
+use super::report;
+use crate::core::time::{Day, DayRule};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tokio::sync::{watch, RwLock};
+use tokio_postgres::Client;
+
+const DASHBOARD: &str = include_str!("assets/dashboard.html");
+const SITE: &str = include_str!("assets/site.html");
+
+struct Ctx {
+    cfg: ProvinceConfig,
+    db: RwLock<Client>,
+}
+
+type Shared = Arc<Ctx>;
+
+/// Bind and serve in the background; the error says when the address cannot be used.
+pub async fn spawn(
+    cfg: ProvinceConfig,
+    stop: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, String> {
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot listen on {} for the dashboard: {e}; change [web] listen",
+                cfg.listen
+            )
+        })?;
+    let mut stop2 = stop.clone();
+    let Some(client) = super::collector::connect_retrying(&cfg.database_url, &mut stop2).await
+    else {
+        return Ok(tokio::spawn(async {}));
+    };
+    tracing::info!(listen = %cfg.listen, "dashboard listening");
+    let ctx = Arc::new(Ctx {
+        cfg,
+        db: RwLock::new(client),
+    });
+    let app = router(ctx);
+    Ok(tokio::spawn(async move {
+        let mut stop = stop;
+        let r = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::error!(%e, "dashboard server ended");
+        }
+    }))
+}
+
+fn router(ctx: Shared) -> Router {
+    Router::new()
+        .route("/", get(|| async { Html(DASHBOARD) }))
+        .route("/site/{id}", get(|| async { Html(SITE) }))
+        .route("/api/overview", get(overview))
+        .route("/api/sites/{id}", get(site))
+        .route("/report", get(report_download))
+        .with_state(ctx)
+}
+
+fn fail(status: StatusCode, msg: String) -> Response {
+    (status, Json(json!({"error": msg}))).into_response()
+}
+
+/// Run a query with the shared client; reconnect once when the connection is gone.
+async fn with_db<T, F>(ctx: &Ctx, f: F) -> Result<T, Response>
+where
+    F: for<'a> Fn(
+        &'a Client,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<T, String>> + Send + 'a>,
+    >,
+{
+    {
+        let c = ctx.db.read().await;
+        if !c.is_closed() {
+            return f(&c)
+                .await
+                .map_err(|e| fail(StatusCode::SERVICE_UNAVAILABLE, e));
+        }
+    }
+    let mut w = ctx.db.write().await;
+    if w.is_closed() {
+        match super::db::connect(&ctx.cfg.database_url).await {
+            Ok(c) => *w = c,
+            Err(e) => return Err(fail(StatusCode::SERVICE_UNAVAILABLE, e)),
+        }
+    }
+    f(&w)
+        .await
+        .map_err(|e| fail(StatusCode::SERVICE_UNAVAILABLE, e))
+}
+
+fn today(cfg: &ProvinceConfig, now: i64) -> Day {
+    DayRule {
+        utc_offset_minutes: cfg.hours.utc_offset_min,
+        day_start_minutes: 0,
+    }
+    .local_date(now)
+}
+
+fn db_err(e: tokio_postgres::Error) -> String {
+    format!("database: {e}")
+}
+
+async fn overview(State(ctx): State<Shared>) -> Response {
+    let now = crate::sys::wall_ms();
+    let day = today(&ctx.cfg, now);
+    let week = report::week_of(day);
+    let Ok((mon, sun)) = report::parse_week(&week) else {
+        return fail(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("bad week {week}"),
+        );
+    };
+    let (d, m, s) = (day.to_string(), mon.to_string(), sun.to_string());
+    let r = with_db(&ctx, |c| {
+        let (d, m, s) = (d.clone(), m.clone(), s.clone());
+        Box::pin(async move {
+            c.query(
+                "SELECT s.site, s.name, s.province, s.online, s.last_heard,
+                   (s.metrics::json->'totals'->>'waiting')::bigint,
+                   s.metrics::json->'printer'->>'state',
+                   t.issued, t.wait_p50_ms, w.open_ms, w.up_ms, w.connected_ms, w.dips
+                 FROM sites s
+                 LEFT JOIN site_day t ON t.site = s.site AND t.day = $1
+                 LEFT JOIN (SELECT site, sum(open_ms)::bigint AS open_ms, sum(up_ms)::bigint AS up_ms,
+                              sum(connected_ms)::bigint AS connected_ms,
+                              sum(power_dips + uplink_dips)::bigint AS dips
+                            FROM site_day WHERE day >= $2 AND day <= $3 GROUP BY site) w ON w.site = s.site
+                 ORDER BY s.site",
+                &[&d, &m, &s],
+            )
+            .await
+            .map_err(db_err)
+        })
+    })
+    .await;
+    let rows = match r {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let share = |a: Option<i64>, b: Option<i64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0 => json!(a as f64 / b as f64),
+        _ => Value::Null,
+    };
+    let sites: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let open: Option<i64> = r.get(9);
+            json!({
+                "site": r.get::<_, String>(0),
+                "name": r.get::<_, String>(1),
+                "province": r.get::<_, String>(2),
+                "online": r.get::<_, bool>(3),
+                "last_heard": r.get::<_, Option<i64>>(4),
+                "waiting_now": r.get::<_, Option<i64>>(5),
+                "printer": r.get::<_, Option<String>>(6),
+                "tickets_today": r.get::<_, Option<i32>>(7).unwrap_or(0),
+                "median_wait_today_ms": r.get::<_, Option<i64>>(8),
+                "availability_week": share(r.get(10), open),
+                "connected_week": share(r.get(11), open),
+                "dips_week": r.get::<_, Option<i64>>(12).unwrap_or(0),
+            })
+        })
+        .collect();
+    Json(json!({"generated_at": now, "day": d, "week": week, "sites": sites})).into_response()
+}
+
+async fn site(State(ctx): State<Shared>, Path(id): Path<String>) -> Response {
+    let now = crate::sys::wall_ms();
+    let day = today(&ctx.cfg, now);
+    let from = Day(day.0 - 13).to_string();
+    let id2 = id.clone();
+    let r = with_db(&ctx, |c| {
+        let (id, from) = (id2.clone(), from.clone());
+        Box::pin(async move {
+            let site = c
+                .query_opt("SELECT name, province, online, last_heard, status_at FROM sites WHERE site = $1", &[&id])
+                .await
+                .map_err(db_err)?;
+            let days = c
+                .query(
+                    "SELECT day, issued, served, skipped, transferred, waits_ms, service_ms, open_ms, up_ms,
+                       connected_ms, power_dips, power_dip_ms, uplink_dips, uplink_dip_ms, printer_trouble_ms, outages,
+                       per_service, per_counter, clock_unsync_share
+                     FROM site_day WHERE site = $1 AND day >= $2 ORDER BY day",
+                    &[&id, &from],
+                )
+                .await
+                .map_err(db_err)?;
+            Ok((site, days))
+        })
+    })
+    .await;
+    let (site, days) = match r {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let Some(site) = site else {
+        return fail(
+            StatusCode::NOT_FOUND,
+            format!("no center with id \"{id}\"; the list is at /api/overview"),
+        );
+    };
+    let mut outages = Vec::new();
+    let days: Vec<Value> = days
+        .iter()
+        .map(|r| {
+            let waits: Vec<i64> = r.get(5);
+            let service: Vec<i64> = r.get(6);
+            let open: i64 = r.get(7);
+            let sh = |x: i64| if open > 0 { json!(x as f64 / open as f64) } else { Value::Null };
+            if let Ok(Value::Array(list)) = serde_json::from_str::<Value>(r.get::<_, &str>(15)) {
+                outages.extend(list);
+            }
+            json!({
+                "day": r.get::<_, String>(0),
+                "issued": r.get::<_, i32>(1), "served": r.get::<_, i32>(2),
+                "skipped": r.get::<_, i32>(3), "transferred": r.get::<_, i32>(4),
+                "wait_p50_ms": percentile(&waits, 50.0), "wait_p90_ms": percentile(&waits, 90.0),
+                "service_p50_ms": percentile(&service, 50.0), "service_p90_ms": percentile(&service, 90.0),
+                "open_ms": open, "availability": sh(r.get(8)), "connected": sh(r.get(9)),
+                "power_dips": r.get::<_, i32>(10), "power_dip_ms": r.get::<_, i64>(11),
+                "uplink_dips": r.get::<_, i32>(12), "uplink_dip_ms": r.get::<_, i64>(13),
+                "printer_trouble_ms": r.get::<_, i64>(14),
+                "per_service": serde_json::from_str::<Value>(r.get::<_, &str>(16)).unwrap_or(Value::Null),
+                "per_counter": serde_json::from_str::<Value>(r.get::<_, &str>(17)).unwrap_or(Value::Null),
+                "clock_unsync_share": r.get::<_, f64>(18),
+            })
+        })
+        .collect();
+    outages.sort_by_key(|o| o["from"].as_i64());
+    outages.dedup();
+    Json(json!({
+        "site": id,
+        "name": site.get::<_, String>(0),
+        "province": site.get::<_, String>(1),
+        "online": site.get::<_, bool>(2),
+        "last_heard": site.get::<_, Option<i64>>(3),
+        "days": days,
+        "outages": outages,
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct ReportQuery {
+    week: Option<String>,
+    format: Option<String>,
+}
+
+async fn report_download(State(ctx): State<Shared>, Query(q): Query<ReportQuery>) -> Response {
+    let week = q
+        .week
+        .unwrap_or_else(|| report::week_of(today(&ctx.cfg, crate::sys::wall_ms())));
+    if let Err(e) = report::parse_week(&week) {
+        return fail(StatusCode::BAD_REQUEST, e);
+    }
+    let format = q.format.unwrap_or_else(|| "xlsx".into());
+    if format != "xlsx" && format != "csv" {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            format!("format \"{format}\": use xlsx or csv"),
+        );
+    }
+    let w2 = week.clone();
+    let rows = match with_db(&ctx, |c| {
+        let w = w2.clone();
+        Box::pin(async move { report::rows(c, &w).await })
+    })
+    .await
+    {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let (bytes, mime) = if format == "csv" {
+        (report::to_csv(&rows), "text/csv; charset=utf-8")
+    } else {
+        match report::to_xlsx(&rows, &week) {
+            Ok(b) => (
+                b,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
+            Err(e) => return fail(StatusCode::INTERNAL_SERVER_ERROR, e),
+        }
+    };
+    let disp = format!("attachment; filename=\"layso-{week}.{format}\"");
+    (
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (header::CONTENT_DISPOSITION, disp),
+        ],
+        bytes,
+    )
+        .into_response()
+}

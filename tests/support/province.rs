@@ -1,0 +1,206 @@
+//! Test harness for the province side: the real `layso province run` process (killable,
+//! restartable), its configuration, and checks against PostgreSQL that every (site, seq)
+//! a site logged is stored exactly once.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+pub fn collector_toml(
+    broker_port: u16,
+    db_url: &str,
+    client_id: &str,
+    web_port: u16,
+    extra_broker: &str,
+) -> String {
+    format!(
+        r#"[broker]
+host = "127.0.0.1"
+port = {broker_port}
+client_id = "{client_id}"
+share_group = "layso"
+{extra_broker}
+
+[database]
+url = "{db_url}"
+
+[web]
+listen = "127.0.0.1:{web_port}"
+
+[collector]
+batch_max_messages = 200
+batch_max_wait_ms = 20
+resend_after_secs = 2
+figures_every_secs = 1
+figures_min_age_secs = 0
+"#
+    )
+}
+
+pub struct Collector {
+    pub config: PathBuf,
+    pub web_port: u16,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Collector {
+    pub async fn start(dir: &Path, name: &str, broker_port: u16, db_url: &str) -> Collector {
+        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
+        let web_port = super::mosquitto::free_port();
+        let config = dir.join(format!("{name}.toml"));
+        std::fs::write(
+            &config,
+            collector_toml(broker_port, db_url, name, web_port, ""),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut c = Collector {
+            config,
+            web_port,
+            log: dir.join(format!("{name}.log")),
+            child: None,
+        };
+        c.run().await;
+        c
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.web_port)
+    }
+
+    /// Start the process and wait until its dashboard answers (the database is migrated
+    /// and the MQTT session is being made).
+    pub async fn run(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = log.try_clone().unwrap_or_else(|e| panic!("{e}"));
+        let child = Command::new(env!("CARGO_BIN_EXE_layso"))
+            .args(["province", "run", "--config"])
+            .arg(&self.config)
+            .env("LAYSO_LOG", "info,rumqttc=warn")
+            .env_remove("DATABASE_URL")
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start layso province: {e}"));
+        self.child = Some(child);
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(r) = http
+                .get(self.url("/api/overview"))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+            {
+                if r.status().is_success() {
+                    // Give the MQTT session a moment to subscribe.
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    return;
+                }
+            }
+            if let Some(Ok(Some(st))) = self.child.as_mut().map(|c| c.try_wait()) {
+                panic!(
+                    "layso province exited at start ({st}); log:\n{}",
+                    self.log()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "layso province did not answer within 30 s; log:\n{}",
+            self.log()
+        );
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            unsafe {
+                libc::kill(c.id() as i32, libc::SIGKILL);
+            }
+            let _ = c.wait();
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The seqs stored for `site`, ascending, and how many rows (duplicates would differ).
+pub async fn db_seqs(client: &tokio_postgres::Client, site: &str) -> Vec<u64> {
+    client
+        .query(
+            "SELECT seq FROM events WHERE site = $1 ORDER BY seq",
+            &[&site],
+        )
+        .await
+        .map(|rows| rows.iter().map(|r| r.get::<_, i64>(0) as u64).collect())
+        .unwrap_or_default()
+}
+
+/// Wait until PostgreSQL holds exactly `want` for `site`; the error shows the difference.
+pub async fn wait_exactly(
+    url: &str,
+    site: &str,
+    want: &[u64],
+    timeout: Duration,
+) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    let mut have = Vec::new();
+    while Instant::now() < deadline {
+        if let Ok((c, conn)) = tokio_postgres::connect(url, tokio_postgres::NoTls).await {
+            let task = tokio::spawn(conn);
+            have = db_seqs(&c, site).await;
+            drop(c);
+            task.abort();
+            if have == want {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let missing: Vec<u64> = want
+        .iter()
+        .filter(|s| have.binary_search(s).is_err())
+        .copied()
+        .collect();
+    let extra: Vec<u64> = have
+        .iter()
+        .filter(|s| want.binary_search(s).is_err())
+        .copied()
+        .collect();
+    let mut bodies = Vec::new();
+    if let Ok((c, conn)) = tokio_postgres::connect(url, tokio_postgres::NoTls).await {
+        let task = tokio::spawn(conn);
+        for q in extra.iter().take(5) {
+            if let Ok(r) = c
+                .query_one(
+                    "SELECT body FROM events WHERE site = $1 AND seq = $2",
+                    &[&site, &(*q as i64)],
+                )
+                .await
+            {
+                bodies.push(r.get::<_, String>(0));
+            }
+        }
+        task.abort();
+    }
+    Err(format!(
+        "{site}: PostgreSQL has {} rows, the site logged {}; missing {:?}, not logged {:?} {bodies:?}",
+        have.len(),
+        want.len(),
+        &missing[..missing.len().min(20)],
+        &extra[..extra.len().min(20)]
+    ))
+}
