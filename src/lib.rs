@@ -73,10 +73,10 @@ pub mod daemon;
 pub mod devices;
 pub mod engine;
 pub mod log;
-pub mod status;
-pub mod report;
 #[cfg(feature = "province")]
 pub mod province;
+pub mod report;
+pub mod status;
 pub mod sys;
 pub mod uplink;
 pub mod voice;

@@ -384,7 +384,9 @@ async fn daemon_killed_while_publishing_and_restarted_loses_nothing() {
                 .map(|i| {
                     let (api, counter) = (api.clone(), counter.clone());
                     async move {
-                        let r = api.issue(if (i + round) % 2 == 0 { "A" } else { "B" }).await;
+                        let r = api
+                            .issue(if (i + round) % 2 == 0 { "A" } else { "B" })
+                            .await;
                         if r.is_some() {
                             counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         }
