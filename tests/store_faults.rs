@@ -11,6 +11,8 @@
 //! they need root and FAIL (not skip) without it. Run: `cargo test --test store_faults --
 //! --nocapture`.
 
+#[path = "support/lazyfs.rs"]
+mod lazyfs;
 mod support;
 
 use layso::core::Event;
@@ -559,6 +561,116 @@ async fn emfile_row() -> Row {
     row
 }
 
+/// A site whose store lives on a fresh LazyFS mount (`<tmp>/mnt` over `<tmp>/backing`).
+fn site_on_lazyfs(base: &Path) -> (lazyfs::LazyFs, Site, PathBuf) {
+    let fs = lazyfs::LazyFs::mount(&base.join("backing"), &base.join("mnt"));
+    let (site, store) = site_on(&fs.mountpoint);
+    (fs, site, store)
+}
+
+/// Power cut under load: the LazyFS drops every write not yet synced and the daemon is
+/// SIGKILLed in the same instant; the file system is remounted over what reached the disk
+/// and the daemon restarted on it.
+async fn power_cut_row() -> Row {
+    require_root();
+    let base = tempfile::tempdir().expect("tmp");
+    let (fs, site, store) = site_on_lazyfs(base.path());
+    let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
+    let d = tokio::task::block_in_place(|| site.start());
+    load(&site, &acked, 700).await;
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let power = fs.switch();
+    let (pending, synced) = fs.pages();
+    let killer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        power.cut();
+        d.kill9();
+    });
+    load(&site, &acked, 700).await;
+    let _ = killer.await;
+    let (dropped, synced_at_cut) = fs.pages();
+    tokio::task::block_in_place(|| fs.unmount());
+    let fs = lazyfs::LazyFs::mount(&base.path().join("backing"), &base.path().join("mnt"));
+    let started = Instant::now();
+    let d = tokio::task::block_in_place(|| site.start());
+    let mut row = Row {
+        name: "power cut dropping unsynced writes (FUSE)",
+        ..Row::default()
+    };
+    serve_again(&site, &acked, Duration::from_secs(20)).await;
+    row.serve_again_s = started.elapsed().as_secs_f64();
+    load(&site, &acked, 300).await;
+    let st = site.state(&client()).await;
+    let q = queue(&site).await;
+    let acked_v = acked.lock().map(|a| a.clone()).unwrap_or_default();
+    assert_eq!(d.stop(), Some(0), "power cut: clean stop");
+    row.note = format!(
+        "{dropped} unsynced pages dropped at the cut ({pending} pending while idle before \
+         it; {synced_at_cut} pages synced up to the cut, {synced} before the last load); \
+         alarms {}",
+        st["store"]["alarms"]
+    );
+    assert!(
+        synced_at_cut > synced,
+        "power cut: the LazyFS saw no fsync during the last load ({synced} → {synced_at_cut})"
+    );
+    verify(&store, &acked_v, q, &mut row);
+    drop(fs);
+    row
+}
+
+/// A write error returned by the file system itself (LazyFS switch: every modifying
+/// operation on every store file fails with `errno`), under load, then cleared.
+async fn fuse_errno_row(name: &'static str, errno: i32, text: &str) -> Row {
+    require_root();
+    let base = tempfile::tempdir().expect("tmp");
+    let (fs, site, store) = site_on_lazyfs(base.path());
+    let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
+    let d = tokio::task::block_in_place(|| site.start());
+    load(&site, &acked, 700).await;
+    fs.fail_writes(errno);
+    load(&site, &acked, 1_500).await;
+    let c = client();
+    let st = site.state(&c).await;
+    assert_eq!(st["store"]["writable"], false, "{name}: {}", st["store"]);
+    let error = st["store"]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        error.contains(text),
+        "{name}: store.error names the cause: {error}"
+    );
+    let r = c
+        .post(site.url("/api/v1/tickets"))
+        .json(&serde_json::json!({"service": "A"}))
+        .send()
+        .await
+        .expect("post while failing");
+    assert_eq!(
+        r.status(),
+        503,
+        "{name}: refused while the file system fails"
+    );
+    fs.fail_writes(0);
+    let mut row = Row {
+        name,
+        ..Row::default()
+    };
+    row.serve_again_s = serve_again(&site, &acked, Duration::from_secs(10)).await;
+    load(&site, &acked, 300).await;
+    row.note = format!("while failing: store.error {error:?}");
+    load_then_kill(&site, d, &acked, 300).await;
+    let d = tokio::task::block_in_place(|| site.start());
+    load(&site, &acked, 200).await;
+    let q = queue(&site).await;
+    let acked_v = acked.lock().map(|a| a.clone()).unwrap_or_default();
+    assert_eq!(d.stop(), Some(0), "{name}: clean stop");
+    verify(&store, &acked_v, q, &mut row);
+    drop(fs);
+    row
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn storage_fault_matrix() {
     let started = Instant::now();
@@ -702,6 +814,25 @@ async fn storage_fault_matrix() {
     }
     if "EMFILE".contains(&only) {
         rows.push(emfile_row().await);
+    }
+    if "power cut dropping unsynced writes (FUSE)".contains(&only) {
+        rows.push(power_cut_row().await);
+    }
+    for (name, errno, text) in [
+        (
+            "read-only file system (FUSE EROFS), then writable",
+            libc::EROFS,
+            "Read-only file system",
+        ),
+        (
+            "I/O error from the file system (FUSE EIO), then cleared",
+            libc::EIO,
+            "Input/output error",
+        ),
+    ] {
+        if name.contains(&only) {
+            rows.push(fuse_errno_row(name, errno, text).await);
+        }
     }
 
     println!(
