@@ -7,7 +7,9 @@
 //! (0); seconds until tickets are served again; and that the queue counts only stored
 //! tickets (a refused command leaves no trace).
 //!
-//! Disk-full and EMFILE rows mount a small tmpfs and change the daemon's RLIMIT_NOFILE:
+//! Disk-full and EMFILE rows mount a small tmpfs and change the daemon's RLIMIT_NOFILE; the
+//! power-cut and FUSE EROFS/EIO rows put the store on a LazyFS-style FUSE mount
+//! (tests/support/lazyfs.rs) that drops unsynced writes or fails writes on demand:
 //! they need root and FAIL (not skip) without it. Run: `cargo test --test store_faults --
 //! --nocapture`.
 
@@ -328,8 +330,9 @@ fn require_root() {
     let uid = unsafe { libc::geteuid() };
     assert_eq!(
         uid, 0,
-        "the disk-full and EMFILE rows of the storage fault matrix need root (tmpfs mounts, \
-         prlimit on the daemon); run `sudo -E cargo test --test store_faults` (CI runs as root)"
+        "the disk-full, EMFILE and FUSE rows of the storage fault matrix need root (tmpfs and \
+         FUSE mounts, prlimit on the daemon; FUSE needs /dev/fuse, fuse3 gives fusermount3); run \
+         `sudo -E cargo test --test store_faults` (CI runs as root)"
     );
 }
 
@@ -898,4 +901,49 @@ async fn storage_fault_matrix() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The LazyFS itself: what was synced survives a power cut, what was not is gone, and the
+/// errno switch fails writes until cleared (so the rows above test what they claim).
+#[test]
+fn lazyfs_keeps_synced_and_drops_unsynced_writes() {
+    use std::io::Write;
+    use std::os::unix::fs::FileExt;
+    require_root();
+    let base = tempfile::tempdir().expect("tmp");
+    let (backing, mnt) = (base.path().join("backing"), base.path().join("mnt"));
+    let fs = lazyfs::LazyFs::mount(&backing, &mnt);
+    let synced = mnt.join("synced");
+    let mut f = std::fs::File::create(&synced).expect("create through FUSE");
+    f.write_all(&[1u8; 10_000]).expect("write");
+    f.sync_data().expect("fdatasync");
+    f.write_all_at(&[2u8; 100], 5_000).expect("overwrite");
+    f.write_all_at(&[3u8; 100], 20_000).expect("grow");
+    assert_eq!(
+        std::fs::read(&synced).expect("read back").len(),
+        20_100,
+        "unsynced data is visible before the cut"
+    );
+    let mut g = std::fs::File::create(mnt.join("never-synced")).expect("create");
+    g.write_all(b"lost").expect("write");
+    drop((f, g));
+    fs.fail_writes(libc::EROFS);
+    let err = std::fs::write(mnt.join("refused"), b"x").expect_err("EROFS while switched");
+    assert_eq!(err.raw_os_error(), Some(libc::EROFS), "{err}");
+    fs.fail_writes(0);
+    std::fs::write(mnt.join("after"), b"x").expect("writable again");
+    fs.power_cut();
+    fs.unmount();
+    let fs = lazyfs::LazyFs::mount(&backing, &mnt);
+    assert_eq!(
+        std::fs::read(&synced).expect("synced file"),
+        vec![1u8; 10_000],
+        "exactly the synced contents survive the cut"
+    );
+    assert_eq!(
+        std::fs::read(mnt.join("never-synced")).expect("its entry survives"),
+        Vec::<u8>::new(),
+        "the unsynced data of a new file is gone (its directory entry stays)"
+    );
+    drop(fs);
 }

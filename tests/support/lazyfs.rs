@@ -149,18 +149,17 @@ impl Fs {
     }
 
     fn shadow<'a>(&self, st: &'a mut State, ino: u64, rel: &Path) -> Result<&'a mut Shadow, Errno> {
-        if !st.shadows.contains_key(&ino) {
-            let data = std::fs::read(self.real(rel)).map_err(|e| errno(&e))?;
-            st.shadows.insert(
-                ino,
-                Shadow {
+        match st.shadows.entry(ino) {
+            std::collections::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let data = std::fs::read(self.real(rel)).map_err(|e| errno(&e))?;
+                Ok(e.insert(Shadow {
                     data,
                     dirty: BTreeSet::new(),
                     len_dirty: false,
-                },
-            );
+                }))
+            }
         }
-        st.shadows.get_mut(&ino).ok_or(Errno::EIO)
     }
 
     /// Apply a file's unsynced writes to the backing file and sync it.
@@ -608,8 +607,10 @@ impl LazyFs {
             cut: AtomicBool::new(false),
             fail: AtomicI32::new(0),
         });
-        let mut st = State::default();
-        st.next_ino = 1;
+        let mut st = State {
+            next_ino: 1,
+            ..State::default()
+        };
         st.paths.insert(1, PathBuf::new());
         st.inos.insert(PathBuf::new(), 1);
         let st = Arc::new(Mutex::new(st));
