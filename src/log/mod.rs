@@ -116,15 +116,18 @@ pub struct EventLog {
 /// `sync_file_range` on what it wrote, which survives a crash but not a power cut (no
 /// device-cache flush, no file size); an `fdatasync` after it makes sled's copy durable.
 #[derive(Clone, Default)]
-pub(crate) struct SledFile(Arc<std::sync::Mutex<Option<std::fs::File>>>);
+pub(crate) struct SledFile(Arc<std::sync::Mutex<Option<(PathBuf, std::fs::File)>>>);
 
 impl SledFile {
     /// (Re)open `<dir>/db` after sled opened the store.
     pub(crate) fn open(&self, dir: &Path) -> Result<(), LogError> {
         let path = dir.join("db");
-        let f = std::fs::File::open(&path).map_err(|source| LogError::Io { path, source })?;
+        let f = std::fs::File::open(&path).map_err(|source| LogError::Io {
+            path: path.clone(),
+            source,
+        })?;
         if let Ok(mut g) = self.0.lock() {
-            *g = Some(f);
+            *g = Some((path, f));
         }
         Ok(())
     }
@@ -135,8 +138,8 @@ impl SledFile {
             source: std::io::Error::other("sled file lock poisoned"),
         })?;
         match g.as_ref() {
-            Some(f) => f.sync_data().map_err(|source| LogError::Io {
-                path: PathBuf::from("db"),
+            Some((path, f)) => f.sync_data().map_err(|source| LogError::Io {
+                path: path.clone(),
                 source,
             }),
             None => Ok(()),
