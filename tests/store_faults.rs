@@ -846,6 +846,11 @@ async fn storage_fault_matrix() {
             libc::EIO,
             "Input/output error",
         ),
+        (
+            "no space on every store file (FUSE ENOSPC), then freed",
+            libc::ENOSPC,
+            "No space left on device",
+        ),
     ] {
         if name.contains(&only) {
             rows.push(fuse_errno_row(name, errno, text).await);
