@@ -23,6 +23,7 @@ declare -A NEED=(
   [espeak-ng]=espeak-ng
   [prlimit]=util-linux
   [mount]=mount
+  [fusermount3]=fuse3
 )
 missing=()
 for cmd in "${!NEED[@]}"; do

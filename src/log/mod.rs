@@ -108,6 +108,43 @@ pub struct EventLog {
     journal: Journal,
     /// The highest seq the flusher made durable in both copies.
     durable: Arc<AtomicU64>,
+    /// sled's log file, synced after sled's flush (see [`SledFile`]).
+    sled_file: SledFile,
+}
+
+/// A descriptor of sled's `db` file, kept open: sled 0.34's flush only runs
+/// `sync_file_range` on what it wrote, which survives a crash but not a power cut (no
+/// device-cache flush, no file size); an `fdatasync` after it makes sled's copy durable.
+#[derive(Clone, Default)]
+pub(crate) struct SledFile(Arc<std::sync::Mutex<Option<(PathBuf, std::fs::File)>>>);
+
+impl SledFile {
+    /// (Re)open `<dir>/db` after sled opened the store.
+    pub(crate) fn open(&self, dir: &Path) -> Result<(), LogError> {
+        let path = dir.join("db");
+        let f = std::fs::File::open(&path).map_err(|source| LogError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if let Ok(mut g) = self.0.lock() {
+            *g = Some((path, f));
+        }
+        Ok(())
+    }
+
+    fn sync(&self) -> Result<(), LogError> {
+        let g = self.0.lock().map_err(|_| LogError::Io {
+            path: PathBuf::from("db"),
+            source: std::io::Error::other("sled file lock poisoned"),
+        })?;
+        match g.as_ref() {
+            Some((path, f)) => f.sync_data().map_err(|source| LogError::Io {
+                path: path.clone(),
+                source,
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 impl EventLog {
@@ -231,6 +268,7 @@ impl EventLog {
             reader: self.reader.clone(),
             journal: self.journal.syncer(),
             durable: self.durable.clone(),
+            sled_file: self.sled_file.clone(),
         }
     }
 
@@ -280,6 +318,7 @@ pub struct Flusher {
     reader: LogReader,
     journal: JournalSync,
     durable: Arc<AtomicU64>,
+    sled_file: SledFile,
 }
 
 impl Flusher {
@@ -290,7 +329,10 @@ impl Flusher {
         // two fsyncs, not their sum.
         let journal = std::thread::scope(|s| {
             let j = s.spawn(|| self.journal.sync());
-            let sled = t.db.flush();
+            let sled =
+                t.db.flush()
+                    .map_err(LogError::from)
+                    .and_then(|_| self.sled_file.sync());
             let journal = j.join().unwrap_or_else(|_| {
                 Err(LogError::Io {
                     path: PathBuf::from("journal"),

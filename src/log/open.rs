@@ -247,7 +247,9 @@ pub(super) fn open(
         hwm_file,
         journal,
         durable: Arc::new(AtomicU64::new(0)),
+        sled_file: super::SledFile::default(),
     };
+    log.sled_file.open(dir)?;
     settle(&mut log, &hwm, 0)?;
     hwm_file_touch(&mut log)?;
     // Open today's journal file now, so appends never need a new descriptor.
@@ -328,6 +330,7 @@ pub(super) fn reopen(log: &mut EventLog, now_ms: i64) -> Result<OpenReport, LogE
         Err(OpenFailure::Corrupt(why)) => quarantine(&log.dir, now_ms, why, &mut report)?,
     };
     log.reader.put(Trees::of(db)?);
+    log.sled_file.open(&log.dir)?;
     let (hwm, recovery) = reconcile(
         &log.dir,
         &log.reader,
