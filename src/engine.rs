@@ -439,22 +439,7 @@ impl Engine {
     fn exec(&mut self, cmd: &Command) -> Result<Outcome, ExecError> {
         let now = self.options.clock.now();
         let d = decide(&self.state, cmd, now).map_err(ExecError::Rejected)?;
-        let mut seq = self.log.next_seq();
-        let entries: Vec<Entry> = d
-            .events
-            .into_iter()
-            .map(|event| {
-                let e = Entry {
-                    seq,
-                    at: d.at,
-                    clock_ok: d.clock_ok,
-                    day: d.day,
-                    event,
-                };
-                seq += 1;
-                e
-            })
-            .collect();
+        let entries = d.entries(self.log.next_seq());
         if entries.is_empty() {
             return Ok(Outcome::default());
         }
@@ -472,7 +457,7 @@ impl Engine {
             entries,
         };
         if let Some(n) = counter_of(cmd) {
-            out.current = self.state.counters.get(&n).and_then(|c| c.current.clone());
+            out.current = self.state.counter_state(n).and_then(|c| c.current.clone());
         }
         Ok(out)
     }
@@ -526,8 +511,8 @@ impl Engine {
     fn view(&self) -> View {
         let s = &self.state;
         View {
-            day: s.day.map(|d| d.to_string()),
-            last_seq: s.last_seq,
+            day: s.day().map(|d| d.to_string()),
+            last_seq: s.last_seq(),
             services: self
                 .config
                 .services
@@ -549,7 +534,7 @@ impl Engine {
                 .counters
                 .iter()
                 .map(|c| {
-                    let st = s.counters.get(&c.number);
+                    let st = s.counter_state(c.number);
                     CounterView {
                         number: c.number,
                         name: c.name.clone(),
@@ -558,7 +543,7 @@ impl Engine {
                         current: st.and_then(|x| x.current.as_ref()).map(CurrentView::from),
                         served_today: st.map_or(0, |x| x.served_today),
                         officer: s
-                            .ratings
+                            .ratings()
                             .signed_in
                             .get(&c.number)
                             .and_then(|o| self.config.ratings.public_officer(o)),
@@ -566,7 +551,7 @@ impl Engine {
                 })
                 .collect(),
             last_calls: s
-                .last_calls
+                .last_calls()
                 .iter()
                 .map(|c| CallView {
                     ticket: c.ticket.clone(),
@@ -576,7 +561,7 @@ impl Engine {
                 })
                 .collect(),
             devices: s
-                .devices
+                .devices()
                 .iter()
                 .map(|(k, d)| DeviceView {
                     device: k.clone(),
@@ -587,7 +572,7 @@ impl Engine {
                 .collect(),
             alarms: self.alarms.lock().map(|a| a.clone()).unwrap_or_default(),
             ratable: crate::core::rating::ratable(s),
-            ratings_alerts: s.ratings.alerts.iter().cloned().collect(),
+            ratings_alerts: s.ratings().alerts.iter().cloned().collect(),
             store: store::store_view(&self.store),
         }
     }

@@ -94,7 +94,12 @@ const FONT_TABLE: &[(char, &str)] = &[
 fn letters_to_bits(letters: &str, order: &[u8; 7]) -> u8 {
     letters
         .bytes()
-        .map(|l| order.iter().position(|&o| o == l).map_or(0, |bit| 1u8 << bit))
+        .map(|l| {
+            order
+                .iter()
+                .position(|&o| o == l)
+                .map_or(0, |bit| 1u8 << bit)
+        })
         .fold(0, |a, b| a | b)
 }
 

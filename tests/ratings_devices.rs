@@ -133,7 +133,9 @@ fn a_wrong_rating_button_is_reported_with_line_and_column() {
 
 /// The 1-based line of the first line containing `needle`.
 fn line_of(text: &str, needle: &str) -> usize {
-    text.lines().position(|l| l.contains(needle)).map_or(0, |i| i + 1)
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map_or(0, |i| i + 1)
 }
 
 fn bus_config(path: &std::path::Path, pads: &[(u8, u16)]) -> KeypadBusConfig {

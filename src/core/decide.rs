@@ -1,7 +1,7 @@
 //! `decide`: the queue rules. Given the state, a command and the time, say what happens.
 
 use super::command::{Command, RejectCode, Rejection};
-use super::event::Event;
+use super::event::{Entry, Event};
 use super::rating;
 use super::state::{CounterDef, CounterStatus, State};
 use super::time::{effective_time, Day, Now};
@@ -16,6 +16,24 @@ pub struct Decision {
     /// Events in order; may be empty (an idempotent command) and starts with
     /// `DayStarted` when the command is the first of a new business day.
     pub events: Vec<Event>,
+}
+
+impl Decision {
+    /// The decision as log entries: its events numbered from `first_seq` on, each
+    /// carrying the decision's time, clock flag and day. The only place seqs are stamped.
+    pub fn entries(self, first_seq: u64) -> Vec<Entry> {
+        let (at, clock_ok, day) = (self.at, self.clock_ok, self.day);
+        (first_seq..)
+            .zip(self.events)
+            .map(|(seq, event)| Entry {
+                seq,
+                at,
+                clock_ok,
+                day,
+                event,
+            })
+            .collect()
+    }
 }
 
 /// The time stamp a command made `now` gets: effective time never goes backwards, and

@@ -59,18 +59,10 @@ impl Live {
                 clock_ok: true,
             },
         )?;
-        let mut out = vec![];
-        for ev in d.events {
-            let e = Entry {
-                seq: self.log.len() as u64 + 1,
-                at: d.at,
-                clock_ok: d.clock_ok,
-                day: d.day,
-                event: ev,
-            };
-            apply(&mut self.state, &e);
+        let out = d.entries(self.log.len() as u64 + 1);
+        for e in &out {
+            apply(&mut self.state, e);
             self.log.push(e.clone());
-            out.push(e);
         }
         Ok(out)
     }
