@@ -172,11 +172,20 @@ fn rule(st: &State, command: &Command, day: Day, at: i64) -> Result<Vec<Event>, 
             counter: n,
             service,
         } => {
-            counter(st, *n)?;
+            let c = counter(st, *n)?;
             let officer = rating::require_officer(st, *n)?;
+            let service = match service {
+                Some(s) => s.clone(),
+                None => {
+                    let cur = current(*n).ok_or_else(|| Rejection::no_current(*n))?;
+                    c.other_service(&cur.service)
+                        .ok_or_else(|| Rejection::no_other_service(*n, &cur.ticket))?
+                        .to_string()
+                }
+            };
             let def = site
-                .service(service)
-                .ok_or_else(|| Rejection::unknown_service(service, &site.service_ids()))?;
+                .service(&service)
+                .ok_or_else(|| Rejection::unknown_service(&service, &site.service_ids()))?;
             let cur = current(*n).ok_or_else(|| Rejection::no_current(*n))?;
             if cur.service == def.id {
                 return Err(Rejection::new(

@@ -25,6 +25,17 @@ pub struct CounterDef {
     pub services: Vec<String>,
 }
 
+impl CounterDef {
+    /// Where a transfer without a chosen service goes: the first service this counter
+    /// serves other than `than`.
+    pub fn other_service(&self, than: &str) -> Option<&str> {
+        self.services
+            .iter()
+            .map(String::as_str)
+            .find(|s| *s != than)
+    }
+}
+
 /// The fixed shape of a site: what core needs from the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Site {

@@ -261,7 +261,7 @@ mod properties {
             3 => Command::Skip { counter: c },
             4 => Command::Transfer {
                 counter: c,
-                service: "B".into(),
+                service: Some("B".into()),
             },
             5 => Command::SignIn {
                 counter: c,
