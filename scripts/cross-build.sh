@@ -140,7 +140,8 @@ build() {
         AR_armv7_unknown_linux_gnueabihf=arm-linux-gnueabihf-ar
         PATH="/usr/bin:$PATH"
     )
-    local -a args=(build --release --locked --bin layso --target "$triple")
+    # No default features: the test-hooks feature (LAYSO_FAULT_*) stays out of what ships.
+    local -a args=(build --release --locked --no-default-features --bin layso --target "$triple")
     if [ "$arch" = armv7 ]; then
         # No armhf std package (see CROSS.md): build std from rust-web-src. The release profile
         # unwinds on panic (the daemon catches a panicking store open), so build panic_unwind.

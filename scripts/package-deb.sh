@@ -63,7 +63,8 @@ case "$ARCH" in
     amd64)
         [ "$(dpkg --print-architecture)" = amd64 ] || die "the amd64 package is built on an amd64 host"
         say "cargo build --release (host)"
-        cargo build --release --locked --bin layso
+        # No default features: the test-hooks feature (LAYSO_FAULT_*) stays out of what ships.
+        cargo build --release --locked --no-default-features --bin layso
         BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/layso"
         RUN=()
         ;;
@@ -78,6 +79,7 @@ case "$ARCH" in
         RUN=(qemu-arm -L /usr/arm-linux-gnueabihf)
         ;;
 esac
+bash scripts/check-no-test-hooks.sh "$BIN" || die "$BIN carries test hooks: build it with --no-default-features"
 [ -x "$BIN" ] || die "no binary at $BIN"
 
 # --- Depends from the binary's shared libraries ---------------------------------------------

@@ -348,7 +348,7 @@ impl Engine {
         loop {
             if let Some(after) = self.options.stall_after {
                 if started.elapsed() >= after {
-                    tracing::warn!("test fault hook: engine stalled (LAYSO_FAULT_STALL_ENGINE_MS)");
+                    tracing::warn!("test fault hook: engine stalled on purpose");
                     self.healthy.store(false, Ordering::Relaxed);
                     std::thread::sleep(Duration::from_secs(3600));
                     return;
