@@ -211,6 +211,29 @@ fn next_completes_current_and_recall_skip_transfer() {
 }
 
 #[test]
+fn a_decision_stamps_consecutive_seqs_with_its_time_and_day() {
+    let state = State::new(site());
+    let now = Now {
+        wall_ms: T0,
+        clock_ok: false,
+    };
+    let issue = Command::Issue {
+        service: "A".into(),
+        priority: false,
+        source: "t".into(),
+    };
+    let d = decide(&state, &issue, now).unwrap_or_else(|r| panic!("{r:?}"));
+    let (at, day) = (d.at, d.day);
+    assert_eq!(d.events.len(), 2, "DayStarted then TicketIssued");
+    let entries = d.entries(41);
+    assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), [41, 42]);
+    assert!(entries
+        .iter()
+        .all(|e| e.at == at && e.day == day && !e.clock_ok));
+    assert!(matches!(entries[0].event, Event::DayStarted {}));
+}
+
+#[test]
 fn transfer_without_a_target_goes_to_the_counters_next_other_service() {
     let transfer = |counter| Command::Transfer {
         counter,
