@@ -140,6 +140,8 @@ build() {
         AR_armv7_unknown_linux_gnueabihf=arm-linux-gnueabihf-ar
         PATH="/usr/bin:$PATH"
     )
+    # No default features: neither the province side nor the test hooks (LAYSO_FAULT_*) ship;
+    # both are default features for cargo test. What ships stays lean.
     local -a args=(build --release --locked --no-default-features --bin layso --target "$triple")
     if [ "$arch" = armv7 ]; then
         # No armhf std package (see CROSS.md): build std from rust-web-src. The release profile

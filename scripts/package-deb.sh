@@ -63,6 +63,8 @@ case "$ARCH" in
     amd64)
         [ "$(dpkg --print-architecture)" = amd64 ] || die "the amd64 package is built on an amd64 host"
         say "cargo build --release (host)"
+        # No default features: neither the province side nor the test hooks (LAYSO_FAULT_*) ship;
+        # both are default features for cargo test. What ships stays lean.
         cargo build --release --locked --no-default-features --bin layso
         BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/layso"
         RUN=()
@@ -78,6 +80,7 @@ case "$ARCH" in
         RUN=(qemu-arm -L /usr/arm-linux-gnueabihf)
         ;;
 esac
+bash scripts/check-no-test-hooks.sh "$BIN" || die "$BIN carries test hooks: build it with --no-default-features"
 [ -x "$BIN" ] || die "no binary at $BIN"
 
 # --- Depends from the binary's shared libraries ---------------------------------------------

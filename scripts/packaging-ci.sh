@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The packaging checks CI runs on every change (issue 8), each timed:
 #   1. unit hardening: systemd-analyze security exposure of systemd/layso.service <= 2.0;
-#   2. aarch64 release build with Debian's toolchain + qemu smoke run + stripped size <= 10 MB;
+#   2. aarch64 release build with Debian's toolchain + qemu smoke run + stripped size <= 10 MB,
+#      and no test hook (LAYSO_FAULT_*, LAYSO_TEST_*) compiled into it;
 #   3. the amd64 package built, installed on this machine, inspected, run as its user with its
 #      config (pages answer), upgraded, removed, purged (tests/package_install.sh);
 #   4. the package under a real systemd in a booted container: Type=notify, watchdog, device
@@ -38,6 +39,7 @@ step() {
 
 step "unit exposure <= 2.0" bash scripts/check-unit-security.sh
 step "aarch64 cross-build + qemu smoke + size" bash scripts/cross-build.sh aarch64
+step "aarch64 binary has no test hooks" bash scripts/check-no-test-hooks.sh target/cross/aarch64-unknown-linux-gnu/release/layso
 step "amd64 package install/upgrade/remove + newcomer run" bash tests/package_install.sh
 if [ "$skip_container" -eq 0 ]; then
     step "package under systemd (container)" bash tests/unit_under_systemd.sh

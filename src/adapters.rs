@@ -233,28 +233,6 @@ pub struct EngineSink {
     pub config: Arc<Config>,
 }
 
-impl EngineSink {
-    /// Transfer from a keypad (one key, no picker): to the first other service the
-    /// counter serves.
-    fn transfer_target(&self, counter: u16) -> Result<String, String> {
-        let view = self.handle.view();
-        let current = view
-            .counters
-            .iter()
-            .find(|c| c.number == counter)
-            .and_then(|c| c.current.clone())
-            .ok_or_else(|| format!("counter {counter} has no ticket to transfer"))?;
-        self.config
-            .counters
-            .iter()
-            .find(|c| c.number == counter)
-            .and_then(|c| c.services.iter().find(|s| **s != current.service).cloned())
-            .ok_or_else(|| {
-                format!("counter {counter} serves one service only; transfer from the counter page")
-            })
-    }
-}
-
 impl CounterSink for EngineSink {
     async fn press(&self, counter: u16, action: KeyAction) -> Result<Option<String>, String> {
         let command = match action {
@@ -264,9 +242,10 @@ impl CounterSink for EngineSink {
             KeyAction::Complete => Command::Complete { counter },
             KeyAction::Pause => Command::Pause { counter },
             KeyAction::Open => Command::Open { counter },
+            // One key, no picker: the core picks the counter's next other service.
             KeyAction::Transfer => Command::Transfer {
                 counter,
-                service: self.transfer_target(counter)?,
+                service: None,
             },
             KeyAction::Rate(_) => action
                 .rating_command(counter)

@@ -53,10 +53,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let options = Options {
         clock: Box::new(SystemClock),
         watchdog: crate::sys::watchdog_interval(),
-        stall_after: std::env::var("LAYSO_FAULT_STALL_ENGINE_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .map(Duration::from_millis),
+        stall_after: crate::sys::fault_stall_engine_after(),
         quota_bytes: config.store.quota_mb.map(|m| m * 1_048_576),
     };
     let handle = engine::start(config.clone(), log, report, options).map_err(RunError::Start)?;

@@ -7,7 +7,6 @@ use crate::config::Config;
 use crate::core::state::{Current, State};
 use crate::core::{apply, decide, Command, Entry, Now, Rejection};
 use crate::log::{EventLog, LogReader, OpenReport};
-use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -15,7 +14,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, oneshot, watch};
 
 mod store;
+mod view;
 pub use store::StoreView;
+use view::empty_view;
+pub use view::{CallView, CounterView, CurrentView, DeviceView, ServiceView, View};
 
 /// Reads the wall clock and whether the kernel calls it synchronized.
 pub trait Clock: Send + Sync + 'static {
@@ -51,78 +53,6 @@ pub struct Outcome {
     pub entries: Vec<Entry>,
     /// For a counter command: the counter's current ticket afterwards.
     pub current: Option<Current>,
-}
-
-/// A summary of the state for pages, displays and the API. Rebuilt after each batch.
-#[derive(Debug, Clone, Serialize)]
-pub struct View {
-    pub day: Option<String>,
-    pub last_seq: u64,
-    pub services: Vec<ServiceView>,
-    pub counters: Vec<CounterView>,
-    pub last_calls: Vec<CallView>,
-    pub devices: Vec<DeviceView>,
-    pub alarms: Vec<String>,
-    pub ratable: Vec<crate::core::rating::Ratable>,
-    pub ratings_alerts: Vec<crate::core::rating::Alert>,
-    /// Whether the store writes (false: no ticket can be issued right now) and why not.
-    pub store: StoreView,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ServiceView {
-    pub id: String,
-    pub name_vi: String,
-    pub name_en: String,
-    pub prefix: String,
-    pub waiting: usize,
-    pub waiting_priority: usize,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CurrentView {
-    pub ticket: String,
-    pub service: String,
-    pub called_at: i64,
-    pub recall: u32,
-}
-
-impl From<&Current> for CurrentView {
-    fn from(c: &Current) -> Self {
-        CurrentView {
-            ticket: c.ticket.clone(),
-            service: c.service.clone(),
-            called_at: c.called_at,
-            recall: c.recall,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CounterView {
-    pub number: u16,
-    pub name: String,
-    pub services: Vec<String>,
-    pub state: &'static str,
-    pub current: Option<CurrentView>,
-    pub served_today: u32,
-    pub officer: Option<crate::config::Officer>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CallView {
-    pub ticket: String,
-    pub counter: u16,
-    pub at: i64,
-    pub recall: u32,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DeviceView {
-    pub device: String,
-    pub state: String,
-    pub detail: String,
-    pub since: i64,
 }
 
 enum Msg {
@@ -321,21 +251,6 @@ pub fn start(
     })
 }
 
-fn empty_view() -> View {
-    View {
-        day: None,
-        last_seq: 0,
-        services: vec![],
-        counters: vec![],
-        last_calls: vec![],
-        devices: vec![],
-        alarms: vec![],
-        ratable: vec![],
-        ratings_alerts: vec![],
-        store: StoreView::default(),
-    }
-}
-
 impl Engine {
     fn run(mut self, rx: mpsc::Receiver<Msg>) {
         let started = Instant::now();
@@ -348,7 +263,7 @@ impl Engine {
         loop {
             if let Some(after) = self.options.stall_after {
                 if started.elapsed() >= after {
-                    tracing::warn!("test fault hook: engine stalled (LAYSO_FAULT_STALL_ENGINE_MS)");
+                    tracing::warn!("test fault hook: engine stalled on purpose");
                     self.healthy.store(false, Ordering::Relaxed);
                     std::thread::sleep(Duration::from_secs(3600));
                     return;
@@ -439,22 +354,7 @@ impl Engine {
     fn exec(&mut self, cmd: &Command) -> Result<Outcome, ExecError> {
         let now = self.options.clock.now();
         let d = decide(&self.state, cmd, now).map_err(ExecError::Rejected)?;
-        let mut seq = self.log.next_seq();
-        let entries: Vec<Entry> = d
-            .events
-            .into_iter()
-            .map(|event| {
-                let e = Entry {
-                    seq,
-                    at: d.at,
-                    clock_ok: d.clock_ok,
-                    day: d.day,
-                    event,
-                };
-                seq += 1;
-                e
-            })
-            .collect();
+        let entries = d.entries(self.log.next_seq());
         if entries.is_empty() {
             return Ok(Outcome::default());
         }
@@ -472,7 +372,7 @@ impl Engine {
             entries,
         };
         if let Some(n) = counter_of(cmd) {
-            out.current = self.state.counters.get(&n).and_then(|c| c.current.clone());
+            out.current = self.state.counter_state(n).and_then(|c| c.current.clone());
         }
         Ok(out)
     }
@@ -521,75 +421,6 @@ impl Engine {
             }
         }
         self.send_to_flusher(Vec::new());
-    }
-
-    fn view(&self) -> View {
-        let s = &self.state;
-        View {
-            day: s.day.map(|d| d.to_string()),
-            last_seq: s.last_seq,
-            services: self
-                .config
-                .services
-                .iter()
-                .map(|v| {
-                    let (waiting, waiting_priority) = s.waiting(&v.id);
-                    ServiceView {
-                        id: v.id.clone(),
-                        name_vi: v.name_vi.clone(),
-                        name_en: v.name_en.clone(),
-                        prefix: v.prefix.clone(),
-                        waiting,
-                        waiting_priority,
-                    }
-                })
-                .collect(),
-            counters: self
-                .config
-                .counters
-                .iter()
-                .map(|c| {
-                    let st = s.counters.get(&c.number);
-                    CounterView {
-                        number: c.number,
-                        name: c.name.clone(),
-                        services: c.services.clone(),
-                        state: st.map_or("closed", |x| x.status.as_str()),
-                        current: st.and_then(|x| x.current.as_ref()).map(CurrentView::from),
-                        served_today: st.map_or(0, |x| x.served_today),
-                        officer: s
-                            .ratings
-                            .signed_in
-                            .get(&c.number)
-                            .and_then(|o| self.config.ratings.public_officer(o)),
-                    }
-                })
-                .collect(),
-            last_calls: s
-                .last_calls
-                .iter()
-                .map(|c| CallView {
-                    ticket: c.ticket.clone(),
-                    counter: c.counter,
-                    at: c.at,
-                    recall: c.recall,
-                })
-                .collect(),
-            devices: s
-                .devices
-                .iter()
-                .map(|(k, d)| DeviceView {
-                    device: k.clone(),
-                    state: d.state.clone(),
-                    detail: d.detail.clone(),
-                    since: d.since,
-                })
-                .collect(),
-            alarms: self.alarms.lock().map(|a| a.clone()).unwrap_or_default(),
-            ratable: crate::core::rating::ratable(s),
-            ratings_alerts: s.ratings.alerts.iter().cloned().collect(),
-            store: store::store_view(&self.store),
-        }
     }
 }
 

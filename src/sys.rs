@@ -24,11 +24,47 @@ pub fn clock_synchronized() -> bool {
 
 /// Test hook: `LAYSO_TEST_ASSUME_CLOCK_SYNCED=1` makes the clock count as synchronized, for
 /// test machines and containers without NTP (the status tests need a "healthy" daemon).
+/// Compiled only with the `test-hooks` feature; never in a shipped binary.
+#[cfg(feature = "test-hooks")]
 fn assume_clock_synchronized() -> bool {
     static ASSUME: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ASSUME.get_or_init(|| {
         std::env::var_os("LAYSO_TEST_ASSUME_CLOCK_SYNCED").is_some_and(|v| v == "1")
     })
+}
+
+#[cfg(not(feature = "test-hooks"))]
+fn assume_clock_synchronized() -> bool {
+    false
+}
+
+/// Test fault hook: `LAYSO_FAULT_STALL_ENGINE_MS=N` makes the engine thread stop answering
+/// N ms after it starts (the watchdog tests). `None` without the `test-hooks` feature.
+pub(crate) fn fault_stall_engine_after() -> Option<std::time::Duration> {
+    #[cfg(feature = "test-hooks")]
+    {
+        std::env::var("LAYSO_FAULT_STALL_ENGINE_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(std::time::Duration::from_millis)
+    }
+    #[cfg(not(feature = "test-hooks"))]
+    {
+        None
+    }
+}
+
+/// Test fault hook: `LAYSO_FAULT_STORE_ERRNO_FILE=PATH`; while that file holds an errno,
+/// journal writes fail with it (the store fault tests). `None` without `test-hooks`.
+pub(crate) fn fault_store_errno_file() -> Option<std::path::PathBuf> {
+    #[cfg(feature = "test-hooks")]
+    {
+        std::env::var_os("LAYSO_FAULT_STORE_ERRNO_FILE").map(std::path::PathBuf::from)
+    }
+    #[cfg(not(feature = "test-hooks"))]
+    {
+        None
+    }
 }
 
 fn notify(msg: &str) -> bool {

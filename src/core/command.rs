@@ -23,9 +23,11 @@ pub enum Command {
     Complete {
         counter: u16,
     },
+    /// Send the counter's current ticket to `service`; `None` (a keypad's one key, no
+    /// picker) means the first service the counter serves other than the ticket's.
     Transfer {
         counter: u16,
-        service: String,
+        service: Option<String>,
     },
     Open {
         counter: u16,
@@ -197,6 +199,15 @@ impl Rejection {
             RejectCode::CounterBusy,
             format!("Quầy {n} đang phục vụ số {ticket}. Hãy hoàn thành hoặc bỏ qua trước."),
             format!("Counter {n} is serving {ticket}. Complete or skip it first."),
+        )
+    }
+    pub fn no_other_service(n: u16, ticket: &str) -> Self {
+        Self::new(
+            RejectCode::SameService,
+            format!("Quầy {n} chỉ phục vụ một dịch vụ; hãy chuyển số {ticket} từ trang quầy."),
+            format!(
+                "Counter {n} serves one service only; transfer {ticket} from the counter page."
+            ),
         )
     }
     pub fn no_current(n: u16) -> Self {

@@ -1,7 +1,7 @@
 //! `decide`: the queue rules. Given the state, a command and the time, say what happens.
 
 use super::command::{Command, RejectCode, Rejection};
-use super::event::Event;
+use super::event::{Entry, Event};
 use super::rating;
 use super::state::{CounterDef, CounterStatus, State};
 use super::time::{effective_time, Day, Now};
@@ -16,6 +16,24 @@ pub struct Decision {
     /// Events in order; may be empty (an idempotent command) and starts with
     /// `DayStarted` when the command is the first of a new business day.
     pub events: Vec<Event>,
+}
+
+impl Decision {
+    /// The decision as log entries: its events numbered from `first_seq` on, each
+    /// carrying the decision's time, clock flag and day. The only place seqs are stamped.
+    pub fn entries(self, first_seq: u64) -> Vec<Entry> {
+        let (at, clock_ok, day) = (self.at, self.clock_ok, self.day);
+        (first_seq..)
+            .zip(self.events)
+            .map(|(seq, event)| Entry {
+                seq,
+                at,
+                clock_ok,
+                day,
+                event,
+            })
+            .collect()
+    }
 }
 
 /// The time stamp a command made `now` gets: effective time never goes backwards, and
@@ -154,11 +172,20 @@ fn rule(st: &State, command: &Command, day: Day, at: i64) -> Result<Vec<Event>, 
             counter: n,
             service,
         } => {
-            counter(st, *n)?;
+            let c = counter(st, *n)?;
             let officer = rating::require_officer(st, *n)?;
+            let service = match service {
+                Some(s) => s.clone(),
+                None => {
+                    let cur = current(*n).ok_or_else(|| Rejection::no_current(*n))?;
+                    c.other_service(&cur.service)
+                        .ok_or_else(|| Rejection::no_other_service(*n, &cur.ticket))?
+                        .to_string()
+                }
+            };
             let def = site
-                .service(service)
-                .ok_or_else(|| Rejection::unknown_service(service, &site.service_ids()))?;
+                .service(&service)
+                .ok_or_else(|| Rejection::unknown_service(&service, &site.service_ids()))?;
             let cur = current(*n).ok_or_else(|| Rejection::no_current(*n))?;
             if cur.service == def.id {
                 return Err(Rejection::new(

@@ -56,17 +56,10 @@ impl Live {
         };
         let d = decide(&self.state, cmd, now)?;
         let mut out = vec![];
-        for ev in d.events {
-            let e = Entry {
-                seq: self.log.len() as u64 + 1,
-                at: d.at,
-                clock_ok: true,
-                day: d.day,
-                event: ev.clone(),
-            };
+        for e in d.entries(self.log.len() as u64 + 1) {
             apply(&mut self.state, &e);
+            out.push(e.event.clone());
             self.log.push(e);
-            out.push(ev);
         }
         Ok(out)
     }

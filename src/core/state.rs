@@ -25,6 +25,17 @@ pub struct CounterDef {
     pub services: Vec<String>,
 }
 
+impl CounterDef {
+    /// Where a transfer without a chosen service goes: the first service this counter
+    /// serves other than `than`.
+    pub fn other_service(&self, than: &str) -> Option<&str> {
+        self.services
+            .iter()
+            .map(String::as_str)
+            .find(|s| *s != than)
+    }
+}
+
 /// The fixed shape of a site: what core needs from the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Site {
@@ -144,23 +155,59 @@ pub struct Device {
 /// Everything core knows. Only `apply` changes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
-    pub site: Arc<Site>,
-    pub day: Option<Day>,
-    pub last_at: i64,
-    pub last_seq: u64,
+    pub(in crate::core) site: Arc<Site>,
+    pub(in crate::core) day: Option<Day>,
+    pub(in crate::core) last_at: i64,
+    pub(in crate::core) last_seq: u64,
     /// Next number to issue per service for the day (absent: the service's first number).
-    pub next_number: BTreeMap<String, u32>,
-    pub tickets: HashMap<String, Ticket>,
-    pub queues: BTreeMap<String, Queue>,
-    pub counters: BTreeMap<u16, CounterState>,
-    pub last_calls: VecDeque<Call>,
+    pub(in crate::core) next_number: BTreeMap<String, u32>,
+    pub(in crate::core) tickets: HashMap<String, Ticket>,
+    pub(in crate::core) queues: BTreeMap<String, Queue>,
+    pub(in crate::core) counters: BTreeMap<u16, CounterState>,
+    pub(in crate::core) last_calls: VecDeque<Call>,
     /// Device health; unlike the rest it carries over from day to day.
-    pub devices: BTreeMap<String, Device>,
+    pub(in crate::core) devices: BTreeMap<String, Device>,
     /// Who is signed in where, what may be rated, the day's unsatisfied alerts.
-    pub ratings: RatingDay,
+    pub(in crate::core) ratings: RatingDay,
 }
 
 impl State {
+    pub fn site(&self) -> &Arc<Site> {
+        &self.site
+    }
+    /// The business day of the last entry (none before the first).
+    pub fn day(&self) -> Option<Day> {
+        self.day
+    }
+    pub fn last_at(&self) -> i64 {
+        self.last_at
+    }
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+    pub fn counter_state(&self, n: u16) -> Option<&CounterState> {
+        self.counters.get(&n)
+    }
+    pub fn last_calls(&self) -> &VecDeque<Call> {
+        &self.last_calls
+    }
+    pub fn devices(&self) -> &BTreeMap<String, Device> {
+        &self.devices
+    }
+    pub fn ratings(&self) -> &RatingDay {
+        &self.ratings
+    }
+
+    /// Raise the time and day floors to what a damaged store's open found (its
+    /// high-water mark), so the next stamp never goes back below them. The only change
+    /// to a state besides `apply`.
+    pub fn raise_floors(&mut self, last_at: i64, day: Option<Day>) {
+        self.last_at = self.last_at.max(last_at);
+        if self.day.is_none() {
+            self.day = day;
+        }
+    }
+
     pub fn new(site: Arc<Site>) -> State {
         let mut s = State {
             site,

@@ -59,18 +59,10 @@ impl Live {
                 clock_ok: true,
             },
         )?;
-        let mut out = vec![];
-        for ev in d.events {
-            let e = Entry {
-                seq: self.log.len() as u64 + 1,
-                at: d.at,
-                clock_ok: d.clock_ok,
-                day: d.day,
-                event: ev,
-            };
-            apply(&mut self.state, &e);
+        let out = d.entries(self.log.len() as u64 + 1);
+        for e in &out {
+            apply(&mut self.state, e);
             self.log.push(e.clone());
-            out.push(e);
         }
         Ok(out)
     }
@@ -199,7 +191,7 @@ fn next_completes_current_and_recall_skip_transfer() {
         .run(
             Command::Transfer {
                 counter: 1,
-                service: "C".into(),
+                service: Some("C".into()),
             },
             T0 + 5,
         )
@@ -215,6 +207,76 @@ fn next_completes_current_and_recall_skip_transfer() {
         .unwrap_or_default();
     assert!(matches!(evs[0].event, Event::TicketSkipped { .. }));
     assert_eq!(l.state.tickets[&c].status, TicketStatus::Skipped);
+    check_consistent(&l.state);
+}
+
+#[test]
+fn a_decision_stamps_consecutive_seqs_with_its_time_and_day() {
+    let state = State::new(site());
+    let now = Now {
+        wall_ms: T0,
+        clock_ok: false,
+    };
+    let issue = Command::Issue {
+        service: "A".into(),
+        priority: false,
+        source: "t".into(),
+    };
+    let d = decide(&state, &issue, now).unwrap_or_else(|r| panic!("{r:?}"));
+    let (at, day) = (d.at, d.day);
+    assert_eq!(d.events.len(), 2, "DayStarted then TicketIssued");
+    let entries = d.entries(41);
+    assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), [41, 42]);
+    assert!(entries
+        .iter()
+        .all(|e| e.at == at && e.day == day && !e.clock_ok));
+    assert!(matches!(entries[0].event, Event::DayStarted {}));
+}
+
+#[test]
+fn transfer_without_a_target_goes_to_the_counters_next_other_service() {
+    let transfer = |counter| Command::Transfer {
+        counter,
+        service: None,
+    };
+    let mut l = Live::new();
+    // Nothing called yet: nothing to transfer.
+    let err = l.run(transfer(1), T0).err().map(|r| r.code);
+    assert_eq!(err, Some(RejectCode::NoCurrentTicket));
+    // Counter 1 serves A then B: an A ticket goes to B, a B ticket to A.
+    let a = l.issue("A", false, T0 + 1);
+    assert_eq!(l.next(1, T0 + 2).ok(), Some(a.clone()));
+    let evs = l.run(transfer(1), T0 + 3).unwrap_or_default();
+    assert!(
+        matches!(&evs[..], [Entry { event: Event::TicketTransferred { ticket, from, to, .. }, .. }]
+        if *ticket == a && from == "A" && to == "B")
+    );
+    let b = l.issue("B", false, T0 + 4);
+    assert_eq!(
+        l.next(1, T0 + 5).ok(),
+        Some(a.clone()),
+        "A keeps its place, now in B"
+    );
+    l.run(Command::Complete { counter: 1 }, T0 + 6)
+        .unwrap_or_default();
+    assert_eq!(l.next(1, T0 + 7).ok(), Some(b.clone()));
+    let evs = l.run(transfer(1), T0 + 8).unwrap_or_default();
+    assert!(
+        matches!(&evs[..], [Entry { event: Event::TicketTransferred { from, to, .. }, .. }]
+        if from == "B" && to == "A")
+    );
+    // Counter 2 serves B only: refused, the ticket stays.
+    let b2 = l.issue("B", false, T0 + 9);
+    assert_eq!(l.next(2, T0 + 10).ok(), Some(b2.clone()));
+    let err = l.run(transfer(2), T0 + 11).err().map(|r| r.code);
+    assert_eq!(err, Some(RejectCode::SameService));
+    assert_eq!(
+        l.state.counters[&2]
+            .current
+            .as_ref()
+            .map(|c| c.ticket.clone()),
+        Some(b2)
+    );
     check_consistent(&l.state);
 }
 
@@ -383,7 +445,7 @@ fn to_cmd(op: &Op) -> Command {
         Op::Complete(c) => Command::Complete { counter: *c },
         Op::Transfer(c, s) => Command::Transfer {
             counter: *c,
-            service: svc(*s),
+            service: Some(svc(*s)),
         },
         Op::Pause(c) => Command::Pause { counter: *c },
         Op::Open(c) => Command::Open { counter: *c },

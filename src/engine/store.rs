@@ -198,15 +198,12 @@ pub(crate) fn run_flusher(
 
 /// The state folded from a replay (and the numbering floors of a damaged store).
 pub(crate) fn fold(like: &State, report: &OpenReport) -> State {
-    let mut state = State::new(like.site.clone());
+    let mut state = State::new(like.site().clone());
     for e in &report.replay {
         apply(&mut state, e);
     }
     if let Some(r) = &report.recovery {
-        state.last_at = state.last_at.max(r.floors.last_at);
-        if state.day.is_none() {
-            state.day = r.floors.day;
-        }
+        state.raise_floors(r.floors.last_at, r.floors.day);
     }
     state
 }

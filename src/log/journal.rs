@@ -200,7 +200,7 @@ impl Journal {
             dir,
             seg: Arc::default(),
             pending: Vec::new(),
-            fault: std::env::var_os("LAYSO_FAULT_STORE_ERRNO_FILE").map(PathBuf::from),
+            fault: crate::sys::fault_store_errno_file(),
         })
     }
 

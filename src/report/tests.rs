@@ -261,7 +261,7 @@ mod properties {
             3 => Command::Skip { counter: c },
             4 => Command::Transfer {
                 counter: c,
-                service: "B".into(),
+                service: Some("B".into()),
             },
             5 => Command::SignIn {
                 counter: c,
@@ -296,8 +296,7 @@ mod properties {
                 t += dt;
                 let now = Now { wall_ms: t, clock_ok: true };
                 let Ok(d) = decide(&state, &command(op, c, x), now) else { continue };
-                for event in d.events {
-                    let e = Entry { seq: log.len() as u64 + 1, at: d.at, clock_ok: true, day: d.day, event };
+                for e in d.entries(log.len() as u64 + 1) {
                     apply(&mut state, &e);
                     log.push(e);
                 }

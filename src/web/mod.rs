@@ -334,7 +334,7 @@ async fn counter_action(
             })?;
             Command::Transfer {
                 counter: n,
-                service: req.service,
+                service: Some(req.service),
             }
         }
         other => {

@@ -119,10 +119,16 @@ const Layso = (() => {
     const at = ms === undefined ? now() : ms;
     if (siteOffsetMin === null) {
       const d = new Date(at);
-      return { D: d.getDate(), M: d.getMonth() + 1, h: d.getHours(), m: d.getMinutes(), s: d.getSeconds() };
+      return {
+        Y: d.getFullYear(), D: d.getDate(), M: d.getMonth() + 1, W: d.getDay(),
+        h: d.getHours(), m: d.getMinutes(), s: d.getSeconds(),
+      };
     }
     const d = new Date(at + siteOffsetMin * 60000);
-    return { D: d.getUTCDate(), M: d.getUTCMonth() + 1, h: d.getUTCHours(), m: d.getUTCMinutes(), s: d.getUTCSeconds() };
+    return {
+      Y: d.getUTCFullYear(), D: d.getUTCDate(), M: d.getUTCMonth() + 1, W: d.getUTCDay(),
+      h: d.getUTCHours(), m: d.getUTCMinutes(), s: d.getUTCSeconds(),
+    };
   }
   function clockText(ms) {
     const p = wallParts(ms);
@@ -169,13 +175,16 @@ const Layso = (() => {
     if (p) text += '. ' + pick(p, 'action');
     return text;
   }
+  /** Weekday, dd/mm/yyyy (in the site's zone once setSiteOffset was called). */
   function dateText(ms) {
-    const d = new Date(ms === undefined ? now() : ms);
+    const p = wallParts(ms);
     if (lang === 'en') {
-      return d.toLocaleDateString('en-GB', { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+      // The site's calendar date, named by the browser without shifting it again.
+      const d = new Date(Date.UTC(p.Y, p.M - 1, p.D, 12));
+      return d.toLocaleDateString('en-GB', { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
     }
     const days = ['Chủ nhật', 'Thứ hai', 'Thứ ba', 'Thứ tư', 'Thứ năm', 'Thứ sáu', 'Thứ bảy'];
-    return days[d.getDay()] + ', ' + pad2(d.getDate()) + '/' + pad2(d.getMonth() + 1) + '/' + d.getFullYear();
+    return days[p.W] + ', ' + pad2(p.D) + '/' + pad2(p.M) + '/' + p.Y;
   }
   function durationText(ms) {
     const s = Math.max(0, Math.floor(ms / 1000));
@@ -203,6 +212,16 @@ const Layso = (() => {
 
   function startClock(el, withSeconds) {
     if (!el) return;
+    // A page may show its clock before it loads the state (the counter page before sign-in):
+    // learn the site's zone now, so the clock never shows the device's zone.
+    if (siteOffsetMin === null) {
+      api('GET', '/api/v1/state').then((res) => {
+        if (res.ok && res.data && siteOffsetMin === null) {
+          noteServerNow(res.data.now);
+          setSiteOffset(res.data.utc_offset_minutes);
+        }
+      }).catch(() => {});
+    }
     every(1000, () => {
       const text = withSeconds ? clockTextSeconds() : clockText();
       if (el.textContent !== text) el.textContent = text;

@@ -178,6 +178,7 @@
     if (res.ok && res.data) {
       state = res.data;
       L.noteServerNow(state.now);
+      L.setSiteOffset(state.utc_offset_minutes); // clock and date in the site's zone
       $('conn').hidden = true;
       render();
     } else {

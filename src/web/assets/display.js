@@ -309,6 +309,7 @@
     const res = await L.api('GET', '/api/v1/state');
     if (res.ok && res.data) {
       L.noteServerNow(res.data.now);
+      L.setSiteOffset(res.data.utc_offset_minutes); // clock and date in the site's zone
       loadState(res.data);
       render();
       return res.data;

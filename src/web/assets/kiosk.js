@@ -80,6 +80,7 @@
     if (res.ok && res.data) {
       state = res.data;
       L.noteServerNow(state.now);
+      L.setSiteOffset(state.utc_offset_minutes); // clock and date in the site's zone
       const dev = L.printerDevice(state);
       if (dev) printerState = dev.state;
       $('conn-banner').hidden = true;
