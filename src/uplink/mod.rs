@@ -11,6 +11,7 @@
 pub mod config;
 pub mod metrics;
 pub mod protocol;
+mod refusal;
 pub mod tls;
 
 use crate::config::Config;
@@ -19,8 +20,9 @@ use crate::engine::{Handle, View};
 use crate::log::LogReader;
 use config::Settings;
 use metrics::{DayStats, Outside};
-use protocol::{Ack, Backoff, Jitter, Outage, Outbox, Slot};
-use rumqttc::v5::mqttbytes::v5::{LastWill, Packet, PubAckReason};
+use protocol::{Backoff, Jitter, Outage, Outbox, Slot};
+use refusal::Refusals;
+use rumqttc::v5::mqttbytes::v5::{LastWill, Packet};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
 use rumqttc::{Outgoing, TlsConfiguration, Transport};
@@ -85,20 +87,6 @@ pub fn spawn(
     })
 }
 
-fn reason_name(r: PubAckReason) -> &'static str {
-    match r {
-        PubAckReason::Success => "success",
-        PubAckReason::NoMatchingSubscribers => "no_matching_subscribers",
-        PubAckReason::UnspecifiedError => "unspecified_error",
-        PubAckReason::ImplementationSpecificError => "implementation_specific_error",
-        PubAckReason::NotAuthorized => "not_authorized",
-        PubAckReason::TopicNameInvalid => "topic_name_invalid",
-        PubAckReason::PacketIdentifierInUse => "packet_identifier_in_use",
-        PubAckReason::QuotaExceeded => "quota_exceeded",
-        PubAckReason::PayloadFormatInvalid => "payload_format_invalid",
-    }
-}
-
 /// Why a session ended.
 enum End {
     Stopped,
@@ -120,15 +108,12 @@ struct Shell {
     stats: DayStats,
     observed_upto: u64,
     backoff: Backoff,
-    refusal_backoff: Backoff,
+    refusals: Refusals,
     jitter: Jitter,
     outage: Outage,
     // local status
     connected_since: Option<i64>,
     last_error: Option<(i64, String)>,
-    last_refusal: Option<(i64, &'static str, String)>,
-    last_accept_at: Option<i64>,
-    refusals: u64,
     reconnects: u64,
     last_metrics_at: Option<i64>,
     status_refreshed: Option<Instant>,
@@ -178,14 +163,11 @@ impl Shell {
             stats,
             observed_upto,
             backoff: Backoff::default(),
-            refusal_backoff: Backoff::default(),
+            refusals: Refusals::default(),
             jitter: Jitter::new(seed),
             outage: Outage::default(),
             connected_since: None,
             last_error: None,
-            last_refusal: None,
-            last_accept_at: None,
-            refusals: 0,
             reconnects: 0,
             last_metrics_at: None,
             status_refreshed: None,
@@ -454,24 +436,11 @@ impl Shell {
             Event::Outgoing(Outgoing::Publish(pkid)) => self.outbox.on_outgoing(pkid),
             Event::Incoming(Packet::PubAck(ack)) => {
                 let now = crate::sys::wall_ms();
-                // "No matching subscribers" holds only event batches back, and only when
-                // configured; status and metrics are live figures.
-                let hold = self.s.hold_without_subscribers
-                    && matches!(self.outbox.slot_of(ack.pkid), Some(Slot::Batch(_)));
-                let verdict = match ack.reason {
-                    PubAckReason::Success => Ack::Accepted,
-                    PubAckReason::NoMatchingSubscribers if !hold => Ack::Accepted,
-                    other => Ack::Refused(reason_name(other).to_string()),
-                };
-                let retry_at = match verdict {
-                    Ack::Refused(_) => {
-                        now + self
-                            .refusal_backoff
-                            .next_delay(self.jitter.next_u64())
-                            .as_millis() as i64
-                    }
-                    Ack::Accepted => now,
-                };
+                let slot = self.outbox.slot_of(ack.pkid);
+                let verdict = refusal::verdict(ack.reason, slot, self.s.hold_without_subscribers);
+                let retry_at = self
+                    .refusals
+                    .retry_at(&verdict, now, self.jitter.next_u64());
                 // A broker that answers is a working connection: only now does the
                 // reconnect backoff start again from 1 s (a broker that accepts and
                 // then drops every connection is retried ever more slowly).
@@ -481,11 +450,9 @@ impl Shell {
                     if let Err(e) = self.reader.mark_published(upto) {
                         tracing::error!(%e, upto, "cannot persist the uplink cursor");
                     }
-                    self.refusal_backoff.reset();
-                    self.last_accept_at = Some(now);
+                    self.refusals.accepted(now);
                 }
                 if let Some((slot, why)) = effect.refused {
-                    self.refusals += 1;
                     let topic = self.s.topic(slot.name());
                     if why == "no_matching_subscribers" {
                         tracing::warn!(%topic, "no collector is subscribed; the batch is kept and sent again later");
@@ -497,7 +464,7 @@ impl Shell {
                             "the broker refused a publish; it stays unsent and is retried later"
                         );
                     }
-                    self.last_refusal = Some((now, slot.name(), why));
+                    self.refusals.refused(now, slot, why);
                     self.refresh_status(true);
                 }
             }
@@ -594,11 +561,7 @@ impl Shell {
         self.status_refreshed = Some(Instant::now());
         let (count, oldest) = self.reader.backlog().unwrap_or((0, None));
         let now = crate::sys::wall_ms();
-        let refusing = match (&self.last_refusal, self.last_accept_at) {
-            (Some((at, _, _)), Some(ok)) => *at > ok,
-            (Some(_), None) => true,
-            _ => false,
-        } || self.outbox.paused(now);
+        let refusing = self.refusals.refusing(self.outbox.paused(now));
         let v = json!({
             "broker": self.broker(),
             "tls": self.s.tls.is_some(),
@@ -613,10 +576,10 @@ impl Shell {
             "in_flight": self.outbox.in_flight(),
             "backlog": {"count": count, "oldest_at": oldest},
             "refusing": refusing,
-            "refusals": self.refusals,
-            "last_refusal": self.last_refusal.as_ref().map(|(at, msg, why)| json!({
-                "at": at, "message": msg, "reason": why,
-                "topic": self.s.topic(msg),
+            "refusals": self.refusals.count(),
+            "last_refusal": self.refusals.last().map(|r| json!({
+                "at": r.at, "message": r.message, "reason": r.reason,
+                "topic": self.s.topic(r.message),
             })),
             "last_metrics_at": self.last_metrics_at,
         });
