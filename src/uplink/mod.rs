@@ -9,9 +9,12 @@
 //! lost by a crash and reused.
 
 pub mod config;
+pub mod link;
 pub mod metrics;
 pub mod protocol;
 mod refusal;
+#[cfg(test)]
+mod shell_tests;
 pub mod tls;
 
 use crate::config::Config;
@@ -19,18 +22,19 @@ use crate::core::Command;
 use crate::engine::{Handle, View};
 use crate::log::LogReader;
 use config::Settings;
+use link::{Link, LinkEvent, Rumqtt};
 use metrics::{DayStats, Outside};
 use protocol::{Backoff, Jitter, Outage, Outbox, Slot};
 use refusal::Refusals;
-use rumqttc::v5::mqttbytes::v5::{LastWill, Packet};
+use rumqttc::v5::mqttbytes::v5::LastWill;
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
-use rumqttc::{Outgoing, TlsConfiguration, Transport};
+use rumqttc::v5::MqttOptions;
+use rumqttc::{TlsConfiguration, Transport};
 use serde_json::{json, Value};
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
 pub use config::UplinkConfig;
@@ -286,29 +290,25 @@ impl Shell {
         metrics_tick: &mut tokio::time::Interval,
     ) -> End {
         let cap = usize::from(self.s.in_flight) + 8;
-        let (client, eventloop) = AsyncClient::new(opts, cap);
-        let (tx, mut rx) = mpsc::channel(256);
-        let pump = tokio::spawn(pump(eventloop, tx));
-        let end = self.serve(&client, &mut rx, metrics_tick).await;
-        pump.abort();
-        end
+        let mut link = Rumqtt::connect(opts, cap);
+        self.serve(&mut link, metrics_tick).await
     }
 
-    async fn serve(
+    /// One connection over `link`: wait for the CONNACK, then publish until the link
+    /// fails or the uplink stops.
+    async fn serve<L: Link>(
         &mut self,
-        client: &AsyncClient,
-        rx: &mut mpsc::Receiver<Result<Event, ConnectionError>>,
+        link: &mut L,
         metrics_tick: &mut tokio::time::Interval,
     ) -> End {
         // Wait for the CONNACK (rumqttc bounds the attempt by its connection timeout).
         let mut stop = self.stop.clone();
         loop {
             tokio::select! {
-                ev = rx.recv() => match ev {
-                    Some(Ok(Event::Incoming(Packet::ConnAck(_)))) => break,
-                    Some(Ok(_)) => continue,
-                    Some(Err(e)) => return End::Lost(e.to_string()),
-                    None => return End::Lost("the MQTT event loop ended".into()),
+                ev = link.poll() => match ev {
+                    Ok(LinkEvent::ConnAck) => break,
+                    Ok(_) => continue,
+                    Err(e) => return End::Lost(e),
                 },
                 _ = stop.wait_for(|s| *s) => return End::Stopped,
             }
@@ -326,56 +326,45 @@ impl Shell {
             }
         }
         let status = self.status_payload(true, None);
-        if client
-            .try_publish(self.s.topic("status"), QoS::AtLeastOnce, true, status)
-            .is_ok()
-        {
+        if link.publish(self.s.topic("status"), true, status).is_ok() {
             self.outbox.other_queued(Slot::Status);
         }
         self.refresh_status(true);
         let mut view = self.view.clone();
         loop {
-            self.fill(client);
+            self.fill(link);
             self.refresh_status(false);
             let stopping = tokio::select! {
-                ev = rx.recv() => match ev {
-                    Some(Ok(ev)) => { self.on_event(ev); false }
-                    Some(Err(e)) => return End::Lost(e.to_string()),
-                    None => return End::Lost("the MQTT event loop ended".into()),
+                ev = link.poll() => match ev {
+                    Ok(ev) => { self.on_event(ev); false }
+                    Err(e) => return End::Lost(e),
                 },
                 _ = view.changed() => false,
-                _ = metrics_tick.tick() => { self.publish_metrics(client); false }
+                _ = metrics_tick.tick() => { self.publish_metrics(link); false }
                 _ = tokio::time::sleep(Duration::from_millis(250)) => false,
                 r = stop.changed() => r.is_err() || *stop.borrow(),
             };
             if stopping {
-                self.goodbye(client, rx).await;
+                self.goodbye(link).await;
                 return End::Stopped;
             }
         }
     }
 
     /// Clean stop: retained `online: false`, wait briefly for acks, disconnect.
-    async fn goodbye(
-        &mut self,
-        client: &AsyncClient,
-        rx: &mut mpsc::Receiver<Result<Event, ConnectionError>>,
-    ) {
+    async fn goodbye<L: Link>(&mut self, link: &mut L) {
         let payload = self.status_payload(false, Some("shutdown"));
-        if client
-            .try_publish(self.s.topic("status"), QoS::AtLeastOnce, true, payload)
-            .is_ok()
-        {
+        if link.publish(self.s.topic("status"), true, payload).is_ok() {
             self.outbox.other_queued(Slot::Status);
         }
         let deadline = Instant::now() + Duration::from_secs(2);
         while self.outbox.unanswered() > 0 {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(Ok(ev))) => self.on_event(ev),
+            match tokio::time::timeout_at(deadline, link.poll()).await {
+                Ok(Ok(ev)) => self.on_event(ev),
                 _ => break,
             }
         }
-        let _ = client.try_disconnect();
+        link.disconnect();
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -384,7 +373,7 @@ impl Shell {
     }
 
     /// Hand batches to the client while the window has room and entries are waiting.
-    fn fill(&mut self, client: &AsyncClient) {
+    fn fill<L: Link>(&mut self, link: &mut L) {
         let limit = self.durable_limit();
         let topic = self.s.topic("events");
         for _ in 0..self.s.in_flight {
@@ -424,20 +413,20 @@ impl Shell {
             else {
                 return;
             };
-            match client.try_publish(topic.clone(), QoS::AtLeastOnce, false, batch.payload) {
+            match link.publish(topic.clone(), false, batch.payload) {
                 Ok(()) => self.outbox.batch_queued(batch.from_seq, batch.to_seq),
                 Err(_) => return, // the client's queue is full; try after the next event
             }
         }
     }
 
-    fn on_event(&mut self, ev: Event) {
+    fn on_event(&mut self, ev: LinkEvent) {
         match ev {
-            Event::Outgoing(Outgoing::Publish(pkid)) => self.outbox.on_outgoing(pkid),
-            Event::Incoming(Packet::PubAck(ack)) => {
+            LinkEvent::Sent(pkid) => self.outbox.on_outgoing(pkid),
+            LinkEvent::PubAck { pkid, reason } => {
                 let now = crate::sys::wall_ms();
-                let slot = self.outbox.slot_of(ack.pkid);
-                let verdict = refusal::verdict(ack.reason, slot, self.s.hold_without_subscribers);
+                let slot = self.outbox.slot_of(pkid);
+                let verdict = refusal::verdict(reason, slot, self.s.hold_without_subscribers);
                 let retry_at = self
                     .refusals
                     .retry_at(&verdict, now, self.jitter.next_u64());
@@ -445,7 +434,7 @@ impl Shell {
                 // reconnect backoff start again from 1 s (a broker that accepts and
                 // then drops every connection is retried ever more slowly).
                 self.backoff.reset();
-                let effect = self.outbox.on_puback(ack.pkid, verdict, retry_at);
+                let effect = self.outbox.on_puback(pkid, verdict, retry_at);
                 if let Some(upto) = effect.advance_to {
                     if let Err(e) = self.reader.mark_published(upto) {
                         tracing::error!(%e, upto, "cannot persist the uplink cursor");
@@ -528,7 +517,7 @@ impl Shell {
         }
     }
 
-    fn publish_metrics(&mut self, client: &AsyncClient) {
+    fn publish_metrics<L: Link>(&mut self, link: &mut L) {
         self.observe_new_entries();
         let now = crate::sys::wall_ms();
         let outside = self.outside(now);
@@ -540,7 +529,7 @@ impl Shell {
                 return;
             }
         };
-        match client.try_publish(self.s.topic("metrics"), QoS::AtLeastOnce, false, payload) {
+        match link.publish(self.s.topic("metrics"), false, payload) {
             Ok(()) => {
                 self.outbox.other_queued(Slot::Metrics);
                 self.last_metrics_at = Some(now);
@@ -584,17 +573,5 @@ impl Shell {
             "last_metrics_at": self.last_metrics_at,
         });
         let _ = self.status_tx.send(Some(v));
-    }
-}
-
-/// Drive the rumqttc event loop and forward what it yields, in order. Ends after the
-/// first error: the shell makes a new client for the next attempt (and does the backoff).
-async fn pump(mut eventloop: EventLoop, tx: mpsc::Sender<Result<Event, ConnectionError>>) {
-    loop {
-        let r = eventloop.poll().await;
-        let failed = r.is_err();
-        if tx.send(r).await.is_err() || failed {
-            return;
-        }
     }
 }
