@@ -71,19 +71,17 @@ impl Link for Rumqtt {
             .map_err(|e| e.to_string())
     }
 
-    fn poll(&mut self) -> impl Future<Output = Result<LinkEvent, String>> + Send {
-        async move {
-            match self.rx.recv().await {
-                Some(Ok(Event::Incoming(Packet::ConnAck(_)))) => Ok(LinkEvent::ConnAck),
-                Some(Ok(Event::Incoming(Packet::PubAck(ack)))) => Ok(LinkEvent::PubAck {
-                    pkid: ack.pkid,
-                    reason: ack.reason,
-                }),
-                Some(Ok(Event::Outgoing(Outgoing::Publish(pkid)))) => Ok(LinkEvent::Sent(pkid)),
-                Some(Ok(_)) => Ok(LinkEvent::Other),
-                Some(Err(e)) => Err(e.to_string()),
-                None => Err("the MQTT event loop ended".into()),
-            }
+    async fn poll(&mut self) -> Result<LinkEvent, String> {
+        match self.rx.recv().await {
+            Some(Ok(Event::Incoming(Packet::ConnAck(_)))) => Ok(LinkEvent::ConnAck),
+            Some(Ok(Event::Incoming(Packet::PubAck(ack)))) => Ok(LinkEvent::PubAck {
+                pkid: ack.pkid,
+                reason: ack.reason,
+            }),
+            Some(Ok(Event::Outgoing(Outgoing::Publish(pkid)))) => Ok(LinkEvent::Sent(pkid)),
+            Some(Ok(_)) => Ok(LinkEvent::Other),
+            Some(Err(e)) => Err(e.to_string()),
+            None => Err("the MQTT event loop ended".into()),
         }
     }
 

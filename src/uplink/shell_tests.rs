@@ -9,7 +9,6 @@ use crate::core::Command;
 use crate::engine::{self, Handle, Options, SystemClock};
 use rumqttc::v5::mqttbytes::v5::PubAckReason;
 use std::collections::VecDeque;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -75,13 +74,11 @@ impl Link for Fake {
         Ok(())
     }
 
-    fn poll(&mut self) -> impl Future<Output = Result<LinkEvent, String>> + Send {
-        // Cancel-safe like the real one: the event is taken only when polled.
-        async move {
-            self.events
-                .pop_front()
-                .ok_or_else(|| "the fake broker hung up".to_string())
-        }
+    // Cancel-safe like the real one: the event is taken only when polled.
+    async fn poll(&mut self) -> Result<LinkEvent, String> {
+        self.events
+            .pop_front()
+            .ok_or_else(|| "the fake broker hung up".to_string())
     }
 
     fn disconnect(&mut self) {
