@@ -20,7 +20,7 @@ pub mod tls;
 use crate::config::Config;
 use crate::core::Command;
 use crate::engine::{Handle, View};
-use crate::log::LogReader;
+use crate::log::{LogCursor, LogReader};
 use config::Settings;
 use link::{Link, LinkEvent, Rumqtt};
 use metrics::{DayStats, Outside};
@@ -104,6 +104,7 @@ struct Shell {
     site_name: String,
     handle: Handle,
     reader: LogReader,
+    cursor: LogCursor,
     view: watch::Receiver<Arc<View>>,
     started_at: i64,
     status_tx: watch::Sender<Option<Value>>,
@@ -159,6 +160,7 @@ impl Shell {
             province: config.site.province.clone(),
             site_name: config.site.name.clone(),
             view: handle.watch_view(),
+            cursor: handle.cursor().clone(),
             handle,
             reader,
             started_at,
@@ -436,7 +438,7 @@ impl Shell {
                 self.backoff.reset();
                 let effect = self.outbox.on_puback(pkid, verdict, retry_at);
                 if let Some(upto) = effect.advance_to {
-                    if let Err(e) = self.reader.mark_published(upto) {
+                    if let Err(e) = self.cursor.mark_published(upto) {
                         tracing::error!(%e, upto, "cannot persist the uplink cursor");
                     }
                     self.refusals.accepted(now);
