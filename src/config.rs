@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 mod coverage;
+pub mod uplink;
 mod web;
 mod web_limits;
 use web::RawWeb;
@@ -50,7 +51,7 @@ struct RawConfig {
     #[serde(default)]
     keypads: Option<KeypadBusConfig>,
     #[serde(default)]
-    uplink: Option<crate::uplink::UplinkConfig>,
+    uplink: Option<uplink::UplinkConfig>,
     #[serde(default)]
     voice: Option<crate::voice::VoiceConfig>,
     #[serde(default)]
@@ -138,7 +139,7 @@ pub struct Config {
     /// The RS-485 bus of counter keypads.
     pub keypads: Option<KeypadBusConfig>,
     /// `[uplink]`: MQTT to the province (None: no uplink, the log just keeps everything).
-    pub uplink: Option<crate::uplink::UplinkConfig>,
+    pub uplink: Option<uplink::UplinkConfig>,
     /// `[voice]`: spoken calls (None: no announcements).
     pub voice: Option<crate::voice::VoiceConfig>,
     /// `[[officers]]` and `[ratings]`: sign-in and citizen ratings.
