@@ -3,7 +3,7 @@
 //! The engine is the only writer of entries; [`LogReader`] only reads; this handle
 //! writes these two things and nothing else.
 
-use super::{day_key, decode, LogError, LogReader, META_PUBLISHED};
+use super::{day_key, decode, u64_of, LogError, LogReader, META_PUBLISHED};
 
 /// Writes the published cursor and prunes. Cheap to clone; follows the store across a
 /// reopen like the reader does.
@@ -29,6 +29,18 @@ impl LogCursor {
                     .unwrap_or(0);
                 Some(cur.max(upto).to_be_bytes().to_vec())
             })?;
+        Ok(())
+    }
+
+    /// Move the published cursor back to below `seq` (entries restored from the journal
+    /// are sent again; consumers deduplicate on (site, seq)).
+    pub(crate) fn unpublish_from(&self, seq: u64) -> Result<(), LogError> {
+        let t = self.reader.t()?;
+        let cur = u64_of(t.meta.get(META_PUBLISHED)?).unwrap_or(0);
+        if cur >= seq {
+            t.meta
+                .insert(META_PUBLISHED, &seq.saturating_sub(1).to_be_bytes())?;
+        }
         Ok(())
     }
 

@@ -148,18 +148,6 @@ impl LogReader {
         Ok(u64_of(self.t()?.meta.get(META_PUBLISHED)?).unwrap_or(0))
     }
 
-    /// Move the published cursor back to below `seq` (entries restored from the journal
-    /// are sent again; consumers deduplicate on (site, seq)).
-    pub(crate) fn unpublish_from(&self, seq: u64) -> Result<(), LogError> {
-        let t = self.t()?;
-        let cur = u64_of(t.meta.get(META_PUBLISHED)?).unwrap_or(0);
-        if cur >= seq {
-            t.meta
-                .insert(META_PUBLISHED, &seq.saturating_sub(1).to_be_bytes())?;
-        }
-        Ok(())
-    }
-
     /// Entries not yet acknowledged: count, and the time of the oldest.
     pub fn backlog(&self) -> Result<(u64, Option<i64>), LogError> {
         let published = self.published()?;
