@@ -1,19 +1,24 @@
 //! The TOML configuration: parsed once into checked types, every problem reported with
 //! its line, column and what would be valid.
 
-use crate::core::time::{parse_time_of_day, parse_utc_offset, DayRule};
+use crate::core::time::DayRule;
 use crate::core::{CounterDef, ServiceDef, Site};
-use crate::devices::board::{self, ButtonConfig, CounterDisplayConfig, LedBoardConfig};
+use crate::devices::board::{ButtonConfig, CounterDisplayConfig, LedBoardConfig};
 use crate::devices::keypad::KeypadBusConfig;
 use crate::devices::printer::PrinterConfig;
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use toml::Spanned;
 
+mod counters;
 mod coverage;
+mod devices;
+mod services;
+mod site;
+mod store;
+pub mod uplink;
 mod web;
 mod web_limits;
 use web::RawWeb;
@@ -30,13 +35,13 @@ pub const DEFAULT_PATH: &str = "/etc/layso/layso.toml";
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
-    site: RawSite,
+    site: site::RawSite,
     #[serde(default)]
-    services: Vec<RawService>,
+    services: Vec<services::RawService>,
     #[serde(default)]
-    counters: Vec<RawCounter>,
+    counters: Vec<counters::RawCounter>,
     #[serde(default)]
-    store: RawStore,
+    store: store::RawStore,
     #[serde(default)]
     web: RawWeb,
     #[serde(default)]
@@ -50,75 +55,13 @@ struct RawConfig {
     #[serde(default)]
     keypads: Option<KeypadBusConfig>,
     #[serde(default)]
-    uplink: Option<crate::uplink::UplinkConfig>,
+    uplink: Option<uplink::UplinkConfig>,
     #[serde(default)]
     voice: Option<crate::voice::VoiceConfig>,
     #[serde(default)]
     officers: Vec<ratings::RawOfficer>,
     #[serde(default)]
     ratings: Option<ratings::RawRatings>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSite {
-    id: Spanned<String>,
-    name: String,
-    province: Spanned<String>,
-    #[serde(default = "default_offset")]
-    utc_offset: Spanned<String>,
-    #[serde(default = "default_day_start")]
-    day_starts_at: Spanned<String>,
-}
-
-fn default_offset() -> Spanned<String> {
-    Spanned::new(0..0, "+07:00".into())
-}
-fn default_day_start() -> Spanned<String> {
-    Spanned::new(0..0, "00:00".into())
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawService {
-    id: Spanned<String>,
-    name_vi: String,
-    #[serde(default)]
-    name_en: Option<String>,
-    #[serde(default)]
-    prefix: Option<Spanned<String>>,
-    #[serde(default = "one")]
-    first_number: Spanned<u32>,
-    #[serde(default = "three")]
-    digits: Spanned<u8>,
-}
-
-fn one() -> Spanned<u32> {
-    Spanned::new(0..0, 1)
-}
-fn three() -> Spanned<u8> {
-    Spanned::new(0..0, 3)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCounter {
-    number: Spanned<u16>,
-    #[serde(default)]
-    name: Option<String>,
-    services: Spanned<Vec<Spanned<String>>>,
-    credential: Spanned<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStore {
-    #[serde(default)]
-    path: Option<PathBuf>,
-    #[serde(default)]
-    retention_days: Option<Spanned<u32>>,
-    #[serde(default)]
-    quota_mb: Option<u64>,
 }
 
 // ---------------------------------------------------------------- checked
@@ -138,7 +81,7 @@ pub struct Config {
     /// The RS-485 bus of counter keypads.
     pub keypads: Option<KeypadBusConfig>,
     /// `[uplink]`: MQTT to the province (None: no uplink, the log just keeps everything).
-    pub uplink: Option<crate::uplink::UplinkConfig>,
+    pub uplink: Option<uplink::UplinkConfig>,
     /// `[voice]`: spoken calls (None: no announcements).
     pub voice: Option<crate::voice::VoiceConfig>,
     /// `[[officers]]` and `[ratings]`: sign-in and citizen ratings.
@@ -410,210 +353,23 @@ fn clean_toml_message(m: &str) -> String {
 fn check(raw: RawConfig, loc: &Locator, out: &mut Vec<Problem>) -> Config {
     let mut p = |span: Range<usize>, msg: String| out.push(loc.problem(span, msg));
 
-    // site
-    let id = raw.site.id.get_ref().trim().to_string();
-    if !valid_topic_word(&id) {
-        p(
-            raw.site.id.span(),
-            format!("site id '{id}' is not usable in MQTT topics; use letters, digits, '-' or '_' (e.g. \"hcm-ben-thanh\")"),
-        );
-    }
-    let province = raw.site.province.get_ref().trim().to_string();
-    if !valid_topic_word(&province) {
-        p(
-            raw.site.province.span(),
-            format!("province '{province}' is not usable in MQTT topics; use letters, digits, '-' or '_' (e.g. \"hcm\")"),
-        );
-    }
-    let utc_offset_minutes = parse_utc_offset(raw.site.utc_offset.get_ref()).unwrap_or_else(|e| {
-        p(raw.site.utc_offset.span(), e);
-        420
-    });
-    let day_start_minutes =
-        parse_time_of_day(raw.site.day_starts_at.get_ref()).unwrap_or_else(|e| {
-            p(raw.site.day_starts_at.span(), e);
-            0
-        });
-
-    // services
-    if raw.services.is_empty() {
-        p(
-            0..0,
-            "no [[services]]: add at least one, e.g. id = \"A\", name_vi = \"Hộ tịch\"".into(),
-        );
-    }
-    let mut ids = HashSet::new();
-    let mut prefixes: BTreeMap<String, String> = BTreeMap::new();
-    let mut services = Vec::new();
-    for s in raw.services {
-        let sid = s.id.get_ref().trim().to_string();
-        if sid.is_empty() || sid.len() > 8 || !sid.chars().all(|c| c.is_ascii_alphanumeric()) {
-            p(
-                s.id.span(),
-                format!("service id '{sid}' must be 1-8 ASCII letters or digits, e.g. \"A\""),
-            );
-        } else if !ids.insert(sid.clone()) {
-            p(
-                s.id.span(),
-                format!("duplicate service id '{sid}': each [[services]] needs its own id"),
-            );
-        }
-        let (prefix, prefix_span) = match &s.prefix {
-            Some(pfx) => (pfx.get_ref().trim().to_string(), pfx.span()),
-            None => (sid.clone(), s.id.span()),
-        };
-        if prefix.len() > 4 || !prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
-            p(
-                prefix_span.clone(),
-                format!("ticket prefix '{prefix}' must be up to 4 ASCII letters or digits (printers and LED boards show it)"),
-            );
-        } else if let Some(other) = prefixes.insert(prefix.clone(), sid.clone()) {
-            p(
-                prefix_span,
-                format!("ticket prefix '{prefix}' is already used by service '{other}'; tickets would share numbers"),
-            );
-        }
-        let digits = *s.digits.get_ref();
-        if !(1..=6).contains(&digits) {
-            p(s.digits.span(), format!("digits = {digits}: use 1 to 6"));
-        }
-        let first = *s.first_number.get_ref();
-        if first > 999_999 {
-            p(
-                s.first_number.span(),
-                format!("first_number = {first}: use 0 to 999999"),
-            );
-        }
-        services.push(Service {
-            name_en: s.name_en.unwrap_or_else(|| s.name_vi.clone()),
-            name_vi: s.name_vi,
-            id: sid,
-            prefix,
-            first_number: first,
-            digits,
-        });
-    }
-
-    // counters
-    let mut numbers = HashSet::new();
-    let mut creds = HashSet::new();
-    let mut counters = Vec::new();
-    for c in raw.counters {
-        let n = *c.number.get_ref();
-        if n == 0 {
-            p(
-                c.number.span(),
-                "counter number 0: counters are numbered from 1".into(),
-            );
-        } else if !numbers.insert(n) {
-            p(
-                c.number.span(),
-                format!("duplicate counter number {n}: each [[counters]] needs its own number"),
-            );
-        }
-        if c.services.get_ref().is_empty() {
-            p(
-                c.services.span(),
-                format!(
-                    "counter {n} serves no service; list at least one of: {}",
-                    sorted(&ids)
-                ),
-            );
-        }
-        let mut list = Vec::new();
-        for s in c.services.get_ref() {
-            let v = s.get_ref().trim().to_string();
-            if !ids.contains(&v) {
-                p(
-                    s.span(),
-                    format!(
-                        "counter {n} serves unknown service '{v}'; known services: {}",
-                        sorted(&ids)
-                    ),
-                );
-            } else if list.contains(&v) {
-                p(
-                    s.span(),
-                    format!("service '{v}' is listed twice for counter {n}"),
-                );
-            }
-            list.push(v);
-        }
-        let cred = c.credential.get_ref().clone();
-        if cred.chars().count() < 8 || cred.chars().any(char::is_whitespace) {
-            p(
-                c.credential.span(),
-                format!("credential of counter {n} is too weak: use at least 8 characters without spaces"),
-            );
-        } else if !creds.insert(cred.clone()) {
-            p(
-                c.credential.span(),
-                format!(
-                    "counter {n} shares its credential with another counter; give each its own"
-                ),
-            );
-        }
-        counters.push(Counter {
-            number: n,
-            name: c.name.unwrap_or_else(|| format!("Quầy {n}")),
-            services: list,
-            credential: cred,
-        });
-    }
-
-    // store
-    let retention_days = match &raw.store.retention_days {
-        Some(r) if *r.get_ref() == 0 => {
-            p(r.span(), "retention_days = 0 would drop published history at once; use 1 or more (default 90)".into());
-            90
-        }
-        Some(r) => *r.get_ref(),
-        None => 90,
-    };
-    let store = StoreConfig {
-        path: raw
-            .store
-            .path
-            .unwrap_or_else(|| PathBuf::from("/var/lib/layso/store")),
-        retention_days,
-        quota_mb: raw.store.quota_mb,
-    };
-
+    let site = site::check(raw.site, &mut p);
+    let (services, ids) = services::check(raw.services, &mut p);
+    let (counters, creds) = counters::check(raw.counters, &ids, &mut p);
+    let store = store::check(raw.store, &mut p);
     // web
     let web = web::check(&raw.web, &creds, &mut p);
 
-    // devices
-    if let Some(printer) = &raw.printer {
-        for (span, msg) in printer.validate() {
-            p(span, format!("[printer] {msg}"));
-        }
-    }
     let service_ids: Vec<&str> = services.iter().map(|s| s.id.as_str()).collect();
     let counter_numbers: Vec<u16> = counters.iter().map(|c| c.number).collect();
-    for (span, msg) in board::validate(
-        &raw.buttons,
-        &raw.counter_displays,
-        &raw.led_boards,
-        &service_ids,
-        &counter_numbers,
-    ) {
-        p(span, msg);
-    }
-
-    if let Some(bus) = &raw.keypads {
-        for (span, msg) in bus.validate() {
-            p(span, format!("[keypads] {msg}"));
-        }
-        for k in &bus.keypads {
-            let n = *k.counter.get_ref();
-            if !counter_numbers.contains(&n) {
-                p(
-                    k.counter.span(),
-                    format!("keypad {} is for counter {n}, which is not configured; configured counters: {counter_numbers:?}", k.address.get_ref()),
-                );
-            }
-        }
-    }
+    let devices = devices::Devices {
+        printer: &raw.printer,
+        buttons: &raw.buttons,
+        counter_displays: &raw.counter_displays,
+        led_boards: &raw.led_boards,
+        keypads: &raw.keypads,
+    };
+    devices::check(devices, &service_ids, &counter_numbers, &mut p);
 
     if let Some(u) = &raw.uplink {
         for (span, msg) in u.validate() {
@@ -632,15 +388,7 @@ fn check(raw: RawConfig, loc: &Locator, out: &mut Vec<Problem>) -> Config {
         ratings,
         uplink: raw.uplink,
         voice: raw.voice,
-        site: SiteConfig {
-            id,
-            name: raw.site.name,
-            province,
-            rule: DayRule {
-                utc_offset_minutes,
-                day_start_minutes,
-            },
-        },
+        site,
         services,
         counters,
         store,

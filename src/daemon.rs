@@ -123,9 +123,9 @@ async fn retention(handle: Handle, days: u32) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        let reader = handle.reader().clone();
+        let cursor = handle.cursor().clone();
         let cutoff = crate::sys::wall_ms() - i64::from(days) * 86_400_000;
-        match tokio::task::spawn_blocking(move || reader.prune(cutoff)).await {
+        match tokio::task::spawn_blocking(move || cursor.prune(cutoff)).await {
             Ok(Ok(n)) if n > 0 => {
                 tracing::info!(removed = n, "pruned published entries past retention")
             }

@@ -6,7 +6,7 @@
 use crate::config::Config;
 use crate::core::state::{Current, State};
 use crate::core::{apply, decide, Command, Entry, Now, Rejection};
-use crate::log::{EventLog, LogReader, OpenReport};
+use crate::log::{EventLog, LogCursor, LogReader, OpenReport};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -67,6 +67,7 @@ pub struct Handle {
     events: broadcast::Sender<Arc<Entry>>,
     view: watch::Receiver<Arc<View>>,
     reader: LogReader,
+    cursor: LogCursor,
     healthy: Arc<AtomicBool>,
 }
 
@@ -99,6 +100,11 @@ impl Handle {
 
     pub fn reader(&self) -> &LogReader {
         &self.reader
+    }
+
+    /// The uplink's write handle: the published cursor and pruning.
+    pub fn cursor(&self) -> &LogCursor {
+        &self.cursor
     }
 
     /// False once the engine thread has stopped looping.
@@ -185,6 +191,7 @@ pub fn start(
         alarms.push(alarm.clone());
     }
     let reader = log.reader();
+    let cursor = log.cursor();
     let (events, _) = broadcast::channel(4096);
     let (view_tx, view_rx) = watch::channel(Arc::new(empty_view()));
     let healthy = Arc::new(AtomicBool::new(true));
@@ -247,6 +254,7 @@ pub fn start(
         events,
         view: view_rx,
         reader,
+        cursor,
         healthy,
     })
 }

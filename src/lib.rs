@@ -13,14 +13,17 @@
 //!   the daily report folded from one day's log entries (pure) and its CSV;
 //!   `web/ratings.rs` and `web/ratings_pages.rs` — sign-in, ratings, `/rate/{n}`, `/report`;
 //!   `devices/button_action.rs` and `devices/keypad_keys.rs` — rating buttons and keys.
-//! - `config.rs` — TOML → checked `Config`; every problem with line:column.
+//! - `config.rs` — TOML → checked `Config`; every problem with line:column. One checker
+//!   per section in `config/` (`site`, `services`, `counters`, `store`, `devices`, `web`,
+//!   `ratings`, `uplink` — the `[uplink]` types, re-exported as `uplink::config`).
 //! - `codec.rs` — the stored record format (versioned: compact v2, JSON v1 still read).
 //! - `log/` — the durable event log: `mod.rs` appends (durable once sled and the journal
 //!   are flushed), metadata, the acknowledged mark; `block.rs` the CRC-checked sled block
 //!   format; `journal.rs` the second copy (CRC-framed day files); `hwm.rs` the high-water
 //!   mark kept outside sled (two CRC'd slots, pwrite + fdatasync); `open.rs` the checked
 //!   open and the reopen after a write failure; `reconcile.rs` compares the copies,
-//!   restores and reports losses; `reader.rs` replay, the uplink cursor and retention.
+//!   restores and reports losses; `reader.rs` reads only (replay, backlog);
+//!   `cursor.rs` the one other write handle: the uplink's published cursor and pruning.
 //! - `engine.rs` — the single writer thread: decide → append → apply → one flush per
 //!   batch (group commit) → reply → broadcast; the `Handle` adapters use; the `View`.
 //!   `engine/store.rs` — the flusher, store health, rollback to the durable state and
@@ -34,8 +37,10 @@
 //! - `adapters.rs` — feeds the device adapters from the engine (print jobs, current
 //!   tickets, calls) and turns their presses and health into engine commands.
 //! - `uplink/` — MQTT 5 to the province: `protocol.rs` batches, PUBACK → cursor
-//!   tracking, backoff, outages (pure); `metrics.rs` figures from the log (pure);
-//!   `config.rs` the `[uplink]` section; `tls.rs` rustls (ring); `mod.rs` the shell.
+//!   tracking, backoff, outages (pure); `refusal.rs` PUBACK verdicts and the refusal
+//!   state (pure); `metrics.rs` figures from the log (pure); `link.rs` the MQTT client
+//!   behind a small trait (rumqttc; a fake in `shell_tests.rs`); `tls.rs` rustls (ring);
+//!   `mod.rs` the shell.
 //! - `daemon.rs` — `layso run`: wiring, signals, systemd notify; `cli.rs` — commands
 //!   and exit codes; `sys.rs` — the wall clock, kernel clock status, host uptime and sd_notify.
 //! - `status/` — the status in plain words: `advice.rs` problem → code, sentence and what to

@@ -14,6 +14,7 @@
 //! docs/benchmarks.md).
 
 pub mod block;
+mod cursor;
 pub mod hwm;
 pub(crate) mod journal;
 pub mod open;
@@ -22,6 +23,7 @@ mod reconcile;
 #[cfg(test)]
 mod tests;
 
+pub use cursor::LogCursor;
 pub use hwm::HighWater;
 pub use open::{Lost, OpenReport, Recovery};
 pub use reader::LogReader;
@@ -170,6 +172,11 @@ impl EventLog {
 
     pub fn reader(&self) -> LogReader {
         self.reader.clone()
+    }
+
+    /// The write handle for the published cursor and pruning (for the uplink).
+    pub fn cursor(&self) -> LogCursor {
+        LogCursor::new(self.reader.clone())
     }
 
     /// The seq the next appended entry must carry.

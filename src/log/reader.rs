@@ -1,8 +1,9 @@
-//! The reader side of the log: cheap to clone, for the uplink and the web. It reads the
+//! The reader side of the log: cheap to clone, for the uplink and the web; it only reads
+//! (the uplink's cursor and pruning write through [`super::LogCursor`]). It reads the
 //! sled trees of the store currently open; the engine swaps them when it reopens the
 //! store after a write failure (then reads fail with [`LogError::Reopening`] briefly).
 
-use super::{block, day_from_key, day_key, decode, u64_of, LogError, BLOCK, META_BOOTS};
+use super::{block, day_from_key, decode, u64_of, LogError, BLOCK, META_BOOTS};
 use super::{META_PUBLISHED, META_SITE};
 use crate::core::{Day, Entry};
 use std::sync::{Arc, RwLock};
@@ -147,30 +148,6 @@ impl LogReader {
         Ok(u64_of(self.t()?.meta.get(META_PUBLISHED)?).unwrap_or(0))
     }
 
-    /// Advance the published cursor (never moves it back).
-    pub fn mark_published(&self, upto: u64) -> Result<(), LogError> {
-        self.t()?.meta.fetch_and_update(META_PUBLISHED, |old| {
-            let cur = old
-                .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                .map(u64::from_be_bytes)
-                .unwrap_or(0);
-            Some(cur.max(upto).to_be_bytes().to_vec())
-        })?;
-        Ok(())
-    }
-
-    /// Move the published cursor back to below `seq` (entries restored from the journal
-    /// are sent again; consumers deduplicate on (site, seq)).
-    pub(crate) fn unpublish_from(&self, seq: u64) -> Result<(), LogError> {
-        let t = self.t()?;
-        let cur = u64_of(t.meta.get(META_PUBLISHED)?).unwrap_or(0);
-        if cur >= seq {
-            t.meta
-                .insert(META_PUBLISHED, &seq.saturating_sub(1).to_be_bytes())?;
-        }
-        Ok(())
-    }
-
     /// Entries not yet acknowledged: count, and the time of the oldest.
     pub fn backlog(&self) -> Result<(u64, Option<i64>), LogError> {
         let published = self.published()?;
@@ -183,53 +160,6 @@ impl LogReader {
             None => None,
         };
         Ok((count, oldest))
-    }
-
-    /// Remove published entries older than `cutoff_ms`, whole blocks at a time. Never
-    /// removes the newest block (it carries the seq high-water mark) nor a block holding
-    /// anything unpublished or recent.
-    pub fn prune(&self, cutoff_ms: i64) -> Result<u64, LogError> {
-        let published = self.published()?;
-        let t = self.t()?;
-        let Some((last_key, _)) = t.blocks.last()? else {
-            return Ok(0);
-        };
-        let mut removed = 0u64;
-        loop {
-            let mut batch = sled::Batch::default();
-            let mut n = 0usize;
-            let mut done = false;
-            for kv in t.blocks.range(..last_key.clone()).take(1_000) {
-                let (k, v) = kv?;
-                let recs = Self::block_records(&k, &v)?;
-                let removable = recs.iter().all(|(seq, r)| {
-                    *seq <= published && decode(*seq, r).is_ok_and(|e| e.at < cutoff_ms)
-                });
-                if !removable {
-                    done = true;
-                    break;
-                }
-                batch.remove(k);
-                removed += recs.len() as u64;
-                n += 1;
-            }
-            if n > 0 {
-                t.blocks.apply_batch(batch)?;
-            }
-            if done || n == 0 {
-                break;
-            }
-        }
-        // Drop the markers of days before the first remaining entry's day.
-        if let Some(first) = self.first_seq()? {
-            if let Some(e) = self.entries_after(first.saturating_sub(1), 1)?.first() {
-                for kv in t.days.range(..day_key(e.day)) {
-                    let (k, _) = kv?;
-                    t.days.remove(k)?;
-                }
-            }
-        }
-        Ok(removed)
     }
 
     /// Bytes the store occupies on disk.

@@ -186,7 +186,7 @@ pub(super) fn reconcile(
         }
     }
     if let Some(first) = missing_in_sled.first() {
-        reader.unpublish_from(*first)?;
+        super::LogCursor::new(reader.clone()).unpublish_from(*first)?;
     }
     // Journal days that lack what sled has (deleted, damaged or older): rewrite them.
     let keep: Vec<Day> = {

@@ -68,6 +68,7 @@ fn append_replay_power_and_cursor() -> Result<(), LogError> {
     log.append(&[entry(n + 1, 2_000, 2, issued(999))])?;
     log.flush()?;
     let r = log.reader();
+    let c = log.cursor();
     assert_eq!(r.last_seq()?, n + 1);
     let all = r.entries_after(0, usize::MAX)?;
     assert_eq!(
@@ -86,25 +87,26 @@ fn append_replay_power_and_cursor() -> Result<(), LogError> {
     );
     assert_eq!(r.raw_after(n + 1, 10, usize::MAX)?.len(), 0);
     assert_eq!(r.backlog()?.0, n + 1);
-    r.mark_published(150)?;
-    r.mark_published(1)?;
+    c.mark_published(150)?;
+    c.mark_published(1)?;
     assert_eq!(r.published()?, 150);
     // Block 0 (seq 1..=63) is published and older than the cutoff: pruned whole;
     // block 1 (64..=127) holds recent entries.
-    assert_eq!(r.prune(1_000)?, 63);
+    assert_eq!(c.prune(1_000)?, 63);
     assert_eq!(r.first_seq()?, Some(64));
-    assert_eq!(r.prune(i64::MAX)?, 64, "block 1 is all published");
+    assert_eq!(c.prune(i64::MAX)?, 64, "block 1 is all published");
     assert_eq!(
-        r.prune(i64::MAX)?,
+        c.prune(i64::MAX)?,
         0,
         "block 2 holds unpublished entries: never pruned"
     );
     assert_eq!(r.first_seq()?, Some(128));
-    r.mark_published(n + 1)?;
-    assert_eq!(r.prune(i64::MAX)?, 64, "the newest block always stays");
+    c.mark_published(n + 1)?;
+    assert_eq!(c.prune(i64::MAX)?, 64, "the newest block always stays");
     assert_eq!(r.backlog()?.0, 0);
     log.close_clean(6000)?;
     drop(r);
+    drop(c);
     drop(log);
     let (log, rep) = EventLog::open(&dir, "s", 7000)?;
     assert!(
@@ -265,7 +267,7 @@ fn a_damaged_block_is_reported_and_restored_from_the_journal() -> Result<(), Log
             entry(2, 11, 1, issued(1)),
         ])?;
         log.flush()?;
-        log.reader().mark_published(2)?;
+        log.cursor().mark_published(2)?;
         // Damage the stored block behind sled's back: flip a byte of its body.
         let t = log.reader().t()?;
         let (k, v) = t.blocks.first()?.unwrap_or_default();

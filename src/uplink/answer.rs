@@ -3,26 +3,24 @@
 //! stored entries again on the `events` topic, a batch at a time, through the same
 //! client queue and acknowledgement tracking as everything else.
 
+use super::link::Link;
 use super::protocol::{self, Slot};
 use super::{resend, Shell};
-use rumqttc::v5::mqttbytes::v5::Publish;
-use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::AsyncClient;
 use std::borrow::Cow;
 
 impl Shell {
-    pub(super) fn subscribe_resend(&mut self, client: &AsyncClient) {
+    pub(super) fn subscribe_resend<L: Link>(&mut self, link: &mut L) {
         let topic = self.s.topic("resend");
-        if let Err(e) = client.try_subscribe(topic.clone(), QoS::AtLeastOnce) {
+        if let Err(e) = link.subscribe(topic.clone()) {
             tracing::warn!(%e, %topic, "cannot subscribe to re-send requests");
         }
     }
 
-    pub(super) fn on_resend_request(&mut self, p: &Publish) {
-        if p.topic.as_ref() != self.s.topic("resend").as_bytes() {
+    pub(super) fn on_resend_request(&mut self, topic: &str, payload: &[u8]) {
+        if topic != self.s.topic("resend") {
             return;
         }
-        match resend::parse(&p.payload) {
+        match resend::parse(payload) {
             Ok(r) => {
                 let taken = self.resender.request(r);
                 tracing::info!(
@@ -38,7 +36,7 @@ impl Shell {
 
     /// Publish the next batch of a re-send answer, if one is under way and the client
     /// has room (one batch per call; called after every event).
-    pub(super) fn answer_resend(&mut self, client: &AsyncClient) {
+    pub(super) fn answer_resend<L: Link>(&mut self, link: &mut L) {
         let Some((after, to)) = self.resender.next_read() else {
             return;
         };
@@ -75,10 +73,7 @@ impl Shell {
             return;
         };
         let topic = self.s.topic("events");
-        if client
-            .try_publish(topic, QoS::AtLeastOnce, false, batch.payload)
-            .is_ok()
-        {
+        if link.publish(topic, false, batch.payload).is_ok() {
             self.outbox.other_queued(Slot::Resend);
             self.resender.sent_upto(batch.to_seq);
         }

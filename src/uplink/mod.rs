@@ -10,29 +10,34 @@
 
 mod answer;
 pub mod config;
+pub mod link;
 pub mod metrics;
 pub mod protocol;
+mod refusal;
 pub mod resend;
+#[cfg(test)]
+mod shell_tests;
 mod status;
 pub mod tls;
 
 use crate::config::Config;
 use crate::core::Command;
 use crate::engine::{Handle, View};
-use crate::log::LogReader;
+use crate::log::{LogCursor, LogReader};
 use config::Settings;
+use link::{Link, LinkEvent, Rumqtt};
 use metrics::{DayStats, Outside};
-use protocol::{Ack, Backoff, Jitter, Outage, Outbox, Slot};
-use rumqttc::v5::mqttbytes::v5::{LastWill, Packet, PubAckReason};
+use protocol::{Backoff, Jitter, Outage, Outbox, Slot};
+use refusal::Refusals;
+use rumqttc::v5::mqttbytes::v5::LastWill;
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
-use rumqttc::{Outgoing, TlsConfiguration, Transport};
+use rumqttc::v5::MqttOptions;
+use rumqttc::{TlsConfiguration, Transport};
 use serde_json::{json, Value};
-use status::reason_name;
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
 pub use config::UplinkConfig;
@@ -102,6 +107,7 @@ struct Shell {
     site_name: String,
     handle: Handle,
     reader: LogReader,
+    cursor: LogCursor,
     view: watch::Receiver<Arc<View>>,
     started_at: i64,
     status_tx: watch::Sender<Option<Value>>,
@@ -110,16 +116,13 @@ struct Shell {
     stats: DayStats,
     observed_upto: u64,
     backoff: Backoff,
-    refusal_backoff: Backoff,
+    refusals: Refusals,
     jitter: Jitter,
     outage: Outage,
     resender: resend::Resender,
     // local status
     connected_since: Option<i64>,
     last_error: Option<(i64, String)>,
-    last_refusal: Option<(i64, &'static str, String)>,
-    last_accept_at: Option<i64>,
-    refusals: u64,
     reconnects: u64,
     last_metrics_at: Option<i64>,
     status_refreshed: Option<Instant>,
@@ -161,6 +164,7 @@ impl Shell {
             province: config.site.province.clone(),
             site_name: config.site.name.clone(),
             view: handle.watch_view(),
+            cursor: handle.cursor().clone(),
             handle,
             reader,
             started_at,
@@ -169,15 +173,12 @@ impl Shell {
             stats,
             observed_upto,
             backoff: Backoff::default(),
-            refusal_backoff: Backoff::default(),
+            refusals: Refusals::default(),
             jitter: Jitter::new(seed),
             outage: Outage::default(),
             resender: resend::Resender::default(),
             connected_since: None,
             last_error: None,
-            last_refusal: None,
-            last_accept_at: None,
-            refusals: 0,
             reconnects: 0,
             last_metrics_at: None,
             status_refreshed: None,
@@ -296,29 +297,25 @@ impl Shell {
         metrics_tick: &mut tokio::time::Interval,
     ) -> End {
         let cap = usize::from(self.s.in_flight) + 8;
-        let (client, eventloop) = AsyncClient::new(opts, cap);
-        let (tx, mut rx) = mpsc::channel(256);
-        let pump = tokio::spawn(pump(eventloop, tx));
-        let end = self.serve(&client, &mut rx, metrics_tick).await;
-        pump.abort();
-        end
+        let mut link = Rumqtt::connect(opts, cap);
+        self.serve(&mut link, metrics_tick).await
     }
 
-    async fn serve(
+    /// One connection over `link`: wait for the CONNACK, then publish until the link
+    /// fails or the uplink stops.
+    async fn serve<L: Link>(
         &mut self,
-        client: &AsyncClient,
-        rx: &mut mpsc::Receiver<Result<Event, ConnectionError>>,
+        link: &mut L,
         metrics_tick: &mut tokio::time::Interval,
     ) -> End {
         // Wait for the CONNACK (rumqttc bounds the attempt by its connection timeout).
         let mut stop = self.stop.clone();
         loop {
             tokio::select! {
-                ev = rx.recv() => match ev {
-                    Some(Ok(Event::Incoming(Packet::ConnAck(_)))) => break,
-                    Some(Ok(_)) => continue,
-                    Some(Err(e)) => return End::Lost(e.to_string()),
-                    None => return End::Lost("the MQTT event loop ended".into()),
+                ev = link.poll() => match ev {
+                    Ok(LinkEvent::ConnAck) => break,
+                    Ok(_) => continue,
+                    Err(e) => return End::Lost(e),
                 },
                 _ = stop.wait_for(|s| *s) => return End::Stopped,
             }
@@ -336,58 +333,47 @@ impl Shell {
             }
         }
         let status = self.status_payload(true, None);
-        if client
-            .try_publish(self.s.topic("status"), QoS::AtLeastOnce, true, status)
-            .is_ok()
-        {
+        if link.publish(self.s.topic("status"), true, status).is_ok() {
             self.outbox.other_queued(Slot::Status);
         }
-        self.subscribe_resend(client);
+        self.subscribe_resend(link);
         self.refresh_status(true);
         let mut view = self.view.clone();
         loop {
-            self.fill(client);
-            self.answer_resend(client);
+            self.fill(link);
+            self.answer_resend(link);
             self.refresh_status(false);
             let stopping = tokio::select! {
-                ev = rx.recv() => match ev {
-                    Some(Ok(ev)) => { self.on_event(ev); false }
-                    Some(Err(e)) => return End::Lost(e.to_string()),
-                    None => return End::Lost("the MQTT event loop ended".into()),
+                ev = link.poll() => match ev {
+                    Ok(ev) => { self.on_event(ev); false }
+                    Err(e) => return End::Lost(e),
                 },
                 _ = view.changed() => false,
-                _ = metrics_tick.tick() => { self.publish_metrics(client); false }
+                _ = metrics_tick.tick() => { self.publish_metrics(link); false }
                 _ = tokio::time::sleep(Duration::from_millis(250)) => false,
                 r = stop.changed() => r.is_err() || *stop.borrow(),
             };
             if stopping {
-                self.goodbye(client, rx).await;
+                self.goodbye(link).await;
                 return End::Stopped;
             }
         }
     }
 
     /// Clean stop: retained `online: false`, wait briefly for acks, disconnect.
-    async fn goodbye(
-        &mut self,
-        client: &AsyncClient,
-        rx: &mut mpsc::Receiver<Result<Event, ConnectionError>>,
-    ) {
+    async fn goodbye<L: Link>(&mut self, link: &mut L) {
         let payload = self.status_payload(false, Some("shutdown"));
-        if client
-            .try_publish(self.s.topic("status"), QoS::AtLeastOnce, true, payload)
-            .is_ok()
-        {
+        if link.publish(self.s.topic("status"), true, payload).is_ok() {
             self.outbox.other_queued(Slot::Status);
         }
         let deadline = Instant::now() + Duration::from_secs(2);
         while self.outbox.unanswered() > 0 {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(Ok(ev))) => self.on_event(ev),
+            match tokio::time::timeout_at(deadline, link.poll()).await {
+                Ok(Ok(ev)) => self.on_event(ev),
                 _ => break,
             }
         }
-        let _ = client.try_disconnect();
+        link.disconnect();
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -396,7 +382,7 @@ impl Shell {
     }
 
     /// Hand batches to the client while the window has room and entries are waiting.
-    fn fill(&mut self, client: &AsyncClient) {
+    fn fill<L: Link>(&mut self, link: &mut L) {
         let limit = self.durable_limit();
         let topic = self.s.topic("events");
         for _ in 0..self.s.in_flight {
@@ -436,51 +422,36 @@ impl Shell {
             else {
                 return;
             };
-            match client.try_publish(topic.clone(), QoS::AtLeastOnce, false, batch.payload) {
+            match link.publish(topic.clone(), false, batch.payload) {
                 Ok(()) => self.outbox.batch_queued(batch.from_seq, batch.to_seq),
                 Err(_) => return, // the client's queue is full; try after the next event
             }
         }
     }
 
-    fn on_event(&mut self, ev: Event) {
+    fn on_event(&mut self, ev: LinkEvent) {
         match ev {
-            Event::Outgoing(Outgoing::Publish(pkid)) => self.outbox.on_outgoing(pkid),
-            Event::Incoming(Packet::Publish(p)) => self.on_resend_request(&p),
-            Event::Incoming(Packet::PubAck(ack)) => {
+            LinkEvent::Sent(pkid) => self.outbox.on_outgoing(pkid),
+            LinkEvent::Publish { topic, payload } => self.on_resend_request(&topic, &payload),
+            LinkEvent::PubAck { pkid, reason } => {
                 let now = crate::sys::wall_ms();
-                // "No matching subscribers" holds only event batches back, and only when
-                // configured; status and metrics are live figures.
-                let hold = self.s.hold_without_subscribers
-                    && matches!(self.outbox.slot_of(ack.pkid), Some(Slot::Batch(_)));
-                let verdict = match ack.reason {
-                    PubAckReason::Success => Ack::Accepted,
-                    PubAckReason::NoMatchingSubscribers if !hold => Ack::Accepted,
-                    other => Ack::Refused(reason_name(other).to_string()),
-                };
-                let retry_at = match verdict {
-                    Ack::Refused(_) => {
-                        now + self
-                            .refusal_backoff
-                            .next_delay(self.jitter.next_u64())
-                            .as_millis() as i64
-                    }
-                    Ack::Accepted => now,
-                };
+                let slot = self.outbox.slot_of(pkid);
+                let verdict = refusal::verdict(reason, slot, self.s.hold_without_subscribers);
+                let retry_at = self
+                    .refusals
+                    .retry_at(&verdict, now, self.jitter.next_u64());
                 // A broker that answers is a working connection: only now does the
                 // reconnect backoff start again from 1 s (a broker that accepts and
                 // then drops every connection is retried ever more slowly).
                 self.backoff.reset();
-                let effect = self.outbox.on_puback(ack.pkid, verdict, retry_at);
+                let effect = self.outbox.on_puback(pkid, verdict, retry_at);
                 if let Some(upto) = effect.advance_to {
-                    if let Err(e) = self.reader.mark_published(upto) {
+                    if let Err(e) = self.cursor.mark_published(upto) {
                         tracing::error!(%e, upto, "cannot persist the uplink cursor");
                     }
-                    self.refusal_backoff.reset();
-                    self.last_accept_at = Some(now);
+                    self.refusals.accepted(now);
                 }
                 if let Some((slot, why)) = effect.refused {
-                    self.refusals += 1;
                     let topic = self.s.topic(slot.name());
                     if why == "no_matching_subscribers" {
                         tracing::warn!(%topic, "no collector is subscribed; the batch is kept and sent again later");
@@ -492,7 +463,7 @@ impl Shell {
                             "the broker refused a publish; it stays unsent and is retried later"
                         );
                     }
-                    self.last_refusal = Some((now, slot.name(), why));
+                    self.refusals.refused(now, slot, why);
                     self.refresh_status(true);
                 }
             }
@@ -557,7 +528,7 @@ impl Shell {
         }
     }
 
-    fn publish_metrics(&mut self, client: &AsyncClient) {
+    fn publish_metrics<L: Link>(&mut self, link: &mut L) {
         self.observe_new_entries();
         let now = crate::sys::wall_ms();
         let outside = self.outside(now);
@@ -569,24 +540,12 @@ impl Shell {
                 return;
             }
         };
-        match client.try_publish(self.s.topic("metrics"), QoS::AtLeastOnce, false, payload) {
+        match link.publish(self.s.topic("metrics"), false, payload) {
             Ok(()) => {
                 self.outbox.other_queued(Slot::Metrics);
                 self.last_metrics_at = Some(now);
             }
             Err(e) => tracing::warn!(%e, "metrics skipped: the MQTT client queue is full"),
-        }
-    }
-}
-
-/// Drive the rumqttc event loop and forward what it yields, in order. Ends after the
-/// first error: the shell makes a new client for the next attempt (and does the backoff).
-async fn pump(mut eventloop: EventLoop, tx: mpsc::Sender<Result<Event, ConnectionError>>) {
-    loop {
-        let r = eventloop.poll().await;
-        let failed = r.is_err();
-        if tx.send(r).await.is_err() || failed {
-            return;
         }
     }
 }
