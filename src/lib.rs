@@ -62,6 +62,7 @@
 //! - The uplink reads the log; it is never fed by the engine.
 
 pub mod adapters;
+pub mod backoff;
 pub mod cli;
 pub mod codec;
 pub mod config;
@@ -70,8 +71,8 @@ pub mod daemon;
 pub mod devices;
 pub mod engine;
 pub mod log;
-pub mod status;
 pub mod report;
+pub mod status;
 pub mod sys;
 pub mod uplink;
 pub mod voice;

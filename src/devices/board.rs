@@ -632,38 +632,7 @@ pub fn validate(
 // Shared adapter helpers
 // ---------------------------------------------------------------------------------------------
 
-/// Exponential retry delay: doubles from `initial` up to `max`; `reset` after a success.
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    initial: Duration,
-    max: Duration,
-    next: Duration,
-}
-
-impl Backoff {
-    pub fn new(initial: Duration, max: Duration) -> Self {
-        Backoff {
-            initial,
-            max,
-            next: initial,
-        }
-    }
-    /// The delay to wait now; the following one is twice as long (capped).
-    pub fn next_delay(&mut self) -> Duration {
-        let d = self.next;
-        self.next = (self.next * 2).min(self.max);
-        d
-    }
-    pub fn reset(&mut self) {
-        self.next = self.initial;
-    }
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff::new(Duration::from_millis(500), Duration::from_secs(30))
-    }
-}
+pub use crate::backoff::Backoff;
 
 /// Sends a health report only when the state or the detail changes, so a device that keeps
 /// failing the same way does not flood the log.
@@ -1016,14 +985,5 @@ mod tests {
                 visible: true
             }
         );
-    }
-
-    #[test]
-    fn backoff_doubles_and_caps() {
-        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_millis(350));
-        let v: Vec<u128> = (0..4).map(|_| b.next_delay().as_millis()).collect();
-        assert_eq!(v, [100, 200, 350, 350]);
-        b.reset();
-        assert_eq!(b.next_delay().as_millis(), 100);
     }
 }

@@ -542,7 +542,8 @@ where
         })
         .collect();
     let poll_interval = Duration::from_millis(*config.poll_interval_ms.get_ref());
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff =
+        crate::backoff::Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     let mut cycle: u64 = 0;
     // Each pass opens the port once and polls until it fails or shutdown; the pause between
     // passes grows to 5 s, so a missing adapter costs nothing.
@@ -556,11 +557,11 @@ where
                 for pad in pads.iter_mut() {
                     mark_failed(pad, &report, &detail, true);
                 }
-                tracing::warn!(%detail, retry_in = ?backoff, "keypad bus unavailable");
-                if wait_or_shutdown(&mut displays, backoff).await {
+                let delay = backoff.next_delay();
+                tracing::warn!(%detail, retry_in = ?delay, "keypad bus unavailable");
+                if wait_or_shutdown(&mut displays, delay).await {
                     return Ok(());
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
                 continue;
             }
         };
@@ -604,7 +605,7 @@ where
             if let Some(e) = lost {
                 break e;
             }
-            backoff = Duration::from_millis(100);
+            backoff.reset();
             let elapsed = started.elapsed();
             // A cycle that skipped every keypad (all unreachable, waiting for their probe turn)
             // still takes time, so the task never spins.
@@ -623,10 +624,9 @@ where
             mark_failed(pad, &report, &detail, true);
         }
         drop(link);
-        if wait_or_shutdown(&mut displays, backoff).await {
+        if wait_or_shutdown(&mut displays, backoff.next_delay()).await {
             return Ok(());
         }
-        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }
 
