@@ -838,6 +838,31 @@ where
         })
 }
 
+/// The body of a counter display's thread (what [`spawn_counter_display`] runs), for a
+/// supervisor that runs it on a blocking thread. Call from inside a tokio runtime.
+pub fn counter_display_thread<F>(
+    cfg: CounterDisplayConfig,
+    calls: watch::Receiver<BTreeMap<u16, Option<String>>>,
+    report: F,
+) -> impl FnOnce() + Send + 'static
+where
+    F: Fn(String, bool, String) + Send + Sync + 'static,
+{
+    let report = report_fn(report);
+    let handle = tokio::runtime::Handle::current();
+    move || {
+        let open_cfg = cfg.clone();
+        run_counter_display(
+            &cfg,
+            calls,
+            report,
+            RetryPolicy::default(),
+            &handle,
+            move || open_surface(&open_cfg),
+        )
+    }
+}
+
 /// The runner loop, generic over how the device is opened. Blocking; run it on its own thread.
 /// `handle` is a tokio runtime handle used to wait on the watch channel.
 pub fn run_counter_display<O>(

@@ -12,4 +12,5 @@ mod keypad_keys;
 pub mod ledboard;
 pub mod max7219;
 pub mod printer;
+pub mod supervisor;
 pub mod translit;
