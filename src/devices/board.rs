@@ -264,9 +264,7 @@ pub struct DevicesConfig {
 // Validation
 // ---------------------------------------------------------------------------------------------
 
-const STANDARD_BAUDS: &[u32] = &[
-    1200, 2400, 4800, 9600, 19200, 38400, 57600, 115_200, 230_400,
-];
+use super::serial::BAUD_RATES as STANDARD_BAUDS;
 
 /// Semantic checks across all device sections. Returns byte spans into the TOML text and
 /// messages that say what is wrong and what would be valid; empty when consistent.
@@ -570,7 +568,7 @@ pub fn validate(
             errs.push((b.port.span(), format!("{what}: port {} is already used by board \"{other}\"; boards on one bus share one entry (address_is_counter = true)", b.port.get_ref())));
         }
         if let Some(baud) = &b.baud {
-            if !STANDARD_BAUDS.contains(baud.get_ref()) {
+            if !super::serial::is_supported_baud(*baud.get_ref()) {
                 let list: Vec<String> = STANDARD_BAUDS.iter().map(|v| v.to_string()).collect();
                 errs.push((
                     baud.span(),

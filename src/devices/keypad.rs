@@ -105,14 +105,14 @@ fn default_timeout() -> Spanned<u64> {
     Spanned::new(0..0, 50)
 }
 
-const STANDARD_BAUDS: [u32; 8] = [1200, 2400, 4800, 9600, 19_200, 38_400, 57_600, 115_200];
+use super::serial::BAUD_RATES as STANDARD_BAUDS;
 
 impl KeypadBusConfig {
     /// Semantic checks: byte spans in the config text and what would be valid.
     pub fn validate(&self) -> Vec<(Range<usize>, String)> {
         let mut errs = Vec::new();
         let baud = *self.baud.get_ref();
-        if !STANDARD_BAUDS.contains(&baud) {
+        if !super::serial::is_supported_baud(baud) {
             errs.push((self.baud.span(), format!("baud {baud} is not a standard serial speed; use one of {STANDARD_BAUDS:?} (keypads default to 19200)")));
         }
         let timeout = *self.timeout_ms.get_ref();
@@ -477,6 +477,7 @@ pub(crate) fn open_tolerant(path: &str, baud: u32) -> std::io::Result<SerialStre
         38_400 => libc::B38400,
         57_600 => libc::B57600,
         115_200 => libc::B115200,
+        230_400 => libc::B230400,
         _ => libc::B19200,
     };
     // SAFETY: `fd` is an open descriptor we own; termios is plain data filled by tcgetattr
@@ -749,6 +750,11 @@ mod tests {
         assert_eq!(c.parity, BusParity::None);
         assert!(c.validate().is_empty());
         assert!(c.estimated_cycle() < Duration::from_millis(30));
+        // The same rates as printers and boards: 230400 included.
+        let fast =
+            parse("path = \"/dev/x\"\nbaud = 230400\nkeypads = [{ address = 1, counter = 1 }]\n")
+                .unwrap();
+        assert!(fast.validate().is_empty(), "{:?}", fast.validate());
 
         let text = "path = \"/dev/x\"\nbaud = 19201\ntimeout_ms = 0\nkeypads = [{ address = 1, counter = 0 }, { address = 1, counter = 2 }, { address = 248, counter = 3 }]\n";
         let c = parse(text).unwrap();

@@ -12,5 +12,6 @@ mod keypad_keys;
 pub mod ledboard;
 pub mod max7219;
 pub mod printer;
+pub mod serial;
 pub mod supervisor;
 pub mod translit;
