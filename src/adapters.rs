@@ -5,8 +5,9 @@
 use crate::config::Config;
 use crate::core::{Command, Event};
 use crate::devices::buttons::{self, ButtonAction};
+use crate::devices::health::{DeviceHealth, DeviceKind, HealthState, HealthTx};
 use crate::devices::keypad::{self, CounterSink, KeyAction};
-use crate::devices::supervisor::{HealthTx, Supervisor};
+use crate::devices::supervisor::Supervisor;
 use crate::devices::{board, ledboard, printer};
 use crate::engine::{ExecError, Handle};
 use std::collections::BTreeMap;
@@ -40,14 +41,16 @@ impl Adapters {
 }
 
 fn health_sink(handle: &Handle) -> (HealthTx, JoinHandle<()>) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<(String, String, String)>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<DeviceHealth>();
     let handle = handle.clone();
     let task = tokio::spawn(async move {
-        while let Some((device, state, detail)) = rx.recv().await {
+        while let Some(h) = rx.recv().await {
+            let device = h.device;
+            // The stored event keeps its string fields (wire and telemetry format unchanged).
             let cmd = Command::ReportDevice {
                 device: device.clone(),
-                state,
-                detail,
+                state: h.state.as_str().to_string(),
+                detail: h.detail,
             };
             if let Err(e) = handle.execute(cmd).await {
                 tracing::warn!(%device, ?e, "could not record device status");
@@ -57,12 +60,19 @@ fn health_sink(handle: &Handle) -> (HealthTx, JoinHandle<()>) {
     (tx, task)
 }
 
-/// A report callback for the board devices: `ok` becomes state "ok", else "failed".
-fn board_report(health: &HealthTx) -> impl Fn(String, bool, String) + Send + Sync + 'static {
+/// A report callback for the board devices of `kind`: `ok` becomes state "ok", else "failed".
+fn board_report(
+    health: &HealthTx,
+    kind: DeviceKind,
+) -> impl Fn(String, bool, String) + Send + Sync + 'static {
     let health = health.clone();
     move |name, ok, detail| {
-        let state = if ok { "ok" } else { "failed" };
-        let _ = health.send((name, state.to_string(), detail));
+        let state = if ok {
+            HealthState::Ok
+        } else {
+            HealthState::Failed
+        };
+        let _ = health.send(DeviceHealth::new(name, kind, state, detail));
     }
 }
 
@@ -78,11 +88,11 @@ pub fn start(config: &Arc<Config>, handle: &Handle) -> Adapters {
         reprint = Some(desk.clone());
         let jobs = Arc::new(tokio::sync::Mutex::new(jobs_rx));
         let (pc, h) = (pc.clone(), health.clone());
-        sup.supervise("printer", move |_| {
+        sup.supervise("printer", DeviceKind::Printer, move |_| {
             run_printer(pc.clone(), jobs.clone(), h.clone())
         });
         let (config, handle) = (config.clone(), handle.clone());
-        sup.supervise("printer-feed", move |_| {
+        sup.supervise("printer-feed", DeviceKind::Feed, move |_| {
             feed_printer(config.clone(), handle.subscribe(), desk.clone())
         });
     }
@@ -93,7 +103,7 @@ pub fn start(config: &Arc<Config>, handle: &Handle) -> Adapters {
         // Shared by every run of the feed; the displays end when it is dropped at shutdown.
         let out = Arc::new(current_tx);
         let handle = handle.clone();
-        sup.supervise("current-feed", move |_| {
+        sup.supervise("current-feed", DeviceKind::Feed, move |_| {
             feed_current(handle.watch_view(), out.clone())
         });
     }
@@ -104,11 +114,16 @@ pub fn start(config: &Arc<Config>, handle: &Handle) -> Adapters {
         });
         let h = health.clone();
         let report = Arc::new(move |address: u16, ok: bool, detail: String| {
-            let state = if ok { "ok" } else { "unreachable" };
-            let _ = h.send((format!("keypad-{address}"), state.into(), detail));
+            let state = if ok {
+                HealthState::Ok
+            } else {
+                HealthState::Unreachable
+            };
+            let name = format!("keypad-{address}");
+            let _ = h.send(DeviceHealth::new(name, DeviceKind::Keypad, state, detail));
         });
         let (bus, rx) = (bus.clone(), current_rx.clone());
-        sup.supervise("keypad-bus", move |_| {
+        sup.supervise("keypad-bus", DeviceKind::Keypad, move |_| {
             let (bus, sink, rx, report) = (bus.clone(), sink.clone(), rx.clone(), report.clone());
             async move {
                 let report = move |a: u16, ok: bool, d: String| report(a, ok, d);
@@ -120,22 +135,34 @@ pub fn start(config: &Arc<Config>, handle: &Handle) -> Adapters {
     }
     for d in &config.counter_displays {
         let (d, rx, h) = (d.clone(), current_rx.clone(), health.clone());
-        sup.supervise_blocking(format!("display-{}", d.label()), move || {
-            board::counter_display_thread(d.clone(), rx.clone(), board_report(&h))
-        });
+        sup.supervise_blocking(
+            format!("display-{}", d.label()),
+            DeviceKind::CounterDisplay,
+            move || {
+                board::counter_display_thread(
+                    d.clone(),
+                    rx.clone(),
+                    board_report(&h, DeviceKind::CounterDisplay),
+                )
+            },
+        );
     }
 
     if !config.led_boards.is_empty() {
         let (tx, _) = broadcast::channel(64);
         for b in &config.led_boards {
             let (b, tx, h) = (b.clone(), tx.clone(), health.clone());
-            sup.supervise(format!("ledboard-{}", b.name.get_ref()), move |_| {
-                let report = board::report_fn(board_report(&h));
-                ledboard::run(b.clone(), tx.subscribe(), report, Default::default())
-            });
+            sup.supervise(
+                format!("ledboard-{}", b.name.get_ref()),
+                DeviceKind::LedBoard,
+                move |_| {
+                    let report = board::report_fn(board_report(&h, DeviceKind::LedBoard));
+                    ledboard::run(b.clone(), tx.subscribe(), report, Default::default())
+                },
+            );
         }
         let handle = handle.clone();
-        sup.supervise("ledboard-feed", move |_| {
+        sup.supervise("ledboard-feed", DeviceKind::Feed, move |_| {
             feed_calls(handle.subscribe(), tx.clone())
         });
     }
@@ -146,13 +173,18 @@ pub fn start(config: &Arc<Config>, handle: &Handle) -> Adapters {
         let (tx, rx) = mpsc::channel(32);
         for b in &config.buttons {
             let (b, tx, h) = (b.clone(), tx.clone(), health.clone());
-            sup.supervise(format!("button-{}", b.display_name()), move |_| {
-                buttons::run_button(b.clone(), tx.clone(), board::report_fn(board_report(&h)))
-            });
+            sup.supervise(
+                format!("button-{}", b.display_name()),
+                DeviceKind::Button,
+                move |_| {
+                    let report = board::report_fn(board_report(&h, DeviceKind::Button));
+                    buttons::run_button(b.clone(), tx.clone(), report)
+                },
+            );
         }
         let handle = handle.clone();
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        sup.supervise("button-feed", move |_| {
+        sup.supervise("button-feed", DeviceKind::Feed, move |_| {
             apply_buttons(handle.clone(), rx.clone())
         });
     }
@@ -172,7 +204,12 @@ async fn run_printer(
 ) {
     let (tx, rx) = mpsc::channel(64);
     let printer = printer::spawn(cfg, rx, move |state, detail| {
-        let _ = health.send(("printer".into(), state.as_str().to_string(), detail));
+        let _ = health.send(DeviceHealth::new(
+            "printer",
+            DeviceKind::Printer,
+            state.into(),
+            detail,
+        ));
     });
     let relay = async move {
         let mut jobs = jobs.lock().await;

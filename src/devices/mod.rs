@@ -7,6 +7,7 @@ pub mod board;
 pub mod button_action;
 pub mod buttons;
 pub mod hd44780;
+pub mod health;
 pub mod keypad;
 mod keypad_keys;
 pub mod ledboard;

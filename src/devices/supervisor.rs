@@ -6,13 +6,12 @@ use crate::backoff::Backoff;
 use std::any::Any;
 use std::future::Future;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// A device's health `(device, state, detail)`, sent to the engine as `DeviceStatus`.
-pub type HealthTx = mpsc::UnboundedSender<(String, String, String)>;
+pub use super::health::HealthTx;
+use super::health::{DeviceHealth, DeviceKind, HealthState};
 
 /// A run that lasted this long was healthy: the next restart waits the shortest delay again.
 const STABLE_RUN: Duration = Duration::from_secs(60);
@@ -53,7 +52,7 @@ impl Supervisor {
     /// Run the future made by `make` as `device`'s adapter; when it ends or panics before
     /// shutdown, report it and make a new one after the backoff. At shutdown the running
     /// future is dropped (async adapters hold nothing that needs more than a drop).
-    pub fn supervise<F, Fut>(&mut self, device: impl Into<String>, mut make: F)
+    pub fn supervise<F, Fut>(&mut self, device: impl Into<String>, kind: DeviceKind, mut make: F)
     where
         F: FnMut(CancellationToken) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
@@ -80,7 +79,17 @@ impl Supervisor {
                         return;
                     }
                 };
-                if !restart_after(&device, outcome, started, &mut backoff, &cancel, &health).await {
+                if !restart_after(
+                    &device,
+                    kind,
+                    outcome,
+                    started,
+                    &mut backoff,
+                    &cancel,
+                    &health,
+                )
+                .await
+                {
                     return;
                 }
             }
@@ -90,8 +99,12 @@ impl Supervisor {
     /// Like [`Supervisor::supervise`] for an adapter that blocks (bus calls off the runtime):
     /// `make` gives the body of a blocking thread. It must end by itself at shutdown (its
     /// feed closes); shutdown waits up to 3 s for it.
-    pub fn supervise_blocking<F, B>(&mut self, device: impl Into<String>, mut make: F)
-    where
+    pub fn supervise_blocking<F, B>(
+        &mut self,
+        device: impl Into<String>,
+        kind: DeviceKind,
+        mut make: F,
+    ) where
         F: FnMut() -> B + Send + 'static,
         B: FnOnce() + Send + 'static,
     {
@@ -112,7 +125,17 @@ impl Supervisor {
                         return;
                     }
                 };
-                if !restart_after(&device, outcome, started, &mut backoff, &cancel, &health).await {
+                if !restart_after(
+                    &device,
+                    kind,
+                    outcome,
+                    started,
+                    &mut backoff,
+                    &cancel,
+                    &health,
+                )
+                .await
+                {
                     return;
                 }
             }
@@ -131,8 +154,10 @@ impl Supervisor {
 }
 
 /// After an adapter run ended: report why, wait the backoff; false if shutdown came first.
+#[allow(clippy::too_many_arguments)]
 async fn restart_after(
     device: &str,
+    kind: DeviceKind,
     outcome: Result<(), JoinError>,
     started: Instant,
     backoff: &mut Backoff,
@@ -156,9 +181,10 @@ async fn restart_after(
         _ = tokio::time::sleep(delay) => {}
         _ = cancel.cancelled() => return false,
     }
-    let _ = health.send((
-        device.to_string(),
-        "error".to_string(),
+    let _ = health.send(DeviceHealth::new(
+        device,
+        kind,
+        HealthState::Error,
         format!("restarted after {why}"),
     ));
     true
@@ -180,18 +206,21 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
+    use tokio::sync::mpsc;
 
     fn quick(health: HealthTx) -> Supervisor {
         Supervisor::with_backoff(health, Duration::from_millis(10), Duration::from_millis(40))
     }
 
     async fn next_status(
-        rx: &mut mpsc::UnboundedReceiver<(String, String, String)>,
+        rx: &mut mpsc::UnboundedReceiver<DeviceHealth>,
     ) -> (String, String, String) {
-        tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        let h = tokio::time::timeout(Duration::from_secs(5), rx.recv())
             .await
             .expect("a status entry within 5 s")
-            .expect("the health channel is open")
+            .expect("the health channel is open");
+        assert_eq!(h.kind, DeviceKind::Feed);
+        (h.device, h.state.as_str().to_string(), h.detail)
     }
 
     #[tokio::test]
@@ -201,7 +230,7 @@ mod tests {
         let runs = Arc::new(AtomicUsize::new(0));
         let (up_tx, mut up_rx) = mpsc::unbounded_channel::<usize>();
         let r = runs.clone();
-        sup.supervise("test-adapter", move |cancel| {
+        sup.supervise("test-adapter", DeviceKind::Feed, move |cancel| {
             let n = r.fetch_add(1, Ordering::SeqCst) + 1;
             let up = up_tx.clone();
             async move {
@@ -239,7 +268,7 @@ mod tests {
         let mut sup = quick(tx);
         let runs = Arc::new(AtomicUsize::new(0));
         let r = runs.clone();
-        sup.supervise("quitter", move |_| {
+        sup.supervise("quitter", DeviceKind::Feed, move |_| {
             r.fetch_add(1, Ordering::SeqCst);
             async {}
         });
@@ -261,7 +290,7 @@ mod tests {
         let runs = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (r, s) = (runs.clone(), stop.clone());
-        sup.supervise_blocking("test-thread", move || {
+        sup.supervise_blocking("test-thread", DeviceKind::Feed, move || {
             let n = r.fetch_add(1, Ordering::SeqCst) + 1;
             let s = s.clone();
             move || {

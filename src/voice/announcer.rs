@@ -136,7 +136,7 @@ fn log_dropped(dropped: &[Call]) {
 pub fn start(
     config: &Arc<crate::config::Config>,
     handle: &crate::engine::Handle,
-    health: &mpsc::UnboundedSender<(String, String, String)>,
+    health: &crate::devices::health::HealthTx,
     sup: &mut crate::devices::supervisor::Supervisor,
 ) {
     let Some(vc) = &config.voice else {
@@ -148,10 +148,16 @@ pub fn start(
     let (vc, config, handle, health) = (vc.clone(), config.clone(), handle.clone(), health.clone());
     // Supervised: a panic restarts it (and reloads the pack); the first run subscribes now so
     // no call is missed, and loads the pack off the start-up path.
-    sup.supervise("speaker", move |cancel| {
+    use crate::devices::health::{DeviceHealth, DeviceKind};
+    sup.supervise("speaker", DeviceKind::Speaker, move |cancel| {
         let h = health.clone();
         let report: Report = Box::new(move |state, detail| {
-            let _ = h.send(("speaker".into(), state.as_str().into(), detail));
+            let _ = h.send(DeviceHealth::new(
+                "speaker",
+                DeviceKind::Speaker,
+                state.into(),
+                detail,
+            ));
         });
         let events = handle.subscribe();
         let (vc, config) = (vc.clone(), config.clone());
