@@ -2,6 +2,7 @@
 //! line. Adapters send it; the engine stores it as a `DeviceStatus` event whose string fields
 //! (`device`, `state`, `detail`) are unchanged on the wire and in telemetry.
 
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// What sort of device a report is about.
@@ -116,6 +117,42 @@ impl DeviceHealth {
 
 /// Where adapters send their health (the engine records each as a `DeviceStatus`).
 pub type HealthTx = mpsc::UnboundedSender<DeviceHealth>;
+
+/// Health callback: `(device name, ok, detail)`. The lead turns these into `DeviceStatus` events.
+pub type Report = Arc<dyn Fn(String, bool, String) + Send + Sync>;
+
+/// Wraps any `Fn(String, bool, String)` as a shareable [`Report`].
+pub fn report_fn<F>(f: F) -> Report
+where
+    F: Fn(String, bool, String) + Send + Sync + 'static,
+{
+    Arc::new(f)
+}
+
+/// Sends a health report only when the state or the detail changes, so a device that keeps
+/// failing the same way does not flood the log.
+pub struct Health {
+    name: String,
+    report: Report,
+    last: Option<(bool, String)>,
+}
+
+impl Health {
+    pub fn new(name: String, report: Report) -> Self {
+        Health {
+            name,
+            report,
+            last: None,
+        }
+    }
+    pub fn set(&mut self, ok: bool, detail: impl Into<String>) {
+        let detail = detail.into();
+        if self.last.as_ref() != Some(&(ok, detail.clone())) {
+            (self.report)(self.name.clone(), ok, detail.clone());
+            self.last = Some((ok, detail));
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

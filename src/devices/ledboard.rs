@@ -16,7 +16,10 @@ use tokio::task::JoinHandle;
 use tokio_serial::SerialPortBuilderExt;
 use toml::Spanned;
 
-use super::board::{report_fn, Backoff, Health, LedBoardConfig, Report, RetryPolicy};
+use super::display::config::LedBoardConfig;
+use super::display::surface::RetryPolicy;
+use super::health::{report_fn, Health, Report};
+use crate::backoff::Backoff;
 
 /// A call to show: counter `counter` now serves ticket `ticket`.
 #[derive(Debug, Clone, PartialEq, Eq)]

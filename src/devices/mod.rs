@@ -6,6 +6,7 @@
 pub mod board;
 pub mod button_action;
 pub mod buttons;
+pub mod display;
 pub mod hd44780;
 pub mod health;
 pub mod keypad;
