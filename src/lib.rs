@@ -45,6 +45,10 @@
 //!   counter displays (embedded-hal drivers on linux-embedded-hal), serial LED boards
 //!   (frame templates, tokio-serial adapter), their config and `validate`; see
 //!   `docs/devices.md`.
+//!   `devices/supervisor.rs` restarts every adapter with backoff and stops them with one
+//!   cancellation token; `devices/health.rs` the typed `DeviceHealth` report;
+//!   `devices/display/` counter displays (config, validate, blink, surface, runner);
+//!   `devices/serial.rs` the one list of baud rates; `backoff.rs` the one retry backoff.
 //! - `voice/` — spoken calls: Vietnamese number reading, voice packs, the announcer
 //!   (aplay) and the display page's announcement endpoint (docs/voice.md).
 //!
