@@ -149,13 +149,7 @@ fn durations_in_words() {
 
 #[test]
 fn a_missing_speaker_says_what_to_do() {
-    let (w, p) = device(
-        DeviceKind::Speaker,
-        "speaker",
-        "missing",
-        "no voice pack at /x",
-        1,
-    );
+    let (w, p) = device(DeviceKind::Speaker, "speaker", "missing", "no voice pack at /x", 1);
     assert!(!w.ok);
     assert_eq!(w.state_vi, "Không có loa hoặc gói giọng nói");
     let p = p.map(|p| (p.code, p.severity));

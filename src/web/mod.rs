@@ -8,10 +8,10 @@ mod guard;
 mod pages;
 pub mod printing;
 pub mod ratelimit;
-mod ratings;
-mod ratings_pages;
 mod reprint;
 pub(crate) mod serve;
+mod ratings;
+mod ratings_pages;
 
 pub use error::ApiError;
 
