@@ -5,69 +5,107 @@
 use crate::config::Config;
 use crate::core::{Command, Event};
 use crate::devices::buttons::{self, ButtonAction};
+use crate::devices::health::{DeviceHealth, DeviceKind, HealthState, HealthTx};
 use crate::devices::keypad::{self, CounterSink, KeyAction};
+use crate::devices::supervisor::Supervisor;
 use crate::devices::{board, ledboard, printer};
 use crate::engine::{ExecError, Handle};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
 
-/// What the web side needs from the adapters.
+/// What the web side needs from the adapters, and the supervisor that owns their tasks.
 pub struct Adapters {
     /// Print outcomes and reprints of recent tickets (None: no printer configured).
     pub reprint: Option<Arc<crate::web::printing::PrintDesk>>,
+    /// Every adapter task, restarted when it ends or panics (see `devices::supervisor`).
+    supervisor: Supervisor,
+    /// The task that records device health; it ends once every adapter has stopped.
+    health_sink: JoinHandle<()>,
 }
 
-/// A device's health, sent to the engine as `DeviceStatus` (recorded only on change).
-type HealthTx = mpsc::UnboundedSender<(String, String, String)>;
+impl Adapters {
+    /// Stop every adapter (one cancellation signal) and wait for each to end.
+    pub async fn shutdown(self) {
+        self.supervisor.shutdown().await;
+        // The last health senders went with the adapters; what they sent is recorded.
+        if tokio::time::timeout(Duration::from_secs(2), self.health_sink)
+            .await
+            .is_err()
+        {
+            tracing::warn!("device health recording did not finish within 2 s");
+        }
+    }
+}
 
-fn health_sink(handle: &Handle) -> HealthTx {
-    let (tx, mut rx) = mpsc::unbounded_channel::<(String, String, String)>();
+fn health_sink(handle: &Handle) -> (HealthTx, JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<DeviceHealth>();
     let handle = handle.clone();
-    tokio::spawn(async move {
-        while let Some((device, state, detail)) = rx.recv().await {
+    let task = tokio::spawn(async move {
+        while let Some(h) = rx.recv().await {
+            let device = h.device;
+            // The stored event keeps its string fields (wire and telemetry format unchanged).
             let cmd = Command::ReportDevice {
                 device: device.clone(),
-                state,
-                detail,
+                state: h.state.as_str().to_string(),
+                detail: h.detail,
             };
             if let Err(e) = handle.execute(cmd).await {
                 tracing::warn!(%device, ?e, "could not record device status");
             }
         }
     });
-    tx
+    (tx, task)
 }
 
-/// A report callback for the board devices: `ok` becomes state "ok", else "failed".
-fn board_report(health: &HealthTx) -> impl Fn(String, bool, String) + Send + Sync + 'static {
+/// A report callback for the board devices of `kind`: `ok` becomes state "ok", else "failed".
+fn board_report(
+    health: &HealthTx,
+    kind: DeviceKind,
+) -> impl Fn(String, bool, String) + Send + Sync + 'static {
     let health = health.clone();
     move |name, ok, detail| {
-        let state = if ok { "ok" } else { "failed" };
-        let _ = health.send((name, state.to_string(), detail));
+        let state = if ok {
+            HealthState::Ok
+        } else {
+            HealthState::Failed
+        };
+        let _ = health.send(DeviceHealth::new(name, kind, state, detail));
     }
 }
 
-/// Start every configured device.
+/// Start every configured device, each under the supervisor.
 pub fn start(config: &Arc<Config>, handle: &Handle) -> Adapters {
-    let health = health_sink(handle);
-    let mut adapters = Adapters { reprint: None };
+    let (health, health_task) = health_sink(handle);
+    let mut sup = Supervisor::new(health.clone());
+    let mut reprint = None;
 
     if let Some(pc) = &config.printer {
         let (jobs_tx, jobs_rx) = mpsc::channel(64);
-        let h = health.clone();
-        let ph = printer::spawn(pc.clone(), jobs_rx, move |state, detail| {
-            let _ = h.send(("printer".into(), state.as_str().to_string(), detail));
-        });
         let desk = Arc::new(crate::web::printing::PrintDesk::new(jobs_tx));
-        adapters.reprint = Some(desk.clone());
-        tokio::spawn(feed_printer(config.clone(), handle.subscribe(), desk, ph));
+        reprint = Some(desk.clone());
+        let jobs = Arc::new(tokio::sync::Mutex::new(jobs_rx));
+        let (pc, h) = (pc.clone(), health.clone());
+        sup.supervise("printer", DeviceKind::Printer, move |_| {
+            run_printer(pc.clone(), jobs.clone(), h.clone())
+        });
+        let (config, handle) = (config.clone(), handle.clone());
+        sup.supervise("printer-feed", DeviceKind::Feed, move |_| {
+            feed_printer(config.clone(), handle.subscribe(), desk.clone())
+        });
     }
 
     let needs_current = !config.counter_displays.is_empty() || config.keypads.is_some();
     let (current_tx, current_rx) = watch::channel(current_tickets(handle));
     if needs_current {
-        tokio::spawn(feed_current(handle.watch_view(), current_tx));
+        // Shared by every run of the feed; the displays end when it is dropped at shutdown.
+        let out = Arc::new(current_tx);
+        let handle = handle.clone();
+        sup.supervise("current-feed", DeviceKind::Feed, move |_| {
+            feed_current(handle.watch_view(), out.clone())
+        });
     }
     if let Some(bus) = &config.keypads {
         let sink = Arc::new(EngineSink {
@@ -75,44 +113,126 @@ pub fn start(config: &Arc<Config>, handle: &Handle) -> Adapters {
             config: config.clone(),
         });
         let h = health.clone();
-        let report = move |address: u16, ok: bool, detail: String| {
-            let state = if ok { "ok" } else { "unreachable" };
-            let _ = h.send((format!("keypad-{address}"), state.into(), detail));
-        };
+        let report = Arc::new(move |address: u16, ok: bool, detail: String| {
+            let state = if ok {
+                HealthState::Ok
+            } else {
+                HealthState::Unreachable
+            };
+            let name = format!("keypad-{address}");
+            let _ = h.send(DeviceHealth::new(name, DeviceKind::Keypad, state, detail));
+        });
         let (bus, rx) = (bus.clone(), current_rx.clone());
-        tokio::spawn(async move {
-            if let Err(e) = keypad::run(bus, sink, rx, report).await {
-                tracing::error!(%e, "keypad bus stopped");
+        sup.supervise("keypad-bus", DeviceKind::Keypad, move |_| {
+            let (bus, sink, rx, report) = (bus.clone(), sink.clone(), rx.clone(), report.clone());
+            async move {
+                let report = move |a: u16, ok: bool, d: String| report(a, ok, d);
+                if let Err(e) = keypad::run(bus, sink, rx, report).await {
+                    tracing::error!(%e, "keypad bus stopped");
+                }
             }
         });
     }
-    if !config.counter_displays.is_empty() {
-        let rx = current_rx;
-        for d in &config.counter_displays {
-            if let Err(e) =
-                board::spawn_counter_display(d.clone(), rx.clone(), board_report(&health))
-            {
-                tracing::error!(display = d.label(), %e, "cannot start counter display thread");
-            }
-        }
+    for d in &config.counter_displays {
+        let (d, rx, h) = (d.clone(), current_rx.clone(), health.clone());
+        sup.supervise_blocking(
+            format!("display-{}", d.label()),
+            DeviceKind::CounterDisplay,
+            move || {
+                board::counter_display_thread(
+                    d.clone(),
+                    rx.clone(),
+                    board_report(&h, DeviceKind::CounterDisplay),
+                )
+            },
+        );
     }
 
     if !config.led_boards.is_empty() {
         let (tx, _) = broadcast::channel(64);
         for b in &config.led_boards {
-            ledboard::spawn(b.clone(), tx.subscribe(), board_report(&health));
+            let (b, tx, h) = (b.clone(), tx.clone(), health.clone());
+            sup.supervise(
+                format!("ledboard-{}", b.name.get_ref()),
+                DeviceKind::LedBoard,
+                move |_| {
+                    let report = board::report_fn(board_report(&h, DeviceKind::LedBoard));
+                    ledboard::run(b.clone(), tx.subscribe(), report, Default::default())
+                },
+            );
         }
-        tokio::spawn(feed_calls(handle.subscribe(), tx));
+        let handle = handle.clone();
+        sup.supervise("ledboard-feed", DeviceKind::Feed, move |_| {
+            feed_calls(handle.subscribe(), tx.clone())
+        });
     }
 
-    crate::voice::announcer::start(config, handle, &health);
+    crate::voice::announcer::start(config, handle, &health, &mut sup);
 
     if !config.buttons.is_empty() {
         let (tx, rx) = mpsc::channel(32);
-        buttons::spawn(&config.buttons, tx, board_report(&health));
-        tokio::spawn(apply_buttons(handle.clone(), rx));
+        for b in &config.buttons {
+            let (b, tx, h) = (b.clone(), tx.clone(), health.clone());
+            sup.supervise(
+                format!("button-{}", b.display_name()),
+                DeviceKind::Button,
+                move |_| {
+                    let report = board::report_fn(board_report(&h, DeviceKind::Button));
+                    buttons::run_button(b.clone(), tx.clone(), report)
+                },
+            );
+        }
+        let handle = handle.clone();
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        sup.supervise("button-feed", DeviceKind::Feed, move |_| {
+            apply_buttons(handle.clone(), rx.clone())
+        });
     }
-    adapters
+    Adapters {
+        reprint,
+        supervisor: sup,
+        health_sink: health_task,
+    }
+}
+
+/// One run of the printer adapter: jobs come from the desk's queue (kept across runs); a
+/// panic of the adapter task ends the run with that panic, for the supervisor to report.
+async fn run_printer(
+    cfg: crate::devices::printer::PrinterConfig,
+    jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<crate::devices::printer::PrintJob>>>,
+    health: HealthTx,
+) {
+    let (tx, rx) = mpsc::channel(64);
+    let printer = printer::spawn(cfg, rx, move |state, detail| {
+        let _ = health.send(DeviceHealth::new(
+            "printer",
+            DeviceKind::Printer,
+            state.into(),
+            detail,
+        ));
+    });
+    let relay = async move {
+        let mut jobs = jobs.lock().await;
+        while let Some(job) = jobs.recv().await {
+            if tx.send(job).await.is_err() {
+                return;
+            }
+        }
+    };
+    let mut task = printer.task;
+    tokio::select! {
+        r = &mut task => {
+            if let Err(e) = r {
+                if e.is_panic() {
+                    std::panic::resume_unwind(e.into_panic());
+                }
+            }
+        }
+        _ = relay => {
+            // The desk is gone: let the printer finish its queue.
+            let _ = task.await;
+        }
+    }
 }
 
 /// Each durable `TicketIssued` becomes a print job (through the desk, which remembers
@@ -121,8 +241,6 @@ async fn feed_printer(
     config: Arc<Config>,
     mut events: broadcast::Receiver<Arc<crate::core::Entry>>,
     desk: Arc<crate::web::printing::PrintDesk>,
-    // Kept alive for as long as the feed runs.
-    _printer: printer::PrinterHandle,
 ) {
     loop {
         let entry = match events.recv().await {
@@ -157,7 +275,7 @@ fn current_tickets(handle: &Handle) -> BTreeMap<u16, Option<String>> {
 /// Keep the counters' current tickets up to date for the counter displays.
 async fn feed_current(
     mut view: watch::Receiver<Arc<crate::engine::View>>,
-    out: watch::Sender<BTreeMap<u16, Option<String>>>,
+    out: Arc<watch::Sender<BTreeMap<u16, Option<String>>>>,
 ) {
     while view.changed().await.is_ok() {
         let map: BTreeMap<u16, Option<String>> = view
@@ -202,7 +320,8 @@ async fn feed_calls(
 }
 
 /// Button presses become commands, exactly as the kiosk and counter pages would send.
-async fn apply_buttons(handle: Handle, mut rx: mpsc::Receiver<ButtonAction>) {
+async fn apply_buttons(handle: Handle, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<ButtonAction>>>) {
+    let mut rx = rx.lock().await;
     while let Some(action) = rx.recv().await {
         let cmd = match action {
             ButtonAction::Issue { service, priority } => Command::Issue {

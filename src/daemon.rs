@@ -68,7 +68,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         started_at,
         rate: Mutex::new(RateLimiter::new(config.web.kiosk_rate_per_minute)),
         uplink: uplink_rx,
-        reprint: adapters.reprint,
+        reprint: adapters.reprint.clone(),
     });
     let local = listener.local_addr().unwrap_or(addr);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -92,6 +92,8 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let _ = stop_tx.send(true);
     // Open event streams never end by themselves: give requests a moment, then go.
     let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
+    // One signal stops every device adapter; each is awaited (their last health is recorded).
+    adapters.shutdown().await;
     if let Some(u) = uplink {
         u.stop().await;
     }

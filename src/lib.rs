@@ -50,6 +50,10 @@
 //!   counter displays (embedded-hal drivers on linux-embedded-hal), serial LED boards
 //!   (frame templates, tokio-serial adapter), their config and `validate`; see
 //!   `docs/devices.md`.
+//!   `devices/supervisor.rs` restarts every adapter with backoff and stops them with one
+//!   cancellation token; `devices/health.rs` the typed `DeviceHealth` report;
+//!   `devices/display/` counter displays (config, validate, blink, surface, runner);
+//!   `devices/serial.rs` the one list of baud rates; `backoff.rs` the one retry backoff.
 //! - `voice/` — spoken calls: Vietnamese number reading, voice packs, the announcer
 //!   (aplay) and the display page's announcement endpoint (docs/voice.md).
 //! - `province/` (feature `province`, not in the board package) — the province side:
@@ -70,6 +74,7 @@
 //! - The uplink reads the log; it is never fed by the engine.
 
 pub mod adapters;
+pub mod backoff;
 pub mod cli;
 pub mod codec;
 pub mod config;

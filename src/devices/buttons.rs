@@ -9,7 +9,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::board::{report_fn, Backoff, ButtonActionConfig, ButtonConfig, Health, Report};
+use super::display::config::{ButtonActionConfig, ButtonConfig};
+use super::health::{report_fn, Health, Report};
+use crate::backoff::Backoff;
 
 /// What a recognised button press asks the engine to do.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,9 @@
 //! high, with E low, low nibble with E high, with E low. At 100 kHz that is ~450 µs per byte,
 //! longer than the 37 µs an instruction needs; only clear waits explicitly (2 ms).
 
-use super::board::{CounterDisplayConfig, CounterSurface, Slot};
+use super::display::blink::Slot;
+use super::display::config::CounterDisplayConfig;
+use super::display::surface::CounterSurface;
 use embedded_hal::delay::DelayNs;
 use embedded_hal::i2c::I2c;
 

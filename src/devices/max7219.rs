@@ -6,7 +6,9 @@
 //! digit of the common 8-digit modules. The driver uses no-decode mode with its own font so
 //! letters of ticket labels ("A012") can be shown.
 
-use super::board::{CounterDisplayConfig, CounterSurface, Slot};
+use super::display::blink::Slot;
+use super::display::config::CounterDisplayConfig;
+use super::display::surface::CounterSurface;
 use embedded_hal::spi::SpiDevice;
 
 /// Longest supported chain.

@@ -6,10 +6,14 @@
 pub mod board;
 pub mod button_action;
 pub mod buttons;
+pub mod display;
 pub mod hd44780;
+pub mod health;
 pub mod keypad;
 mod keypad_keys;
 pub mod ledboard;
 pub mod max7219;
 pub mod printer;
+pub mod serial;
+pub mod supervisor;
 pub mod translit;

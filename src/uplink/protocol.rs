@@ -306,10 +306,14 @@ impl Outbox {
 // ---------------------------------------------------------------- backoff
 
 /// Reconnect delays: exponential from 1 s to 60 s, each drawn uniformly from the upper
-/// half of its step ("equal jitter"), never below 1 s.
-#[derive(Debug, Clone, Default)]
-pub struct Backoff {
-    attempt: u32,
+/// half of its step ("equal jitter"), never below 1 s (the shared [`crate::backoff::Backoff`]).
+#[derive(Debug, Clone)]
+pub struct Backoff(crate::backoff::Backoff);
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff(crate::backoff::Backoff::new(Self::MIN, Self::MAX))
+    }
 }
 
 impl Backoff {
@@ -318,19 +322,11 @@ impl Backoff {
 
     /// The delay before the next attempt; `random` is any uniformly random u64.
     pub fn next_delay(&mut self, random: u64) -> Duration {
-        let step_ms = Self::MIN
-            .as_millis()
-            .saturating_mul(1u128 << self.attempt.min(16))
-            .min(Self::MAX.as_millis()) as u64;
-        self.attempt = self.attempt.saturating_add(1);
-        let low = (step_ms / 2).max(Self::MIN.as_millis() as u64);
-        let span = step_ms.saturating_sub(low);
-        let jitter = if span == 0 { 0 } else { random % (span + 1) };
-        Duration::from_millis(low + jitter)
+        self.0.next_delay_jittered(random)
     }
 
     pub fn reset(&mut self) {
-        self.attempt = 0;
+        self.0.reset();
     }
 }
 

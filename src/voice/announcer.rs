@@ -136,7 +136,8 @@ fn log_dropped(dropped: &[Call]) {
 pub fn start(
     config: &Arc<crate::config::Config>,
     handle: &crate::engine::Handle,
-    health: &mpsc::UnboundedSender<(String, String, String)>,
+    health: &crate::devices::health::HealthTx,
+    sup: &mut crate::devices::supervisor::Supervisor,
 ) {
     let Some(vc) = &config.voice else {
         return;
@@ -144,38 +145,61 @@ pub fn start(
     if vc.place() != super::config::Place::Board {
         return;
     }
-    let h = health.clone();
-    let report: Report = Box::new(move |state, detail| {
-        let _ = h.send(("speaker".into(), state.as_str().into(), detail));
+    let (vc, config, handle, health) = (vc.clone(), config.clone(), handle.clone(), health.clone());
+    // Supervised: a panic restarts it (and reloads the pack); the first run subscribes now so
+    // no call is missed, and loads the pack off the start-up path.
+    use crate::devices::health::{DeviceHealth, DeviceKind};
+    sup.supervise("speaker", DeviceKind::Speaker, move |cancel| {
+        let h = health.clone();
+        let report: Report = Box::new(move |state, detail| {
+            let _ = h.send(DeviceHealth::new(
+                "speaker",
+                DeviceKind::Speaker,
+                state.into(),
+                detail,
+            ));
+        });
+        let events = handle.subscribe();
+        let (vc, config) = (vc.clone(), config.clone());
+        announce(vc, config, events, report, cancel)
     });
-    // Subscribe now so no call is missed; load the pack off the start-up path.
-    let events = handle.subscribe();
-    let (vc, config) = (vc.clone(), config.clone());
-    tokio::spawn(async move {
-        let dir = vc.pack_dir();
-        if !dir.exists() {
-            let detail = format!(
-                "no voice pack at {}; build it with `layso voice build-pack --out {}`",
-                dir.display(),
-                dir.display()
-            );
-            tracing::warn!("calls are not spoken: {detail}");
-            report(Health::Missing, detail);
+}
+
+/// One supervised run of the announcer; without a usable pack it reports why and waits for
+/// shutdown (a restart would not find a pack either).
+async fn announce(
+    vc: super::config::VoiceConfig,
+    config: Arc<crate::config::Config>,
+    events: tokio::sync::broadcast::Receiver<Arc<crate::core::Entry>>,
+    report: Report,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    let dir = vc.pack_dir();
+    if !dir.exists() {
+        let detail = format!(
+            "no voice pack at {}; build it with `layso voice build-pack --out {}`",
+            dir.display(),
+            dir.display()
+        );
+        tracing::warn!("calls are not spoken: {detail}");
+        report(Health::Missing, detail);
+        cancel.cancelled().await;
+        return;
+    }
+    let player = Player { kind: vc.player() };
+    let loaded = tokio::task::spawn_blocking(move || Voice::load(&vc, &config)).await;
+    match loaded {
+        Ok(Ok(v)) => {
+            tracing::info!("announcements on {}", player.describe());
+            run(Arc::new(v), player, events, report, None).await;
             return;
         }
-        let player = Player { kind: vc.player() };
-        let loaded = tokio::task::spawn_blocking(move || Voice::load(&vc, &config)).await;
-        match loaded {
-            Ok(Ok(v)) => {
-                tracing::info!("announcements on {}", player.describe());
-                run(Arc::new(v), player, events, report, None).await;
-            }
-            Ok(Err(problems)) => {
-                let detail = problems.join("; ");
-                tracing::error!("voice pack not usable, calls are not spoken: {detail}");
-                report(Health::Error, detail);
-            }
-            Err(e) => report(Health::Error, format!("pack loading task failed: {e}")),
+        Ok(Err(problems)) => {
+            let detail = problems.join("; ");
+            tracing::error!("voice pack not usable, calls are not spoken: {detail}");
+            report(Health::Error, detail);
         }
-    });
+        Err(e) => report(Health::Error, format!("pack loading task failed: {e}")),
+    }
+    cancel.cancelled().await;
 }

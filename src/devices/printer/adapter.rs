@@ -190,7 +190,7 @@ async fn run(
     let mut queue: VecDeque<PrintJob> = VecDeque::new();
     let mut last: Option<PrintJob> = None;
     let mut next_connect = Instant::now();
-    let mut backoff = MIN_BACKOFF;
+    let mut backoff = crate::backoff::Backoff::new(MIN_BACKOFF, MAX_BACKOFF);
     let mut next_poll = Instant::now();
     let (mut jobs_open, mut cmds_open) = (true, true);
     let far = Duration::from_secs(3600);
@@ -208,14 +208,13 @@ async fn run(
                     link = Some(l);
                     next_poll = Instant::now();
                     if !status_on {
-                        backoff = MIN_BACKOFF;
+                        backoff.reset();
                         rep.set(PrinterState::Ok, "connected (status queries off)".into());
                     }
                 }
                 Err(e) => {
                     rep.set(PrinterState::Unreachable, e.to_string());
-                    next_connect = Instant::now() + backoff;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    next_connect = Instant::now() + backoff.next_delay();
                 }
             }
         }
@@ -230,10 +229,9 @@ async fn run(
                 if state == PrinterState::Unreachable {
                     // Reopen: a USB-serial adapter or TCP printer that came back is a new device.
                     link = None;
-                    next_connect = Instant::now() + backoff;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    next_connect = Instant::now() + backoff.next_delay();
                 } else {
-                    backoff = MIN_BACKOFF;
+                    backoff.reset();
                 }
                 rep.set(state, detail);
                 next_poll = Instant::now() + cfg.poll_interval();

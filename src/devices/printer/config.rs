@@ -237,8 +237,8 @@ fn d_status_timeout() -> Spanned<u64> {
     sp(500)
 }
 
-/// Baud rates accepted for `baud`.
-pub const BAUD_RATES: [u32; 9] = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400];
+/// Baud rates accepted for `baud` (the one list shared by every serial device).
+pub use crate::devices::serial::BAUD_RATES;
 const PLACEHOLDERS: [&str; 4] = ["{site}", "{service}", "{day}", "{ticket}"];
 const MAX_LINES: usize = 8;
 const MAX_LINE_CHARS: usize = 200;
@@ -346,7 +346,7 @@ impl PrinterConfig {
             "port must be 1..=65535 (printers listen on 9100)".into(),
         );
         check(
-            BAUD_RATES.contains(self.baud.get_ref()),
+            crate::devices::serial::is_supported_baud(*self.baud.get_ref()),
             self.baud.span(),
             format!(
                 "baud {} is not a standard rate; use one of {BAUD_RATES:?}",

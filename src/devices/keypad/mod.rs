@@ -14,7 +14,6 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,11 +21,14 @@ use layso_keypad::frame::{Adu, FrameError, MAX_ADU};
 use layso_keypad::master::{self, Expect, HeadDecision, PressTracker, Reply, ReplyStatus};
 use layso_keypad::regs::{char_time_us, master_gap_us};
 use layso_keypad::segments::label_chars;
-use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
-use tokio_serial::{SerialPortBuilderExt, SerialStream};
-use toml::Spanned;
+use tokio_serial::SerialStream;
+
+mod config;
+mod port;
+pub use config::*;
+use port::open_port;
 
 pub use super::keypad_keys::KeyAction;
 
@@ -43,123 +45,6 @@ pub trait CounterSink: Send + Sync + 'static {
 
 /// What each counter shows, by counter number (fed from engine events).
 pub type CounterDisplays = BTreeMap<u16, Option<String>>;
-
-/// Parity of the bus characters (8 data bits; 1 stop bit).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BusParity {
-    /// 8N1, 10 bits a character (the keypad firmware's default).
-    #[default]
-    None,
-    /// 8E1, 11 bits a character (the Modbus specification's default).
-    Even,
-    /// 8O1.
-    Odd,
-}
-
-/// One keypad on the bus.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeypadEntry {
-    /// Its Modbus address (address switches), 1..=247.
-    pub address: Spanned<u8>,
-    /// The counter whose presses and number it carries.
-    pub counter: Spanned<u16>,
-}
-
-/// `[keypads]` in the config: one RS-485 bus of counter keypads.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeypadBusConfig {
-    /// Serial device, e.g. `/dev/ttyAMA0` or `/dev/ttyUSB0`.
-    pub path: String,
-    /// Bus speed (default 19200).
-    #[serde(default = "default_baud")]
-    pub baud: Spanned<u32>,
-    /// Character parity (default none).
-    #[serde(default)]
-    pub parity: BusParity,
-    /// The keypads on this bus.
-    pub keypads: Vec<KeypadEntry>,
-    /// Minimum time between the starts of two poll cycles (default 0: poll back to back).
-    #[serde(default = "default_poll")]
-    pub poll_interval_ms: Spanned<u64>,
-    /// How long to wait for a reply after the request has left (default 50).
-    #[serde(default = "default_timeout")]
-    pub timeout_ms: Spanned<u64>,
-    /// Let the kernel drive the transceiver's DE pin from RTS (serial RS-485 mode), for a
-    /// board UART wired to a plain MAX485-style transceiver. Leave false (default) for USB
-    /// adapters with automatic direction control. If the port refuses, a warning is logged
-    /// and the bus runs without it.
-    #[serde(default)]
-    pub rs485_rts: bool,
-}
-
-fn default_baud() -> Spanned<u32> {
-    Spanned::new(0..0, 19_200)
-}
-fn default_poll() -> Spanned<u64> {
-    Spanned::new(0..0, 0)
-}
-fn default_timeout() -> Spanned<u64> {
-    Spanned::new(0..0, 50)
-}
-
-const STANDARD_BAUDS: [u32; 8] = [1200, 2400, 4800, 9600, 19_200, 38_400, 57_600, 115_200];
-
-impl KeypadBusConfig {
-    /// Semantic checks: byte spans in the config text and what would be valid.
-    pub fn validate(&self) -> Vec<(Range<usize>, String)> {
-        let mut errs = Vec::new();
-        let baud = *self.baud.get_ref();
-        if !STANDARD_BAUDS.contains(&baud) {
-            errs.push((self.baud.span(), format!("baud {baud} is not a standard serial speed; use one of {STANDARD_BAUDS:?} (keypads default to 19200)")));
-        }
-        let timeout = *self.timeout_ms.get_ref();
-        if !(5..=2000).contains(&timeout) {
-            errs.push((
-                self.timeout_ms.span(),
-                format!("timeout_ms {timeout} is out of range; use 5..=2000 (default 50)"),
-            ));
-        }
-        let poll = *self.poll_interval_ms.get_ref();
-        if poll > 10_000 {
-            errs.push((self.poll_interval_ms.span(), format!("poll_interval_ms {poll} would leave presses waiting over 10 s; use 0..=10000 (default 0)")));
-        }
-        let mut seen: BTreeMap<u8, ()> = BTreeMap::new();
-        for k in &self.keypads {
-            let a = *k.address.get_ref();
-            if !(1..=247).contains(&a) {
-                errs.push((k.address.span(), format!("keypad address {a} is invalid; use 1..=247 (the keypad's address switches give 1..=31)")));
-            } else if seen.insert(a, ()).is_some() {
-                errs.push((k.address.span(), format!("keypad address {a} appears twice; every keypad on a bus needs its own address")));
-            }
-            if *k.counter.get_ref() == 0 {
-                errs.push((
-                    k.counter.span(),
-                    "counter 0 does not exist; counters are numbered from 1".to_string(),
-                ));
-            }
-        }
-        errs
-    }
-
-    /// Bits per character on the wire.
-    pub fn bits_per_char(&self) -> u32 {
-        match self.parity {
-            BusParity::None => 10,
-            BusParity::Even | BusParity::Odd => 11,
-        }
-    }
-
-    /// Estimated poll cycle with every keypad idle and answering (request, reply, t3.5 gaps).
-    pub fn estimated_cycle(&self) -> Duration {
-        let baud = *self.baud.get_ref();
-        let ch = char_time_us(baud, self.bits_per_char());
-        let per_pad = ch * (8 + 9) + master_gap_us(baud, self.bits_per_char()) + 300;
-        Duration::from_micros(per_pad * self.keypads.len() as u64)
-    }
-}
 
 /// Why the bus task stopped.
 #[derive(Debug, thiserror::Error)]
@@ -393,108 +278,6 @@ impl GapTimer {
     }
 }
 
-fn open_port(cfg: &KeypadBusConfig) -> Result<SerialStream, String> {
-    let parity = match cfg.parity {
-        BusParity::None => tokio_serial::Parity::None,
-        BusParity::Even => tokio_serial::Parity::Even,
-        BusParity::Odd => tokio_serial::Parity::Odd,
-    };
-    let opened = tokio_serial::new(&cfg.path, *cfg.baud.get_ref())
-        .data_bits(tokio_serial::DataBits::Eight)
-        .parity(parity)
-        .stop_bits(tokio_serial::StopBits::One)
-        .flow_control(tokio_serial::FlowControl::None)
-        .open_native_async();
-    // Modem lines are irrelevant here (DE is driven by the transceiver or the kernel's RS-485
-    // mode), so no modem-line ioctl is ever issued.
-    let opened = match opened {
-        Ok(port) => Ok(port),
-        Err(first) => open_tolerant(&cfg.path, *cfg.baud.get_ref()).map_err(|second| {
-            format!("cannot open serial port {}: {first} (and without insisting on line settings: {second})", cfg.path)
-        }),
-    }?;
-    if cfg.rs485_rts {
-        if let Err(e) = enable_kernel_rs485(&opened) {
-            tracing::warn!(path = %cfg.path, error = %e, "serial port refused RS-485 mode (RTS as DE); running without it");
-        }
-    }
-    Ok(opened)
-}
-
-/// The kernel's `struct serial_rs485` (linux/serial.h), 32 bytes.
-#[repr(C)]
-struct SerialRs485 {
-    flags: u32,
-    delay_rts_before_send: u32,
-    delay_rts_after_send: u32,
-    padding: [u32; 5],
-}
-
-const SER_RS485_ENABLED: u32 = 1 << 0;
-const SER_RS485_RTS_ON_SEND: u32 = 1 << 1;
-
-/// Switch the UART into RS-485 mode: RTS high while sending, low otherwise.
-fn enable_kernel_rs485(port: &SerialStream) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let conf = SerialRs485 {
-        flags: SER_RS485_ENABLED | SER_RS485_RTS_ON_SEND,
-        delay_rts_before_send: 0,
-        delay_rts_after_send: 0,
-        padding: [0; 5],
-    };
-    // SAFETY: TIOCSRS485 reads one serial_rs485 from the pointer, which outlives the call.
-    let rc = unsafe {
-        libc::ioctl(
-            port.as_raw_fd(),
-            libc::TIOCSRS485 as _,
-            &conf as *const SerialRs485,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
-/// Open `path` without insisting on its line settings: serialport's open fails when a line
-/// ioctl fails, which pseudo-terminals and some USB adapters do for the baud rate. Raw mode and
-/// the speed are set best-effort (a pseudo-terminal has no baud rate anyway).
-pub(crate) fn open_tolerant(path: &str, baud: u32) -> std::io::Result<SerialStream> {
-    use std::os::fd::IntoRawFd;
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)?;
-    let fd = file.into_raw_fd();
-    let speed = match baud {
-        1200 => libc::B1200,
-        2400 => libc::B2400,
-        4800 => libc::B4800,
-        9600 => libc::B9600,
-        38_400 => libc::B38400,
-        57_600 => libc::B57600,
-        115_200 => libc::B115200,
-        _ => libc::B19200,
-    };
-    // SAFETY: `fd` is an open descriptor we own; termios is plain data filled by tcgetattr
-    // before it is used. Failures are tolerated on purpose (see above).
-    unsafe {
-        let mut t: libc::termios = std::mem::zeroed();
-        if libc::tcgetattr(fd, &mut t) == 0 {
-            libc::cfmakeraw(&mut t);
-            t.c_cflag |= libc::CREAD | libc::CLOCAL;
-            let _ = libc::cfsetspeed(&mut t, speed);
-            let _ = libc::tcsetattr(fd, libc::TCSANOW, &t);
-        }
-    }
-    // SAFETY: ownership of `fd` moves into the port, which closes it.
-    let port = unsafe { <serialport::TTYPort as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-    SerialStream::try_from(port).map_err(std::io::Error::other)
-}
-
 /// Run the keypad bus until the sender of `displays` is dropped.
 ///
 /// `report(address, reachable, detail)` is called whenever a keypad's reachability is first
@@ -542,7 +325,8 @@ where
         })
         .collect();
     let poll_interval = Duration::from_millis(*config.poll_interval_ms.get_ref());
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff =
+        crate::backoff::Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     let mut cycle: u64 = 0;
     // Each pass opens the port once and polls until it fails or shutdown; the pause between
     // passes grows to 5 s, so a missing adapter costs nothing.
@@ -556,11 +340,11 @@ where
                 for pad in pads.iter_mut() {
                     mark_failed(pad, &report, &detail, true);
                 }
-                tracing::warn!(%detail, retry_in = ?backoff, "keypad bus unavailable");
-                if wait_or_shutdown(&mut displays, backoff).await {
+                let delay = backoff.next_delay();
+                tracing::warn!(%detail, retry_in = ?delay, "keypad bus unavailable");
+                if wait_or_shutdown(&mut displays, delay).await {
                     return Ok(());
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
                 continue;
             }
         };
@@ -604,7 +388,7 @@ where
             if let Some(e) = lost {
                 break e;
             }
-            backoff = Duration::from_millis(100);
+            backoff.reset();
             let elapsed = started.elapsed();
             // A cycle that skipped every keypad (all unreachable, waiting for their probe turn)
             // still takes time, so the task never spins.
@@ -623,10 +407,9 @@ where
             mark_failed(pad, &report, &detail, true);
         }
         drop(link);
-        if wait_or_shutdown(&mut displays, backoff).await {
+        if wait_or_shutdown(&mut displays, backoff.next_delay()).await {
             return Ok(());
         }
-        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }
 
@@ -735,6 +518,7 @@ fn request_error(e: master::RequestError) -> FrameError {
 
 #[cfg(test)]
 mod tests {
+    use super::port::{enable_kernel_rs485, open_tolerant};
     use super::*;
 
     fn parse(s: &str) -> Result<KeypadBusConfig, toml::de::Error> {
@@ -749,6 +533,11 @@ mod tests {
         assert_eq!(c.parity, BusParity::None);
         assert!(c.validate().is_empty());
         assert!(c.estimated_cycle() < Duration::from_millis(30));
+        // The same rates as printers and boards: 230400 included.
+        let fast =
+            parse("path = \"/dev/x\"\nbaud = 230400\nkeypads = [{ address = 1, counter = 1 }]\n")
+                .unwrap();
+        assert!(fast.validate().is_empty(), "{:?}", fast.validate());
 
         let text = "path = \"/dev/x\"\nbaud = 19201\ntimeout_ms = 0\nkeypads = [{ address = 1, counter = 0 }, { address = 1, counter = 2 }, { address = 248, counter = 3 }]\n";
         let c = parse(text).unwrap();

@@ -1,0 +1,242 @@
+//! Board device configuration: `[[buttons]]`, `[[counter_displays]]`, `[[led_boards]]`.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::devices::ledboard::FrameConfig;
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------------------------
+
+/// One `[[buttons]]` entry: a GPIO line and what pressing it does.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ButtonConfig {
+    /// Name used in health reports; defaults to `button <chip>:<line>`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// GPIO character device: `gpiochip0` or `/dev/gpiochip0`.
+    pub chip: Spanned<String>,
+    /// Line offset on that chip (on a Raspberry Pi: the BCM GPIO number).
+    pub line: Spanned<u32>,
+    /// `true` (default) when the button pulls the line to ground (pull-up, pressed = low).
+    #[serde(default = "default_true")]
+    pub active_low: bool,
+    /// A level must hold this long before it counts (default 30 ms, 1..=500).
+    #[serde(default)]
+    pub debounce_ms: Option<Spanned<u64>>,
+    /// A press counts only if no press was recognised in the preceding interval (default 1500 ms).
+    #[serde(default)]
+    pub min_interval_ms: Option<Spanned<u64>>,
+    /// `{ kind = "issue", service = "A", priority = false }`, `{ kind = "next", counter = 3 }`
+    /// or `{ kind = "recall", counter = 3 }`.
+    pub action: Spanned<ButtonActionConfig>,
+}
+
+pub use crate::devices::button_action::ButtonActionConfig;
+
+pub const DEFAULT_DEBOUNCE_MS: u64 = 30;
+pub const DEFAULT_MIN_INTERVAL_MS: u64 = 1500;
+
+impl ButtonConfig {
+    pub fn debounce_ms(&self) -> u64 {
+        self.debounce_ms
+            .as_ref()
+            .map_or(DEFAULT_DEBOUNCE_MS, |v| *v.get_ref())
+    }
+    pub fn min_interval_ms(&self) -> u64 {
+        self.min_interval_ms
+            .as_ref()
+            .map_or(DEFAULT_MIN_INTERVAL_MS, |v| *v.get_ref())
+    }
+    /// The chip as a device path (`gpiochip0` -> `/dev/gpiochip0`).
+    pub fn chip_path(&self) -> String {
+        chip_path(self.chip.get_ref())
+    }
+    pub fn display_name(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("button {}:{}", self.chip.get_ref(), self.line.get_ref()))
+    }
+}
+
+pub(crate) fn chip_path(chip: &str) -> String {
+    if chip.starts_with('/') {
+        chip.to_string()
+    } else {
+        format!("/dev/{chip}")
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Which driver a counter display uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DisplayKind {
+    /// MAX7219 8-digit 7-segment modules over SPI, daisy-chained.
+    Max7219,
+    /// HD44780 character LCD through a PCF8574 I2C backpack.
+    Hd44780,
+}
+
+/// One `[[counter_displays]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CounterDisplayConfig {
+    /// Unique name, used in health reports.
+    pub name: Spanned<String>,
+    pub kind: Spanned<DisplayKind>,
+    /// `/dev/spidev0.0` (max7219) or `/dev/i2c-1` (hd44780).
+    pub device: Spanned<String>,
+    /// Counters shown: max7219 one digit group each (chip nearest the Pi first);
+    /// hd44780 one row each.
+    pub counters: Spanned<Vec<Spanned<u16>>>,
+    /// max7219: digits per counter, 8 (one module each, default) or 4 (two counters per module).
+    #[serde(default)]
+    pub group_digits: Option<Spanned<u8>>,
+    /// max7219: brightness 0..=15 (default 8).
+    #[serde(default)]
+    pub intensity: Option<Spanned<u8>>,
+    /// max7219: SPI clock (default 1 MHz, at most 10 MHz).
+    #[serde(default)]
+    pub spi_hz: Option<Spanned<u32>>,
+    /// hd44780: 7-bit I2C address of the PCF8574 backpack (default 0x27).
+    #[serde(default)]
+    pub address: Option<Spanned<u16>>,
+    /// hd44780: 16 or 20 (default 16).
+    #[serde(default)]
+    pub columns: Option<Spanned<u8>>,
+    /// hd44780: 2 or 4 (default 2).
+    #[serde(default)]
+    pub rows: Option<Spanned<u8>>,
+    /// hd44780: row caption before the counter number (default "Quầy", shown as "Quay").
+    #[serde(default)]
+    pub label: Option<String>,
+    /// How long a new call blinks (default 3000 ms; 0 disables blinking).
+    #[serde(default)]
+    pub blink_ms: Option<Spanned<u64>>,
+    /// Blink half-period: on for this long, off for this long (default 250 ms).
+    #[serde(default)]
+    pub blink_period_ms: Option<Spanned<u64>>,
+}
+
+pub const DEFAULT_BLINK_MS: u64 = 3000;
+pub const DEFAULT_BLINK_PERIOD_MS: u64 = 250;
+
+impl CounterDisplayConfig {
+    pub fn counter_list(&self) -> Vec<u16> {
+        self.counters
+            .get_ref()
+            .iter()
+            .map(|c| *c.get_ref())
+            .collect()
+    }
+    pub fn group_digits(&self) -> usize {
+        self.group_digits
+            .as_ref()
+            .map_or(8, |g| usize::from(*g.get_ref()))
+    }
+    pub fn intensity(&self) -> u8 {
+        self.intensity.as_ref().map_or(8, |v| *v.get_ref())
+    }
+    pub fn spi_hz(&self) -> u32 {
+        self.spi_hz.as_ref().map_or(1_000_000, |v| *v.get_ref())
+    }
+    pub fn address(&self) -> u16 {
+        self.address.as_ref().map_or(0x27, |v| *v.get_ref())
+    }
+    pub fn columns(&self) -> usize {
+        self.columns
+            .as_ref()
+            .map_or(16, |v| usize::from(*v.get_ref()))
+    }
+    pub fn rows(&self) -> usize {
+        self.rows.as_ref().map_or(2, |v| usize::from(*v.get_ref()))
+    }
+    pub fn label(&self) -> &str {
+        self.label.as_deref().unwrap_or("Quầy")
+    }
+    pub fn blink_ms(&self) -> u64 {
+        self.blink_ms
+            .as_ref()
+            .map_or(DEFAULT_BLINK_MS, |v| *v.get_ref())
+    }
+    pub fn blink_period_ms(&self) -> u64 {
+        self.blink_period_ms
+            .as_ref()
+            .map_or(DEFAULT_BLINK_PERIOD_MS, |v| *v.get_ref())
+    }
+    /// Number of chained MAX7219 modules needed for the configured counters.
+    pub fn chips(&self) -> usize {
+        (self.counters.get_ref().len() * self.group_digits()).div_ceil(8)
+    }
+}
+
+/// One `[[led_boards]]` entry: a serial LED board (hall board or per-counter boards on a bus).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedBoardConfig {
+    /// Unique name, used in health reports.
+    pub name: Spanned<String>,
+    /// Serial device, preferably a udev name such as `/dev/layso-ledboard-hall`.
+    pub port: Spanned<String>,
+    /// Baud rate (default 9600).
+    #[serde(default)]
+    pub baud: Option<Spanned<u32>>,
+    /// Board address put into the frame (default 1).
+    #[serde(default)]
+    pub address: Option<Spanned<u16>>,
+    /// Per-counter boards on one bus: the board address is the counter number.
+    #[serde(default)]
+    pub address_is_counter: bool,
+    /// Counters whose calls this board shows (default: all).
+    #[serde(default)]
+    pub counters: Option<Spanned<Vec<Spanned<u16>>>>,
+    /// Text template with `{ticket}` and `{counter}` (default "Số {ticket} - Quầy {counter}").
+    #[serde(default)]
+    pub text: Option<Spanned<String>>,
+    /// The vendor frame template.
+    pub frame: Spanned<FrameConfig>,
+}
+
+pub const DEFAULT_LED_TEXT: &str = "Số {ticket} - Quầy {counter}";
+
+impl LedBoardConfig {
+    pub fn baud(&self) -> u32 {
+        self.baud.as_ref().map_or(9600, |v| *v.get_ref())
+    }
+    pub fn text_template(&self) -> &str {
+        self.text.as_ref().map_or(DEFAULT_LED_TEXT, |t| t.get_ref())
+    }
+    /// Whether calls at `counter` go to this board.
+    pub fn shows(&self, counter: u16) -> bool {
+        match &self.counters {
+            None => true,
+            Some(list) => list.get_ref().iter().any(|c| *c.get_ref() == counter),
+        }
+    }
+    /// The board address for a call at `counter`.
+    pub fn address_for(&self, counter: u16) -> u16 {
+        if self.address_is_counter {
+            counter
+        } else {
+            self.address.as_ref().map_or(1, |a| *a.get_ref())
+        }
+    }
+}
+
+/// The three device sections together, for callers that parse them as one unit.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevicesConfig {
+    #[serde(default)]
+    pub buttons: Vec<ButtonConfig>,
+    #[serde(default)]
+    pub counter_displays: Vec<CounterDisplayConfig>,
+    #[serde(default)]
+    pub led_boards: Vec<LedBoardConfig>,
+}

@@ -1,0 +1,373 @@
+//! Semantic validation of the board device sections, with byte spans into the TOML text.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use super::config::*;
+use crate::devices::ledboard;
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------------------------
+
+use crate::devices::serial::BAUD_RATES as STANDARD_BAUDS;
+
+/// Semantic checks across all device sections. Returns byte spans into the TOML text and
+/// messages that say what is wrong and what would be valid; empty when consistent.
+pub fn validate(
+    buttons: &[ButtonConfig],
+    displays: &[CounterDisplayConfig],
+    boards: &[LedBoardConfig],
+    known_services: &[&str],
+    known_counters: &[u16],
+) -> Vec<(Range<usize>, String)> {
+    let mut errs = Vec::new();
+    let counters_list = || {
+        let v: Vec<String> = known_counters.iter().map(|c| c.to_string()).collect();
+        if v.is_empty() {
+            "none are configured".to_string()
+        } else {
+            format!("configured counters: {}", v.join(", "))
+        }
+    };
+    let check_counter =
+        |errs: &mut Vec<(Range<usize>, String)>, span: Range<usize>, c: u16, what: &str| {
+            if !known_counters.contains(&c) {
+                errs.push((
+                    span,
+                    format!(
+                        "{what} refers to counter {c}, which does not exist ({})",
+                        counters_list()
+                    ),
+                ));
+            }
+        };
+
+    // Buttons.
+    let mut lines: BTreeMap<(String, u32), usize> = BTreeMap::new();
+    for (i, b) in buttons.iter().enumerate() {
+        let n = i + 1;
+        let chip = b.chip.get_ref();
+        let chip_name = chip.strip_prefix("/dev/").unwrap_or(chip);
+        if !chip_name.starts_with("gpiochip") || chip_name.len() == "gpiochip".len() {
+            errs.push((
+                b.chip.span(),
+                format!("button {n}: chip \"{chip}\" is not a GPIO character device; expected e.g. \"gpiochip0\" or \"/dev/gpiochip0\""),
+            ));
+        }
+        let key = (chip_path(chip), *b.line.get_ref());
+        if let Some(first) = lines.get(&key) {
+            errs.push((
+                b.line.span(),
+                format!(
+                    "button {n}: line {} on {} is already used by button {first}; each line can drive only one button",
+                    key.1, key.0
+                ),
+            ));
+        } else {
+            lines.insert(key, n);
+        }
+        if let Some(d) = &b.debounce_ms {
+            if !(1..=500).contains(d.get_ref()) {
+                errs.push((
+                    d.span(),
+                    format!(
+                        "button {n}: debounce_ms {} is out of range; use 1..=500 (typical 20..50)",
+                        d.get_ref()
+                    ),
+                ));
+            }
+        }
+        if let Some(m) = &b.min_interval_ms {
+            let v = *m.get_ref();
+            if v < b.debounce_ms() || v > 600_000 {
+                errs.push((
+                    m.span(),
+                    format!("button {n}: min_interval_ms {v} must be at least debounce_ms ({}) and at most 600000", b.debounce_ms()),
+                ));
+            }
+        }
+        match b.action.get_ref() {
+            ButtonActionConfig::Issue { service, .. } => {
+                if !known_services.contains(&service.as_str()) {
+                    let known = if known_services.is_empty() {
+                        "none are configured".to_string()
+                    } else {
+                        format!("configured services: {}", known_services.join(", "))
+                    };
+                    errs.push((b.action.span(), format!("button {n}: action issues tickets for unknown service \"{service}\" ({known})")));
+                }
+            }
+            ButtonActionConfig::Next { counter }
+            | ButtonActionConfig::Recall { counter }
+            | ButtonActionConfig::Rate { counter, .. } => {
+                check_counter(
+                    &mut errs,
+                    b.action.span(),
+                    *counter,
+                    &format!("button {n}: action"),
+                );
+            }
+        }
+    }
+
+    // Counter displays.
+    let mut names: BTreeMap<String, ()> = BTreeMap::new();
+    let mut devices: BTreeMap<String, String> = BTreeMap::new();
+    for d in displays {
+        let name = d.name.get_ref().clone();
+        let what = format!("counter display \"{name}\"");
+        if names.insert(name.clone(), ()).is_some() {
+            errs.push((
+                d.name.span(),
+                format!("{what}: the name is used twice; display names must be unique"),
+            ));
+        }
+        if d.device.get_ref().trim().is_empty() {
+            errs.push((
+                d.device.span(),
+                format!(
+                    "{what}: device is empty; expected e.g. \"/dev/spidev0.0\" or \"/dev/i2c-1\""
+                ),
+            ));
+        } else if let Some(other) = devices.insert(d.device.get_ref().clone(), name.clone()) {
+            errs.push((d.device.span(), format!("{what}: device {} is already driven by display \"{other}\"; chain the counters in one entry instead", d.device.get_ref())));
+        }
+        let list = d.counters.get_ref();
+        if list.is_empty() {
+            errs.push((
+                d.counters.span(),
+                format!("{what}: counters is empty; list the counters it shows, e.g. [1, 2]"),
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for c in list {
+            check_counter(&mut errs, c.span(), *c.get_ref(), &what);
+            if !seen.insert(*c.get_ref()) {
+                errs.push((
+                    c.span(),
+                    format!("{what}: counter {} is listed twice", c.get_ref()),
+                ));
+            }
+        }
+        let wrong_kind = |errs: &mut Vec<(Range<usize>, String)>,
+                          span: Option<Range<usize>>,
+                          key: &str,
+                          kind: &str| {
+            if let Some(span) = span {
+                errs.push((
+                    span,
+                    format!("{what}: `{key}` applies only to kind = \"{kind}\"; remove it"),
+                ));
+            }
+        };
+        match d.kind.get_ref() {
+            DisplayKind::Max7219 => {
+                wrong_kind(
+                    &mut errs,
+                    d.address.as_ref().map(|v| v.span()),
+                    "address",
+                    "hd44780",
+                );
+                wrong_kind(
+                    &mut errs,
+                    d.columns.as_ref().map(|v| v.span()),
+                    "columns",
+                    "hd44780",
+                );
+                wrong_kind(
+                    &mut errs,
+                    d.rows.as_ref().map(|v| v.span()),
+                    "rows",
+                    "hd44780",
+                );
+                if let Some(g) = &d.group_digits {
+                    if !matches!(g.get_ref(), 4 | 8) {
+                        errs.push((g.span(), format!("{what}: group_digits {} is not supported; use 8 (one module per counter) or 4 (two counters per module)", g.get_ref())));
+                    }
+                }
+                if let Some(v) = &d.intensity {
+                    if *v.get_ref() > 15 {
+                        errs.push((
+                            v.span(),
+                            format!(
+                                "{what}: intensity {} is out of range; use 0..=15",
+                                v.get_ref()
+                            ),
+                        ));
+                    }
+                }
+                if let Some(v) = &d.spi_hz {
+                    if !(10_000..=10_000_000).contains(v.get_ref()) {
+                        errs.push((v.span(), format!("{what}: spi_hz {} is out of range; the MAX7219 takes 10000..=10000000", v.get_ref())));
+                    }
+                }
+                if d.chips() > crate::devices::max7219::MAX_CHIPS {
+                    errs.push((
+                        d.counters.span(),
+                        format!(
+                            "{what}: {} counters need {} chained modules; at most {} are supported",
+                            list.len(),
+                            d.chips(),
+                            crate::devices::max7219::MAX_CHIPS
+                        ),
+                    ));
+                }
+            }
+            DisplayKind::Hd44780 => {
+                wrong_kind(
+                    &mut errs,
+                    d.group_digits.as_ref().map(|v| v.span()),
+                    "group_digits",
+                    "max7219",
+                );
+                wrong_kind(
+                    &mut errs,
+                    d.intensity.as_ref().map(|v| v.span()),
+                    "intensity",
+                    "max7219",
+                );
+                wrong_kind(
+                    &mut errs,
+                    d.spi_hz.as_ref().map(|v| v.span()),
+                    "spi_hz",
+                    "max7219",
+                );
+                if let Some(a) = &d.address {
+                    if !(0x03..=0x77).contains(a.get_ref()) {
+                        errs.push((a.span(), format!("{what}: I2C address {:#04x} is out of range; PCF8574 backpacks use 0x20..=0x27, PCF8574A 0x38..=0x3f", a.get_ref())));
+                    }
+                }
+                if let Some(c) = &d.columns {
+                    if !matches!(c.get_ref(), 16 | 20) {
+                        errs.push((
+                            c.span(),
+                            format!(
+                                "{what}: columns {} is not supported; use 16 or 20",
+                                c.get_ref()
+                            ),
+                        ));
+                    }
+                }
+                if let Some(r) = &d.rows {
+                    if !matches!(r.get_ref(), 2 | 4) {
+                        errs.push((
+                            r.span(),
+                            format!("{what}: rows {} is not supported; use 2 or 4", r.get_ref()),
+                        ));
+                    }
+                }
+                if list.len() > d.rows() {
+                    errs.push((
+                        d.counters.span(),
+                        format!(
+                            "{what}: {} counters do not fit on {} rows (one row per counter)",
+                            list.len(),
+                            d.rows()
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(p) = &d.blink_period_ms {
+            if !(50..=5000).contains(p.get_ref()) {
+                errs.push((
+                    p.span(),
+                    format!(
+                        "{what}: blink_period_ms {} is out of range; use 50..=5000",
+                        p.get_ref()
+                    ),
+                ));
+            }
+        }
+        if let Some(b) = &d.blink_ms {
+            if *b.get_ref() > 600_000 {
+                errs.push((
+                    b.span(),
+                    format!(
+                        "{what}: blink_ms {} is too long; use 0..=600000",
+                        b.get_ref()
+                    ),
+                ));
+            }
+        }
+    }
+
+    // LED boards.
+    let mut board_names = BTreeSet::new();
+    let mut ports: BTreeMap<String, String> = BTreeMap::new();
+    for b in boards {
+        let name = b.name.get_ref().clone();
+        let what = format!("LED board \"{name}\"");
+        if !board_names.insert(name.clone()) {
+            errs.push((
+                b.name.span(),
+                format!("{what}: the name is used twice; board names must be unique"),
+            ));
+        }
+        if b.port.get_ref().trim().is_empty() {
+            errs.push((
+                b.port.span(),
+                format!("{what}: port is empty; expected e.g. \"/dev/layso-ledboard-hall\""),
+            ));
+        } else if let Some(other) = ports.insert(b.port.get_ref().clone(), name.clone()) {
+            errs.push((b.port.span(), format!("{what}: port {} is already used by board \"{other}\"; boards on one bus share one entry (address_is_counter = true)", b.port.get_ref())));
+        }
+        if let Some(baud) = &b.baud {
+            if !crate::devices::serial::is_supported_baud(*baud.get_ref()) {
+                let list: Vec<String> = STANDARD_BAUDS.iter().map(|v| v.to_string()).collect();
+                errs.push((
+                    baud.span(),
+                    format!(
+                        "{what}: baud {} is not a standard rate; use one of {}",
+                        baud.get_ref(),
+                        list.join(", ")
+                    ),
+                ));
+            }
+        }
+        let frame = b.frame.get_ref();
+        let max_addr = frame.address.max_value();
+        if let Some(a) = &b.address {
+            if b.address_is_counter {
+                errs.push((a.span(), format!("{what}: `address` and `address_is_counter = true` exclude each other; keep one")));
+            } else if u32::from(*a.get_ref()) > max_addr {
+                errs.push((a.span(), format!("{what}: address {} does not fit the frame's address format (max {max_addr})", a.get_ref())));
+            }
+        }
+        if let Some(list) = &b.counters {
+            if list.get_ref().is_empty() {
+                errs.push((
+                    list.span(),
+                    format!(
+                        "{what}: counters is empty; remove it to show every counter, or list some"
+                    ),
+                ));
+            }
+            for c in list.get_ref() {
+                check_counter(&mut errs, c.span(), *c.get_ref(), &what);
+            }
+        }
+        if b.address_is_counter {
+            let shown: Vec<u16> = match &b.counters {
+                Some(list) => list.get_ref().iter().map(|c| *c.get_ref()).collect(),
+                None => known_counters.to_vec(),
+            };
+            if let Some(c) = shown.iter().find(|c| u32::from(**c) > max_addr) {
+                errs.push((b.frame.span(), format!("{what}: counter {c} cannot be a board address in this frame format (max {max_addr})")));
+            }
+        }
+        if let Some(t) = &b.text {
+            if let Err(e) = ledboard::check_text_template(t.get_ref()) {
+                errs.push((t.span(), format!("{what}: text: {e}")));
+            }
+        }
+        for (span, msg) in ledboard::validate_frame(frame) {
+            errs.push((
+                span.unwrap_or_else(|| b.frame.span()),
+                format!("{what}: frame: {msg}"),
+            ));
+        }
+    }
+    errs
+}

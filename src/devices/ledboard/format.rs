@@ -1,0 +1,175 @@
+//! The LED board frame template's configuration: address, length, text encoding, alignment
+//! and checksum formats, and the frame layout they make up.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AddressFormat {
+    /// No address in the frame.
+    None,
+    /// One binary byte (Modbus slave id).
+    #[default]
+    U8,
+    /// Two ASCII decimal digits, "01".."99".
+    AsciiDec2,
+    /// Two ASCII hex digits, "00".."FF".
+    AsciiHex2,
+}
+
+impl AddressFormat {
+    pub fn max_value(self) -> u32 {
+        match self {
+            AddressFormat::None | AddressFormat::U8 | AddressFormat::AsciiHex2 => 255,
+            AddressFormat::AsciiDec2 => 99,
+        }
+    }
+    pub(crate) fn len(self) -> usize {
+        match self {
+            AddressFormat::None => 0,
+            AddressFormat::U8 => 1,
+            AddressFormat::AsciiDec2 | AddressFormat::AsciiHex2 => 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LengthField {
+    #[default]
+    None,
+    /// Text byte count, one byte.
+    U8,
+    /// Text byte count, two bytes big-endian.
+    U16Be,
+    /// Modbus 0x10: register count (u16 big-endian) then byte count (u8); text padded to even.
+    ModbusRegisters,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextEncoding {
+    /// Printable ASCII; any other character is sent as `?`.
+    Ascii,
+    /// Vietnamese folded to ASCII ("Quầy" -> "Quay"), the rest as `?`.
+    #[default]
+    Transliterated,
+    /// UTF-8 bytes, for boards with a Unicode font.
+    Utf8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Align {
+    #[default]
+    Left,
+    Right,
+    Center,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Checksum {
+    #[default]
+    None,
+    /// XOR of the covered bytes.
+    Xor,
+    /// Sum of the covered bytes modulo 256.
+    Sum8,
+    /// CRC-16/MODBUS (poly 0xA001 reflected, init 0xFFFF); binary form is low byte first.
+    Crc16Modbus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChecksumFrom {
+    /// From the first byte of the frame (prefix included).
+    #[default]
+    Start,
+    /// From the first byte after the prefix (the address).
+    AfterPrefix,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChecksumTo {
+    /// Up to the end of the text (the suffix is not covered).
+    #[default]
+    BeforeSuffix,
+    /// Up to and including the suffix (only with `checksum_at = "end"`).
+    EndOfSuffix,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChecksumAt {
+    /// After the suffix, as the last bytes of the frame.
+    #[default]
+    End,
+    /// Between the text and the suffix.
+    BeforeSuffix,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChecksumFormat {
+    /// Raw bytes (CRC-16 low byte first).
+    #[default]
+    Binary,
+    /// Upper-case hex digits, most significant first ("3F", "A1B2").
+    AsciiHex,
+}
+
+/// The `[led_boards.frame]` template.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrameConfig {
+    #[serde(default)]
+    pub prefix: Vec<u8>,
+    #[serde(default)]
+    pub address: AddressFormat,
+    /// Fixed bytes after the address (command code, register start...).
+    #[serde(default)]
+    pub header: Vec<u8>,
+    #[serde(default)]
+    pub length: LengthField,
+    #[serde(default)]
+    pub encoding: TextEncoding,
+    /// Fixed text width in bytes (padded with `pad`, cut if longer).
+    #[serde(default)]
+    pub width: Option<Spanned<usize>>,
+    #[serde(default)]
+    pub align: Align,
+    #[serde(default = "default_pad")]
+    pub pad: u8,
+    #[serde(default)]
+    pub suffix: Vec<u8>,
+    #[serde(default)]
+    pub checksum: Checksum,
+    #[serde(default)]
+    pub checksum_from: ChecksumFrom,
+    #[serde(default)]
+    pub checksum_to: Option<Spanned<ChecksumTo>>,
+    #[serde(default)]
+    pub checksum_at: Option<Spanned<ChecksumAt>>,
+    #[serde(default)]
+    pub checksum_format: ChecksumFormat,
+}
+
+fn default_pad() -> u8 {
+    b' '
+}
+
+impl FrameConfig {
+    pub fn checksum_to(&self) -> ChecksumTo {
+        self.checksum_to
+            .as_ref()
+            .map_or_else(ChecksumTo::default, |v| *v.get_ref())
+    }
+    pub fn checksum_at(&self) -> ChecksumAt {
+        self.checksum_at
+            .as_ref()
+            .map_or_else(ChecksumAt::default, |v| *v.get_ref())
+    }
+}
