@@ -258,6 +258,10 @@ async fn a_new_connection_resends_from_the_cursor() {
     assert_eq!(b.handle.reader().published().ok(), Some(last));
     // Each connection subscribes to the province's re-send requests, and to nothing else.
     assert_eq!(second.subscribed.len(), 1, "{:?}", second.subscribed);
-    assert!(second.subscribed[0].ends_with("/resend"), "{:?}", second.subscribed);
+    assert!(
+        second.subscribed[0].ends_with("/resend"),
+        "{:?}",
+        second.subscribed
+    );
     assert!(!second.disconnected);
 }
