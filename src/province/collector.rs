@@ -17,6 +17,14 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_postgres::Client;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Messages read from the broker and not yet taken by the ingest loop, and its peak.
+/// The broker should never send more than `receive_maximum` unacknowledged messages;
+/// a warning is logged when the hand-off grows past that (the broker ignores it).
+static DEPTH: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
 fn now_ms() -> i64 {
     crate::sys::wall_ms()
 }
@@ -40,6 +48,11 @@ pub async fn connect_retrying(url: &str, stop: &mut watch::Receiver<bool>) -> Op
     }
 }
 
+/// How many unacknowledged QoS 1 messages the broker may send (MQTT 5 Receive Maximum).
+fn receive_maximum(c: &ProvinceConfig) -> u16 {
+    (c.batch_max_messages * 2).clamp(16, 65_535) as u16
+}
+
 fn mqtt_options(c: &ProvinceConfig) -> Result<MqttOptions, String> {
     let mut o = MqttOptions::new(c.client_id.clone(), c.host.clone(), c.port);
     o.set_keep_alive(Duration::from_secs(30));
@@ -48,8 +61,7 @@ fn mqtt_options(c: &ProvinceConfig) -> Result<MqttOptions, String> {
     o.set_manual_acks(true);
     o.set_connection_timeout(10);
     o.set_max_packet_size(Some(16 * 1024 * 1024));
-    let recv = (c.batch_max_messages * 2).clamp(16, 65_535) as u16;
-    o.set_receive_maximum(Some(recv));
+    o.set_receive_maximum(Some(receive_maximum(c)));
     if let Some((u, p)) = &c.credentials {
         o.set_credentials(u.clone(), p.clone());
     }
@@ -76,6 +88,7 @@ pub async fn run(cfg: ProvinceConfig, mut stop: watch::Receiver<bool>) -> Result
     // most that many.
     let (tx, rx) = mpsc::unbounded_channel::<Publish>();
     let filters = cfg.filters();
+    let recv_max = receive_maximum(&cfg);
     let sub_client = mqtt.clone();
     let pump = tokio::spawn(async move {
         let mut failures = 0u32;
@@ -94,6 +107,14 @@ pub async fn run(cfg: ProvinceConfig, mut stop: watch::Receiver<bool>) -> Result
                     }
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let d = DEPTH.fetch_add(1, Ordering::Relaxed) + 1;
+                    let peak = PEAK.load(Ordering::Relaxed);
+                    if d > peak && d.is_power_of_two() {
+                        PEAK.store(d, Ordering::Relaxed);
+                        if d > usize::from(recv_max) {
+                            tracing::warn!(depth = d, receive_maximum = recv_max, "the broker sends more unacknowledged messages than the collector's Receive Maximum; they wait in the collector's memory");
+                        }
+                    }
                     if tx.send(p).is_err() {
                         return;
                     }
@@ -133,14 +154,17 @@ async fn ingest(
 ) {
     loop {
         let first = tokio::select! {
-            p = rx.recv() => match p { Some(p) => p, None => return },
+            p = rx.recv() => match p { Some(p) => { DEPTH.fetch_sub(1, Ordering::Relaxed); p }, None => return },
             _ = stop.wait_for(|s| *s) => return,
         };
         let mut pubs = vec![first];
         let deadline = tokio::time::Instant::now() + cfg.batch_max_wait;
         while pubs.len() < cfg.batch_max_messages {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(p)) => pubs.push(p),
+                Ok(Some(p)) => {
+                    DEPTH.fetch_sub(1, Ordering::Relaxed);
+                    pubs.push(p)
+                }
                 _ => break,
             }
         }
