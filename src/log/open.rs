@@ -187,7 +187,7 @@ pub(super) fn open(
     };
     let mut trees = Trees::of(db)?;
     // Prove the store reads: decode the last day's entries now.
-    if let Err(e) = LogReader::new(Trees::of(trees.db.clone())?).last_day_entries() {
+    if let Err(e) = LogReader::new(Trees::of(sled::Db::clone(&trees.db))?).last_day_entries() {
         drop(trees);
         let db = quarantine(dir, now_ms, e.to_string(), &mut report)?;
         trees = Trees::of(db)?;
@@ -320,9 +320,8 @@ fn quarantine(
 pub(super) fn reopen(log: &mut EventLog, now_ms: i64) -> Result<OpenReport, LogError> {
     let acked = log.durable.load(std::sync::atomic::Ordering::SeqCst);
     log.journal.discard_unsynced()?;
-    if let Some(old) = log.reader.take() {
-        drop(old);
-    }
+    // Dropping the last handle of a failed store may fail to write; `Trees` survives that.
+    drop(log.reader.take());
     let mut report = OpenReport::default();
     let db = match open_sled_repairing(&log.dir) {
         Ok(db) => db,

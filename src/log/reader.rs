@@ -6,24 +6,50 @@
 use super::{block, day_from_key, decode, u64_of, LogError, BLOCK, META_BOOTS};
 use super::{META_PUBLISHED, META_SITE};
 use crate::core::{Day, Entry};
+use std::mem::ManuallyDrop;
 use std::sync::{Arc, RwLock};
 
 /// The open sled database and its trees.
+///
+/// sled 0.34 writes out what it still holds when its last handle is dropped and panics
+/// when that write fails (a full, read-only or failing disk). Whichever thread lets go of
+/// the store last — the engine reopening it, a web request, the uplink — must survive
+/// that, so the handles are dropped inside `catch_unwind` (see the `Drop` impl).
 pub(crate) struct Trees {
-    pub db: sled::Db,
-    pub blocks: sled::Tree,
-    pub days: sled::Tree,
-    pub meta: sled::Tree,
+    pub db: ManuallyDrop<sled::Db>,
+    pub blocks: ManuallyDrop<sled::Tree>,
+    pub days: ManuallyDrop<sled::Tree>,
+    pub meta: ManuallyDrop<sled::Tree>,
 }
 
 impl Trees {
     pub(crate) fn of(db: sled::Db) -> Result<Trees, LogError> {
         Ok(Trees {
-            blocks: db.open_tree("blocks")?,
-            days: db.open_tree("days")?,
-            meta: db.open_tree("meta")?,
-            db,
+            blocks: ManuallyDrop::new(db.open_tree("blocks")?),
+            days: ManuallyDrop::new(db.open_tree("days")?),
+            meta: ManuallyDrop::new(db.open_tree("meta")?),
+            db: ManuallyDrop::new(db),
         })
+    }
+}
+
+impl Drop for Trees {
+    fn drop(&mut self) {
+        let closed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // SAFETY: each field is dropped exactly once, here, and never used again
+            // (`self` is being dropped). A panic part-way leaks the rest, which is harmless.
+            unsafe {
+                ManuallyDrop::drop(&mut self.blocks);
+                ManuallyDrop::drop(&mut self.days);
+                ManuallyDrop::drop(&mut self.meta);
+                ManuallyDrop::drop(&mut self.db);
+            }
+        }));
+        if closed.is_err() {
+            tracing::error!(
+                "the store's last write while closing it failed (disk full or failing?)"
+            );
+        }
     }
 }
 
