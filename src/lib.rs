@@ -25,8 +25,8 @@
 //!   restores and reports losses; `reader.rs` reads only (replay, backlog);
 //!   `cursor.rs` the one other write handle: the uplink's published cursor and pruning.
 //! - `engine.rs` — the single writer thread: decide → append → apply → one flush per
-//!   batch (group commit) → reply → broadcast; the `Handle` adapters use; the `View`.
-//!   `engine/store.rs` — the flusher, store health, rollback to the durable state and
+//!   batch (group commit) → reply → broadcast; the `Handle` adapters use;
+//!   `engine/view.rs` the `View` the pages read; `engine/store.rs` — the flusher, store health, rollback to the durable state and
 //!   the reopen probe while the store cannot write.
 //! - `devices/printer/` — ESC/POS ticket printing: pure encoder and status parser,
 //!   serial/file/TCP transports, the adapter task (docs/printer.md).
@@ -64,13 +64,19 @@
 //!
 //! - `core` does no I/O: no tokio, no sled, no clock reads, no randomness. Time is an
 //!   argument. All queue rules live there and nowhere else.
-//! - Only the engine thread writes the log or changes the state. A ticket number is
-//!   shown or printed only after its `TicketIssued` entry is durable (flushed).
+//! - Only the engine thread writes entries or changes the state (the uplink's `LogCursor`
+//!   writes only the published mark and prunes; `LogReader` only reads). A ticket number
+//!   is shown or printed only after its `TicketIssued` entry is durable in both copies.
+//! - The state is always the fold of the durable log: a command whose write failed leaves
+//!   no trace; the event stream carries only durable entries.
+//! - The store is checked, not trusted, on every open: sled, the journal and the
+//!   high-water mark are compared; losses are restored or reported, never silent.
 //! - `seq` only grows, across restarts and quarantines; within a business day no
 //!   ticket number repeats (the high-water mark outside sled covers a lost store).
 //! - Effective time never goes backwards relative to the last logged entry, so a
 //!   closed business day never reopens.
-//! - Adapters never block the engine; a failed device becomes a `DeviceStatus` entry.
+//! - Adapters never block the engine; a failed device becomes a `DeviceStatus` entry; an
+//!   adapter that ends or panics is restarted by the supervisor.
 //! - The uplink reads the log; it is never fed by the engine.
 
 pub mod adapters;
