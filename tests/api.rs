@@ -301,3 +301,38 @@ async fn kiosk_rate_limit_per_address_but_not_loopback() {
         assert_eq!(s, StatusCode::CREATED);
     }
 }
+
+/// Read your own writes: once a command is answered, `/api/v1/state` already shows it,
+/// whoever else is writing at the same time. (The view used to be published after the
+/// replies, so a quick reader saw the state before its own command now and then.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn state_shows_a_command_once_it_is_answered() {
+    let a = Arc::new(api([127, 0, 0, 1], ""));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let a = a.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut stale = Vec::new();
+            for _ in 0..60 {
+                let (s, v) = a
+                    .call("POST", "/api/v1/tickets", None, r#"{"service":"B"}"#)
+                    .await;
+                assert_eq!(s, StatusCode::CREATED, "{v}");
+                let seq = v["ticket"]["seq"].as_u64().unwrap_or(u64::MAX);
+                let (_, st) = a.call("GET", "/api/v1/state", None, "").await;
+                let shown = st["store"]["last_seq"].as_u64().unwrap_or(0);
+                if shown < seq {
+                    stale.push((seq, shown));
+                }
+            }
+            stale
+        }));
+    }
+    for t in tasks {
+        let stale = t.await.expect("task");
+        assert!(
+            stale.is_empty(),
+            "answered, then read a state without it (seq, shown): {stale:?}"
+        );
+    }
+}

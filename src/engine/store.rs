@@ -138,6 +138,9 @@ pub(crate) fn run_flusher(
         let mut latest_view = None;
         let mut stop = None;
         let mut barriers = Vec::new();
+        // Answers wait until the view shows their batch: a caller that reads the state
+        // after its reply sees its own write.
+        let mut answers = Vec::new();
         for job in jobs {
             match job {
                 FlushJob::Batch {
@@ -158,17 +161,12 @@ pub(crate) fn run_flusher(
                         let _ = durable_tx.send(entries);
                     }
                     for (reply, out) in pending {
-                        match &this {
-                            Ok(()) => {
-                                for e in &out.entries {
-                                    let _ = events.send(Arc::new(e.clone()));
-                                }
-                                let _ = reply.send(Ok(out));
-                            }
-                            Err(why) => {
-                                let _ = reply.send(Err(super::ExecError::Store(why.clone())));
+                        if this.is_ok() {
+                            for e in &out.entries {
+                                let _ = events.send(Arc::new(e.clone()));
                             }
                         }
+                        answers.push((reply, this.clone().map(|()| out)));
                     }
                     latest_view = Some(v);
                 }
@@ -185,6 +183,9 @@ pub(crate) fn run_flusher(
                 v = Arc::new(fixed);
             }
             let _ = view.send(v);
+        }
+        for (reply, answer) in answers {
+            let _ = reply.send(answer.map_err(ExecError::Store));
         }
         for ack in barriers {
             let _ = ack.send(());
