@@ -137,6 +137,11 @@ const Layso = (() => {
   function clockTextSeconds(ms) {
     return clockText(ms) + ':' + pad2(wallParts(ms).s);
   }
+  /** YYYY-MM-DD: the site's calendar day now (once setSiteOffset was called). */
+  function siteDay() {
+    const p = wallParts();
+    return p.Y + '-' + pad2(p.M) + '-' + pad2(p.D);
+  }
   /** dd/mm HH:MM (in the site's zone once setSiteOffset was called). */
   function siteTime(ms) {
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) return '—';
@@ -353,7 +358,7 @@ const Layso = (() => {
     t, lang: () => lang, setLang, onLang, applyLang, wireLangToggles, params,
     api, errorText, noteServerNow, now,
     clockText, clockTextSeconds, dateText, durationText, uptimeText, every, startClock, pad2,
-    setSiteOffset, siteTime, durationWords, pick, deviceText,
+    setSiteOffset, siteDay, siteTime, durationWords, pick, deviceText,
     serviceName, printerTrouble, printerStateText, printerDevice,
     openStream, debounce, el, creds,
   };
