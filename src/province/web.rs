@@ -274,6 +274,8 @@ async fn site(State(ctx): State<Shared>, Path(id): Path<String>) -> Response {
         "province": site.get::<_, String>(1),
         "online": site.get::<_, bool>(2),
         "last_heard": site.get::<_, Option<i64>>(3),
+        "today": day.to_string(),
+        "week": report::week_of(day),
         "days": days,
         "outages": outages,
     }))
