@@ -806,3 +806,78 @@ async fn agreement() -> Result<(), String> {
         d.log()
     ))
 }
+
+/// A province database made by the previous layso (schema version 1): its site-days were
+/// computed without ratings or officers. The new collector migrates it and computes
+/// them again, so the dashboard shows the ratings of past days stored before the upgrade.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn days_computed_before_the_upgrade_gain_their_ratings() {
+    if let Err(e) = upgrade().await {
+        panic!("{e}");
+    }
+}
+
+async fn upgrade() -> Result<(), String> {
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let pg = postgres::Pg::start();
+    let c = postgres::client(&pg.url()).await;
+    c.batch_execute(concat!(
+        "CREATE TABLE layso_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());",
+        include_str!("../src/province/migrations/0001_init.sql"),
+        "INSERT INTO layso_schema (version) VALUES (1);"
+    ))
+    .await
+    .map_err(|e| format!("schema version 1: {e}"))?;
+    seed(&pg.url()).await?;
+    // What version 1 left: every site-day computed (no ratings columns), nothing dirty.
+    c.batch_execute(
+        "INSERT INTO site_day (site, day, issued, served, skipped, transferred, waits_ms, service_ms,
+           per_service, per_counter, open_ms, up_ms, connected_ms, power_dips, power_dip_ms, uplink_dips,
+           uplink_dip_ms, printer_trouble_ms, clock_unsync_share, outages, computed_at)
+         SELECT DISTINCT site, day, 0, 0, 0, 0, '{}'::bigint[], '{}'::bigint[], '{}', '{}', 0, 0, 0, 0, 0, 0, 0, 0, 0, '[]', 1
+           FROM events;
+         DELETE FROM dirty_days;",
+    )
+    .await
+    .map_err(|e| format!("version 1 figures: {e:?}"))?;
+    let broker = Broker::start(&tmp.path().join("broker"), BrokerOptions::default());
+    let col =
+        province::Collector::start(&tmp.path().join("c"), "upgrade", broker.port, &pg.url()).await;
+    let version: i32 = c
+        .query_one("SELECT max(version) FROM layso_schema", &[])
+        .await
+        .map_err(|e| e.to_string())?
+        .get(0);
+    check("schema version after the upgrade", version, 2)?;
+    let http = reqwest::Client::new();
+    // Not today: the collector marks today dirty for every site on its own.
+    let other = day_text(days().1);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = get(
+            &http,
+            &col.url(&format!("/api/sites/bt/people?day={other}")),
+        )
+        .await?;
+        if v["ratings"]["total"] == 1 {
+            return check(
+                "bt's other day",
+                (
+                    levels(&v["ratings"]),
+                    times(&v["officers"]["lan"]["service"]),
+                ),
+                (
+                    vec![(0, 0.0), (0, 0.0), (1, 1.0)],
+                    (1, Some(600), Some(600)),
+                ),
+            );
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "the days stored before the upgrade were not computed again in 30 s: {v}\n{}",
+                col.log()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
