@@ -276,9 +276,9 @@ async fn by_hand() -> Result<(), String> {
         Some(0.75),
     )?;
     check(
-        "bt levels",
-        levels(&bt["ratings_today"]),
-        vec![(1, 0.25), (2, 0.5), (1, 0.25)],
+        "bt counts",
+        bt["ratings_today"].clone(),
+        json!({"very_satisfied": 1, "satisfied": 2, "unsatisfied": 1, "reasons": {"slow": 1}}),
     )?;
     check(
         "tđ",

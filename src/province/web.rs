@@ -189,7 +189,7 @@ async fn overview(State(ctx): State<Shared>) -> Response {
                 "rated_today": rated.total(),
                 "satisfied_share_today": rated.satisfied_share(),
                 "unsatisfied_today": rated.unsatisfied,
-                "ratings_today": rated.to_board(),
+                "ratings_today": rated,
             })
         })
         .collect();
