@@ -186,10 +186,8 @@ async fn overview(State(ctx): State<Shared>) -> Response {
                 "availability_week": share(r.get(10), open),
                 "connected_week": share(r.get(11), open),
                 "dips_week": r.get::<_, Option<i64>>(12).unwrap_or(0),
-                "rated_today": rated.total(),
-                "satisfied_share_today": rated.satisfied_share(),
-                "unsatisfied_today": rated.unsatisfied,
-                "ratings_today": rated,
+                // Counts, or null without ratings (the JSON carries every center).
+                "ratings_today": (rated.total() > 0).then_some(rated),
             })
         })
         .collect();
