@@ -106,19 +106,21 @@ async fn recompute_one(
             &[&site, &start, &end],
         )
         .await?;
+    // Each body parsed once, for the figures and for the ratings and officers.
+    let (evs, board_entries): (Vec<_>, Vec<_>) = entries
+        .iter()
+        .map(|r| people::parse_both(r.get::<_, &str>(0)))
+        .unzip();
+    let evs: Vec<Ev> = evs.into_iter().flatten().collect();
     let f = figures::compute(
         d,
         hours,
-        &parse_bodies(&entries),
+        &evs,
         &parse_bodies(&outages),
         &offline_spans(&status, now),
         now,
     );
-    let board_entries: Vec<_> = entries
-        .iter()
-        .filter_map(|r| people::parse_entry(r.get::<_, &str>(0)))
-        .collect();
-    let p = People::fold(d, &board_entries);
+    let p = People::fold(d, board_entries.iter().flatten());
     upsert(client, site, day, &f, &p, now).await
 }
 

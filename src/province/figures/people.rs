@@ -4,6 +4,7 @@
 //! the board's own `Entry` type), kept with their raw durations so that a week's medians
 //! can be taken over the whole week, and turned into the board's `Figures` shape.
 
+use super::{Ev, Kind};
 use crate::core::rating::RatingLevel;
 use crate::core::{Day, Entry, Event};
 use crate::report::day::{Figures, LevelCount, Ratings, Times};
@@ -248,6 +249,83 @@ impl People {
 /// with the board's own types; `None` for a kind this layso does not know.
 pub fn parse_entry(body: &str) -> Option<Entry> {
     serde_json::from_str(body).ok()
+}
+
+/// A stored entry parsed once for both folds: the board's `Entry` (when this layso knows
+/// its kind) and the availability figures' `Ev` (from the `Entry`, or — unknown kind or
+/// missing fields — parsed leniently by `figures::parse_entry`).
+pub fn parse_both(body: &str) -> (Option<Ev>, Option<Entry>) {
+    match parse_entry(body) {
+        Some(e) => (Some(ev_of(&e)), Some(e)),
+        None => (super::parse_entry(body), None),
+    }
+}
+
+/// What `figures::parse_entry` makes of the same entry.
+pub fn ev_of(e: &Entry) -> Ev {
+    let kind = match &e.event {
+        Event::TicketIssued {
+            ticket, service, ..
+        } => Kind::Issued {
+            ticket: ticket.clone(),
+            service: service.clone(),
+        },
+        Event::TicketCalled {
+            ticket,
+            service,
+            counter,
+            recall,
+            ..
+        } => Kind::Called {
+            ticket: ticket.clone(),
+            service: service.clone(),
+            counter: i64::from(*counter),
+            recall: i64::from(*recall),
+        },
+        Event::TicketServed {
+            ticket,
+            service,
+            counter,
+            ..
+        } => Kind::Served {
+            ticket: ticket.clone(),
+            service: service.clone(),
+            counter: i64::from(*counter),
+        },
+        Event::TicketSkipped {
+            ticket,
+            service,
+            counter,
+            ..
+        } => Kind::Skipped {
+            ticket: ticket.clone(),
+            service: service.clone(),
+            counter: i64::from(*counter),
+        },
+        Event::TicketTransferred { ticket, from, .. } => Kind::Transferred {
+            ticket: ticket.clone(),
+            from: from.clone(),
+        },
+        Event::DeviceStatus { device, state, .. } => Kind::Device {
+            device: device.clone(),
+            state: state.clone(),
+        },
+        Event::PowerRestored { down_from, down_to } => Kind::PowerRestored {
+            from: *down_from,
+            to: *down_to,
+        },
+        Event::UplinkRestored { down_from, down_to } => Kind::UplinkRestored {
+            from: *down_from,
+            to: *down_to,
+        },
+        _ => Kind::Other,
+    };
+    Ev {
+        seq: i64::try_from(e.seq).unwrap_or(i64::MAX),
+        at: e.at,
+        clock_ok: e.clock_ok,
+        kind,
+    }
 }
 
 #[cfg(test)]

@@ -210,15 +210,62 @@ fn a_week_takes_medians_over_all_its_tickets_and_survives_storage() {
     assert_eq!(week.ratings.reasons["slow"], 2);
 }
 
+/// Every kind of entry the daemon makes, one of each.
+fn every_kind() -> Vec<Event> {
+    vec![
+        Event::DayStarted {},
+        Event::TicketTransferred {
+            ticket: "A001".into(),
+            from: "A".into(),
+            to: "B".into(),
+            counter: Some(1),
+            officer: "lan".into(),
+        },
+        Event::CounterOpened { counter: 1 },
+        Event::DeviceStatus {
+            device: "printer".into(),
+            state: "paper_out".into(),
+            detail: "x".into(),
+        },
+        Event::PowerRestored {
+            down_from: 5,
+            down_to: 9,
+        },
+        Event::UplinkRestored {
+            down_from: 7,
+            down_to: 8,
+        },
+        Event::OfficerSignedIn {
+            counter: 1,
+            officer: "lan".into(),
+        },
+    ]
+}
+
 #[test]
 fn entries_are_parsed_as_the_site_sends_them() {
-    for entry in the_day() {
+    let more = every_kind()
+        .into_iter()
+        .enumerate()
+        .map(|(i, ev)| e(100 + i as u64, i as i64, ev));
+    for entry in the_day().into_iter().chain(more) {
         let mut v = serde_json::to_value(&entry).unwrap_or_default();
         if let Some(o) = v.as_object_mut() {
             o.insert("site".into(), "bt".into());
         }
-        assert_eq!(parse_entry(&v.to_string()), Some(entry));
+        let body = v.to_string();
+        assert_eq!(parse_entry(&body), Some(entry.clone()));
+        // Parsed once for both folds: the same `Ev` as the figures' own parser makes.
+        let (ev, board) = parse_both(&body);
+        assert_eq!(board, Some(entry));
+        assert_eq!(ev, crate::province::figures::parse_entry(&body));
     }
+    // A kind this layso does not know: only the lenient parse.
+    let future =
+        r#"{"seq":9,"at":1,"clock_ok":true,"day":"2026-12-01","event":{"kind":"from_the_future"}}"#;
+    let (ev, board) = parse_both(future);
+    assert_eq!(board, None);
+    assert_eq!(ev.map(|e| (e.seq, e.kind)), Some((9, Kind::Other)));
     // An old site: no officer field at all → "no officer".
     let old = r#"{"site":"x","seq":3,"at":5,"clock_ok":true,"day":"2026-12-01","event":{"kind":"ticket_served","ticket":"A1","service":"A","counter":2}}"#;
     let p = People::fold(day(), parse_entry(old).as_slice());
