@@ -290,10 +290,6 @@ impl State {
             .unwrap_or((0, 0))
     }
 
-    pub fn waiting_total(&self) -> usize {
-        self.queues.values().map(Queue::len).sum()
-    }
-
     /// How many tickets of the same service will be called before `label`.
     pub fn waiting_ahead(&self, label: &str) -> u32 {
         let Some(t) = self.tickets.get(label) else {

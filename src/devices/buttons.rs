@@ -6,11 +6,10 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use gpio_cdev::{Chip, EventRequestFlags, EventType, LineRequestFlags};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::display::config::{ButtonActionConfig, ButtonConfig};
-use super::health::{report_fn, Health, Report};
+use super::health::{Health, Report};
 use crate::backoff::Backoff;
 
 /// What a recognised button press asks the engine to do.
@@ -181,24 +180,6 @@ impl ButtonBank {
     }
 }
 
-/// Starts one reader task per button. Each opens its GPIO line, sends actions to `out` and
-/// reports health; a missing chip or line is reported and retried with backoff. Tasks end when
-/// `out` is closed. Call from inside a tokio runtime.
-pub fn spawn<F>(
-    buttons: &[ButtonConfig],
-    out: mpsc::Sender<ButtonAction>,
-    report: F,
-) -> Vec<JoinHandle<()>>
-where
-    F: Fn(String, bool, String) + Send + Sync + 'static,
-{
-    let report = report_fn(report);
-    buttons
-        .iter()
-        .map(|cfg| tokio::spawn(run_button(cfg.clone(), out.clone(), report.clone())))
-        .collect()
-}
-
 /// While a button is idle its line level is sampled this often.
 const RESYNC_EVERY: Duration = Duration::from_secs(1);
 
@@ -281,7 +262,8 @@ pub async fn drive<L: LineInput>(
     }
 }
 
-/// One button's reader loop (what [`spawn`] runs).
+/// One button's reader loop: opens its GPIO line, sends actions to `out` and reports health; a
+/// missing chip or line is reported and retried with backoff. Ends when `out` is closed.
 pub async fn run_button(cfg: ButtonConfig, out: mpsc::Sender<ButtonAction>, report: Report) {
     let mut health = Health::new(cfg.display_name(), report);
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));

@@ -18,20 +18,6 @@ pub enum DeviceKind {
     Feed,
 }
 
-impl DeviceKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeviceKind::Printer => "printer",
-            DeviceKind::CounterDisplay => "counter display",
-            DeviceKind::LedBoard => "LED board",
-            DeviceKind::Keypad => "keypad",
-            DeviceKind::Button => "button",
-            DeviceKind::Speaker => "speaker",
-            DeviceKind::Feed => "device feed",
-        }
-    }
-}
-
 /// A device's state; [`HealthState::as_str`] is the stored `DeviceStatus.state` string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HealthState {

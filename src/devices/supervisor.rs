@@ -44,11 +44,6 @@ impl Supervisor {
         }
     }
 
-    /// The shutdown signal, for adapters that want to end on their own terms.
-    pub fn token(&self) -> CancellationToken {
-        self.cancel.clone()
-    }
-
     /// Run the future made by `make` as `device`'s adapter; when it ends or panics before
     /// shutdown, report it and make a new one after the backoff. At shutdown the running
     /// future is dropped (async adapters hold nothing that needs more than a drop).

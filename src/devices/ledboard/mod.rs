@@ -11,7 +11,7 @@ use super::display::config::LedBoardConfig;
 
 mod adapter;
 mod format;
-pub use adapter::{run, spawn};
+pub use adapter::run;
 pub use format::*;
 
 /// A call to show: counter `counter` now serves ticket `ticket`.
