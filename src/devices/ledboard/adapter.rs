@@ -9,7 +9,6 @@ use tokio::sync::broadcast;
 use tokio_serial::SerialPortBuilderExt;
 
 use crate::backoff::Backoff;
-use crate::devices::display::config::LedBoardConfig;
 use crate::devices::display::surface::RetryPolicy;
 use crate::devices::health::{Health, Report};
 
