@@ -20,13 +20,14 @@ pub(crate) mod journal;
 pub mod open;
 mod reader;
 mod reconcile;
+mod recovery;
 #[cfg(test)]
 mod tests;
 
 pub use cursor::LogCursor;
 pub use hwm::HighWater;
-pub use open::{Lost, OpenReport, Recovery};
 pub use reader::LogReader;
+pub use recovery::{Lost, OpenReport, Recovery};
 
 use crate::core::{Day, Entry};
 use journal::{Journal, JournalSync};
