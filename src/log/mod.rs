@@ -75,6 +75,20 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '
     }
 }
 
+/// Open `path` for reading and writing, creating it (never truncating): the file and
+/// whether it existed before.
+pub(crate) fn open_or_create(path: &Path) -> Result<(std::fs::File, bool), LogError> {
+    let existed = path.exists();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(io_err(path))?;
+    Ok((file, existed))
+}
+
 pub use crate::codec::{decode, encode, json_of};
 
 fn day_key(d: Day) -> [u8; 4] {
