@@ -8,45 +8,11 @@ use gpio_cdev::{Chip, EventRequestFlags, EventType, LineRequestFlags};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::display::config::{ButtonActionConfig, ButtonConfig};
+/// What a recognised button press asks the engine to do: the action as configured.
+pub use super::display::config::ButtonActionConfig as ButtonAction;
+use super::display::config::ButtonConfig;
 use super::health::{Health, Report};
 use crate::backoff::Backoff;
-
-/// What a recognised button press asks the engine to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ButtonAction {
-    Issue {
-        service: String,
-        priority: bool,
-    },
-    Next {
-        counter: u16,
-    },
-    Recall {
-        counter: u16,
-    },
-    Rate {
-        counter: u16,
-        level: crate::core::rating::RatingLevel,
-    },
-}
-
-impl From<&ButtonActionConfig> for ButtonAction {
-    fn from(a: &ButtonActionConfig) -> Self {
-        match a {
-            ButtonActionConfig::Issue { service, priority } => ButtonAction::Issue {
-                service: service.clone(),
-                priority: *priority,
-            },
-            ButtonActionConfig::Next { counter } => ButtonAction::Next { counter: *counter },
-            ButtonActionConfig::Recall { counter } => ButtonAction::Recall { counter: *counter },
-            ButtonActionConfig::Rate { counter, level } => ButtonAction::Rate {
-                counter: *counter,
-                level: *level,
-            },
-        }
-    }
-}
 
 /// Debounce and minimum-interval logic for one button. Pure: the caller passes the electrical
 /// line level and a monotonic time in milliseconds.
@@ -94,7 +60,7 @@ impl Debouncer {
 
     pub fn from_config(cfg: &ButtonConfig, initial_level: bool, now_ms: u64) -> Self {
         Debouncer::new(
-            ButtonAction::from(cfg.action.get_ref()),
+            cfg.action.get_ref().clone(),
             cfg.active_low,
             cfg.debounce_ms(),
             cfg.min_interval_ms(),
