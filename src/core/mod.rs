@@ -19,4 +19,6 @@ pub use time::{Day, DayRule, Now};
 #[cfg(test)]
 mod rating_tests;
 #[cfg(test)]
+pub(crate) mod test_events;
+#[cfg(test)]
 mod tests;

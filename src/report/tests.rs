@@ -3,6 +3,7 @@
 
 use super::day::{fold, Times};
 use crate::core::rating::RatingLevel;
+use crate::core::test_events::{called, entry, issued, served};
 use crate::core::{Day, DayRule, Entry, Event};
 
 // 2026-12-01 08:00 in Vietnam.
@@ -12,43 +13,11 @@ fn day() -> Day {
     DayRule::VIETNAM.day_of(T)
 }
 
+/// An entry `s` seconds after `T`.
 fn e(seq: u64, s: i64, event: Event) -> Entry {
-    Entry {
-        seq,
-        at: T + s * 1000,
-        clock_ok: true,
-        day: DayRule::VIETNAM.day_of(T + s * 1000),
-        event,
-    }
+    entry(seq, T + s * 1000, event)
 }
 
-fn issued(t: &str, s: &str) -> Event {
-    Event::TicketIssued {
-        ticket: t.into(),
-        service: s.into(),
-        number: 1,
-        priority: false,
-        source: "kiosk".into(),
-        ahead: 0,
-    }
-}
-fn called(t: &str, s: &str, c: u16, recall: u32, o: &str) -> Event {
-    Event::TicketCalled {
-        ticket: t.into(),
-        service: s.into(),
-        counter: c,
-        recall,
-        officer: o.into(),
-    }
-}
-fn served(t: &str, s: &str, c: u16, o: &str) -> Event {
-    Event::TicketServed {
-        ticket: t.into(),
-        service: s.into(),
-        counter: c,
-        officer: o.into(),
-    }
-}
 fn rated(t: &str, c: u16, o: &str, level: RatingLevel, reasons: &[&str]) -> Event {
     Event::Rated {
         counter: c,
