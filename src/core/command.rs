@@ -1,6 +1,6 @@
 //! Commands the engine accepts and the rejections core gives, with bilingual messages.
 
-use super::rating::RatingLevel;
+use super::rating_level::RatingLevel;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -7,6 +7,8 @@ pub mod command;
 pub mod decide;
 pub mod event;
 pub mod rating;
+pub mod rating_day;
+pub mod rating_level;
 pub mod state;
 pub mod time;
 

@@ -1,7 +1,7 @@
 //! The site's state for the current business day and `apply`, the fold over entries.
 
 use super::event::{Entry, Event};
-use super::rating::{RatingDay, RatingRules};
+use super::rating_day::{RatingDay, RatingRules};
 use super::time::{Day, DayRule};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -373,7 +373,7 @@ pub fn apply(state: &mut State, entry: &Entry) {
     }
     state.last_at = state.last_at.max(entry.at);
     state.last_seq = state.last_seq.max(entry.seq);
-    super::rating::apply(&mut state.ratings, entry);
+    super::rating_day::apply(&mut state.ratings, entry);
     match &entry.event {
         Event::DayStarted {}
         | Event::PowerRestored { .. }
