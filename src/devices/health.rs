@@ -147,15 +147,7 @@ mod tests {
 
     #[test]
     fn stored_state_strings_are_unchanged() {
-        for p in [
-            PrinterState::Ok,
-            PrinterState::PaperNearEnd,
-            PrinterState::PaperOut,
-            PrinterState::CoverOpen,
-            PrinterState::Offline,
-            PrinterState::Error,
-            PrinterState::Unreachable,
-        ] {
+        for p in PrinterState::ALL {
             assert_eq!(HealthState::from(p).as_str(), p.as_str());
         }
         use crate::voice::player::Health as V;
