@@ -1,7 +1,38 @@
-//! Entry and event builders shared by the unit tests of the modules that fold entries (the
-//! daily report, the uplink's metrics).
+//! Site, entry and event builders shared by the unit tests of the core and of the modules
+//! that fold entries (the daily report, the uplink's metrics).
 
-use super::{DayRule, Entry, Event};
+use super::rating::RatingRules;
+use super::{CounterDef, DayRule, Entry, Event, ServiceDef, Site};
+use std::sync::Arc;
+
+/// A site on the Vietnamese day rule: `services` as `(id, first number)` (the prefix is the
+/// id, three digits), `counters` as `(number, services it serves)`.
+pub(crate) fn site(
+    services: &[(&str, u32)],
+    counters: &[(u16, &[&str])],
+    ratings: RatingRules,
+) -> Arc<Site> {
+    Arc::new(Site {
+        rule: DayRule::VIETNAM,
+        services: services
+            .iter()
+            .map(|(id, first)| ServiceDef {
+                id: (*id).into(),
+                prefix: (*id).into(),
+                first_number: *first,
+                digits: 3,
+            })
+            .collect(),
+        counters: counters
+            .iter()
+            .map(|(number, services)| CounterDef {
+                number: *number,
+                services: services.iter().map(|s| (*s).into()).collect(),
+            })
+            .collect(),
+        ratings,
+    })
+}
 
 /// An entry at `at` (ms), its business day by the Vietnamese rule, clock synchronized.
 pub(crate) fn entry(seq: u64, at: i64, event: Event) -> Entry {

@@ -184,38 +184,22 @@ fn one_day_is_read_out_of_a_store_of_three() -> Result<(), Box<dyn std::error::E
 mod properties {
     use super::super::day::fold;
     use crate::core::rating::{RatingLevel, RatingRules};
-    use crate::core::{apply, decide, Command, CounterDef, DayRule, Entry, Now, ServiceDef};
+    use crate::core::{apply, decide, Command, Entry, Now};
     use crate::core::{Site, State};
     use proptest::prelude::*;
     use std::sync::Arc;
 
     fn site() -> Arc<Site> {
-        let svc = |id: &str| ServiceDef {
-            id: id.into(),
-            prefix: id.into(),
-            first_number: 1,
-            digits: 3,
-        };
-        Arc::new(Site {
-            rule: DayRule::VIETNAM,
-            services: vec![svc("A"), svc("B")],
-            counters: vec![
-                CounterDef {
-                    number: 1,
-                    services: vec!["A".into(), "B".into()],
-                },
-                CounterDef {
-                    number: 2,
-                    services: vec!["B".into()],
-                },
-            ],
-            ratings: RatingRules {
+        crate::core::test_events::site(
+            &[("A", 1), ("B", 1)],
+            &[(1, &["A", "B"]), (2, &["B"])],
+            RatingRules {
                 officers: vec!["lan".into(), "minh".into()],
                 rate_on_skip: true,
                 reasons: vec!["slow".into()],
                 ..RatingRules::default()
             },
-        })
+        )
     }
 
     fn command(op: u8, c: u16, x: u8) -> Command {
