@@ -179,9 +179,6 @@ impl State {
     pub fn day(&self) -> Option<Day> {
         self.day
     }
-    pub fn last_at(&self) -> i64 {
-        self.last_at
-    }
     pub fn last_seq(&self) -> u64 {
         self.last_seq
     }
