@@ -27,8 +27,7 @@ pub enum PrinterState {
 
 impl PrinterState {
     /// Every state, in declaration order (for tests that go through all of them).
-    #[cfg(test)]
-    pub(crate) const ALL: [PrinterState; 7] = [
+    pub const ALL: [PrinterState; 7] = [
         PrinterState::Ok,
         PrinterState::PaperNearEnd,
         PrinterState::PaperOut,
