@@ -80,13 +80,6 @@
     }
   }
 
-  async function learnSiteClock() {
-    const res = await L.api('GET', '/api/v1/state', { timeoutMs: 5000 });
-    if (res.ok && res.data) {
-      L.noteServerNow(res.data.now);
-      L.setSiteOffset(res.data.utc_offset_minutes);
-    }
-  }
   $('day').addEventListener('change', () => { if (token) load(); });
   $('print').addEventListener('click', () => window.print());
   $('csv').addEventListener('click', downloadCsv);
@@ -97,7 +90,7 @@
     L.creds.set(credKey, token);
     load();
   });
-  learnSiteClock().catch(() => {}).then(() => {
+  L.fetchState({ timeoutMs: 5000 }).catch(() => {}).then(() => {
     if (!$('day').value) $('day').value = L.params.get('day') || todayLocal();
     if (token) load(); else showLogin('');
   });
