@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-pub const V1_JSON: u8 = 1;
-pub const V2_COMPACT: u8 = 2;
+pub(crate) const V1_JSON: u8 = 1;
+pub(crate) const V2_COMPACT: u8 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct V2 {

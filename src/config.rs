@@ -18,7 +18,7 @@ mod devices;
 mod services;
 mod site;
 mod store;
-pub mod uplink;
+pub(crate) mod uplink;
 mod web;
 mod web_limits;
 use web::RawWeb;

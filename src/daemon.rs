@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 /// Why the daemon could not run.
 #[derive(Debug, thiserror::Error)]
-pub enum RunError {
+pub(crate) enum RunError {
     #[error("cannot open the store: {0}")]
     Store(#[from] crate::log::LogError),
     #[error("cannot listen on {addr}: {source}; is another layso (or another program) using it? change [web] bind")]
@@ -25,7 +25,7 @@ pub enum RunError {
 }
 
 /// Run until a stop signal. Returns once the store is marked cleanly shut down.
-pub async fn run(config: Config) -> Result<(), RunError> {
+pub(crate) async fn run(config: Config) -> Result<(), RunError> {
     let config = Arc::new(config);
     let started_at = crate::sys::wall_ms();
     // Listen first: a second daemon fails here, before it touches the store.

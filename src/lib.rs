@@ -79,21 +79,25 @@
 //!   adapter that ends or panics is restarted by the supervisor.
 //! - The uplink reads the log; it is never fed by the engine.
 
+// Visibility is `pub(crate)` unless tests/ or benches/ name the item: every `pub` that
+// cannot be reached from outside the crate is reported.
+#![warn(unreachable_pub)]
+
 pub mod adapters;
-pub mod backoff;
+pub(crate) mod backoff;
 pub mod cli;
-pub mod codec;
+pub(crate) mod codec;
 pub mod config;
 pub mod core;
-pub mod daemon;
+pub(crate) mod daemon;
 pub mod devices;
 pub mod engine;
 pub mod log;
 #[cfg(feature = "province")]
 pub mod province;
 pub mod report;
-pub mod status;
-pub mod sys;
+pub(crate) mod status;
+pub(crate) mod sys;
 pub mod uplink;
 pub mod voice;
 pub mod web;

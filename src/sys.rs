@@ -5,14 +5,14 @@ use std::time::Duration;
 
 /// The wall clock in milliseconds since the Unix epoch (UTC); 0 for a clock before 1970.
 /// Every part of the daemon reads time through this (core never does: it is given time).
-pub fn wall_ms() -> i64 {
+pub(crate) fn wall_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Whether the kernel reports the system clock as synchronized (NTP status).
-pub fn clock_synchronized() -> bool {
+pub(crate) fn clock_synchronized() -> bool {
     if assume_clock_synchronized() {
         return true;
     }
@@ -86,22 +86,22 @@ fn notify(msg: &str) -> bool {
 }
 
 /// Tell systemd the daemon is ready.
-pub fn notify_ready() -> bool {
+pub(crate) fn notify_ready() -> bool {
     notify("READY=1")
 }
 
 /// Tell systemd the daemon is stopping.
-pub fn notify_stopping() -> bool {
+pub(crate) fn notify_stopping() -> bool {
     notify("STOPPING=1")
 }
 
 /// Ping the systemd watchdog.
-pub fn notify_watchdog() -> bool {
+pub(crate) fn notify_watchdog() -> bool {
     notify("WATCHDOG=1")
 }
 
 /// How often to ping the watchdog, when systemd asked for pings (half its timeout).
-pub fn watchdog_interval() -> Option<Duration> {
+pub(crate) fn watchdog_interval() -> Option<Duration> {
     let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
     if let Ok(pid) = std::env::var("WATCHDOG_PID") {
         if pid.parse::<u32>().ok() != Some(std::process::id()) {
@@ -114,7 +114,7 @@ pub fn watchdog_interval() -> Option<Duration> {
 /// Give memory freed after start-up back to the kernel. Opening a large sled store
 /// allocates tens of MB transiently (snapshot and segment bookkeeping) which glibc would
 /// otherwise keep resident for the life of the process.
-pub fn release_free_memory() {
+pub(crate) fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free heap pages to the kernel.
     unsafe {
@@ -124,7 +124,7 @@ pub fn release_free_memory() {
 
 /// Seconds since the host booted (CLOCK_BOOTTIME: counts suspend too, and needs no
 /// `/proc/uptime`, which the hardened unit hides).
-pub fn host_uptime_s() -> Option<u64> {
+pub(crate) fn host_uptime_s() -> Option<u64> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

@@ -3,13 +3,13 @@
 //! Invariant (an absence): nothing in `core` does I/O, reads a clock, spawns, or draws
 //! random numbers. Time arrives as a [`time::Now`] argument. All queue rules live here.
 
-pub mod command;
-pub mod decide;
-pub mod event;
+pub(crate) mod command;
+pub(crate) mod decide;
+pub(crate) mod event;
 pub mod rating;
-pub mod rating_day;
-pub mod rating_level;
-pub mod state;
+pub(crate) mod rating_day;
+pub(crate) mod rating_level;
+pub(crate) mod state;
 pub mod time;
 
 pub use command::{Command, RejectCode, Rejection, StoreLoss};

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 /// How many recent calls the state remembers for the hall display.
-pub const LAST_CALLS: usize = 10;
+pub(crate) const LAST_CALLS: usize = 10;
 
 /// A service as core needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,17 +91,14 @@ type QueueKey = (i64, u64, String);
 
 /// Waiting tickets of one service, oldest first, priority apart.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Queue {
+pub(crate) struct Queue {
     pub priority: BTreeSet<QueueKey>,
     pub normal: BTreeSet<QueueKey>,
 }
 
 impl Queue {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.priority.len() + self.normal.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -17,14 +17,14 @@ pub const RS: u8 = 0x01;
 pub const EN: u8 = 0x04;
 pub const BACKLIGHT: u8 = 0x08;
 
-pub mod cmd {
-    pub const CLEAR: u8 = 0x01;
-    pub const ENTRY_INCREMENT: u8 = 0x06;
-    pub const DISPLAY_OFF: u8 = 0x08;
-    pub const DISPLAY_ON: u8 = 0x0C;
+pub(crate) mod cmd {
+    pub(crate) const CLEAR: u8 = 0x01;
+    pub(crate) const ENTRY_INCREMENT: u8 = 0x06;
+    pub(crate) const DISPLAY_OFF: u8 = 0x08;
+    pub(crate) const DISPLAY_ON: u8 = 0x0C;
     /// 4-bit bus, 2 display lines (also used for 4-row modules), 5x8 font.
-    pub const FUNCTION_4BIT_2LINE: u8 = 0x28;
-    pub const SET_DDRAM: u8 = 0x80;
+    pub(crate) const FUNCTION_4BIT_2LINE: u8 = 0x28;
+    pub(crate) const SET_DDRAM: u8 = 0x80;
 }
 
 /// Driver errors.

@@ -102,7 +102,7 @@ impl DeviceHealth {
 }
 
 /// Where adapters send their health (the engine records each as a `DeviceStatus`).
-pub type HealthTx = mpsc::UnboundedSender<DeviceHealth>;
+pub(crate) type HealthTx = mpsc::UnboundedSender<DeviceHealth>;
 
 /// Health callback: `(device name, ok, detail)`. The lead turns these into `DeviceStatus` events.
 pub type Report = Arc<dyn Fn(String, bool, String) + Send + Sync>;

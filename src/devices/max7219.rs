@@ -14,14 +14,14 @@ use embedded_hal::spi::SpiDevice;
 /// Longest supported chain.
 pub const MAX_CHIPS: usize = 8;
 
-pub mod reg {
-    pub const NOOP: u8 = 0x00;
-    pub const DIGIT0: u8 = 0x01;
-    pub const DECODE_MODE: u8 = 0x09;
-    pub const INTENSITY: u8 = 0x0A;
-    pub const SCAN_LIMIT: u8 = 0x0B;
-    pub const SHUTDOWN: u8 = 0x0C;
-    pub const DISPLAY_TEST: u8 = 0x0F;
+pub(crate) mod reg {
+    pub(crate) const NOOP: u8 = 0x00;
+    pub(crate) const DIGIT0: u8 = 0x01;
+    pub(crate) const DECODE_MODE: u8 = 0x09;
+    pub(crate) const INTENSITY: u8 = 0x0A;
+    pub(crate) const SCAN_LIMIT: u8 = 0x0B;
+    pub(crate) const SHUTDOWN: u8 = 0x0C;
+    pub(crate) const DISPLAY_TEST: u8 = 0x0F;
 }
 
 /// Driver errors.

@@ -2,12 +2,12 @@
 //! list of baud rates that layso accepts and can set on a port.
 
 /// Baud rates accepted for any `baud` key (printers, LED boards, keypad bus).
-pub const BAUD_RATES: [u32; 9] = [
+pub(crate) const BAUD_RATES: [u32; 9] = [
     1200, 2400, 4800, 9600, 19_200, 38_400, 57_600, 115_200, 230_400,
 ];
 
 /// Whether `baud` is one of [`BAUD_RATES`].
-pub fn is_supported_baud(baud: u32) -> bool {
+pub(crate) fn is_supported_baud(baud: u32) -> bool {
     BAUD_RATES.contains(&baud)
 }
 

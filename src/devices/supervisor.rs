@@ -10,7 +10,7 @@ use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-pub use super::health::HealthTx;
+pub(crate) use super::health::HealthTx;
 use super::health::{DeviceHealth, DeviceKind, HealthState};
 
 /// A run that lasted this long was healthy: the next restart waits the shortest delay again.

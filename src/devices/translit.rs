@@ -36,7 +36,7 @@ fn is_vietnamese_combining(c: char) -> bool {
 
 /// The ASCII fallback for one character: `Some(c)` unchanged for ASCII, the base letter for a
 /// Vietnamese letter, `None` for a combining mark (dropped), `Some(replacement)` otherwise.
-pub fn fold_char(c: char, replacement: char) -> Option<char> {
+pub(crate) fn fold_char(c: char, replacement: char) -> Option<char> {
     if c.is_ascii() {
         return Some(c);
     }
@@ -59,12 +59,12 @@ pub fn fold_char(c: char, replacement: char) -> Option<char> {
 }
 
 /// Transliterates Vietnamese text (NFC or NFD) to ASCII; characters with no fallback become `?`.
-pub fn to_ascii(text: &str) -> String {
+pub(crate) fn to_ascii(text: &str) -> String {
     text.chars().filter_map(|c| fold_char(c, '?')).collect()
 }
 
 /// Transliterates and keeps only printable ASCII (0x20..=0x7E); control characters become spaces.
-pub fn to_printable_ascii(text: &str) -> String {
+pub(crate) fn to_printable_ascii(text: &str) -> String {
     to_ascii(text)
         .chars()
         .map(|c| if (' '..='~').contains(&c) { c } else { ' ' })

@@ -12,7 +12,7 @@ const COMPRESSED: u8 = 0xB2;
 const CHECKED: u8 = 0xB3;
 
 /// The stored form of a block.
-pub fn pack(raw: &[u8]) -> Vec<u8> {
+pub(crate) fn pack(raw: &[u8]) -> Vec<u8> {
     let body = lz4_flex::compress_prepend_size(raw);
     let mut out = Vec::with_capacity(body.len() + 5);
     out.push(CHECKED);
@@ -22,7 +22,7 @@ pub fn pack(raw: &[u8]) -> Vec<u8> {
 }
 
 /// The plain form of a stored block; an error when its checksum or compression is wrong.
-pub fn unpack(stored: &[u8]) -> Result<Cow<'_, [u8]>, String> {
+pub(crate) fn unpack(stored: &[u8]) -> Result<Cow<'_, [u8]>, String> {
     match stored.split_first() {
         Some((&CHECKED, rest)) => {
             let Some((crc, body)) = rest.split_first_chunk::<4>() else {
@@ -48,12 +48,12 @@ fn decompress(body: &[u8]) -> Result<Cow<'_, [u8]>, String> {
         .map_err(|e| format!("compressed block does not decompress: {e}"))
 }
 
-pub fn empty() -> Vec<u8> {
+pub(crate) fn empty() -> Vec<u8> {
     vec![FORMAT]
 }
 
 /// Add a record (the caller keeps seq order within the block).
-pub fn push(buf: &mut Vec<u8>, offset: u8, record: &[u8]) -> Result<(), String> {
+pub(crate) fn push(buf: &mut Vec<u8>, offset: u8, record: &[u8]) -> Result<(), String> {
     let len = u16::try_from(record.len())
         .map_err(|_| format!("record of {} bytes is too large", record.len()))?;
     buf.push(offset);
@@ -63,7 +63,7 @@ pub fn push(buf: &mut Vec<u8>, offset: u8, record: &[u8]) -> Result<(), String> 
 }
 
 /// The records of a block: `(offset, record)`; an error for a damaged block.
-pub fn records(buf: &[u8]) -> Result<Vec<(u8, &[u8])>, String> {
+pub(crate) fn records(buf: &[u8]) -> Result<Vec<(u8, &[u8])>, String> {
     let mut out = Vec::new();
     let Some((&FORMAT, mut rest)) = buf.split_first() else {
         return Err(format!(
@@ -86,7 +86,7 @@ pub fn records(buf: &[u8]) -> Result<Vec<(u8, &[u8])>, String> {
 }
 
 /// A block holding `records` (any order; the first copy of an offset wins).
-pub fn from_records(records: &[(u8, &[u8])]) -> Result<Vec<u8>, String> {
+pub(crate) fn from_records(records: &[(u8, &[u8])]) -> Result<Vec<u8>, String> {
     let mut sorted: Vec<&(u8, &[u8])> = records.iter().collect();
     sorted.sort_by_key(|r| r.0);
     sorted.dedup_by_key(|r| r.0);

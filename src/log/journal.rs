@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use super::{io_err, open_or_create, LogError};
 
 /// Day files kept (the current day, the previous business day, one more for safety).
-pub const KEEP: usize = 3;
+pub(crate) const KEEP: usize = 3;
 const FRAME_HEADER: usize = 16;
 
 /// What a journal file holds.

@@ -13,11 +13,11 @@
 //! ~45 MB of resident memory at 1M entries, one key per 64 entries ~4 MB (see
 //! docs/benchmarks.md).
 
-pub mod block;
+pub(crate) mod block;
 mod cursor;
-pub mod hwm;
+pub(crate) mod hwm;
 pub(crate) mod journal;
-pub mod open;
+pub(crate) mod open;
 mod reader;
 mod reconcile;
 mod recovery;

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 const DEFAULT: &str = "/etc/layso/province.toml";
 
 #[derive(Subcommand)]
-pub enum ProvinceCmd {
+pub(crate) enum ProvinceCmd {
     /// Run the collector and the dashboard.
     Run {
         #[arg(long, short, default_value = DEFAULT)]
@@ -60,7 +60,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         })
 }
 
-pub fn main(cmd: ProvinceCmd) -> ExitCode {
+pub(crate) fn main(cmd: ProvinceCmd) -> ExitCode {
     match cmd {
         ProvinceCmd::Check { config } => match load(&config) {
             Ok(c) => {

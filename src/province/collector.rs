@@ -30,7 +30,10 @@ fn now_ms() -> i64 {
 }
 
 /// Connect to PostgreSQL, retrying every 2 s until it answers or `stop` is set.
-pub async fn connect_retrying(url: &str, stop: &mut watch::Receiver<bool>) -> Option<Client> {
+pub(crate) async fn connect_retrying(
+    url: &str,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<Client> {
     let mut logged = false;
     loop {
         match db::connect(url).await {
@@ -73,7 +76,10 @@ fn mqtt_options(c: &ProvinceConfig) -> Result<MqttOptions, String> {
 }
 
 /// Run the collector until `stop` is set. Errors only for what retrying cannot fix.
-pub async fn run(cfg: ProvinceConfig, mut stop: watch::Receiver<bool>) -> Result<(), String> {
+pub(crate) async fn run(
+    cfg: ProvinceConfig,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), String> {
     let Some(mut client) = connect_retrying(&cfg.database_url, &mut stop).await else {
         return Ok(());
     };
@@ -214,7 +220,7 @@ fn day_text(day: Day) -> String {
 
 /// Turn the received messages into rows. Malformed messages are logged and dropped
 /// (they are still acknowledged: sending them again would not make them valid).
-pub fn to_batch(cfg: &ProvinceConfig, pubs: &[Publish], now: i64) -> Batch {
+pub(crate) fn to_batch(cfg: &ProvinceConfig, pubs: &[Publish], now: i64) -> Batch {
     let mut b = Batch::default();
     for p in pubs {
         let Ok(topic) = std::str::from_utf8(&p.topic) else {

@@ -12,7 +12,7 @@ use toml::Spanned;
 
 /// Opening hours: minute-of-day windows `[start, end)` per weekday, local time.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hours {
+pub(crate) struct Hours {
     /// Monday..Friday windows.
     pub weekday: Vec<(u16, u16)>,
     pub saturday: Vec<(u16, u16)>,
@@ -32,7 +32,7 @@ impl Default for Hours {
 
 /// A checked configuration.
 #[derive(Debug, Clone)]
-pub struct ProvinceConfig {
+pub(crate) struct ProvinceConfig {
     pub host: String,
     pub port: u16,
     pub client_id: String,
@@ -58,7 +58,7 @@ impl ProvinceConfig {
     /// The collector's subscriptions. Events go to one collector of the shared group
     /// each; status and metrics go to every collector (a shared subscription gets no
     /// retained messages, and a dead member's share would wait in its session).
-    pub fn filters(&self) -> Vec<String> {
+    pub(crate) fn filters(&self) -> Vec<String> {
         vec![
             format!(
                 "$share/{}/{}/{}/+/events",
@@ -69,7 +69,7 @@ impl ProvinceConfig {
         ]
     }
 
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         format!(
             "broker {}:{} ({}, client {}, shared group {}), database {}, dashboard http://{}\nopening hours Mon–Fri {}, Sat {}",
             self.host,
@@ -96,7 +96,7 @@ fn windows_text(w: &[(u16, u16)]) -> String {
 }
 
 /// A database URL without its password.
-pub fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
             let userinfo = &url[s + 3..at];
@@ -189,7 +189,7 @@ struct RawHours {
 }
 
 /// Read and check a file; `DATABASE_URL` (when set and not empty) replaces `[database] url`.
-pub fn load(path: &Path) -> Result<ProvinceConfig, ConfigError> {
+pub(crate) fn load(path: &Path) -> Result<ProvinceConfig, ConfigError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
         file: file.clone(),
@@ -266,7 +266,7 @@ fn windows(
 }
 
 /// Check configuration text. `env_url` replaces `[database] url` when given.
-pub fn parse(
+pub(crate) fn parse(
     text: &str,
     file: &str,
     env_url: Option<String>,

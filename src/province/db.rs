@@ -12,7 +12,7 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// Connect; the connection task runs on the current runtime and ends with the client.
-pub async fn connect(url: &str) -> Result<Client, String> {
+pub(crate) async fn connect(url: &str) -> Result<Client, String> {
     let (client, conn) = tokio_postgres::connect(url, NoTls).await.map_err(|e| {
         format!(
             "cannot connect to PostgreSQL at {}: {e}; check [database] url or DATABASE_URL",
@@ -29,7 +29,7 @@ pub async fn connect(url: &str) -> Result<Client, String> {
 
 /// Apply the migrations not yet applied, each in its own transaction, under an advisory
 /// lock so that two collectors starting together do not race. Returns the version.
-pub async fn migrate(client: &mut Client) -> Result<usize, String> {
+pub(crate) async fn migrate(client: &mut Client) -> Result<usize, String> {
     let e = |what: &str, err: tokio_postgres::Error| format!("migration: {what}: {err}");
     client
         .batch_execute(
@@ -71,7 +71,7 @@ pub async fn migrate(client: &mut Client) -> Result<usize, String> {
 
 /// One event row.
 #[derive(Debug, Clone)]
-pub struct EventRow {
+pub(crate) struct EventRow {
     pub site: String,
     pub seq: i64,
     pub at: i64,
@@ -83,7 +83,7 @@ pub struct EventRow {
 
 /// A site's status message.
 #[derive(Debug, Clone)]
-pub struct StatusRow {
+pub(crate) struct StatusRow {
     pub site: String,
     pub province: String,
     pub name: String,
@@ -94,7 +94,7 @@ pub struct StatusRow {
 
 /// Everything one collector batch writes, committed in one transaction.
 #[derive(Debug, Default)]
-pub struct Batch {
+pub(crate) struct Batch {
     pub events: Vec<EventRow>,
     pub statuses: Vec<StatusRow>,
     /// (site, province, metrics JSON, at, published seq)
@@ -107,7 +107,7 @@ pub struct Batch {
 
 /// Write a batch; returns the number of new event rows. Rows are sorted by key so that
 /// two collectors writing overlapping batches lock in the same order.
-pub async fn write_batch(
+pub(crate) async fn write_batch(
     client: &mut Client,
     mut b: Batch,
     now: i64,
@@ -245,12 +245,15 @@ async fn write_status(
 
 /// A site above its contiguous mark: (site, province, contiguous, max seq known to
 /// exist, where to walk from, the stored rows after that as (seq, is store_recovered)).
-pub type SiteTail = (String, String, i64, i64, i64, Vec<(i64, bool)>);
+pub(crate) type SiteTail = (String, String, i64, i64, i64, Vec<(i64, bool)>);
 
 /// Sites with seqs above their contiguous mark. One aggregate row per site; a site whose
 /// stored seqs above the mark are all there (count = span) needs no rows; only sites
 /// with a hole get their seqs read (at most `limit` per site).
-pub async fn gaps(client: &Client, limit: i64) -> Result<Vec<SiteTail>, tokio_postgres::Error> {
+pub(crate) async fn gaps(
+    client: &Client,
+    limit: i64,
+) -> Result<Vec<SiteTail>, tokio_postgres::Error> {
     let sums = client
         .query(
             "SELECT s.site, s.province, s.contiguous, s.max_seq, count(e.seq), max(e.seq)
@@ -286,7 +289,7 @@ pub async fn gaps(client: &Client, limit: i64) -> Result<Vec<SiteTail>, tokio_po
 }
 
 /// Move contiguous marks forward (never back).
-pub async fn set_contiguous(
+pub(crate) async fn set_contiguous(
     client: &Client,
     marks: &[(String, i64)],
 ) -> Result<(), tokio_postgres::Error> {

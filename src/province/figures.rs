@@ -4,7 +4,7 @@
 //! time (first call → served) percentiles, and availability over the opening hours.
 //! No I/O and no clock reads: `now` is an argument.
 
-pub mod people;
+pub(crate) mod people;
 
 use super::config::Hours;
 use crate::core::time::Day;
@@ -15,7 +15,7 @@ const DAY_MS: i64 = 86_400_000;
 
 /// One stored entry, parsed once from its JSON.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Ev {
+pub(crate) struct Ev {
     pub seq: i64,
     pub at: i64,
     pub clock_ok: bool,
@@ -23,7 +23,7 @@ pub struct Ev {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Issued {
         ticket: String,
         service: String,
@@ -64,7 +64,7 @@ pub enum Kind {
 }
 
 /// Parse an entry's JSON (`{seq, at, clock_ok, day, event: {kind, ...}}`).
-pub fn parse_entry(body: &str) -> Option<Ev> {
+pub(crate) fn parse_entry(body: &str) -> Option<Ev> {
     let v: Value = serde_json::from_str(body).ok()?;
     let e = v.get("event")?;
     let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
@@ -118,7 +118,7 @@ pub fn parse_entry(body: &str) -> Option<Ev> {
 
 /// Figures of one site on one business day.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct DayFigures {
+pub(crate) struct DayFigures {
     pub issued: i64,
     pub served: i64,
     pub skipped: i64,
@@ -145,7 +145,7 @@ pub struct DayFigures {
 }
 
 /// Nearest-rank percentile of sorted values (`None` when empty).
-pub fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
+pub(crate) fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
     if sorted.is_empty() {
         return None;
     }
@@ -154,17 +154,17 @@ pub fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
 }
 
 /// UTC ms of local midnight starting `day`.
-pub fn day_start_ms(day: Day, hours: &Hours) -> i64 {
+pub(crate) fn day_start_ms(day: Day, hours: &Hours) -> i64 {
     i64::from(day.0) * DAY_MS - i64::from(hours.utc_offset_min) * 60_000
 }
 
 /// Monday = 0 … Sunday = 6.
-pub fn weekday(day: Day) -> i32 {
+pub(crate) fn weekday(day: Day) -> i32 {
     (day.0 + 3).rem_euclid(7)
 }
 
 /// Opening windows of `day` as UTC ms intervals.
-pub fn open_windows(day: Day, hours: &Hours) -> Vec<(i64, i64)> {
+pub(crate) fn open_windows(day: Day, hours: &Hours) -> Vec<(i64, i64)> {
     let base = day_start_ms(day, hours);
     let w = match weekday(day) {
         0..=4 => &hours.weekday,
@@ -177,7 +177,7 @@ pub fn open_windows(day: Day, hours: &Hours) -> Vec<(i64, i64)> {
 }
 
 /// Merge intervals into a sorted union.
-pub fn union(mut v: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
+pub(crate) fn union(mut v: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
     v.retain(|(a, b)| b > a);
     v.sort();
     let mut out: Vec<(i64, i64)> = Vec::new();
@@ -191,7 +191,7 @@ pub fn union(mut v: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
 }
 
 /// Total overlap of (unioned) `iv` with `windows`.
-pub fn overlap(iv: &[(i64, i64)], windows: &[(i64, i64)]) -> i64 {
+pub(crate) fn overlap(iv: &[(i64, i64)], windows: &[(i64, i64)]) -> i64 {
     let mut t = 0;
     for (a, b) in iv {
         for (wa, wb) in windows {
@@ -205,7 +205,7 @@ pub fn overlap(iv: &[(i64, i64)], windows: &[(i64, i64)]) -> i64 {
 /// and uplink outage records of the site that may overlap the day (any day's entries);
 /// `offline`: spans the site's status said it was offline (Last Will until back online,
 /// or until `now`).
-pub fn compute(
+pub(crate) fn compute(
     day: Day,
     hours: &Hours,
     entries: &[Ev],

@@ -15,7 +15,11 @@ use std::collections::HashMap;
 ///
 /// `max_seq`: the highest seq known to exist (stored, or acknowledged by the broker
 /// per the site's metrics): a missing tail up to it is a gap too.
-pub fn advance(contiguous: i64, rows: &[(i64, bool)], max_seq: i64) -> (i64, Option<(i64, i64)>) {
+pub(crate) fn advance(
+    contiguous: i64,
+    rows: &[(i64, bool)],
+    max_seq: i64,
+) -> (i64, Option<(i64, i64)>) {
     let mut c = contiguous;
     for &(seq, recovered) in rows {
         if seq <= c {
@@ -38,20 +42,19 @@ pub fn advance(contiguous: i64, rows: &[(i64, bool)], max_seq: i64) -> (i64, Opt
 #[derive(Debug, Clone)]
 struct Open {
     from: i64,
-    seen_at: i64,
     next_ask: i64,
     delay: i64,
 }
 
 /// Open gaps per site and when to ask again.
 #[derive(Debug, Default)]
-pub struct Gaps {
+pub(crate) struct Gaps {
     open: HashMap<String, Open>,
 }
 
 impl Gaps {
     /// The site's first gap is `gap` (None: closed). Returns the range to request now.
-    pub fn observe(
+    pub(crate) fn observe(
         &mut self,
         site: &str,
         gap: Option<(i64, i64)>,
@@ -64,14 +67,12 @@ impl Gaps {
         };
         let o = self.open.entry(site.to_string()).or_insert(Open {
             from,
-            seen_at: now,
             next_ask: now + grace_ms,
             delay: grace_ms,
         });
         if o.from != from {
             *o = Open {
                 from,
-                seen_at: now,
                 next_ask: now + grace_ms,
                 delay: grace_ms,
             };
@@ -85,17 +86,14 @@ impl Gaps {
     }
 
     /// Forget gaps of sites not in `seen` (their marks caught up).
-    pub fn retain_sites(&mut self, seen: &std::collections::HashSet<String>) {
+    pub(crate) fn retain_sites(&mut self, seen: &std::collections::HashSet<String>) {
         self.open.retain(|s, _| seen.contains(s));
     }
 
-    /// Open gaps and since when (for the dashboard and logs).
-    pub fn open_count(&self) -> usize {
+    /// How many sites have a gap open (the tests read it).
+    #[cfg(test)]
+    fn open_count(&self) -> usize {
         self.open.len()
-    }
-
-    pub fn oldest(&self) -> Option<i64> {
-        self.open.values().map(|o| o.seen_at).min()
     }
 }
 

@@ -15,12 +15,12 @@
 //!   reasons and officers sections).
 //! - `cli.rs` — `layso province run|check|report`.
 
-pub mod cli;
-pub mod collector;
-pub mod config;
-pub mod db;
-pub mod figures;
-pub mod gaps;
+pub(crate) mod cli;
+pub(crate) mod collector;
+pub(crate) mod config;
+pub(crate) mod db;
+pub(crate) mod figures;
+pub(crate) mod gaps;
 pub mod report;
-pub mod store;
-pub mod web;
+pub(crate) mod store;
+pub(crate) mod web;

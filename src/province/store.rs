@@ -5,13 +5,12 @@ use super::config::Hours;
 use super::figures::people::{self, People, RatingCounts};
 use super::figures::{self, DayFigures, Ev};
 use crate::core::time::Day;
-use serde_json::Value;
 use tokio_postgres::Client;
 
 /// Recompute up to `limit` dirty site-days whose figures are older than `min_age_ms`
 /// (a busy site-day is recomputed at most that often, not after every batch); returns
 /// how many were done.
-pub async fn recompute_some(
+pub(crate) async fn recompute_some(
     client: &Client,
     hours: &Hours,
     now: i64,
@@ -175,7 +174,7 @@ async fn upsert(
 /// Figures of one site over a span of days, summed (what a report row or a dashboard
 /// "this week" cell shows).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Span {
+pub(crate) struct Span {
     pub issued: i64,
     pub served: i64,
     pub skipped: i64,
@@ -196,7 +195,7 @@ pub struct Span {
 }
 
 impl Span {
-    pub fn add(&mut self, o: &Span) {
+    pub(crate) fn add(&mut self, o: &Span) {
         self.issued += o.issued;
         self.served += o.served;
         self.skipped += o.skipped;
@@ -215,13 +214,13 @@ impl Span {
         self.days += o.days;
     }
 
-    pub fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         self.waits_ms.sort_unstable();
         self.service_ms.sort_unstable();
     }
 
     /// Share of the opening hours the daemon was up (1 when there were no hours).
-    pub fn up_share(&self) -> f64 {
+    pub(crate) fn up_share(&self) -> f64 {
         if self.open_ms > 0 {
             self.up_ms as f64 / self.open_ms as f64
         } else {
@@ -229,7 +228,7 @@ impl Span {
         }
     }
 
-    pub fn connected_share(&self) -> f64 {
+    pub(crate) fn connected_share(&self) -> f64 {
         if self.open_ms > 0 {
             self.connected_ms as f64 / self.open_ms as f64
         } else {
@@ -237,7 +236,7 @@ impl Span {
         }
     }
 
-    pub fn clock_unsync_share(&self) -> f64 {
+    pub(crate) fn clock_unsync_share(&self) -> f64 {
         if self.days > 0 {
             self.clock_unsync_sum / self.days as f64
         } else {
@@ -247,7 +246,7 @@ impl Span {
 }
 
 /// Per site, the summed figures of days `from..=to` ("YYYY-MM-DD"), with the waits.
-pub async fn spans(
+pub(crate) async fn spans(
     client: &Client,
     from: &str,
     to: &str,
@@ -294,7 +293,7 @@ pub async fn spans(
 }
 
 /// Site names and provinces.
-pub async fn site_names(
+pub(crate) async fn site_names(
     client: &Client,
 ) -> Result<Vec<(String, String, String)>, tokio_postgres::Error> {
     let rows = client
@@ -306,16 +305,10 @@ pub async fn site_names(
         .collect())
 }
 
-/// The latest metrics JSON of a site, parsed.
-pub fn metrics_value(text: Option<&str>) -> Value {
-    text.and_then(|t| serde_json::from_str(t).ok())
-        .unwrap_or(Value::Null)
-}
-
 /// The ratings columns of a `site_day` row (`rated_very_satisfied`, `rated_satisfied`,
 /// `rated_unsatisfied`, `rating_reasons`) starting at column `at`; zeros when NULL (a
 /// left join without a row).
-pub fn rating_counts(r: &tokio_postgres::Row, at: usize) -> RatingCounts {
+pub(crate) fn rating_counts(r: &tokio_postgres::Row, at: usize) -> RatingCounts {
     let n = |k: usize| i64::from(r.get::<_, Option<i32>>(at + k).unwrap_or(0));
     RatingCounts {
         very_satisfied: n(0),
@@ -330,7 +323,7 @@ pub fn rating_counts(r: &tokio_postgres::Row, at: usize) -> RatingCounts {
 
 /// Per site, the ratings and officers of days `from..=to` ("YYYY-MM-DD") added up (the
 /// raw durations kept, so that medians are over the whole span).
-pub async fn people_spans(
+pub(crate) async fn people_spans(
     client: &Client,
     from: &str,
     to: &str,

@@ -32,7 +32,7 @@ struct Ctx {
 type Shared = Arc<Ctx>;
 
 /// Bind and serve in the background; the error says when the address cannot be used.
-pub async fn spawn(
+pub(crate) async fn spawn(
     cfg: ProvinceConfig,
     stop: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>, String> {

@@ -8,14 +8,14 @@ use serde::Serialize;
 /// How urgent a problem is: `fault` stops something citizens see, `warning` does not yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Severity {
+pub(crate) enum Severity {
     Warning,
     Fault,
 }
 
 /// One problem: a stable code, what is wrong and what to do, both languages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
+pub(crate) struct Problem {
     /// Stable code, e.g. `PRN-PAPER-OUT`; listed in docs/pages.md.
     pub code: &'static str,
     pub severity: Severity,
@@ -34,7 +34,7 @@ pub struct Problem {
 /// The kinds of device layso drives. Unknown kinds (added later) still render sensibly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum DeviceKind {
+pub(crate) enum DeviceKind {
     Printer,
     CounterDisplay,
     LedBoard,
@@ -46,7 +46,7 @@ pub enum DeviceKind {
 
 impl DeviceKind {
     /// The kind's name, Vietnamese and English.
-    pub fn names(self) -> (&'static str, &'static str) {
+    pub(crate) fn names(self) -> (&'static str, &'static str) {
         match self {
             DeviceKind::Printer => ("Máy in phiếu", "Ticket printer"),
             DeviceKind::CounterDisplay => ("Màn hình quầy", "Counter display"),
@@ -60,7 +60,7 @@ impl DeviceKind {
 
     /// The kind a device name implies when the configuration does not say
     /// (`printer`, `keypad-3`, `speaker`…).
-    pub fn from_device_name(name: &str) -> DeviceKind {
+    pub(crate) fn from_device_name(name: &str) -> DeviceKind {
         if name.starts_with("printer") {
             DeviceKind::Printer
         } else if name.starts_with("keypad") {
@@ -77,7 +77,7 @@ impl DeviceKind {
 
 /// A device's state and detail in words, plus the problem it is, if any.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DeviceWords {
+pub(crate) struct DeviceWords {
     pub kind: DeviceKind,
     /// "Máy in phiếu", "Màn hình quầy «Quầy 1»".
     pub label_vi: String,
@@ -346,7 +346,7 @@ fn device_code(kind: DeviceKind) -> &'static str {
 }
 
 /// A device's report in words. `state` and `detail` are as the adapter recorded them.
-pub fn device(
+pub(crate) fn device(
     kind: DeviceKind,
     name: &str,
     state: &str,

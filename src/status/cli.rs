@@ -11,10 +11,10 @@ use std::time::Duration;
 
 /// Exit codes of `layso status`: 0 healthy, 1 something needs attention, 2 bad usage or
 /// configuration, 3 the daemon could not be reached or answered something unreadable.
-pub const EXIT_HEALTHY: u8 = 0;
-pub const EXIT_ATTENTION: u8 = 1;
-pub const EXIT_BAD_CONFIG: u8 = 2;
-pub const EXIT_UNREACHABLE: u8 = 3;
+pub(crate) const EXIT_HEALTHY: u8 = 0;
+pub(crate) const EXIT_ATTENTION: u8 = 1;
+pub(crate) const EXIT_BAD_CONFIG: u8 = 2;
+pub(crate) const EXIT_UNREACHABLE: u8 = 3;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -96,7 +96,7 @@ fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> Result<(u16, Vec<u8
 }
 
 /// Runs `layso status`.
-pub fn run(config_path: &Path, json: bool, lang: &str) -> ExitCode {
+pub(crate) fn run(config_path: &Path, json: bool, lang: &str) -> ExitCode {
     let en = match lang {
         "en" => true,
         "vi" => false,

@@ -3,18 +3,18 @@
 //! plain-language fields of `GET /api/v1/state` (`report`, pure), and `layso status`, the
 //! same summary in a terminal (`text` renders, `cli` fetches).
 
-pub mod advice;
-pub mod cli;
-pub mod report;
+pub(crate) mod advice;
+pub(crate) mod cli;
+pub(crate) mod report;
 mod site_advice;
-pub mod text;
+pub(crate) mod text;
 
 use crate::config::Config;
 use advice::DeviceKind;
 
 /// The kind of a recorded device name, from the configuration (names of displays, LED
 /// boards and buttons are the site's own), else from the name's shape.
-pub fn kind_of(config: &Config, name: &str) -> DeviceKind {
+pub(crate) fn kind_of(config: &Config, name: &str) -> DeviceKind {
     if config
         .counter_displays
         .iter()
@@ -32,7 +32,7 @@ pub fn kind_of(config: &Config, name: &str) -> DeviceKind {
 
 /// Adds what the state needs from the configuration and the disk: `utc_offset_minutes`
 /// and `store.free_bytes`.
-pub fn add_site_fields(doc: &mut serde_json::Value, config: &Config) {
+pub(crate) fn add_site_fields(doc: &mut serde_json::Value, config: &Config) {
     use serde_json::json;
     let Some(obj) = doc.as_object_mut() else {
         return;
@@ -47,7 +47,7 @@ pub fn add_site_fields(doc: &mut serde_json::Value, config: &Config) {
 }
 
 /// Free bytes on the file system holding `path` (None if it cannot be read).
-pub fn free_bytes(path: &std::path::Path) -> Option<u64> {
+pub(crate) fn free_bytes(path: &std::path::Path) -> Option<u64> {
     use std::os::unix::ffi::OsStrExt;
     // The store directory may not exist yet; ask about the nearest existing ancestor.
     let existing = path.ancestors().find(|p| p.exists())?;

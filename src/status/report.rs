@@ -8,10 +8,10 @@ use super::site_advice;
 use serde_json::{json, Map, Value};
 
 /// Below this much free disk space under the store, a warning.
-pub const DISK_LOW_BYTES: u64 = 200 * 1_048_576;
+pub(crate) const DISK_LOW_BYTES: u64 = 200 * 1_048_576;
 
 /// What the handler knows besides the state document.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     pub now_ms: i64,
     /// The kind of a device by its recorded name (from the configuration).
     pub kind_of: &'a dyn Fn(&str) -> DeviceKind,
@@ -30,7 +30,7 @@ fn text<'a>(v: &'a Value, key: &str) -> &'a str {
 }
 
 /// Adds `devices[].{kind,label_vi,…}`, `uplink_summary`, `health` to `state`.
-pub fn enrich(state: &mut Value, cx: &Context<'_>) {
+pub(crate) fn enrich(state: &mut Value, cx: &Context<'_>) {
     let mut problems: Vec<Problem> = Vec::new();
 
     if state.get("clock_ok") == Some(&Value::Bool(false)) {

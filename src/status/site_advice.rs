@@ -5,7 +5,7 @@
 use super::advice::{Problem, Severity};
 
 /// Why the uplink cannot deliver, from the connection error text (rumqttc's wording).
-pub fn uplink_error(message: &str, at: Option<i64>) -> Problem {
+pub(super) fn uplink_error(message: &str, at: Option<i64>) -> Problem {
     let m = message.to_ascii_lowercase();
     let (code, what_vi, what_en, action_vi, action_en) = if m
         .contains("connection refused, return code")
@@ -48,7 +48,7 @@ pub fn uplink_error(message: &str, at: Option<i64>) -> Problem {
 }
 
 /// The broker accepted the connection but refuses what is published (PUBACK reason).
-pub fn uplink_refusal(reason: &str, at: Option<i64>) -> Problem {
+pub(super) fn uplink_refusal(reason: &str, at: Option<i64>) -> Problem {
     Problem {
         code: "UPL-PUBLISH-REFUSED",
         severity: Severity::Warning,
@@ -63,7 +63,7 @@ pub fn uplink_refusal(reason: &str, at: Option<i64>) -> Problem {
 }
 
 /// The kernel does not call the clock synchronized.
-pub fn clock_not_synced() -> Problem {
+pub(super) fn clock_not_synced() -> Problem {
     Problem {
         code: "CLK-NOT-SYNCED",
         severity: Severity::Warning,
@@ -82,7 +82,7 @@ const CALL_PROVINCE_VI: &str = "Gọi kỹ thuật viên tỉnh; không tắt ng
 const CALL_PROVINCE_EN: &str = "Call the province's technician; do not switch the board off.";
 
 /// A store alarm (as the engine and the store word them) in words.
-pub fn store_alarm(alarm: &str) -> Problem {
+pub(super) fn store_alarm(alarm: &str) -> Problem {
     let a = alarm.to_ascii_lowercase();
     let (code, severity, vi, en) =
         if a.starts_with("store write failed") || a.contains("not writable") {
@@ -138,7 +138,7 @@ pub fn store_alarm(alarm: &str) -> Problem {
 }
 
 /// Little free disk space left under the store.
-pub fn disk_low(free_bytes: u64) -> Problem {
+pub(super) fn disk_low(free_bytes: u64) -> Problem {
     Problem {
         code: "STO-DISK-LOW",
         severity: Severity::Warning,
@@ -156,7 +156,7 @@ pub fn disk_low(free_bytes: u64) -> Problem {
 }
 
 /// A duration in words: "2 giờ 15 phút" / "2 h 15 min"; under a minute "dưới 1 phút".
-pub fn duration_words(ms: i64, en: bool) -> String {
+pub(super) fn duration_words(ms: i64, en: bool) -> String {
     let s = ms.max(0) / 1000;
     let (d, h, m) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60);
     let (dw, hw, mw) = if en {

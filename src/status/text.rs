@@ -8,7 +8,7 @@ use serde::Deserialize;
 /// The parts of `GET /api/v1/state` the terminal summary shows.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct StateDoc {
+pub(crate) struct StateDoc {
     pub site: SiteDoc,
     pub day: Option<String>,
     pub now: i64,
@@ -25,7 +25,7 @@ pub struct StateDoc {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct SiteDoc {
+pub(crate) struct SiteDoc {
     pub id: String,
     pub name: String,
     pub province: String,
@@ -33,7 +33,7 @@ pub struct SiteDoc {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct ServiceDoc {
+pub(crate) struct ServiceDoc {
     pub id: String,
     pub prefix: String,
     pub name_vi: String,
@@ -44,13 +44,13 @@ pub struct ServiceDoc {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct CurrentDoc {
+pub(crate) struct CurrentDoc {
     pub ticket: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct CounterDoc {
+pub(crate) struct CounterDoc {
     pub number: u16,
     pub name: String,
     pub state: String,
@@ -60,7 +60,7 @@ pub struct CounterDoc {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct DeviceDoc {
+pub(crate) struct DeviceDoc {
     pub device: String,
     pub since: i64,
     pub label_vi: String,
@@ -74,7 +74,7 @@ pub struct DeviceDoc {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct StoreDoc {
+pub(crate) struct StoreDoc {
     pub size_bytes: Option<u64>,
     pub free_bytes: Option<u64>,
     pub path: String,
@@ -82,7 +82,7 @@ pub struct StoreDoc {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct UplinkDoc {
+pub(crate) struct UplinkDoc {
     pub connected: bool,
     pub since: Option<i64>,
     pub broker: Option<String>,
@@ -94,14 +94,14 @@ pub struct UplinkDoc {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct HealthDoc {
+pub(crate) struct HealthDoc {
     pub ok: bool,
     pub problems: Vec<ProblemDoc>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct ProblemDoc {
+pub(crate) struct ProblemDoc {
     pub code: String,
     pub severity: String,
     pub what_vi: String,
@@ -113,7 +113,7 @@ pub struct ProblemDoc {
 }
 
 /// `dd/mm HH:MM` in the site's zone.
-pub fn site_time(ms: i64, utc_offset_minutes: i32) -> String {
+pub(crate) fn site_time(ms: i64, utc_offset_minutes: i32) -> String {
     let rule = DayRule {
         utc_offset_minutes,
         day_start_minutes: 0,
@@ -140,7 +140,7 @@ fn bytes_text(b: u64) -> String {
 }
 
 /// The whole summary. `en`: English, else Vietnamese.
-pub fn render(s: &StateDoc, en: bool) -> String {
+pub(crate) fn render(s: &StateDoc, en: bool) -> String {
     let t = |vi: &str, e: &str| -> String { if en { e } else { vi }.to_string() };
     let pick =
         |vi: &str, e: &str| -> String { if en && !e.is_empty() { e } else { vi }.to_string() };

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 /// What the client reports, reduced to what the uplink acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LinkEvent {
+pub(crate) enum LinkEvent {
     /// The broker accepted the connection.
     ConnAck,
     /// The client sent the oldest queued QoS 1 message under this packet id.
@@ -26,7 +26,7 @@ pub enum LinkEvent {
 
 /// One connection's MQTT client. Every publish is QoS 1; `Err` from `poll` means the
 /// connection is gone (the shell makes a new link for the next attempt).
-pub trait Link {
+pub(crate) trait Link {
     /// Queue a message without waiting; `Err` when the client's queue is full.
     fn publish(&mut self, topic: String, retain: bool, payload: Vec<u8>) -> Result<(), String>;
     /// Queue a subscription (QoS 1) without waiting.

@@ -10,11 +10,11 @@
 
 mod answer;
 pub mod config;
-pub mod link;
+pub(crate) mod link;
 pub mod metrics;
 pub mod protocol;
 mod refusal;
-pub mod resend;
+pub(crate) mod resend;
 #[cfg(test)]
 mod shell_tests;
 mod status;

@@ -14,11 +14,11 @@
 use serde::Deserialize;
 
 /// Largest number of seqs one request may cover.
-pub const MAX_SPAN: u64 = 20_000;
+pub(crate) const MAX_SPAN: u64 = 20_000;
 
 /// A checked request: resend the entries with `from <= seq <= to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Request {
+pub(crate) struct Request {
     pub from: u64,
     pub to: u64,
 }
@@ -31,7 +31,7 @@ struct Wire {
 }
 
 /// Parse a request payload. The error says what was wrong and what is expected.
-pub fn parse(payload: &[u8]) -> Result<Request, String> {
+pub(crate) fn parse(payload: &[u8]) -> Result<Request, String> {
     let w: Wire = serde_json::from_slice(payload).map_err(|e| {
         format!("resend request is not {{\"from\": <seq>, \"to\": <seq>}} JSON: {e}")
     })?;
@@ -57,7 +57,7 @@ pub fn parse(payload: &[u8]) -> Result<Request, String> {
 
 /// The answer under way, if any.
 #[derive(Debug, Clone, Default)]
-pub struct Resender {
+pub(crate) struct Resender {
     /// Next seq to send and the last one wanted.
     pending: Option<(u64, u64)>,
 }
@@ -65,7 +65,7 @@ pub struct Resender {
 impl Resender {
     /// Take a request. Returns false when it was ignored (another answer is under way
     /// and the request does not continue it).
-    pub fn request(&mut self, r: Request) -> bool {
+    pub(crate) fn request(&mut self, r: Request) -> bool {
         match self.pending {
             None => {
                 self.pending = Some((r.from, r.to));
@@ -82,23 +82,24 @@ impl Resender {
     }
 
     /// What to read next: entries after `.0`, up to and including `.1`.
-    pub fn next_read(&self) -> Option<(u64, u64)> {
+    pub(crate) fn next_read(&self) -> Option<(u64, u64)> {
         self.pending.map(|(next, to)| (next - 1, to))
     }
 
     /// Entries up to `upto` were handed to the client (or do not exist).
-    pub fn sent_upto(&mut self, upto: u64) {
+    pub(crate) fn sent_upto(&mut self, upto: u64) {
         if let Some((_, to)) = self.pending {
             self.pending = (upto < to).then_some((upto + 1, to));
         }
     }
 
     /// Nothing more can be sent (the log has no entry in the rest of the range).
-    pub fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         self.pending = None;
     }
 
-    pub fn active(&self) -> bool {
+    #[cfg(test)]
+    fn active(&self) -> bool {
         self.pending.is_some()
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Subcommand)]
-pub enum VoiceCmd {
+pub(crate) enum VoiceCmd {
     /// Build the default voice pack with espeak-ng's Vietnamese voice (no network).
     BuildPack {
         /// The pack directory to write (e.g. /usr/share/layso/voice).
@@ -29,7 +29,7 @@ pub enum VoiceCmd {
 }
 
 #[derive(Args)]
-pub struct AnnounceArgs {
+pub(crate) struct AnnounceArgs {
     #[arg(long, short, default_value = config::DEFAULT_PATH)]
     config: PathBuf,
     /// The ticket, e.g. A012.
@@ -55,7 +55,7 @@ fn voice_config(c: &Config) -> VoiceConfig {
     c.voice.clone().unwrap_or_default()
 }
 
-pub fn voice(cmd: VoiceCmd) -> ExitCode {
+pub(crate) fn voice(cmd: VoiceCmd) -> ExitCode {
     match cmd {
         VoiceCmd::BuildPack {
             out,
@@ -100,7 +100,7 @@ pub fn voice(cmd: VoiceCmd) -> ExitCode {
     }
 }
 
-pub fn announce(a: AnnounceArgs) -> ExitCode {
+pub(crate) fn announce(a: AnnounceArgs) -> ExitCode {
     let c = match load(&a.config) {
         Ok(c) => c,
         Err(code) => return code,
@@ -141,7 +141,7 @@ pub fn announce(a: AnnounceArgs) -> ExitCode {
 
 /// For `layso check`: when voice is on, the pack must load and hold every clip. Problems
 /// are printed `file:line:column: message` at the `pack` key. Returns false on problems.
-pub fn check_pack(path: &Path, c: &Config) -> bool {
+pub(crate) fn check_pack(path: &Path, c: &Config) -> bool {
     let Some(vc) = &c.voice else {
         return true;
     };

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use toml::Spanned;
 
 /// Where the packaged default pack is installed.
-pub const DEFAULT_PACK: &str = "/usr/share/layso/voice";
+pub(crate) const DEFAULT_PACK: &str = "/usr/share/layso/voice";
 
 /// `[voice]` as written.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -14,14 +14,14 @@
 //!   announcement endpoint for the display page is `web/voice.rs`.
 
 pub mod announcer;
-pub mod cli;
-pub mod config;
+pub(crate) mod cli;
+pub(crate) mod config;
 pub mod espeak;
 pub mod pack;
 pub mod player;
-pub mod queue;
+pub(crate) mod queue;
 pub mod reading;
-pub mod template;
+pub(crate) mod template;
 pub mod wav;
 
 pub use config::VoiceConfig;

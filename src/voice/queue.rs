@@ -4,13 +4,13 @@
 use std::collections::VecDeque;
 
 /// An announcement is never played later than this after its call.
-pub const MAX_AGE_MS: i64 = 60_000;
+pub(crate) const MAX_AGE_MS: i64 = 60_000;
 /// A call of a ticket already queued, playing, or started this recently is merged.
-pub const MERGE_MS: i64 = 5_000;
+pub(crate) const MERGE_MS: i64 = 5_000;
 
 /// A call to announce.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Call {
+pub(crate) struct Call {
     /// The log entry's seq (names the announcement for the display page).
     pub seq: u64,
     pub ticket: String,
@@ -21,7 +21,7 @@ pub struct Call {
 
 /// What happened to an offered call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Offered {
+pub(crate) enum Offered {
     Queued,
     /// Same ticket already waiting, playing or just played: not said again.
     Merged,
@@ -29,7 +29,7 @@ pub enum Offered {
 
 /// What to do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Next {
+pub(crate) enum Next {
     /// Something is playing: wait for it.
     Busy,
     /// Nothing to play.
@@ -41,7 +41,7 @@ pub enum Next {
 }
 
 #[derive(Debug, Default)]
-pub struct Queue {
+pub(crate) struct Queue {
     waiting: VecDeque<Call>,
     playing: Option<Call>,
     /// The last call started: (ticket, when it started).
@@ -49,12 +49,12 @@ pub struct Queue {
 }
 
 impl Queue {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Offer a call made at `call.at`, seen at `now`.
-    pub fn offer(&mut self, call: Call, now: i64) -> Offered {
+    pub(crate) fn offer(&mut self, call: Call, now: i64) -> Offered {
         if let Some(w) = self.waiting.iter_mut().find(|w| w.ticket == call.ticket) {
             // A recall while still waiting: say it once, to the latest counter.
             w.counter = call.counter;
@@ -73,7 +73,7 @@ impl Queue {
     }
 
     /// The next call to play at `now`, if nothing is playing.
-    pub fn next(&mut self, now: i64) -> Next {
+    pub(crate) fn next(&mut self, now: i64) -> Next {
         if self.playing.is_some() {
             return Next::Busy;
         }
@@ -95,11 +95,12 @@ impl Queue {
     }
 
     /// The playing announcement ended (or failed).
-    pub fn finished(&mut self) {
+    pub(crate) fn finished(&mut self) {
         self.playing = None;
     }
 
-    pub fn waiting(&self) -> usize {
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
         self.waiting.len()
     }
 }

@@ -4,19 +4,19 @@
 use super::reading::{self, Dialect, DigitsMode, Word};
 
 /// The template used when the site sets none.
-pub const DEFAULT: &str = "Xin mời công dân có số thứ tự {ticket} đến quầy số {counter}";
+pub(crate) const DEFAULT: &str = "Xin mời công dân có số thứ tự {ticket} đến quầy số {counter}";
 
 /// Pause between the words of a number or a ticket.
-pub const WORD_GAP_MS: u32 = 40;
+pub(crate) const WORD_GAP_MS: u32 = 40;
 /// Pause between a phrase and a number (a breath).
-pub const PHRASE_GAP_MS: u32 = 220;
+pub(crate) const PHRASE_GAP_MS: u32 = 220;
 /// Pause after the chime.
-pub const CHIME_GAP_MS: u32 = 350;
+pub(crate) const CHIME_GAP_MS: u32 = 350;
 /// Pause before the announcement is said again.
-pub const REPEAT_GAP_MS: u32 = 900;
+pub(crate) const REPEAT_GAP_MS: u32 = 900;
 
 /// The clip id of the chime.
-pub const CHIME: &str = "chuong";
+pub(crate) const CHIME: &str = "chuong";
 
 /// One piece of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub struct Template {
 }
 
 /// Parse a template. Placeholders: `{ticket}` (required), `{counter}`, `{counter_name}`.
-pub fn parse(s: &str) -> Result<Template, String> {
+pub(crate) fn parse(s: &str) -> Result<Template, String> {
     let mut segments = Vec::new();
     let mut rest = s;
     while let Some(open) = rest.find('{') {
@@ -80,7 +80,7 @@ fn push_text(out: &mut Vec<Segment>, text: &str) {
 }
 
 /// The clip id of a fixed phrase: "cau-" and its words without diacritics.
-pub fn phrase_id(text: &str) -> String {
+pub(crate) fn phrase_id(text: &str) -> String {
     let ascii = crate::devices::translit::to_ascii(text).to_ascii_lowercase();
     let words: Vec<&str> = ascii
         .split(|c: char| !c.is_ascii_alphanumeric())
@@ -90,7 +90,7 @@ pub fn phrase_id(text: &str) -> String {
 }
 
 /// The clip id of counter `n`'s name.
-pub fn counter_name_id(n: u16) -> String {
+pub(crate) fn counter_name_id(n: u16) -> String {
     format!("quay-ten-{n}")
 }
 

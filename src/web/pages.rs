@@ -95,7 +95,7 @@ fn asset(name: &str) -> Response {
     }
 }
 
-pub fn routes() -> Router<Shared> {
+pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .route(
             "/",

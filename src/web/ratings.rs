@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub fn routes() -> Router<Shared> {
+pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/v1/counters/{n}/signin", post(sign_in))
         .route("/api/v1/counters/{n}/signout", post(sign_out))

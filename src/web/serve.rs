@@ -44,7 +44,7 @@ pub(crate) const FD_RESERVE: usize = 256;
 const REFUSED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 161\r\n\r\n{\"error\":\"unavailable\",\"message_vi\":\"H\xe1\xbb\x87 th\xe1\xbb\x91ng \xc4\x91ang b\xe1\xba\xadn, vui l\xc3\xb2ng th\xe1\xbb\xad l\xe1\xba\xa1i.\",\"message_en\":\"Every connection is busy (web.max_connections); try again.\"}";
 
 /// One connection as the cap and the handlers see it.
-pub struct ClientConn {
+pub(crate) struct ClientConn {
     id: u64,
     fd: RawFd,
     opened_ms: u64,
@@ -60,7 +60,7 @@ pub struct ClientConn {
 impl ClientConn {
     /// Whether the client has closed its side (gave up waiting). A handler that is about
     /// to do something the client will never hear about can skip it.
-    pub fn gone(&self) -> bool {
+    pub(crate) fn gone(&self) -> bool {
         if self.eof.load(Ordering::Acquire) {
             return true;
         }
@@ -190,7 +190,7 @@ pub(crate) fn effective_limits(mut limits: ConnLimits) -> ConnLimits {
 
 /// Serve `router` on `listener` until `stop` turns true; then ask every connection to
 /// finish its current response and return when all are closed.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnLimits,

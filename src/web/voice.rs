@@ -20,7 +20,7 @@ fn cache() -> &'static Mutex<HashMap<PathBuf, Arc<Voice>>> {
 }
 
 /// Where the site plays announcements ("board", "display", "none") for `/api/v1/state`.
-pub fn place(state: &Shared) -> &'static str {
+pub(super) fn place(state: &Shared) -> &'static str {
     state
         .config
         .voice
@@ -38,7 +38,10 @@ fn unavailable(en: String) -> ApiError {
     )
 }
 
-pub async fn announcement(State(state): State<Shared>, Path(file): Path<String>) -> Response {
+pub(super) async fn announcement(
+    State(state): State<Shared>,
+    Path(file): Path<String>,
+) -> Response {
     match serve(&state, &file).await {
         Ok(wav) => (
             [

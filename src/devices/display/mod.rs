@@ -2,8 +2,8 @@
 //! validation with byte spans (`validate`), the pure call/blink model (`blink`), the surface
 //! a display driver implements (`surface`) and the display runner thread (`runner`).
 
-pub mod blink;
-pub mod config;
-pub mod runner;
-pub mod surface;
-pub mod validate;
+pub(crate) mod blink;
+pub(crate) mod config;
+pub(crate) mod runner;
+pub(crate) mod surface;
+pub(crate) mod validate;

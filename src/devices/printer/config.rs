@@ -238,7 +238,7 @@ fn d_status_timeout() -> Spanned<u64> {
 }
 
 /// Baud rates accepted for `baud` (the one list shared by every serial device).
-pub use crate::devices::serial::BAUD_RATES;
+pub(crate) use crate::devices::serial::BAUD_RATES;
 const PLACEHOLDERS: [&str; 4] = ["{site}", "{service}", "{day}", "{ticket}"];
 const MAX_LINES: usize = 8;
 const MAX_LINE_CHARS: usize = 200;

@@ -5,59 +5,58 @@
 
 use super::raster::Bitmap;
 
-pub const ESC: u8 = 0x1B;
-pub const GS: u8 = 0x1D;
-pub const FS: u8 = 0x1C;
-pub const DLE: u8 = 0x10;
-pub const EOT: u8 = 0x04;
-pub const LF: u8 = 0x0A;
+pub(crate) const ESC: u8 = 0x1B;
+pub(crate) const GS: u8 = 0x1D;
+pub(crate) const FS: u8 = 0x1C;
+pub(crate) const DLE: u8 = 0x10;
+pub(crate) const EOT: u8 = 0x04;
+pub(crate) const LF: u8 = 0x0A;
 
 /// Largest raster band sent in one `GS v 0` command (rows). Small bands keep clones with
 /// small receive buffers happy and cost 8 bytes of header each.
-pub const MAX_BAND_ROWS: usize = 256;
+pub(crate) const MAX_BAND_ROWS: usize = 256;
 
 /// `ESC @`: initialize the printer (clears modes and the print buffer).
-pub fn init(out: &mut Vec<u8>) {
+pub(crate) fn init(out: &mut Vec<u8>) {
     out.extend_from_slice(&[ESC, b'@']);
 }
 
 /// `FS .`: cancel Kanji/Chinese character mode (some clones start in it).
-pub fn cancel_kanji(out: &mut Vec<u8>) {
+pub(crate) fn cancel_kanji(out: &mut Vec<u8>) {
     out.extend_from_slice(&[FS, b'.']);
 }
 
 /// Justification for `ESC a n`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Align {
+pub(crate) enum Align {
     Left = 0,
     Center = 1,
-    Right = 2,
 }
 
 /// `ESC a n`: justification of the following lines.
-pub fn align(out: &mut Vec<u8>, a: Align) {
+pub(crate) fn align(out: &mut Vec<u8>, a: Align) {
     out.extend_from_slice(&[ESC, b'a', a as u8]);
 }
 
 /// `ESC E n`: emphasized (bold) on/off.
-pub fn bold(out: &mut Vec<u8>, on: bool) {
+pub(crate) fn bold(out: &mut Vec<u8>, on: bool) {
     out.extend_from_slice(&[ESC, b'E', u8::from(on)]);
 }
 
 /// `GS ! n`: character size; `width` and `height` are multipliers 1..=8 (clamped).
-pub fn char_size(out: &mut Vec<u8>, width: u8, height: u8) {
+pub(crate) fn char_size(out: &mut Vec<u8>, width: u8, height: u8) {
     let w = width.clamp(1, 8) - 1;
     let h = height.clamp(1, 8) - 1;
     out.extend_from_slice(&[GS, b'!', (w << 4) | h]);
 }
 
 /// `ESC d n`: print and feed `n` lines.
-pub fn feed_lines(out: &mut Vec<u8>, n: u8) {
+pub(crate) fn feed_lines(out: &mut Vec<u8>, n: u8) {
     out.extend_from_slice(&[ESC, b'd', n]);
 }
 
 /// `ESC J n`: print and feed `n` dots.
-pub fn feed_dots(out: &mut Vec<u8>, n: u8) {
+pub(crate) fn feed_dots(out: &mut Vec<u8>, n: u8) {
     if n > 0 {
         out.extend_from_slice(&[ESC, b'J', n]);
     }
@@ -65,7 +64,7 @@ pub fn feed_dots(out: &mut Vec<u8>, n: u8) {
 
 /// ASCII text followed by LF. Non-printable and non-ASCII bytes become `?` so that the
 /// printer's code page never matters.
-pub fn text_line(out: &mut Vec<u8>, text: &str) {
+pub(crate) fn text_line(out: &mut Vec<u8>, text: &str) {
     out.extend(text.chars().map(|c| {
         if (' '..='~').contains(&c) {
             c as u8
@@ -77,7 +76,7 @@ pub fn text_line(out: &mut Vec<u8>, text: &str) {
 }
 
 /// `GS V 66 n`: feed to the cutter position plus `n` dots and partial cut.
-pub fn cut(out: &mut Vec<u8>) {
+pub(crate) fn cut(out: &mut Vec<u8>) {
     out.extend_from_slice(&[GS, b'V', 66, 0]);
 }
 
@@ -88,7 +87,7 @@ fn low_high(n: usize) -> [u8; 2] {
 
 /// `GS v 0 0 xL xH yL yH d…`: print a 1-bit raster image, split in bands of at most
 /// [`MAX_BAND_ROWS`] rows. An empty image writes nothing.
-pub fn raster(out: &mut Vec<u8>, img: &Bitmap) {
+pub(crate) fn raster(out: &mut Vec<u8>, img: &Bitmap) {
     let bpr = img.bytes_per_row();
     if bpr == 0 || img.height() == 0 {
         return;
@@ -106,11 +105,9 @@ pub fn raster(out: &mut Vec<u8>, img: &Bitmap) {
 
 /// QR error-correction level for `GS ( k` function 169.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum QrEcc {
-    L = 48,
+pub(crate) enum QrEcc {
+    /// Level M (15 %), the one tickets use.
     M = 49,
-    Q = 50,
-    H = 51,
 }
 
 fn gs_k(out: &mut Vec<u8>, cn: u8, fn_: u8, params: &[u8]) {
@@ -123,7 +120,7 @@ fn gs_k(out: &mut Vec<u8>, cn: u8, fn_: u8, params: &[u8]) {
 
 /// Native QR code: `GS ( k` functions 165 (model 2), 167 (module size), 169 (error
 /// correction), 180 (store) and 181 (print). `data` must be at most 7089 bytes.
-pub fn qr_native(out: &mut Vec<u8>, data: &[u8], module: u8, ecc: QrEcc) {
+pub(crate) fn qr_native(out: &mut Vec<u8>, data: &[u8], module: u8, ecc: QrEcc) {
     gs_k(out, 49, 65, &[50, 0]);
     gs_k(out, 49, 67, &[module.clamp(1, 16)]);
     gs_k(out, 49, 69, &[ecc as u8]);
@@ -135,7 +132,7 @@ pub fn qr_native(out: &mut Vec<u8>, data: &[u8], module: u8, ecc: QrEcc) {
 }
 
 /// `DLE EOT n`: real-time status transmission request.
-pub fn status_query(n: u8) -> [u8; 3] {
+pub(crate) fn status_query(n: u8) -> [u8; 3] {
     [DLE, EOT, n]
 }
 

@@ -28,7 +28,7 @@ pub struct PrintJob {
 
 /// Local calendar date and time of day.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LocalTime {
+pub(crate) struct LocalTime {
     pub year: i64,
     pub month: u32,
     pub day: u32,
@@ -40,7 +40,7 @@ pub struct LocalTime {
 impl LocalTime {
     /// Local time of `unix_ms` at `offset_minutes` from UTC (the calendar arithmetic is
     /// core's, shared with business days).
-    pub fn from_unix_ms(unix_ms: i64, offset_minutes: i32) -> Self {
+    pub(crate) fn from_unix_ms(unix_ms: i64, offset_minutes: i32) -> Self {
         let rule = crate::core::DayRule {
             utc_offset_minutes: offset_minutes,
             day_start_minutes: 0,
@@ -58,17 +58,17 @@ impl LocalTime {
     }
 
     /// "24/11/2026" (Vietnamese order).
-    pub fn date_vn(&self) -> String {
+    pub(crate) fn date_vn(&self) -> String {
         format!("{:02}/{:02}/{:04}", self.day, self.month, self.year)
     }
 
     /// "08:15".
-    pub fn hm(&self) -> String {
+    pub(crate) fn hm(&self) -> String {
         format!("{:02}:{:02}", self.hour, self.minute)
     }
 
     /// "20261124".
-    pub fn ymd_compact(&self) -> String {
+    pub(crate) fn ymd_compact(&self) -> String {
         format!("{:04}{:02}{:02}", self.year, self.month, self.day)
     }
 }

@@ -4,11 +4,11 @@
 //! Pure parts (no I/O, no clock): [`encoder`], [`escpos`], [`raster`], [`qr`], [`status`],
 //! [`job`]. Async shell: [`transport`], [`adapter`]. See `docs/printer.md`.
 
-pub mod adapter;
-pub mod config;
-pub mod encoder;
-pub mod escpos;
-pub mod job;
+pub(crate) mod adapter;
+pub(crate) mod config;
+pub(crate) mod encoder;
+pub(crate) mod escpos;
+pub(crate) mod job;
 pub mod qr;
 pub mod raster;
 pub mod status;

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Ratings counted per level, and the reasons given with them (code → count).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RatingCounts {
+pub(crate) struct RatingCounts {
     pub very_satisfied: i64,
     pub satisfied: i64,
     pub unsatisfied: i64,
@@ -23,11 +23,11 @@ pub struct RatingCounts {
 }
 
 impl RatingCounts {
-    pub fn total(&self) -> i64 {
+    pub(crate) fn total(&self) -> i64 {
         self.very_satisfied + self.satisfied + self.unsatisfied
     }
 
-    pub fn count(&self, level: RatingLevel) -> i64 {
+    pub(crate) fn count(&self, level: RatingLevel) -> i64 {
         match level {
             RatingLevel::VerySatisfied => self.very_satisfied,
             RatingLevel::Satisfied => self.satisfied,
@@ -36,13 +36,13 @@ impl RatingCounts {
     }
 
     /// Share of all ratings at `level`, 0.0 to 1.0 (`None` without ratings).
-    pub fn share(&self, level: RatingLevel) -> Option<f64> {
+    pub(crate) fn share(&self, level: RatingLevel) -> Option<f64> {
         let t = self.total();
         (t > 0).then(|| self.count(level) as f64 / t as f64)
     }
 
     /// Share rated "Rất hài lòng" or "Hài lòng" (`None` without ratings).
-    pub fn satisfied_share(&self) -> Option<f64> {
+    pub(crate) fn satisfied_share(&self) -> Option<f64> {
         let t = self.total();
         (t > 0).then(|| (self.very_satisfied + self.satisfied) as f64 / t as f64)
     }
@@ -58,7 +58,7 @@ impl RatingCounts {
         }
     }
 
-    pub fn add(&mut self, o: &RatingCounts) {
+    pub(crate) fn add(&mut self, o: &RatingCounts) {
         self.very_satisfied += o.very_satisfied;
         self.satisfied += o.satisfied;
         self.unsatisfied += o.unsatisfied;
@@ -68,7 +68,7 @@ impl RatingCounts {
     }
 
     /// The board's report shape: `{total, levels: [{level, label_vi, count, share}], reasons}`.
-    pub fn to_board(&self) -> Ratings {
+    pub(crate) fn to_board(&self) -> Ratings {
         let total = self.total().max(0) as u64;
         Ratings {
             total,
@@ -93,7 +93,7 @@ impl RatingCounts {
 /// One officer's work on a site-day (or a span of days). The officer is the id the
 /// daemon records; "" is work done with nobody signed in ("no officer").
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OfficerWork {
+pub(crate) struct OfficerWork {
     /// Tickets called for the first time.
     pub called: i64,
     pub served: i64,
@@ -107,7 +107,7 @@ pub struct OfficerWork {
 }
 
 impl OfficerWork {
-    pub fn add(&mut self, o: &OfficerWork) {
+    pub(crate) fn add(&mut self, o: &OfficerWork) {
         self.called += o.called;
         self.served += o.served;
         self.no_shows += o.no_shows;
@@ -117,7 +117,7 @@ impl OfficerWork {
     }
 
     /// The board's `Figures` of an officer (`issued` is 0 for officers there too).
-    pub fn to_board(&self) -> Figures {
+    pub(crate) fn to_board(&self) -> Figures {
         let n = |x: i64| x.max(0) as u64;
         Figures {
             issued: 0,
@@ -132,7 +132,7 @@ impl OfficerWork {
 }
 
 /// Nearest-rank median and p90 in whole seconds, as the board's report rounds them.
-pub fn times(ms: &[i64]) -> Times {
+pub(crate) fn times(ms: &[i64]) -> Times {
     let p = Percentiles::of(ms);
     let s = |v: Option<i64>| v.map(|x| (x + 500) / 1000);
     Times {
@@ -144,7 +144,7 @@ pub fn times(ms: &[i64]) -> Times {
 
 /// Ratings and officers of one site over a day or a span of days.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct People {
+pub(crate) struct People {
     /// Every rating of the site.
     pub ratings: RatingCounts,
     /// By officer id; "" is "no officer".
@@ -157,7 +157,7 @@ impl People {
     /// who called it first; its service time (its latest first-time call → served, when
     /// served at the counter that called it) to the officer who served it; recalls do
     /// not count; a rating goes to the officer the `rated` entry names.
-    pub fn fold<'a>(day: Day, entries: impl IntoIterator<Item = &'a Entry>) -> People {
+    pub(crate) fn fold<'a>(day: Day, entries: impl IntoIterator<Item = &'a Entry>) -> People {
         let mut p = People::default();
         let mut issued_at: HashMap<&str, i64> = HashMap::new();
         let mut first_called: HashSet<&str> = HashSet::new();
@@ -229,7 +229,7 @@ impl People {
         self.officers.entry(id.to_string()).or_default()
     }
 
-    pub fn add(&mut self, o: &People) {
+    pub(crate) fn add(&mut self, o: &People) {
         self.ratings.add(&o.ratings);
         for (k, w) in &o.officers {
             self.officer(k).add(w);
@@ -237,7 +237,7 @@ impl People {
     }
 
     /// Per officer, the board's `Figures`.
-    pub fn officer_figures(&self) -> BTreeMap<String, Figures> {
+    pub(crate) fn officer_figures(&self) -> BTreeMap<String, Figures> {
         self.officers
             .iter()
             .map(|(k, w)| (k.clone(), w.to_board()))
@@ -247,14 +247,14 @@ impl People {
 
 /// Parse a stored entry (the JSON a site sent: `{site, seq, at, clock_ok, day, event}`)
 /// with the board's own types; `None` for a kind this layso does not know.
-pub fn parse_entry(body: &str) -> Option<Entry> {
+pub(crate) fn parse_entry(body: &str) -> Option<Entry> {
     serde_json::from_str(body).ok()
 }
 
 /// A stored entry parsed once for both folds: the board's `Entry` (when this layso knows
 /// its kind) and the availability figures' `Ev` (from the `Entry`, or — unknown kind or
 /// missing fields — parsed leniently by `figures::parse_entry`).
-pub fn parse_both(body: &str) -> (Option<Ev>, Option<Entry>) {
+pub(crate) fn parse_both(body: &str) -> (Option<Ev>, Option<Entry>) {
     match parse_entry(body) {
         Some(e) => (Some(ev_of(&e)), Some(e)),
         None => (super::parse_entry(body), None),
@@ -262,7 +262,7 @@ pub fn parse_both(body: &str) -> (Option<Ev>, Option<Entry>) {
 }
 
 /// What `figures::parse_entry` makes of the same entry.
-pub fn ev_of(e: &Entry) -> Ev {
+pub(crate) fn ev_of(e: &Entry) -> Ev {
     let kind = match &e.event {
         Event::TicketIssued {
             ticket, service, ..

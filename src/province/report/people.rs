@@ -9,7 +9,7 @@ use crate::province::figures::people::{People, RatingCounts};
 use crate::province::figures::percentile;
 use std::collections::BTreeMap;
 
-pub const RATINGS: &[&str] = &[
+pub(super) const RATINGS: &[&str] = &[
     "Mã trung tâm",
     "Tên trung tâm",
     "Tỉnh",
@@ -23,9 +23,9 @@ pub const RATINGS: &[&str] = &[
     "Tỉ lệ hài lòng (%)",
 ];
 
-pub const REASONS: &[&str] = &["Mã trung tâm", "Tên trung tâm", "Lý do (mã)", "Số lần"];
+pub(super) const REASONS: &[&str] = &["Mã trung tâm", "Tên trung tâm", "Lý do (mã)", "Số lần"];
 
-pub const OFFICERS: &[&str] = &[
+pub(super) const OFFICERS: &[&str] = &[
     "Mã trung tâm",
     "Tên trung tâm",
     "Cán bộ",
@@ -44,7 +44,7 @@ pub const OFFICERS: &[&str] = &[
 ];
 
 /// How the report names work done with nobody signed in.
-pub const NO_OFFICER: &str = "(không có cán bộ)";
+pub(super) const NO_OFFICER: &str = "(không có cán bộ)";
 
 fn share(x: Option<f64>) -> Cell {
     x.map_or(Cell::Empty, pct)
@@ -68,7 +68,10 @@ fn ratings_row(site: Cell, name: &str, province: &str, r: &RatingCounts) -> Vec<
 
 /// The three sections for sites `names` ((site, province, name), sorted by site) and
 /// their week's `spans` (sorted by site; a site without rows has nothing).
-pub fn sections(names: &[(String, String, String)], spans: &[(String, People)]) -> Vec<Section> {
+pub(super) fn sections(
+    names: &[(String, String, String)],
+    spans: &[(String, People)],
+) -> Vec<Section> {
     let by_site: BTreeMap<&str, &People> = spans.iter().map(|(s, p)| (s.as_str(), p)).collect();
     let empty = People::default();
     let mut ratings = Vec::with_capacity(names.len() + 1);
