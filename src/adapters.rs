@@ -17,7 +17,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
 /// What the web side needs from the adapters, and the supervisor that owns their tasks.
-pub struct Adapters {
+pub(crate) struct Adapters {
     /// Print outcomes and reprints of recent tickets (None: no printer configured).
     pub reprint: Option<Arc<crate::web::printing::PrintDesk>>,
     /// Every adapter task, restarted when it ends or panics (see `devices::supervisor`).
@@ -28,7 +28,7 @@ pub struct Adapters {
 
 impl Adapters {
     /// Stop every adapter (one cancellation signal) and wait for each to end.
-    pub async fn shutdown(self) {
+    pub(crate) async fn shutdown(self) {
         self.supervisor.shutdown().await;
         // The last health senders went with the adapters; what they sent is recorded.
         if tokio::time::timeout(Duration::from_secs(2), self.health_sink)
@@ -77,7 +77,7 @@ fn board_report(
 }
 
 /// Start every configured device, each under the supervisor.
-pub fn start(config: &Arc<Config>, handle: &Handle) -> Adapters {
+pub(crate) fn start(config: &Arc<Config>, handle: &Handle) -> Adapters {
     let (health, health_task) = health_sink(handle);
     let mut sup = Supervisor::new(health.clone());
     let mut reprint = None;

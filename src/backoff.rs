@@ -16,7 +16,7 @@ pub struct Backoff {
 
 impl Backoff {
     /// A backoff starting at `initial` and never waiting longer than `max`.
-    pub const fn new(initial: Duration, max: Duration) -> Self {
+    pub(crate) const fn new(initial: Duration, max: Duration) -> Self {
         Backoff {
             initial,
             max,
@@ -33,13 +33,13 @@ impl Backoff {
     }
 
     /// The delay to wait now; the following one is twice as long (capped).
-    pub fn next_delay(&mut self) -> Duration {
+    pub(crate) fn next_delay(&mut self) -> Duration {
         self.step()
     }
 
     /// The delay to wait now, drawn from the upper half of the step; `random` is any uniformly
     /// random u64 (the caller's generator, so this stays deterministic under test).
-    pub fn next_delay_jittered(&mut self, random: u64) -> Duration {
+    pub(crate) fn next_delay_jittered(&mut self, random: u64) -> Duration {
         let step_ms = self.step().as_millis() as u64;
         let low = (step_ms / 2).max(self.initial.as_millis() as u64);
         let span = step_ms.saturating_sub(low);
@@ -48,7 +48,7 @@ impl Backoff {
     }
 
     /// Start again from `initial` (after a success).
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.attempt = 0;
     }
 }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Exit codes: 0 success, 1 the daemon failed while running, 2 bad configuration or usage.
-pub const EXIT_FAILURE: u8 = 1;
-pub const EXIT_BAD_CONFIG: u8 = 2;
+pub(crate) const EXIT_FAILURE: u8 = 1;
+pub(crate) const EXIT_BAD_CONFIG: u8 = 2;
 
 #[derive(Parser)]
 #[command(

@@ -30,7 +30,7 @@ pub(crate) mod test_support;
 pub use ratings::{Officer, RatingsConfig, Reason};
 
 /// Where a configuration lives in production.
-pub const DEFAULT_PATH: &str = "/etc/layso/layso.toml";
+pub(crate) const DEFAULT_PATH: &str = "/etc/layso/layso.toml";
 
 // ---------------------------------------------------------------- raw (as written)
 
@@ -128,7 +128,7 @@ pub struct StoreConfig {
 
 impl Config {
     /// The shape of the site as core needs it.
-    pub fn site(&self) -> Site {
+    pub(crate) fn site(&self) -> Site {
         Site {
             rule: self.site.rule,
             services: self
@@ -153,12 +153,12 @@ impl Config {
         }
     }
 
-    pub fn service(&self, id: &str) -> Option<&Service> {
+    pub(crate) fn service(&self, id: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.id == id)
     }
 
     /// A one-screen summary, printed by `layso check`.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let mut s = String::new();
         let off = self.site.rule.utc_offset_minutes;
         let start = self.site.rule.day_start_minutes;
@@ -273,15 +273,15 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// Turns byte spans into 1-based line and column (in characters).
-pub struct Locator<'a> {
+pub(crate) struct Locator<'a> {
     text: &'a str,
 }
 
 impl<'a> Locator<'a> {
-    pub fn new(text: &'a str) -> Self {
+    pub(crate) fn new(text: &'a str) -> Self {
         Locator { text }
     }
-    pub fn problem(&self, span: Range<usize>, message: impl Into<String>) -> Problem {
+    pub(crate) fn problem(&self, span: Range<usize>, message: impl Into<String>) -> Problem {
         let at = span.start.min(self.text.len());
         let before = self.text.get(..at).unwrap_or("");
         let line = before.matches('\n').count() + 1;

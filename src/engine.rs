@@ -101,7 +101,7 @@ impl Handle {
     }
 
     /// The uplink's write handle: the published cursor and pruning.
-    pub fn cursor(&self) -> &LogCursor {
+    pub(crate) fn cursor(&self) -> &LogCursor {
         &self.cursor
     }
 

@@ -95,7 +95,7 @@ impl Default for RatingsConfig {
 
 impl RatingsConfig {
     /// The `layso check` summary lines.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let mut s = format!(
             "officers   {} ({})\n",
             self.officers.len(),
@@ -123,7 +123,7 @@ impl RatingsConfig {
     }
 
     /// The rules core enforces.
-    pub fn rules(&self) -> RatingRules {
+    pub(crate) fn rules(&self) -> RatingRules {
         RatingRules {
             officers: self.officers.iter().map(|o| o.id.clone()).collect(),
             allow_anonymous: self.allow_anonymous,
@@ -133,7 +133,7 @@ impl RatingsConfig {
         }
     }
     /// The officer as pages show them (id and name; unknown ids keep their id).
-    pub fn public_officer(&self, id: &str) -> Option<Officer> {
+    pub(crate) fn public_officer(&self, id: &str) -> Option<Officer> {
         Some(Officer {
             id: id.to_string(),
             name: self
@@ -142,11 +142,11 @@ impl RatingsConfig {
             pin: String::new(),
         })
     }
-    pub fn officer(&self, id: &str) -> Option<&Officer> {
+    pub(crate) fn officer(&self, id: &str) -> Option<&Officer> {
         self.officers.iter().find(|o| o.id == id)
     }
     /// The rating device credential of `counter`.
-    pub fn device_credential(&self, counter: u16) -> Option<&str> {
+    pub(crate) fn device_credential(&self, counter: u16) -> Option<&str> {
         self.devices
             .iter()
             .find(|(c, _)| *c == counter)

@@ -10,7 +10,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 /// Default topic prefix: `{prefix}/{province}/{site}/…`.
-pub const DEFAULT_PREFIX: &str = "layso/v1";
+pub(crate) const DEFAULT_PREFIX: &str = "layso/v1";
 
 /// `[uplink]` as written in the configuration file.
 #[derive(Debug, Clone, Deserialize)]
@@ -70,7 +70,7 @@ pub struct TlsFiles {
 
 /// The checked settings the uplink runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
+pub(crate) struct Settings {
     pub host: String,
     pub port: u16,
     pub client_id: String,
@@ -93,7 +93,7 @@ pub struct TlsPaths {
 }
 
 impl Settings {
-    pub fn topic(&self, leaf: &str) -> String {
+    pub(crate) fn topic(&self, leaf: &str) -> String {
         format!("{}/{leaf}", self.topic_root)
     }
 }
@@ -173,7 +173,7 @@ impl UplinkConfig {
     }
 
     /// The settings for a site (call after `validate` found nothing).
-    pub fn settings(&self, site_id: &str, province: &str) -> Settings {
+    pub(crate) fn settings(&self, site_id: &str, province: &str) -> Settings {
         let mut ignored = Vec::new();
         self.settings_checked(site_id, province, &mut ignored)
     }

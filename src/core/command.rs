@@ -115,7 +115,7 @@ pub enum RejectCode {
 }
 
 impl RejectCode {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RejectCode::EmptyQueue => "empty_queue",
             RejectCode::UnknownService => "unknown_service",
@@ -136,7 +136,7 @@ impl RejectCode {
 }
 
 impl Rejection {
-    pub fn new(code: RejectCode, vi: impl Into<String>, en: impl Into<String>) -> Self {
+    pub(crate) fn new(code: RejectCode, vi: impl Into<String>, en: impl Into<String>) -> Self {
         Rejection {
             code,
             message_vi: vi.into(),
@@ -144,14 +144,14 @@ impl Rejection {
         }
     }
 
-    pub fn empty_queue(counter: u16) -> Self {
+    pub(crate) fn empty_queue(counter: u16) -> Self {
         Self::new(
             RejectCode::EmptyQueue,
             format!("Không có khách đang chờ cho quầy {counter}."),
             format!("Nobody is waiting for counter {counter}."),
         )
     }
-    pub fn unknown_service(id: &str, known: &[String]) -> Self {
+    pub(crate) fn unknown_service(id: &str, known: &[String]) -> Self {
         Self::new(
             RejectCode::UnknownService,
             format!(
@@ -164,7 +164,7 @@ impl Rejection {
             ),
         )
     }
-    pub fn unknown_counter(n: u16, known: &[u16]) -> Self {
+    pub(crate) fn unknown_counter(n: u16, known: &[u16]) -> Self {
         let list = known
             .iter()
             .map(|k| k.to_string())
@@ -176,28 +176,28 @@ impl Rejection {
             format!("There is no counter {n}. Counters: {list}."),
         )
     }
-    pub fn paused(n: u16) -> Self {
+    pub(crate) fn paused(n: u16) -> Self {
         Self::new(
             RejectCode::CounterPaused,
             format!("Quầy {n} đang tạm dừng. Bấm Mở để tiếp tục gọi số."),
             format!("Counter {n} is paused. Press Open to resume calling."),
         )
     }
-    pub fn closed(n: u16) -> Self {
+    pub(crate) fn closed(n: u16) -> Self {
         Self::new(
             RejectCode::CounterClosed,
             format!("Quầy {n} đã đóng. Bấm Mở để mở quầy."),
             format!("Counter {n} is closed. Press Open to open it."),
         )
     }
-    pub fn busy(n: u16, ticket: &str) -> Self {
+    pub(crate) fn busy(n: u16, ticket: &str) -> Self {
         Self::new(
             RejectCode::CounterBusy,
             format!("Quầy {n} đang phục vụ số {ticket}. Hãy hoàn thành hoặc bỏ qua trước."),
             format!("Counter {n} is serving {ticket}. Complete or skip it first."),
         )
     }
-    pub fn no_other_service(n: u16, ticket: &str) -> Self {
+    pub(crate) fn no_other_service(n: u16, ticket: &str) -> Self {
         Self::new(
             RejectCode::SameService,
             format!("Quầy {n} chỉ phục vụ một dịch vụ; hãy chuyển số {ticket} từ trang quầy."),
@@ -206,7 +206,7 @@ impl Rejection {
             ),
         )
     }
-    pub fn no_current(n: u16) -> Self {
+    pub(crate) fn no_current(n: u16) -> Self {
         Self::new(
             RejectCode::NoCurrentTicket,
             format!("Quầy {n} chưa gọi số nào."),

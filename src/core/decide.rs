@@ -21,7 +21,7 @@ pub struct Decision {
 impl Decision {
     /// The decision as log entries: its events numbered from `first_seq` on, each
     /// carrying the decision's time, clock flag and day. The only place seqs are stamped.
-    pub fn entries(self, first_seq: u64) -> Vec<Entry> {
+    pub(crate) fn entries(self, first_seq: u64) -> Vec<Entry> {
         let (at, clock_ok, day) = (self.at, self.clock_ok, self.day);
         (first_seq..)
             .zip(self.events)

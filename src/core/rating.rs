@@ -13,7 +13,7 @@ pub use super::rating_day::{apply, Alert, Finished, RatingDay, RatingRules, ALER
 pub use super::rating_level::RatingLevel;
 
 /// Longest dossier code a rating may carry.
-pub const DOSSIER_MAX: usize = 64;
+pub(crate) const DOSSIER_MAX: usize = 64;
 
 /// A ticket a counter's rating device may rate, until `until` (ms).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -26,7 +26,7 @@ pub struct Ratable {
 }
 
 /// Tickets that are finished and not rated yet, whatever the time (see `until`).
-pub fn ratable(st: &State) -> Vec<Ratable> {
+pub(crate) fn ratable(st: &State) -> Vec<Ratable> {
     st.ratings
         .last_finished
         .iter()
@@ -48,7 +48,7 @@ fn reject(code: RejectCode, vi: String, en: String) -> Rejection {
 
 /// Sign `officer` in at `counter`: signs them out where they were, and whoever was
 /// signed in here. Nothing happens when they already are signed in here.
-pub fn sign_in(st: &State, counter: u16, officer: &str) -> Result<Vec<Event>, Rejection> {
+pub(crate) fn sign_in(st: &State, counter: u16, officer: &str) -> Result<Vec<Event>, Rejection> {
     let rules = &st.site.ratings;
     if !rules.officers.iter().any(|o| o == officer) {
         return Err(reject(
@@ -81,7 +81,7 @@ pub fn sign_in(st: &State, counter: u16, officer: &str) -> Result<Vec<Event>, Re
     Ok(out)
 }
 
-pub fn sign_out(st: &State, counter: u16) -> Vec<Event> {
+pub(crate) fn sign_out(st: &State, counter: u16) -> Vec<Event> {
     match st.ratings.signed_in.get(&counter) {
         Some(o) => vec![Event::OfficerSignedOut {
             counter,
@@ -92,7 +92,7 @@ pub fn sign_out(st: &State, counter: u16) -> Vec<Event> {
 }
 
 /// Refuses a counter action when nobody is signed in and the site does not allow it.
-pub fn require_officer(st: &State, counter: u16) -> Result<String, Rejection> {
+pub(crate) fn require_officer(st: &State, counter: u16) -> Result<String, Rejection> {
     let officer = st.ratings.officer_at(counter);
     if officer.is_empty() && !st.site.ratings.allow_anonymous {
         return Err(reject(
@@ -105,7 +105,7 @@ pub fn require_officer(st: &State, counter: u16) -> Result<String, Rejection> {
 }
 
 /// A citizen's rating of the ticket just finished at `counter`, at time `at`.
-pub fn rate(
+pub(crate) fn rate(
     st: &State,
     counter: u16,
     level: RatingLevel,

@@ -71,11 +71,11 @@ pub struct RatingDay {
 
 impl RatingDay {
     /// The officer signed in at `counter` ("" for nobody).
-    pub fn officer_at(&self, counter: u16) -> String {
+    pub(crate) fn officer_at(&self, counter: u16) -> String {
         self.signed_in.get(&counter).cloned().unwrap_or_default()
     }
     /// The counter `officer` is signed in at.
-    pub fn counter_of(&self, officer: &str) -> Option<u16> {
+    pub(crate) fn counter_of(&self, officer: &str) -> Option<u16> {
         self.signed_in
             .iter()
             .find(|(_, o)| o.as_str() == officer)

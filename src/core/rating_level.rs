@@ -21,14 +21,14 @@ impl RatingLevel {
         RatingLevel::Satisfied,
         RatingLevel::Unsatisfied,
     ];
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RatingLevel::VerySatisfied => "very_satisfied",
             RatingLevel::Satisfied => "satisfied",
             RatingLevel::Unsatisfied => "unsatisfied",
         }
     }
-    pub fn vi(self) -> &'static str {
+    pub(crate) fn vi(self) -> &'static str {
         match self {
             RatingLevel::VerySatisfied => "Rất hài lòng",
             RatingLevel::Satisfied => "Hài lòng",
@@ -36,17 +36,17 @@ impl RatingLevel {
         }
     }
     /// The compact on-disk code.
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             RatingLevel::VerySatisfied => 0,
             RatingLevel::Satisfied => 1,
             RatingLevel::Unsatisfied => 2,
         }
     }
-    pub fn from_code(c: u8) -> Option<RatingLevel> {
+    pub(crate) fn from_code(c: u8) -> Option<RatingLevel> {
         RatingLevel::ALL.into_iter().find(|l| l.code() == c)
     }
-    pub fn parse(s: &str) -> Option<RatingLevel> {
+    pub(crate) fn parse(s: &str) -> Option<RatingLevel> {
         RatingLevel::ALL.into_iter().find(|l| l.as_str() == s)
     }
 }

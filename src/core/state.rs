@@ -28,7 +28,7 @@ pub struct CounterDef {
 impl CounterDef {
     /// Where a transfer without a chosen service goes: the first service this counter
     /// serves other than `than`.
-    pub fn other_service(&self, than: &str) -> Option<&str> {
+    pub(crate) fn other_service(&self, than: &str) -> Option<&str> {
         self.services
             .iter()
             .map(String::as_str)
@@ -47,22 +47,22 @@ pub struct Site {
 }
 
 impl Site {
-    pub fn service(&self, id: &str) -> Option<&ServiceDef> {
+    pub(crate) fn service(&self, id: &str) -> Option<&ServiceDef> {
         self.services.iter().find(|s| s.id == id)
     }
-    pub fn counter(&self, n: u16) -> Option<&CounterDef> {
+    pub(crate) fn counter(&self, n: u16) -> Option<&CounterDef> {
         self.counters.iter().find(|c| c.number == n)
     }
-    pub fn service_ids(&self) -> Vec<String> {
+    pub(crate) fn service_ids(&self) -> Vec<String> {
         self.services.iter().map(|s| s.id.clone()).collect()
     }
-    pub fn counter_numbers(&self) -> Vec<u16> {
+    pub(crate) fn counter_numbers(&self) -> Vec<u16> {
         self.counters.iter().map(|c| c.number).collect()
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TicketStatus {
+pub(crate) enum TicketStatus {
     Waiting,
     Called { counter: u16 },
     Served,
@@ -70,7 +70,7 @@ pub enum TicketStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ticket {
+pub(crate) struct Ticket {
     pub label: String,
     pub service: String,
     pub number: u32,
@@ -103,14 +103,14 @@ impl Queue {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CounterStatus {
+pub(crate) enum CounterStatus {
     Open,
     Paused,
     Closed,
 }
 
 impl CounterStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             CounterStatus::Open => "open",
             CounterStatus::Paused => "paused",
@@ -128,14 +128,14 @@ pub struct Current {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CounterState {
+pub(crate) struct CounterState {
     pub status: CounterStatus,
     pub current: Option<Current>,
     pub served_today: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Call {
+pub(crate) struct Call {
     pub ticket: String,
     pub counter: u16,
     pub at: i64,
@@ -143,7 +143,7 @@ pub struct Call {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Device {
+pub(crate) struct Device {
     pub state: String,
     pub detail: String,
     pub since: i64,
@@ -169,40 +169,40 @@ pub struct State {
 }
 
 impl State {
-    pub fn site(&self) -> &Arc<Site> {
+    pub(crate) fn site(&self) -> &Arc<Site> {
         &self.site
     }
     /// The business day of the last entry (none before the first).
-    pub fn day(&self) -> Option<Day> {
+    pub(crate) fn day(&self) -> Option<Day> {
         self.day
     }
-    pub fn last_seq(&self) -> u64 {
+    pub(crate) fn last_seq(&self) -> u64 {
         self.last_seq
     }
-    pub fn counter_state(&self, n: u16) -> Option<&CounterState> {
+    pub(crate) fn counter_state(&self, n: u16) -> Option<&CounterState> {
         self.counters.get(&n)
     }
-    pub fn last_calls(&self) -> &VecDeque<Call> {
+    pub(crate) fn last_calls(&self) -> &VecDeque<Call> {
         &self.last_calls
     }
-    pub fn devices(&self) -> &BTreeMap<String, Device> {
+    pub(crate) fn devices(&self) -> &BTreeMap<String, Device> {
         &self.devices
     }
-    pub fn ratings(&self) -> &RatingDay {
+    pub(crate) fn ratings(&self) -> &RatingDay {
         &self.ratings
     }
 
     /// Raise the time and day floors to what a damaged store's open found (its
     /// high-water mark), so the next stamp never goes back below them. The only change
     /// to a state besides `apply`.
-    pub fn raise_floors(&mut self, last_at: i64, day: Option<Day>) {
+    pub(crate) fn raise_floors(&mut self, last_at: i64, day: Option<Day>) {
         self.last_at = self.last_at.max(last_at);
         if self.day.is_none() {
             self.day = day;
         }
     }
 
-    pub fn new(site: Arc<Site>) -> State {
+    pub(crate) fn new(site: Arc<Site>) -> State {
         let mut s = State {
             site,
             day: None,
@@ -221,7 +221,7 @@ impl State {
     }
 
     /// The state as it is at the start of `day`: no tickets, every counter open.
-    pub fn fresh_day(&self, day: Day) -> State {
+    pub(crate) fn fresh_day(&self, day: Day) -> State {
         let mut s = State {
             site: self.site.clone(),
             day: self.day,
@@ -269,7 +269,7 @@ impl State {
     }
 
     /// The number the next ticket of `service` gets.
-    pub fn next_number_of(&self, service: &ServiceDef) -> u32 {
+    pub(crate) fn next_number_of(&self, service: &ServiceDef) -> u32 {
         self.next_number
             .get(&service.id)
             .copied()
@@ -277,7 +277,7 @@ impl State {
             .max(service.first_number)
     }
 
-    pub fn waiting(&self, service: &str) -> (usize, usize) {
+    pub(crate) fn waiting(&self, service: &str) -> (usize, usize) {
         self.queues
             .get(service)
             .map(|q| (q.len(), q.priority.len()))
@@ -285,7 +285,7 @@ impl State {
     }
 
     /// How many tickets of the same service will be called before `label`.
-    pub fn waiting_ahead(&self, label: &str) -> u32 {
+    pub(crate) fn waiting_ahead(&self, label: &str) -> u32 {
         let Some(t) = self.tickets.get(label) else {
             return 0;
         };
@@ -303,7 +303,7 @@ impl State {
 
     /// The ticket a counter would call next: priority first, then the oldest among
     /// its services; ties go to the service listed first.
-    pub fn candidate_for(&self, counter: &CounterDef) -> Option<&Ticket> {
+    pub(crate) fn candidate_for(&self, counter: &CounterDef) -> Option<&Ticket> {
         let pick = |priority: bool| {
             counter
                 .services

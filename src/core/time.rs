@@ -46,14 +46,14 @@ impl DayRule {
     }
 
     /// Local wall time `(hour, minute, second)` of an instant.
-    pub fn local_hms(&self, at_ms: i64) -> (u32, u32, u32) {
+    pub(crate) fn local_hms(&self, at_ms: i64) -> (u32, u32, u32) {
         let local = at_ms + i64::from(self.utc_offset_minutes) * MS_PER_MINUTE;
         let secs = local.div_euclid(1000).rem_euclid(86_400) as u32;
         (secs / 3600, (secs / 60) % 60, secs % 60)
     }
 
     /// Local calendar date of an instant (not shifted by the day start).
-    pub fn local_date(&self, at_ms: i64) -> Day {
+    pub(crate) fn local_date(&self, at_ms: i64) -> Day {
         let local = at_ms + i64::from(self.utc_offset_minutes) * MS_PER_MINUTE;
         Day(local.div_euclid(MS_PER_DAY) as i32)
     }
@@ -61,23 +61,23 @@ impl DayRule {
 
 /// The clock rule (docs/architecture.md §5): effective time never goes backwards relative to the
 /// last logged event.
-pub fn effective_time(now: Now, last_at: i64) -> i64 {
+pub(crate) fn effective_time(now: Now, last_at: i64) -> i64 {
     now.wall_ms.max(last_at)
 }
 
 impl Day {
-    pub fn from_ymd(y: i32, m: u32, d: u32) -> Option<Day> {
+    pub(crate) fn from_ymd(y: i32, m: u32, d: u32) -> Option<Day> {
         if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
             return None;
         }
         Some(Day(days_from_civil(y, m, d)))
     }
 
-    pub fn ymd(self) -> (i32, u32, u32) {
+    pub(crate) fn ymd(self) -> (i32, u32, u32) {
         civil_from_days(self.0)
     }
 
-    pub fn next(self) -> Day {
+    pub(crate) fn next(self) -> Day {
         Day(self.0 + 1)
     }
 }
@@ -161,7 +161,7 @@ fn hh_mm<T: std::str::FromStr>(s: &str) -> Option<(T, T)> {
 }
 
 /// Parse a UTC offset such as `+07:00` into minutes.
-pub fn parse_utc_offset(s: &str) -> Result<i32, String> {
+pub(crate) fn parse_utc_offset(s: &str) -> Result<i32, String> {
     let bad = || format!("'{s}' is not a UTC offset; expected +HH:MM such as +07:00 (Vietnam)");
     let (sign, rest) = match s.as_bytes().first() {
         Some(b'+') => (1, &s[1..]),
@@ -176,7 +176,7 @@ pub fn parse_utc_offset(s: &str) -> Result<i32, String> {
 }
 
 /// Parse a local time of day `HH:MM` into minutes after midnight.
-pub fn parse_time_of_day(s: &str) -> Result<u32, String> {
+pub(crate) fn parse_time_of_day(s: &str) -> Result<u32, String> {
     let bad = || format!("'{s}' is not a time of day; expected HH:MM between 00:00 and 23:59");
     let (h, m): (u32, u32) = hh_mm(s).ok_or_else(bad)?;
     if h > 23 || m > 59 {

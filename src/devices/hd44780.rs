@@ -13,9 +13,9 @@ use super::display::surface::CounterSurface;
 use embedded_hal::delay::DelayNs;
 use embedded_hal::i2c::I2c;
 
-pub const RS: u8 = 0x01;
-pub const EN: u8 = 0x04;
-pub const BACKLIGHT: u8 = 0x08;
+pub(crate) const RS: u8 = 0x01;
+pub(crate) const EN: u8 = 0x04;
+pub(crate) const BACKLIGHT: u8 = 0x08;
 
 pub(crate) mod cmd {
     pub(crate) const CLEAR: u8 = 0x01;
@@ -113,7 +113,7 @@ impl<I2C: I2c, D: DelayNs> Hd44780<I2C, D> {
             .map_err(Error::I2c)
     }
 
-    pub fn command(&mut self, c: u8) -> Result<(), Error<I2C::Error>> {
+    pub(crate) fn command(&mut self, c: u8) -> Result<(), Error<I2C::Error>> {
         self.write_byte(c, false)
     }
 
@@ -137,7 +137,7 @@ impl<I2C: I2c, D: DelayNs> Hd44780<I2C, D> {
         self.command(cmd::DISPLAY_ON)
     }
 
-    pub fn clear(&mut self) -> Result<(), Error<I2C::Error>> {
+    pub(crate) fn clear(&mut self) -> Result<(), Error<I2C::Error>> {
         self.command(cmd::CLEAR)?;
         self.delay.delay_us(2000);
         self.shadow = vec![vec![b' '; self.columns]; self.rows];
@@ -243,7 +243,7 @@ impl<I2C: I2c, D: DelayNs> Hd44780Surface<I2C, D> {
             columns,
         })
     }
-    pub fn release(self) -> (I2C, D) {
+    pub(crate) fn release(self) -> (I2C, D) {
         self.driver.release()
     }
 }
@@ -268,7 +268,7 @@ where
 }
 
 /// Opens `/dev/i2c-N` with linux-embedded-hal and initialises the LCD.
-pub fn open_linux(
+pub(crate) fn open_linux(
     cfg: &CounterDisplayConfig,
 ) -> Result<Hd44780Surface<linux_embedded_hal::I2cdev, linux_embedded_hal::Delay>, String> {
     let path = cfg.device.get_ref();

@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 
 /// What sort of device a report is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DeviceKind {
+pub(crate) enum DeviceKind {
     Printer,
     CounterDisplay,
     LedBoard,
@@ -20,7 +20,7 @@ pub enum DeviceKind {
 
 /// A device's state; [`HealthState::as_str`] is the stored `DeviceStatus.state` string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HealthState {
+pub(crate) enum HealthState {
     Ok,
     /// A board device (display, LED board, button) that could not be opened or written.
     Failed,
@@ -34,7 +34,7 @@ pub enum HealthState {
 }
 
 impl HealthState {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             HealthState::Ok => "ok",
             HealthState::Failed => "failed",
@@ -77,7 +77,7 @@ impl From<crate::voice::player::Health> for HealthState {
 
 /// One health report from a device adapter.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceHealth {
+pub(crate) struct DeviceHealth {
     /// The device's name as stored (`printer`, `keypad-3`, the display's name, …).
     pub device: String,
     pub kind: DeviceKind,
@@ -86,7 +86,7 @@ pub struct DeviceHealth {
 }
 
 impl DeviceHealth {
-    pub fn new(
+    pub(crate) fn new(
         device: impl Into<String>,
         kind: DeviceKind,
         state: HealthState,
@@ -124,14 +124,14 @@ pub struct Health {
 }
 
 impl Health {
-    pub fn new(name: String, report: Report) -> Self {
+    pub(crate) fn new(name: String, report: Report) -> Self {
         Health {
             name,
             report,
             last: None,
         }
     }
-    pub fn set(&mut self, ok: bool, detail: impl Into<String>) {
+    pub(crate) fn set(&mut self, ok: bool, detail: impl Into<String>) {
         let detail = detail.into();
         if self.last.as_ref() != Some(&(ok, detail.clone())) {
             (self.report)(self.name.clone(), ok, detail.clone());

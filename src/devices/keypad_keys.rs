@@ -46,7 +46,7 @@ impl From<KeyCode> for KeyAction {
 impl KeyAction {
     /// The engine command for a rating key (None for the counter keys, which the
     /// adapter maps itself).
-    pub fn rating_command(self, counter: u16) -> Option<Command> {
+    pub(crate) fn rating_command(self, counter: u16) -> Option<Command> {
         match self {
             KeyAction::Rate(level) => Some(Command::Rate {
                 counter,

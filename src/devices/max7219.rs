@@ -12,7 +12,7 @@ use super::display::surface::CounterSurface;
 use embedded_hal::spi::SpiDevice;
 
 /// Longest supported chain.
-pub const MAX_CHIPS: usize = 8;
+pub(crate) const MAX_CHIPS: usize = 8;
 
 pub(crate) mod reg {
     pub(crate) const NOOP: u8 = 0x00;
@@ -69,12 +69,12 @@ impl<SPI: SpiDevice> Max7219<SPI> {
         })
     }
 
-    pub fn chips(&self) -> usize {
+    pub(crate) fn chips(&self) -> usize {
         self.chips
     }
 
     /// Gives the SPI device back.
-    pub fn release(self) -> SPI {
+    pub(crate) fn release(self) -> SPI {
         self.spi
     }
 
@@ -91,7 +91,7 @@ impl<SPI: SpiDevice> Max7219<SPI> {
     }
 
     /// Writes the same register value to every chip in one transaction.
-    pub fn write_all(&mut self, register: u8, data: u8) -> Result<(), Error<SPI::Error>> {
+    pub(crate) fn write_all(&mut self, register: u8, data: u8) -> Result<(), Error<SPI::Error>> {
         let ops = vec![Some((register, data)); self.chips];
         self.write_chain(&ops)
     }
@@ -114,7 +114,7 @@ impl<SPI: SpiDevice> Max7219<SPI> {
     /// Rewrites the configuration registers (no display test, scan 8, no decode, `intensity`,
     /// running) without touching the digits, and forgets the shadow so the next `show` rewrites
     /// every digit: repairs a chip scrambled by interference without a visible blank.
-    pub fn refresh(&mut self, intensity: u8) -> Result<(), Error<SPI::Error>> {
+    pub(crate) fn refresh(&mut self, intensity: u8) -> Result<(), Error<SPI::Error>> {
         self.write_all(reg::DISPLAY_TEST, 0x00)?;
         self.write_all(reg::SCAN_LIMIT, 0x07)?;
         self.write_all(reg::DECODE_MODE, 0x00)?;
@@ -127,7 +127,7 @@ impl<SPI: SpiDevice> Max7219<SPI> {
     /// Shows `frame[chip][d]` (segments of digit register `d + 1`). Only digit rows where some
     /// chip changed are sent, one transaction per row, with no-ops for unchanged chips.
     #[allow(clippy::needless_range_loop)] // a digit row is indexed across every chip
-    pub fn show(&mut self, frame: &[[u8; 8]]) -> Result<(), Error<SPI::Error>> {
+    pub(crate) fn show(&mut self, frame: &[[u8; 8]]) -> Result<(), Error<SPI::Error>> {
         if frame.len() != self.chips {
             return Err(Error::Frame(
                 "frame has a different number of chips than the chain",
@@ -154,7 +154,7 @@ impl<SPI: SpiDevice> Max7219<SPI> {
     }
 
     /// Forgets what the chips show so the next `show` rewrites every digit.
-    pub fn invalidate(&mut self) {
+    pub(crate) fn invalidate(&mut self) {
         for s in &mut self.shadow {
             *s = [0xFF; 8];
         }
@@ -237,7 +237,7 @@ impl<SPI: SpiDevice> Max7219Surface<SPI> {
             intensity,
         })
     }
-    pub fn release(self) -> SPI {
+    pub(crate) fn release(self) -> SPI {
         self.driver.release()
     }
 }
@@ -261,7 +261,7 @@ where
 
 /// Opens `/dev/spidevB.C` with linux-embedded-hal (mode 0, 8 bits, configured clock) and
 /// initialises the chain.
-pub fn open_linux(
+pub(crate) fn open_linux(
     cfg: &CounterDisplayConfig,
 ) -> Result<Max7219Surface<linux_embedded_hal::SpidevDevice>, String> {
     use linux_embedded_hal::spidev::{SpiModeFlags, SpidevOptions};

@@ -19,7 +19,7 @@ const STABLE_RUN: Duration = Duration::from_secs(60);
 const BLOCKING_GRACE: Duration = Duration::from_secs(3);
 
 /// Owns every adapter task; see the module documentation.
-pub struct Supervisor {
+pub(crate) struct Supervisor {
     cancel: CancellationToken,
     tasks: JoinSet<()>,
     health: HealthTx,
@@ -29,12 +29,12 @@ pub struct Supervisor {
 
 impl Supervisor {
     /// Restarts wait 1 s, doubling up to 60 s.
-    pub fn new(health: HealthTx) -> Self {
+    pub(crate) fn new(health: HealthTx) -> Self {
         Self::with_backoff(health, Duration::from_secs(1), Duration::from_secs(60))
     }
 
     /// A supervisor whose restarts wait `initial`, doubling up to `max`.
-    pub fn with_backoff(health: HealthTx, initial: Duration, max: Duration) -> Self {
+    pub(crate) fn with_backoff(health: HealthTx, initial: Duration, max: Duration) -> Self {
         Supervisor {
             cancel: CancellationToken::new(),
             tasks: JoinSet::new(),
@@ -47,8 +47,12 @@ impl Supervisor {
     /// Run the future made by `make` as `device`'s adapter; when it ends or panics before
     /// shutdown, report it and make a new one after the backoff. At shutdown the running
     /// future is dropped (async adapters hold nothing that needs more than a drop).
-    pub fn supervise<F, Fut>(&mut self, device: impl Into<String>, kind: DeviceKind, mut make: F)
-    where
+    pub(crate) fn supervise<F, Fut>(
+        &mut self,
+        device: impl Into<String>,
+        kind: DeviceKind,
+        mut make: F,
+    ) where
         F: FnMut(CancellationToken) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
@@ -82,7 +86,7 @@ impl Supervisor {
     /// Like [`Supervisor::supervise`] for an adapter that blocks (bus calls off the runtime):
     /// `make` gives the body of a blocking thread. It must end by itself at shutdown (its
     /// feed closes); shutdown waits up to 3 s for it.
-    pub fn supervise_blocking<F, B>(
+    pub(crate) fn supervise_blocking<F, B>(
         &mut self,
         device: impl Into<String>,
         kind: DeviceKind,
@@ -125,7 +129,7 @@ impl Supervisor {
     }
 
     /// Signal shutdown to every adapter and wait until all of them have ended.
-    pub async fn shutdown(mut self) {
+    pub(crate) async fn shutdown(mut self) {
         self.cancel.cancel();
         while let Some(r) = self.tasks.join_next().await {
             if let Err(e) = r {

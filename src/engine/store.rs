@@ -26,7 +26,7 @@ pub struct StoreView {
 
 /// Shared between the engine and the flusher.
 #[derive(Debug, Default)]
-pub(crate) struct Health {
+pub(super) struct Health {
     pub view: StoreView,
     /// Bumped at every successful reopen; batches of an older epoch are refused.
     pub epoch: u64,

@@ -18,7 +18,7 @@ impl LogCursor {
     }
 
     /// Advance the published cursor (never moves it back).
-    pub fn mark_published(&self, upto: u64) -> Result<(), LogError> {
+    pub(crate) fn mark_published(&self, upto: u64) -> Result<(), LogError> {
         self.reader
             .t()?
             .meta
@@ -47,7 +47,7 @@ impl LogCursor {
     /// Remove published entries older than `cutoff_ms`, whole blocks at a time. Never
     /// removes the newest block (it carries the seq high-water mark) nor a block holding
     /// anything unpublished or recent.
-    pub fn prune(&self, cutoff_ms: i64) -> Result<u64, LogError> {
+    pub(crate) fn prune(&self, cutoff_ms: i64) -> Result<u64, LogError> {
         let published = self.reader.published()?;
         let t = self.reader.t()?;
         let Some((last_key, _)) = t.blocks.last()? else {

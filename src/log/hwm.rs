@@ -42,7 +42,7 @@ impl HighWater {
     }
 
     /// The mark on disk, if one is readable (either format).
-    pub fn read(store: &Path) -> Option<HighWater> {
+    pub(crate) fn read(store: &Path) -> Option<HighWater> {
         let bytes = fs::read(Self::path_for(store)).ok()?;
         parse(&bytes).map(|(h, _)| h)
     }

@@ -36,7 +36,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Entries per sled key.
-pub const BLOCK: u64 = 64;
+pub(crate) const BLOCK: u64 = 64;
 
 /// How far ahead seq numbers are reserved in the high-water mark.
 pub(crate) const SEQ_RESERVE: u64 = 10_000;
@@ -181,7 +181,7 @@ impl EventLog {
     /// last durable seq are cut from both copies (they were never acknowledged), the
     /// copies are reconciled, and the report's replay is the durable state. seq keeps
     /// growing: seq of refused batches are never given out again.
-    pub fn reopen(&mut self, now_ms: i64) -> Result<OpenReport, LogError> {
+    pub(crate) fn reopen(&mut self, now_ms: i64) -> Result<OpenReport, LogError> {
         open::reopen(self, now_ms)
     }
 
@@ -190,7 +190,7 @@ impl EventLog {
     }
 
     /// The write handle for the published cursor and pruning (for the uplink).
-    pub fn cursor(&self) -> LogCursor {
+    pub(crate) fn cursor(&self) -> LogCursor {
         LogCursor::new(self.reader.clone())
     }
 
@@ -246,7 +246,7 @@ impl EventLog {
     }
 
     /// Write appended entries to sled and the journal (not durable until a flush).
-    pub fn write(&mut self) -> Result<(), LogError> {
+    pub(crate) fn write(&mut self) -> Result<(), LogError> {
         self.write_tail()?;
         self.journal.write()
     }
@@ -285,7 +285,7 @@ impl EventLog {
 
     /// A handle that makes appended entries durable from another thread (the engine's
     /// flusher), so deciding the next batch overlaps with flushing this one.
-    pub fn flusher(&self) -> Flusher {
+    pub(crate) fn flusher(&self) -> Flusher {
         Flusher {
             reader: self.reader.clone(),
             journal: self.journal.syncer(),
@@ -301,7 +301,7 @@ impl EventLog {
     }
 
     /// Record that the daemon is alive (made durable by the next flush).
-    pub fn touch_alive(&self, now_ms: i64) -> Result<(), LogError> {
+    pub(crate) fn touch_alive(&self, now_ms: i64) -> Result<(), LogError> {
         self.reader
             .t()?
             .meta
@@ -322,7 +322,7 @@ impl EventLog {
     /// Record in the high-water mark how far entries are acknowledged (durable in both
     /// copies), when that moved. Called about once a second: the open then tells a
     /// damaged copy from the unacknowledged tail a crash leaves.
-    pub fn mark_acked(&mut self) -> Result<(), LogError> {
+    pub(crate) fn mark_acked(&mut self) -> Result<(), LogError> {
         let durable = self.durable.load(Ordering::SeqCst);
         if durable > self.hwm.acked_seq {
             let mut next = self.hwm.clone();
@@ -336,7 +336,7 @@ impl EventLog {
 
 /// Makes the store durable: everything appended before the call is in both copies,
 /// synced, when it returns.
-pub struct Flusher {
+pub(crate) struct Flusher {
     reader: LogReader,
     journal: JournalSync,
     durable: Arc<AtomicU64>,
@@ -345,7 +345,7 @@ pub struct Flusher {
 
 impl Flusher {
     /// Flush sled and sync the journal; on success every seq up to `upto` is durable.
-    pub fn flush(&self, upto: u64) -> Result<(), LogError> {
+    pub(crate) fn flush(&self, upto: u64) -> Result<(), LogError> {
         let t = self.reader.t()?;
         // The two copies sync in parallel: the cost of the second copy is the slower of
         // two fsyncs, not their sum.

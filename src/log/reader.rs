@@ -110,7 +110,7 @@ impl LogReader {
         }
     }
 
-    pub fn first_seq(&self) -> Result<Option<u64>, LogError> {
+    pub(crate) fn first_seq(&self) -> Result<Option<u64>, LogError> {
         match self.t()?.blocks.first()? {
             Some((k, v)) => Ok(Self::block_records(&k, &v)?.first().map(|r| r.0)),
             None => Ok(None),
@@ -127,7 +127,7 @@ impl LogReader {
     }
 
     /// Entries of the last business day that has any, in order.
-    pub fn last_day_entries(&self) -> Result<Vec<Entry>, LogError> {
+    pub(crate) fn last_day_entries(&self) -> Result<Vec<Entry>, LogError> {
         let Some((_, first)) = self.last_day_start()? else {
             return Ok(Vec::new());
         };
@@ -175,7 +175,7 @@ impl LogReader {
     }
 
     /// Entries not yet acknowledged: count, and the time of the oldest.
-    pub fn backlog(&self) -> Result<(u64, Option<i64>), LogError> {
+    pub(crate) fn backlog(&self) -> Result<(u64, Option<i64>), LogError> {
         let published = self.published()?;
         let last = self.last_seq()?;
         let first = self.first_seq()?.unwrap_or(last + 1);
@@ -189,14 +189,14 @@ impl LogReader {
     }
 
     /// Bytes the store occupies on disk.
-    pub fn size_on_disk(&self) -> u64 {
+    pub(crate) fn size_on_disk(&self) -> u64 {
         self.t()
             .ok()
             .and_then(|t| t.db.size_on_disk().ok())
             .unwrap_or(0)
     }
 
-    pub fn boot_count(&self) -> u64 {
+    pub(crate) fn boot_count(&self) -> u64 {
         self.t()
             .ok()
             .and_then(|t| u64_of(t.meta.get(META_BOOTS).ok().flatten()))

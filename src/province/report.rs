@@ -10,7 +10,7 @@ use crate::core::time::Day;
 use tokio_postgres::Client;
 
 /// `2026-W49` → the Monday and Sunday of that ISO week.
-pub fn parse_week(s: &str) -> Result<(Day, Day), String> {
+pub(crate) fn parse_week(s: &str) -> Result<(Day, Day), String> {
     let bad = || format!("week \"{s}\": give an ISO week like 2026-W49");
     let (y, w) = s.trim().split_once("-W").ok_or_else(bad)?;
     let y: i32 = y.parse().map_err(|_| bad())?;
@@ -35,7 +35,7 @@ pub fn week_of(day: Day) -> String {
     format!("{y}-W{:02}", (thursday.0 - jan1) / 7 + 1)
 }
 
-pub const HEADERS: &[&str] = &[
+pub(crate) const HEADERS: &[&str] = &[
     "Mã trung tâm",
     "Tên trung tâm",
     "Tỉnh",
@@ -119,7 +119,7 @@ pub struct Report {
 }
 
 /// A week's report, every known site included.
-pub async fn build(client: &Client, week: &str) -> Result<Report, String> {
+pub(crate) async fn build(client: &Client, week: &str) -> Result<Report, String> {
     let (mon, sun) = parse_week(week)?;
     let e = |x: tokio_postgres::Error| format!("reading the figures: {x}");
     let names = store::site_names(client).await.map_err(e)?;
@@ -183,7 +183,7 @@ fn csv_table(s: &mut String, headers: &[&str], rows: &[Vec<Cell>]) {
 
 /// CSV (UTF-8 with a byte-order mark so that Excel shows Vietnamese correctly): the
 /// centers' table, then each section after an empty line and its title.
-pub fn to_csv(report: &Report) -> Vec<u8> {
+pub(crate) fn to_csv(report: &Report) -> Vec<u8> {
     let mut s = String::from("\u{feff}");
     csv_table(&mut s, HEADERS, &report.centers);
     for sec in &report.sections {
@@ -229,7 +229,7 @@ fn xlsx_sheet(
 
 /// XLSX workbook bytes: the centers on the first sheet (named after the week), each
 /// section on its own sheet.
-pub fn to_xlsx(report: &Report, week: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn to_xlsx(report: &Report, week: &str) -> Result<Vec<u8>, String> {
     use rust_xlsxwriter::Workbook;
     let e = |x: rust_xlsxwriter::XlsxError| format!("cannot write the XLSX report: {x}");
     let mut wb = Workbook::new();
@@ -246,7 +246,7 @@ pub fn to_xlsx(report: &Report, week: &str) -> Result<Vec<u8>, String> {
 }
 
 /// The name cell of the province-total rows.
-pub const TOTAL: &str = "Tổng cộng";
+pub(crate) const TOTAL: &str = "Tổng cộng";
 
 #[cfg(test)]
 mod tests {

@@ -35,7 +35,7 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    pub fn of(samples: &[i64]) -> Percentiles {
+    pub(crate) fn of(samples: &[i64]) -> Percentiles {
         let mut v = samples.to_vec();
         v.sort_unstable();
         let rank = |q: f64| -> Option<i64> {
@@ -64,7 +64,7 @@ struct ServiceStats {
 
 /// Running figures of the current business day.
 #[derive(Debug, Clone)]
-pub struct DayStats {
+pub(crate) struct DayStats {
     rule: DayRule,
     day: Option<Day>,
     services: BTreeMap<String, ServiceStats>,
@@ -78,7 +78,7 @@ pub struct DayStats {
 
 /// Figures the shell reads outside the log.
 #[derive(Debug, Clone, Default)]
-pub struct Outside {
+pub(crate) struct Outside {
     pub site: String,
     pub province: String,
     pub version: String,
@@ -191,7 +191,7 @@ pub struct Store {
 }
 
 /// Total length of the union of `intervals` clipped to `[from, to]`.
-pub fn covered_ms(intervals: &[(i64, i64)], from: i64, to: i64) -> i64 {
+pub(crate) fn covered_ms(intervals: &[(i64, i64)], from: i64, to: i64) -> i64 {
     let mut v: Vec<(i64, i64)> = intervals
         .iter()
         .map(|&(a, b)| (a.max(from), b.min(to)))
@@ -218,7 +218,7 @@ pub fn covered_ms(intervals: &[(i64, i64)], from: i64, to: i64) -> i64 {
 
 impl DayStats {
     /// `now_ms` starts the first interval.
-    pub fn new(rule: DayRule, now_ms: i64) -> DayStats {
+    pub(crate) fn new(rule: DayRule, now_ms: i64) -> DayStats {
         DayStats {
             rule,
             day: None,
@@ -247,12 +247,12 @@ impl DayStats {
 
     /// Entries that happened before this process started reporting: they count for the
     /// day but not for the interval.
-    pub fn seed(&mut self, e: &Entry) {
+    pub(crate) fn seed(&mut self, e: &Entry) {
         self.apply(e, false);
     }
 
     /// A new durable entry.
-    pub fn observe(&mut self, e: &Entry) {
+    pub(crate) fn observe(&mut self, e: &Entry) {
         self.apply(e, true);
     }
 
@@ -332,7 +332,7 @@ impl DayStats {
     }
 
     /// The metrics message at `now_ms`; starts the next interval.
-    pub fn report(&mut self, now_ms: i64, outside: &Outside) -> Report {
+    pub(crate) fn report(&mut self, now_ms: i64, outside: &Outside) -> Report {
         let today = self.rule.day_of(now_ms);
         self.roll_to(today);
         let day = self.day.unwrap_or(today);

@@ -30,7 +30,7 @@ pub struct Batch {
 }
 
 /// JSON string literal of `s` (quotes included).
-pub fn json_str(s: &str) -> String {
+pub(crate) fn json_str(s: &str) -> String {
     serde_json::Value::String(s.to_string()).to_string()
 }
 
@@ -94,7 +94,7 @@ fn push_with_site(out: &mut Vec<u8>, site_lit: &str, json: &[u8]) {
 
 /// The JSON of an entry that could not be read from the store, so that its seq is still
 /// accounted for instead of blocking the uplink forever.
-pub fn unreadable_entry(seq: u64, why: &str) -> Vec<u8> {
+pub(crate) fn unreadable_entry(seq: u64, why: &str) -> Vec<u8> {
     format!(
         "{{\"seq\":{seq},\"event\":{{\"kind\":\"unreadable\",\"why\":{}}}}}",
         json_str(why)
@@ -106,7 +106,7 @@ pub fn unreadable_entry(seq: u64, why: &str) -> Vec<u8> {
 
 /// What a queued QoS 1 message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Slot {
+pub(crate) enum Slot {
     /// An events batch, by its first seq.
     Batch(u64),
     Status,
@@ -116,7 +116,7 @@ pub enum Slot {
 }
 
 impl Slot {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Slot::Batch(_) | Slot::Resend => "events",
             Slot::Status => "status",
@@ -141,7 +141,7 @@ struct InFlight {
 
 /// How the broker answered one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ack {
+pub(crate) enum Ack {
     Accepted,
     /// A reason code the uplink does not count as delivery (e.g. `not_authorized`).
     Refused(String),
@@ -149,7 +149,7 @@ pub enum Ack {
 
 /// What a PUBACK changed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct AckEffect {
+pub(crate) struct AckEffect {
     /// The cursor may now be persisted at this seq.
     pub advance_to: Option<u64>,
     /// A message was refused: which kind, and why.
@@ -160,7 +160,7 @@ pub struct AckEffect {
 
 /// Batches in flight and the acknowledged cursor. One per uplink; reset on connect.
 #[derive(Debug, Clone)]
-pub struct Outbox {
+pub(crate) struct Outbox {
     cursor: u64,
     /// Last seq included in a batch handed to the client.
     sent_upto: u64,
@@ -175,7 +175,7 @@ pub struct Outbox {
 
 impl Outbox {
     /// `cursor`: the persisted published seq (every seq <= it was acknowledged).
-    pub fn new(cursor: u64, max_in_flight: usize) -> Outbox {
+    pub(crate) fn new(cursor: u64, max_in_flight: usize) -> Outbox {
         Outbox {
             cursor,
             sent_upto: cursor,
@@ -187,22 +187,22 @@ impl Outbox {
         }
     }
 
-    pub fn cursor(&self) -> u64 {
+    pub(crate) fn cursor(&self) -> u64 {
         self.cursor
     }
 
-    pub fn in_flight(&self) -> usize {
+    pub(crate) fn in_flight(&self) -> usize {
         self.batches.len()
     }
 
     /// Messages of any kind handed to the client and not yet answered.
-    pub fn unanswered(&self) -> usize {
+    pub(crate) fn unanswered(&self) -> usize {
         self.awaiting_pkid.len() + self.by_pkid.len()
     }
 
     /// A new connection: whatever was in flight is forgotten (it will be sent again
     /// from the cursor). A pause for a refusal stays in force.
-    pub fn on_connected(&mut self) {
+    pub(crate) fn on_connected(&mut self) {
         self.batches.clear();
         self.awaiting_pkid.clear();
         self.by_pkid.clear();
@@ -210,7 +210,7 @@ impl Outbox {
     }
 
     /// Whether a new batch may be sent now; if so, the seq it must start after.
-    pub fn wants_batch(&mut self, now_ms: i64) -> Option<u64> {
+    pub(crate) fn wants_batch(&mut self, now_ms: i64) -> Option<u64> {
         if let Some(until) = self.paused_until {
             let unresolved = self.batches.iter().any(|b| b.state == BatchState::Sent);
             if now_ms < until || unresolved {
@@ -225,12 +225,12 @@ impl Outbox {
     }
 
     /// Whether sending is paused by a refusal at `now_ms`.
-    pub fn paused(&self, now_ms: i64) -> bool {
+    pub(crate) fn paused(&self, now_ms: i64) -> bool {
         self.paused_until.is_some_and(|u| now_ms < u)
     }
 
     /// A batch was handed to the client.
-    pub fn batch_queued(&mut self, from: u64, to: u64) {
+    pub(crate) fn batch_queued(&mut self, from: u64, to: u64) {
         self.batches.push_back(InFlight {
             from,
             to,
@@ -241,17 +241,17 @@ impl Outbox {
     }
 
     /// Another QoS 1 message (status, metrics) was handed to the client.
-    pub fn other_queued(&mut self, slot: Slot) {
+    pub(crate) fn other_queued(&mut self, slot: Slot) {
         self.awaiting_pkid.push_back(slot);
     }
 
     /// What `pkid` was assigned to, if anything.
-    pub fn slot_of(&self, pkid: u16) -> Option<Slot> {
+    pub(crate) fn slot_of(&self, pkid: u16) -> Option<Slot> {
         self.by_pkid.get(&pkid).copied()
     }
 
     /// The client assigned `pkid` to the oldest queued message.
-    pub fn on_outgoing(&mut self, pkid: u16) {
+    pub(crate) fn on_outgoing(&mut self, pkid: u16) {
         if pkid == 0 {
             return; // QoS 0: nothing to acknowledge
         }
@@ -261,7 +261,7 @@ impl Outbox {
     }
 
     /// The broker answered `pkid`. `retry_at_ms`: when to try again after a refusal.
-    pub fn on_puback(&mut self, pkid: u16, ack: Ack, retry_at_ms: i64) -> AckEffect {
+    pub(crate) fn on_puback(&mut self, pkid: u16, ack: Ack, retry_at_ms: i64) -> AckEffect {
         let Some(slot) = self.by_pkid.remove(&pkid) else {
             return AckEffect {
                 unknown: true,
@@ -317,28 +317,28 @@ impl Default for Backoff {
 }
 
 impl Backoff {
-    pub const MIN: Duration = Duration::from_secs(1);
-    pub const MAX: Duration = Duration::from_secs(60);
+    pub(crate) const MIN: Duration = Duration::from_secs(1);
+    pub(crate) const MAX: Duration = Duration::from_secs(60);
 
     /// The delay before the next attempt; `random` is any uniformly random u64.
-    pub fn next_delay(&mut self, random: u64) -> Duration {
+    pub(crate) fn next_delay(&mut self, random: u64) -> Duration {
         self.0.next_delay_jittered(random)
     }
 
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.0.reset();
     }
 }
 
 /// A small xorshift generator for jitter (not for secrets).
 #[derive(Debug, Clone)]
-pub struct Jitter(u64);
+pub(crate) struct Jitter(u64);
 
 impl Jitter {
-    pub fn new(seed: u64) -> Jitter {
+    pub(crate) fn new(seed: u64) -> Jitter {
         Jitter(seed | 1)
     }
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -352,24 +352,24 @@ impl Jitter {
 
 /// Tracks broker reachability and yields an outage record when it comes back.
 #[derive(Debug, Clone, Default)]
-pub struct Outage {
+pub(crate) struct Outage {
     down_since: Option<i64>,
 }
 
 impl Outage {
     /// The connection was lost (or a first attempt failed) at `now_ms`.
-    pub fn lost(&mut self, now_ms: i64) {
+    pub(crate) fn lost(&mut self, now_ms: i64) {
         if self.down_since.is_none() {
             self.down_since = Some(now_ms);
         }
     }
 
     /// Connected at `now_ms`: `(down_from, down_to)` when this ends an outage.
-    pub fn connected(&mut self, now_ms: i64) -> Option<(i64, i64)> {
+    pub(crate) fn connected(&mut self, now_ms: i64) -> Option<(i64, i64)> {
         self.down_since.take().map(|from| (from, now_ms.max(from)))
     }
 
-    pub fn down_since(&self) -> Option<i64> {
+    pub(crate) fn down_since(&self) -> Option<i64> {
         self.down_since
     }
 }

@@ -17,7 +17,7 @@ const REPROBE: Duration = Duration::from_secs(30);
 pub type Report = Box<dyn Fn(Health, String) + Send + Sync>;
 
 /// Handed, per played call, its seq and when its first audio went to the device.
-pub type FirstSample = mpsc::UnboundedSender<(u64, std::time::Instant)>;
+pub(crate) type FirstSample = mpsc::UnboundedSender<(u64, std::time::Instant)>;
 
 /// Run the announcer until the event stream closes. `latency` (for the benchmark) gets,
 /// per played call, its seq and the moment its first audio was handed to the device.
@@ -133,7 +133,7 @@ fn log_dropped(dropped: &[Call]) {
 
 /// Start the announcer when `[voice] where = "board"`: load the pack (a broken pack makes
 /// the `speaker` device "error", tickets go on) and feed it the engine's calls.
-pub fn start(
+pub(crate) fn start(
     config: &Arc<crate::config::Config>,
     handle: &crate::engine::Handle,
     health: &crate::devices::health::HealthTx,

@@ -54,14 +54,14 @@ pub struct VoiceConfig {
 
 /// Where announcements are played.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Place {
+pub(crate) enum Place {
     Board,
     Display,
     None,
 }
 
 impl Place {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Place::Board => "board",
             Place::Display => "display",
@@ -153,12 +153,12 @@ impl VoiceConfig {
         out
     }
 
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.enabled.unwrap_or(true)
     }
 
     /// Where it plays; `None` when disabled.
-    pub fn place(&self) -> Place {
+    pub(crate) fn place(&self) -> Place {
         if !self.enabled() {
             return Place::None;
         }
@@ -169,7 +169,7 @@ impl VoiceConfig {
         }
     }
 
-    pub fn pack_dir(&self) -> PathBuf {
+    pub(crate) fn pack_dir(&self) -> PathBuf {
         self.pack
             .as_ref()
             .map_or_else(|| PathBuf::from(DEFAULT_PACK), |p| p.get_ref().clone())
@@ -194,7 +194,7 @@ impl VoiceConfig {
     }
 
     /// The speech settings for a site (a valid config: call after `validate`).
-    pub fn speech(&self, config: &crate::config::Config) -> Speech {
+    pub(crate) fn speech(&self, config: &crate::config::Config) -> Speech {
         let text = self
             .template
             .as_ref()
@@ -228,7 +228,7 @@ impl VoiceConfig {
     }
 
     /// When voice is on: the pack loads and holds every clip the site needs.
-    pub fn check_pack(&self, config: &crate::config::Config) -> Vec<(Range<usize>, String)> {
+    pub(crate) fn check_pack(&self, config: &crate::config::Config) -> Vec<(Range<usize>, String)> {
         if self.place() == Place::None {
             return Vec::new();
         }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// espeak-ng writes 22 050 Hz mono 16-bit.
-pub const ESPEAK_RATE: u32 = 22_050;
+pub(crate) const ESPEAK_RATE: u32 = 22_050;
 
 /// Every clip the default pack holds: both dialects' number words, all 26 letters, the
 /// default template's phrases, and what `site` (a configured site) needs on top.

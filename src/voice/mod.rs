@@ -51,7 +51,7 @@ impl Voice {
     }
 
     /// The announcement of a call as audio.
-    pub fn render(&self, ticket: &str, counter: u16) -> wav::Pcm {
+    pub(crate) fn render(&self, ticket: &str, counter: u16) -> wav::Pcm {
         self.pack.render(&self.speech.script(ticket, counter))
     }
 

@@ -8,15 +8,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The manifest's file name inside a pack directory.
-pub const MANIFEST: &str = "pack.toml";
+pub(crate) const MANIFEST: &str = "pack.toml";
 
 /// Silence kept around each clip when trimming.
-pub const MARGIN_MS: u32 = 15;
+pub(crate) const MARGIN_MS: u32 = 15;
 
 /// `pack.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     /// What made the pack, for people ("espeak-ng vi", "giọng chị Lan, UBND phường X").
     #[serde(default)]
     pub voice: String,
@@ -28,7 +28,7 @@ pub struct Manifest {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ClipEntry {
+pub(crate) struct ClipEntry {
     /// File name relative to the pack directory.
     pub file: PathBuf,
     /// The words in the clip.
@@ -123,7 +123,7 @@ pub fn load(dir: &Path) -> Result<Pack, Vec<String>> {
 
 impl Pack {
     /// Clips the site needs that the pack lacks. The chime may be absent: it is generated.
-    pub fn missing(&self, needed: &[(String, String)]) -> Vec<String> {
+    pub(crate) fn missing(&self, needed: &[(String, String)]) -> Vec<String> {
         needed
             .iter()
             .filter(|(id, _)| id != CHIME && !self.clips.contains_key(id))
@@ -144,7 +144,7 @@ impl Pack {
     /// Assemble a script into a WAV file: clips back to back, pauses as silence, one
     /// allocation of the exact size. A missing clip is skipped (`layso check` and the
     /// daemon's start-up catch it first).
-    pub fn render_wav(&self, script: &[Step]) -> Vec<u8> {
+    pub(crate) fn render_wav(&self, script: &[Step]) -> Vec<u8> {
         let pause = |ms: u32| wav::samples_for(self.rate, ms) * 2;
         let total: usize = script
             .iter()
@@ -168,7 +168,7 @@ impl Pack {
     }
 
     /// The same as samples.
-    pub fn render(&self, script: &[Step]) -> Pcm {
+    pub(crate) fn render(&self, script: &[Step]) -> Pcm {
         let wav = self.render_wav(script);
         Pcm {
             rate: self.rate,

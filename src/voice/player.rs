@@ -20,7 +20,7 @@ pub enum Health {
 }
 
 impl Health {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Health::Ok => "ok",
             Health::Missing => "missing",
@@ -31,14 +31,14 @@ impl Health {
 
 /// Why playing failed, with the device state it means.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlayError {
+pub(crate) struct PlayError {
     pub health: Health,
     pub detail: String,
 }
 
 /// What a successful play measured.
 #[derive(Debug, Clone, Copy)]
-pub struct Played {
+pub(crate) struct Played {
     /// When the first audio bytes were handed to the device, on the monotonic clock (for
     /// the benchmark).
     pub first_sample: std::time::Instant,
@@ -59,7 +59,7 @@ const MISSING_HINTS: [&str; 5] = [
 ];
 
 impl Player {
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.kind {
             PlayerKind::Alsa { command, device } => format!(
                 "ALSA via `{command}`{}",
@@ -74,7 +74,7 @@ impl Player {
 
     /// Play a WAV (mono 16-bit). `name` names the file for the file player. Waits until
     /// the audio has been played (aplay exits when the device has drained it).
-    pub async fn play(&self, wav: &[u8], name: &str) -> Result<Played, PlayError> {
+    pub(crate) async fn play(&self, wav: &[u8], name: &str) -> Result<Played, PlayError> {
         match &self.kind {
             PlayerKind::File { dir } => {
                 let path: PathBuf = dir.join(format!("{name}.wav"));
@@ -156,7 +156,7 @@ impl Player {
     }
 
     /// Check the device by playing 50 ms of silence.
-    pub async fn probe(&self, rate: u32) -> Result<(), PlayError> {
+    pub(crate) async fn probe(&self, rate: u32) -> Result<(), PlayError> {
         let silence = super::wav::Pcm {
             rate,
             samples: vec![0; super::wav::samples_for(rate, 50)],

@@ -55,7 +55,7 @@ const LETTERS: [&str; 26] = [
 
 impl Word {
     /// The text a speaker says (and espeak-ng is given).
-    pub fn text(self) -> &'static str {
+    pub(crate) fn text(self) -> &'static str {
         match self {
             Word::Digit(d) => DIGITS[usize::from(d % 10)],
             Word::Muoi => "mười",
@@ -79,7 +79,7 @@ impl Word {
     }
 
     /// The clip id in a pack (ASCII, also the file name without `.wav`).
-    pub fn clip_id(self) -> String {
+    pub(crate) fn clip_id(self) -> String {
         match self {
             Word::Digit(d) => format!("so-{}", DIGIT_IDS[usize::from(d % 10)]),
             Word::Letter(c) => format!("chu-{}", c.to_ascii_lowercase()),
@@ -100,7 +100,7 @@ impl Word {
     }
 
     /// Every number word a dialect can use (the clips a pack needs for numbers).
-    pub fn number_words(d: Dialect) -> Vec<Word> {
+    pub(crate) fn number_words(d: Dialect) -> Vec<Word> {
         let mut v: Vec<Word> = (0..10).map(Word::Digit).collect();
         v.extend([Word::Muoi, Word::Muoi2, Word::Mot, Word::Lam, Word::Tram]);
         v.extend([Word::Trieu, Word::Ty]);
@@ -190,7 +190,7 @@ pub fn number(n: u32, d: Dialect) -> Vec<Word> {
 }
 
 /// Read digits one by one: "012" → "không một hai".
-pub fn digits(s: &str) -> Vec<Word> {
+pub(crate) fn digits(s: &str) -> Vec<Word> {
     s.bytes()
         .filter(u8::is_ascii_digit)
         .map(|b| Word::Digit(b - b'0'))
@@ -209,7 +209,12 @@ pub enum DigitsMode {
 /// Read a ticket label: letters by name, then the digits (as a number or one by one).
 /// `prefix_len` is the length of the service prefix (which may itself hold digits, read
 /// one by one); without it the label splits before its trailing digits.
-pub fn ticket(label: &str, prefix_len: Option<usize>, d: Dialect, mode: DigitsMode) -> Vec<Word> {
+pub(crate) fn ticket(
+    label: &str,
+    prefix_len: Option<usize>,
+    d: Dialect,
+    mode: DigitsMode,
+) -> Vec<Word> {
     let split = prefix_len
         .filter(|&p| p <= label.len() && label.is_char_boundary(p))
         .unwrap_or_else(|| label.trim_end_matches(|c: char| c.is_ascii_digit()).len());

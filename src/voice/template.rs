@@ -96,7 +96,7 @@ pub(crate) fn counter_name_id(n: u16) -> String {
 
 /// One step of an announcement.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     Clip { id: String, text: String },
     Pause(u32),
 }
@@ -141,7 +141,7 @@ impl Speech {
     }
 
     /// The script of one call: chime, then the template said `repeat` times.
-    pub fn script(&self, ticket: &str, counter: u16) -> Vec<Step> {
+    pub(crate) fn script(&self, ticket: &str, counter: u16) -> Vec<Step> {
         let mut once = Vec::new();
         for (i, seg) in self.template.segments.iter().enumerate() {
             if i > 0 {
@@ -204,7 +204,7 @@ impl Speech {
 
     /// Every clip this site can need, with its text, in a stable order: the chime,
     /// phrases, counter names, number words of the dialect, letters of the prefixes.
-    pub fn needed_clips(&self) -> Vec<(String, String)> {
+    pub(crate) fn needed_clips(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
         let mut add = |id: String, text: String| {
             if !out.iter().any(|(i, _)| *i == id) {

@@ -4,13 +4,13 @@
 use std::fmt;
 
 /// Sample rates a pack may use.
-pub const RATES: [u32; 4] = [16_000, 22_050, 44_100, 48_000];
+pub(crate) const RATES: [u32; 4] = [16_000, 22_050, 44_100, 48_000];
 
 /// Samples quieter than this (|s|, 16-bit) count as silence when trimming: about -36 dBFS.
-pub const SILENCE: i16 = 500;
+pub(crate) const SILENCE: i16 = 500;
 
 /// A clip whose loudest sample is below this is "silent" (about -30 dBFS).
-pub const MIN_PEAK: i16 = 1000;
+pub(crate) const MIN_PEAK: i16 = 1000;
 
 /// Mono 16-bit PCM audio.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +100,7 @@ pub fn parse(bytes: &[u8]) -> Result<Pcm, WavError> {
 }
 
 /// The 44-byte header of a mono 16-bit PCM WAV with `n` samples.
-pub fn header(rate: u32, n: usize) -> [u8; 44] {
+pub(crate) fn header(rate: u32, n: usize) -> [u8; 44] {
     let data = (n as u32).saturating_mul(2);
     let mut h = [0u8; 44];
     h[0..4].copy_from_slice(b"RIFF");
@@ -120,7 +120,7 @@ pub fn header(rate: u32, n: usize) -> [u8; 44] {
 
 impl Pcm {
     /// The whole WAV file.
-    pub fn to_wav(&self) -> Vec<u8> {
+    pub(crate) fn to_wav(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(44 + self.samples.len() * 2);
         out.extend_from_slice(&header(self.rate, self.samples.len()));
         for s in &self.samples {
@@ -130,7 +130,7 @@ impl Pcm {
     }
 
     /// The loudest sample's magnitude.
-    pub fn peak(&self) -> i16 {
+    pub(crate) fn peak(&self) -> i16 {
         self.samples
             .iter()
             .map(|s| s.saturating_abs())
@@ -148,7 +148,7 @@ impl Pcm {
 
     /// Cut leading and trailing silence, keeping `margin_ms` of it each side so word
     /// onsets and tails are not clipped.
-    pub fn trimmed(&self, margin_ms: u32) -> Pcm {
+    pub(crate) fn trimmed(&self, margin_ms: u32) -> Pcm {
         let loud = |s: &i16| s.saturating_abs() >= SILENCE;
         let Some(first) = self.samples.iter().position(loud) else {
             return Pcm {
@@ -168,12 +168,12 @@ impl Pcm {
 }
 
 /// Number of samples in `ms` milliseconds at `rate`.
-pub fn samples_for(rate: u32, ms: u32) -> usize {
+pub(crate) fn samples_for(rate: u32, ms: u32) -> usize {
     (u64::from(rate) * u64::from(ms) / 1000) as usize
 }
 
 /// A two-tone "ding-dong" (880 Hz then 659 Hz, decaying), the chime before a call.
-pub fn chime(rate: u32) -> Pcm {
+pub(crate) fn chime(rate: u32) -> Pcm {
     let mut samples = Vec::new();
     for (freq, ms) in [(880.0f32, 450u32), (659.25f32, 900u32)] {
         let n = samples_for(rate, ms);

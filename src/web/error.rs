@@ -17,7 +17,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(
+    pub(crate) fn new(
         status: StatusCode,
         code: &str,
         vi: impl Into<String>,
@@ -30,7 +30,7 @@ impl ApiError {
             message_en: en.into(),
         }
     }
-    pub fn unauthorized() -> Self {
+    pub(crate) fn unauthorized() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -38,7 +38,7 @@ impl ApiError {
             "A counter or admin credential is required (Authorization: Bearer …).",
         )
     }
-    pub fn forbidden(what: &str) -> Self {
+    pub(crate) fn forbidden(what: &str) -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -46,7 +46,7 @@ impl ApiError {
             format!("Wrong credential for {what}."),
         )
     }
-    pub fn bad_request(en: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(en: impl Into<String>) -> Self {
         let en = en.into();
         Self::new(
             StatusCode::BAD_REQUEST,
@@ -55,7 +55,7 @@ impl ApiError {
             en,
         )
     }
-    pub fn client_gone() -> Self {
+    pub(crate) fn client_gone() -> Self {
         Self::new(
             StatusCode::REQUEST_TIMEOUT,
             "client_gone",
@@ -63,7 +63,7 @@ impl ApiError {
             "The client closed the connection before the request was handled; nothing was issued.",
         )
     }
-    pub fn not_found(en: impl Into<String>) -> Self {
+    pub(crate) fn not_found(en: impl Into<String>) -> Self {
         let en = en.into();
         Self::new(
             StatusCode::NOT_FOUND,

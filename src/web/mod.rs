@@ -51,7 +51,7 @@ pub struct AppState {
     pub reprint: Option<Arc<printing::PrintDesk>>,
 }
 
-pub type Shared = Arc<AppState>;
+pub(crate) type Shared = Arc<AppState>;
 
 /// Build the router.
 pub fn router(state: Shared) -> Router {
@@ -82,7 +82,7 @@ async fn not_found() -> ApiError {
 // ---------------------------------------------------------------- JSON bodies
 
 /// A JSON body checked once: size, syntax, types and unknown fields, with a clear error.
-pub struct ApiJson<T>(pub T);
+pub(crate) struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;

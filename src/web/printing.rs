@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::{mpsc, watch};
 
 /// How long after issue a ticket may be reprinted (once).
-pub const REPRINT_WINDOW_MS: i64 = 5 * 60 * 1000;
+pub(crate) const REPRINT_WINDOW_MS: i64 = 5 * 60 * 1000;
 /// Recent tickets remembered for reprints.
 const KEEP: usize = 256;
 /// How long an issue answer waits to learn whether its job was queued.
@@ -34,7 +34,7 @@ struct Record {
 
 /// Why a reprint was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReprintRefusal {
+pub(crate) enum ReprintRefusal {
     /// No ticket has this token (never given, or long forgotten).
     UnknownToken,
     /// This ticket was reprinted already.
@@ -117,7 +117,7 @@ impl PrintDesk {
 
     /// Whether the job of ticket `seq` was queued: `None` if that is not known within a
     /// moment (the printer feed is behind).
-    pub async fn outcome(&self, seq: u64) -> Option<bool> {
+    pub(crate) async fn outcome(&self, seq: u64) -> Option<bool> {
         let mut rx = self.last_seq.subscribe();
         let _ = tokio::time::timeout(OUTCOME_WAIT, rx.wait_for(|s| *s >= seq)).await;
         let book = self.book.lock().ok()?;
@@ -130,7 +130,7 @@ impl PrintDesk {
     }
 
     /// A fresh single-use reprint token for ticket `seq` (None if it is not known).
-    pub fn token(&self, seq: u64) -> Option<String> {
+    pub(crate) fn token(&self, seq: u64) -> Option<String> {
         let mut raw = [0u8; 16];
         getrandom::fill(&mut raw).ok()?;
         let token: String = raw.iter().map(|b| format!("{b:02x}")).collect();
@@ -141,7 +141,7 @@ impl PrintDesk {
     }
 
     /// Reprint the ticket of `token` (at `now_ms`); returns its number.
-    pub fn reprint(&self, token: &str, now_ms: i64) -> Result<String, ReprintRefusal> {
+    pub(crate) fn reprint(&self, token: &str, now_ms: i64) -> Result<String, ReprintRefusal> {
         let mut book = self.book.lock().map_err(|_| ReprintRefusal::UnknownToken)?;
         let r = book
             .iter_mut()

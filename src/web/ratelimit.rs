@@ -20,7 +20,7 @@ impl RateLimiter {
 
     /// Whether a request from `ip` at `now_ms` may go ahead. Loopback is exempt: a kiosk
     /// screen attached to the board is local. `per_minute = 0` disables the limit.
-    pub fn allow(&mut self, ip: IpAddr, now_ms: i64) -> bool {
+    pub(crate) fn allow(&mut self, ip: IpAddr, now_ms: i64) -> bool {
         if ip.is_loopback() || self.per_minute == 0 {
             return true;
         }

@@ -19,7 +19,7 @@ pub struct Slot {
 /// Tracks the counters' current tickets and turns a change (a new call) into a blink schedule.
 /// Pure: time is passed in as milliseconds on any monotonic scale.
 #[derive(Debug, Clone)]
-pub struct CallBlinker {
+pub(crate) struct CallBlinker {
     counters: Vec<u16>,
     current: Vec<Option<String>>,
     blink_start: Vec<Option<u64>>,
@@ -29,7 +29,7 @@ pub struct CallBlinker {
 }
 
 impl CallBlinker {
-    pub fn new(counters: Vec<u16>, blink_ms: u64, period_ms: u64) -> Self {
+    pub(crate) fn new(counters: Vec<u16>, blink_ms: u64, period_ms: u64) -> Self {
         let n = counters.len();
         CallBlinker {
             counters,
@@ -44,7 +44,11 @@ impl CallBlinker {
     /// Takes the latest `counter -> ticket` map. A counter whose ticket changed to a new one
     /// starts blinking at `now_ms`; the very first map is the starting state and never blinks.
     /// Returns the counters that started blinking.
-    pub fn update(&mut self, calls: &BTreeMap<u16, Option<String>>, now_ms: u64) -> Vec<u16> {
+    pub(crate) fn update(
+        &mut self,
+        calls: &BTreeMap<u16, Option<String>>,
+        now_ms: u64,
+    ) -> Vec<u16> {
         let mut started = Vec::new();
         for (i, c) in self.counters.iter().enumerate() {
             let new = calls.get(c).cloned().flatten();
@@ -71,7 +75,7 @@ impl CallBlinker {
         }
     }
 
-    pub fn slots(&self, now_ms: u64) -> Vec<Slot> {
+    pub(crate) fn slots(&self, now_ms: u64) -> Vec<Slot> {
         self.counters
             .iter()
             .enumerate()
@@ -84,7 +88,7 @@ impl CallBlinker {
     }
 
     /// When the picture changes next without a new map (a blink edge or the blink's end).
-    pub fn next_change(&self, now_ms: u64) -> Option<u64> {
+    pub(crate) fn next_change(&self, now_ms: u64) -> Option<u64> {
         self.blink_start
             .iter()
             .flatten()

@@ -38,8 +38,8 @@ pub struct ButtonConfig {
 
 pub use crate::devices::button_action::ButtonActionConfig;
 
-pub const DEFAULT_DEBOUNCE_MS: u64 = 30;
-pub const DEFAULT_MIN_INTERVAL_MS: u64 = 1500;
+pub(crate) const DEFAULT_DEBOUNCE_MS: u64 = 30;
+pub(crate) const DEFAULT_MIN_INTERVAL_MS: u64 = 1500;
 
 impl ButtonConfig {
     pub fn debounce_ms(&self) -> u64 {
@@ -56,7 +56,7 @@ impl ButtonConfig {
     pub fn chip_path(&self) -> String {
         chip_path(self.chip.get_ref())
     }
-    pub fn display_name(&self) -> String {
+    pub(crate) fn display_name(&self) -> String {
         self.name
             .clone()
             .unwrap_or_else(|| format!("button {}:{}", self.chip.get_ref(), self.line.get_ref()))
@@ -126,48 +126,48 @@ pub struct CounterDisplayConfig {
     pub blink_period_ms: Option<Spanned<u64>>,
 }
 
-pub const DEFAULT_BLINK_MS: u64 = 3000;
-pub const DEFAULT_BLINK_PERIOD_MS: u64 = 250;
+pub(crate) const DEFAULT_BLINK_MS: u64 = 3000;
+pub(crate) const DEFAULT_BLINK_PERIOD_MS: u64 = 250;
 
 impl CounterDisplayConfig {
-    pub fn counter_list(&self) -> Vec<u16> {
+    pub(crate) fn counter_list(&self) -> Vec<u16> {
         self.counters
             .get_ref()
             .iter()
             .map(|c| *c.get_ref())
             .collect()
     }
-    pub fn group_digits(&self) -> usize {
+    pub(crate) fn group_digits(&self) -> usize {
         self.group_digits
             .as_ref()
             .map_or(8, |g| usize::from(*g.get_ref()))
     }
-    pub fn intensity(&self) -> u8 {
+    pub(crate) fn intensity(&self) -> u8 {
         self.intensity.as_ref().map_or(8, |v| *v.get_ref())
     }
-    pub fn spi_hz(&self) -> u32 {
+    pub(crate) fn spi_hz(&self) -> u32 {
         self.spi_hz.as_ref().map_or(1_000_000, |v| *v.get_ref())
     }
-    pub fn address(&self) -> u16 {
+    pub(crate) fn address(&self) -> u16 {
         self.address.as_ref().map_or(0x27, |v| *v.get_ref())
     }
-    pub fn columns(&self) -> usize {
+    pub(crate) fn columns(&self) -> usize {
         self.columns
             .as_ref()
             .map_or(16, |v| usize::from(*v.get_ref()))
     }
-    pub fn rows(&self) -> usize {
+    pub(crate) fn rows(&self) -> usize {
         self.rows.as_ref().map_or(2, |v| usize::from(*v.get_ref()))
     }
-    pub fn label(&self) -> &str {
+    pub(crate) fn label(&self) -> &str {
         self.label.as_deref().unwrap_or("Quầy")
     }
-    pub fn blink_ms(&self) -> u64 {
+    pub(crate) fn blink_ms(&self) -> u64 {
         self.blink_ms
             .as_ref()
             .map_or(DEFAULT_BLINK_MS, |v| *v.get_ref())
     }
-    pub fn blink_period_ms(&self) -> u64 {
+    pub(crate) fn blink_period_ms(&self) -> u64 {
         self.blink_period_ms
             .as_ref()
             .map_or(DEFAULT_BLINK_PERIOD_MS, |v| *v.get_ref())

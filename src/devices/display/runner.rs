@@ -13,7 +13,7 @@ use crate::backoff::Backoff;
 use crate::devices::health::{report_fn, Health, Report};
 
 /// Opens the real device for a counter display on linux-embedded-hal.
-pub fn open_surface(cfg: &CounterDisplayConfig) -> Result<Box<dyn CounterSurface>, String> {
+pub(crate) fn open_surface(cfg: &CounterDisplayConfig) -> Result<Box<dyn CounterSurface>, String> {
     match cfg.kind.get_ref() {
         DisplayKind::Max7219 => {
             crate::devices::max7219::open_linux(cfg).map(|s| Box::new(s) as Box<dyn CounterSurface>)

@@ -22,7 +22,7 @@ pub trait CounterSurface: Send {
 }
 
 /// How often a running display gets [`CounterSurface::refresh`].
-pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
+pub(crate) const REFRESH_EVERY: Duration = Duration::from_secs(60);
 
 /// Timing of the runner's retries (tests shorten it).
 #[derive(Debug, Clone)]

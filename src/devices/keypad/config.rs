@@ -109,7 +109,7 @@ impl KeypadBusConfig {
     }
 
     /// Bits per character on the wire.
-    pub fn bits_per_char(&self) -> u32 {
+    pub(crate) fn bits_per_char(&self) -> u32 {
         match self.parity {
             BusParity::None => 10,
             BusParity::Even | BusParity::Odd => 11,
@@ -117,7 +117,7 @@ impl KeypadBusConfig {
     }
 
     /// Estimated poll cycle with every keypad idle and answering (request, reply, t3.5 gaps).
-    pub fn estimated_cycle(&self) -> Duration {
+    pub(crate) fn estimated_cycle(&self) -> Duration {
         let baud = *self.baud.get_ref();
         let ch = char_time_us(baud, self.bits_per_char());
         let per_pad = ch * (8 + 9) + master_gap_us(baud, self.bits_per_char()) + 300;

@@ -36,21 +36,21 @@ pub struct LedBoardConfig {
 pub const DEFAULT_LED_TEXT: &str = "Số {ticket} - Quầy {counter}";
 
 impl LedBoardConfig {
-    pub fn baud(&self) -> u32 {
+    pub(crate) fn baud(&self) -> u32 {
         self.baud.as_ref().map_or(9600, |v| *v.get_ref())
     }
-    pub fn text_template(&self) -> &str {
+    pub(crate) fn text_template(&self) -> &str {
         self.text.as_ref().map_or(DEFAULT_LED_TEXT, |t| t.get_ref())
     }
     /// Whether calls at `counter` go to this board.
-    pub fn shows(&self, counter: u16) -> bool {
+    pub(crate) fn shows(&self, counter: u16) -> bool {
         match &self.counters {
             None => true,
             Some(list) => list.get_ref().iter().any(|c| *c.get_ref() == counter),
         }
     }
     /// The board address for a call at `counter`.
-    pub fn address_for(&self, counter: u16) -> u16 {
+    pub(crate) fn address_for(&self, counter: u16) -> u16 {
         if self.address_is_counter {
             counter
         } else {

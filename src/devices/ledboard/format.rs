@@ -19,7 +19,7 @@ pub enum AddressFormat {
 }
 
 impl AddressFormat {
-    pub fn max_value(self) -> u32 {
+    pub(crate) fn max_value(self) -> u32 {
         match self {
             AddressFormat::None | AddressFormat::U8 | AddressFormat::AsciiHex2 => 255,
             AddressFormat::AsciiDec2 => 99,
@@ -162,12 +162,12 @@ fn default_pad() -> u8 {
 }
 
 impl FrameConfig {
-    pub fn checksum_to(&self) -> ChecksumTo {
+    pub(crate) fn checksum_to(&self) -> ChecksumTo {
         self.checksum_to
             .as_ref()
             .map_or_else(ChecksumTo::default, |v| *v.get_ref())
     }
-    pub fn checksum_at(&self) -> ChecksumAt {
+    pub(crate) fn checksum_at(&self) -> ChecksumAt {
         self.checksum_at
             .as_ref()
             .map_or_else(ChecksumAt::default, |v| *v.get_ref())

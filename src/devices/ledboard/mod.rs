@@ -86,7 +86,7 @@ pub fn crc16_modbus(data: &[u8]) -> u16 {
 }
 
 /// The checksum bytes over `data` in the template's format.
-pub fn checksum_bytes(kind: Checksum, format: ChecksumFormat, data: &[u8]) -> Vec<u8> {
+pub(crate) fn checksum_bytes(kind: Checksum, format: ChecksumFormat, data: &[u8]) -> Vec<u8> {
     let (value, width): (u16, usize) = match kind {
         Checksum::None => return Vec::new(),
         Checksum::Xor => (u16::from(data.iter().fold(0u8, |a, b| a ^ b)), 1),
@@ -117,7 +117,7 @@ fn checksum_len(cfg: &FrameConfig) -> usize {
 
 /// Encodes text per the template: character encoding, then width, alignment and padding;
 /// Modbus register writes are padded to an even byte count.
-pub fn encode_text(cfg: &FrameConfig, text: &str) -> Vec<u8> {
+pub(crate) fn encode_text(cfg: &FrameConfig, text: &str) -> Vec<u8> {
     let mut bytes: Vec<u8> = match cfg.encoding {
         TextEncoding::Utf8 => text.as_bytes().to_vec(),
         TextEncoding::Transliterated => super::translit::to_printable_ascii(text).into_bytes(),
@@ -352,7 +352,7 @@ pub fn decode_frame(cfg: &FrameConfig, buf: &[u8]) -> Result<Decoded, FrameError
 
 /// Checks a frame template for contradictions. Spans are `None` when the frame table as a whole
 /// is at fault.
-pub fn validate_frame(cfg: &FrameConfig) -> Vec<(Option<Range<usize>>, String)> {
+pub(crate) fn validate_frame(cfg: &FrameConfig) -> Vec<(Option<Range<usize>>, String)> {
     let mut errs = Vec::new();
     if cfg.checksum_at() == ChecksumAt::BeforeSuffix && cfg.checksum_to() == ChecksumTo::EndOfSuffix
     {
@@ -384,7 +384,7 @@ pub fn validate_frame(cfg: &FrameConfig) -> Vec<(Option<Range<usize>>, String)> 
 }
 
 /// Checks a text template: only `{ticket}` and `{counter}` placeholders.
-pub fn check_text_template(t: &str) -> Result<(), String> {
+pub(crate) fn check_text_template(t: &str) -> Result<(), String> {
     let mut rest = t;
     while let Some(open) = rest.find('{') {
         let after = &rest[open + 1..];
@@ -403,7 +403,7 @@ pub fn check_text_template(t: &str) -> Result<(), String> {
 }
 
 /// The text for a call: the template with `{ticket}` and `{counter}` filled in.
-pub fn render_text(template: &str, call: &Call) -> String {
+pub(crate) fn render_text(template: &str, call: &Call) -> String {
     template
         .replace("{ticket}", &call.ticket)
         .replace("{counter}", &call.counter.to_string())

@@ -45,7 +45,7 @@ impl PrinterHandle {
     }
 
     /// Last known state and detail (`None` before the first connection attempt).
-    pub fn state(&self) -> Option<(PrinterState, String)> {
+    pub(crate) fn state(&self) -> Option<(PrinterState, String)> {
         self.shared.state.lock().ok().and_then(|s| s.clone())
     }
 }

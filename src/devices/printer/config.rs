@@ -245,7 +245,7 @@ const MAX_LINE_CHARS: usize = 200;
 
 impl PrinterConfig {
     /// A config with defaults for `transport`; set `path` or `host` as needed.
-    pub fn new(transport: TransportKind) -> Self {
+    pub(crate) fn new(transport: TransportKind) -> Self {
         PrinterConfig {
             transport: sp(transport),
             path: None,
@@ -279,7 +279,7 @@ impl PrinterConfig {
         c
     }
 
-    pub fn transport(&self) -> TransportKind {
+    pub(crate) fn transport(&self) -> TransportKind {
         *self.transport.get_ref()
     }
 
@@ -292,26 +292,26 @@ impl PrinterConfig {
         }
     }
 
-    pub fn path_buf(&self) -> Option<PathBuf> {
+    pub(crate) fn path_buf(&self) -> Option<PathBuf> {
         self.path.as_ref().map(|p| PathBuf::from(p.get_ref()))
     }
 
-    pub fn poll_interval(&self) -> Duration {
+    pub(crate) fn poll_interval(&self) -> Duration {
         Duration::from_millis(*self.poll_interval_ms.get_ref())
     }
 
-    pub fn status_timeout(&self) -> Duration {
+    pub(crate) fn status_timeout(&self) -> Duration {
         Duration::from_millis(*self.status_timeout_ms.get_ref())
     }
 
     /// Whether `DLE EOT` status is queried.
-    pub fn status_enabled(&self) -> bool {
+    pub(crate) fn status_enabled(&self) -> bool {
         self.status
             .unwrap_or(self.transport() != TransportKind::File)
     }
 
     /// The deadline for a job issued at `issued_at_ms`: issue time plus `print_timeout_s`.
-    pub fn deadline_for(&self, issued_at_ms: i64) -> i64 {
+    pub(crate) fn deadline_for(&self, issued_at_ms: i64) -> i64 {
         issued_at_ms.saturating_add((*self.print_timeout_s.get_ref()).saturating_mul(1000) as i64)
     }
 

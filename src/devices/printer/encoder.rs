@@ -72,12 +72,12 @@ impl TicketEncoder {
         Ok(enc)
     }
 
-    pub fn config(&self) -> &PrinterConfig {
+    pub(crate) fn config(&self) -> &PrinterConfig {
         &self.cfg
     }
 
     /// The QR content for `job`: the job's own, else the layout template (if QR is on).
-    pub fn qr_content(&self, job: &PrintJob) -> Option<String> {
+    pub(crate) fn qr_content(&self, job: &PrintJob) -> Option<String> {
         let l = &self.cfg.layout;
         if !l.qr {
             return None;

@@ -5,16 +5,16 @@ use super::raster::Bitmap;
 use qrcodegen::{QrCode, QrCodeEcc};
 
 /// Largest QR payload accepted (bytes); longer content is not printed as a QR code.
-pub const MAX_QR_BYTES: usize = 512;
+pub(crate) const MAX_QR_BYTES: usize = 512;
 
 /// Append the printer's native QR command for `data`.
-pub fn native(out: &mut Vec<u8>, data: &str, module: u8) {
+pub(crate) fn native(out: &mut Vec<u8>, data: &str, module: u8) {
     escpos::qr_native(out, data.as_bytes(), module, QrEcc::M);
 }
 
 /// The QR code for `data` at error correction M, `module` dots per module, no quiet zone
 /// (the paper margin and feeds give it). `None` if the data does not fit in a QR code.
-pub fn raster(data: &str, module: u8) -> Option<Bitmap> {
+pub(crate) fn raster(data: &str, module: u8) -> Option<Bitmap> {
     let code = QrCode::encode_binary(data.as_bytes(), QrCodeEcc::Medium).ok()?;
     Some(draw(&code, module))
 }

@@ -6,7 +6,8 @@ use unicode_normalization::UnicodeNormalization;
 
 /// The embedded font: DejaVu Sans Bold (Bitstream Vera licence, `assets/fonts/`). It has
 /// every precomposed Vietnamese letter.
-pub static FONT_BYTES: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold-vi.ttf");
+pub(crate) static FONT_BYTES: &[u8] =
+    include_bytes!("../../../assets/fonts/DejaVuSans-Bold-vi.ttf");
 
 /// Coverage at or above this (0–255) becomes a black dot.
 const INK_THRESHOLD: u8 = 100;
@@ -49,10 +50,10 @@ impl Bitmap {
     pub fn height(&self) -> usize {
         self.height
     }
-    pub fn bytes_per_row(&self) -> usize {
+    pub(crate) fn bytes_per_row(&self) -> usize {
         self.bpr
     }
-    pub fn data(&self) -> &[u8] {
+    pub(crate) fn data(&self) -> &[u8] {
         &self.data
     }
 
@@ -71,7 +72,7 @@ impl Bitmap {
     }
 
     /// Fill a rectangle with black (clipped).
-    pub fn fill(&mut self, x: usize, y: usize, w: usize, h: usize) {
+    pub(crate) fn fill(&mut self, x: usize, y: usize, w: usize, h: usize) {
         for yy in y..(y + h).min(self.height) {
             for xx in x..(x + w).min(self.width) {
                 self.set(xx, yy);
@@ -207,14 +208,14 @@ impl TextRenderer {
     }
 
     /// Rasterize every character of `text` at `px` now, so later encodes hit the cache.
-    pub fn warm(&mut self, text: &str, px: u32) {
+    pub(crate) fn warm(&mut self, text: &str, px: u32) {
         for c in text.nfc() {
             self.glyph(c, px);
         }
     }
 
     /// Width in dots of `text` (already NFC) at `px`.
-    pub fn measure(&mut self, text: &str, px: u32) -> usize {
+    pub(crate) fn measure(&mut self, text: &str, px: u32) -> usize {
         let mut pen = 0.0f32;
         for c in text.chars() {
             pen += self.glyph(c, px).advance;
@@ -224,7 +225,7 @@ impl TextRenderer {
 
     /// Split `text` (NFC-normalized here) into lines at most `max_width` dots wide, breaking
     /// at spaces, and inside a word only when the word alone is too wide.
-    pub fn wrap(&mut self, text: &str, px: u32, max_width: usize) -> Vec<String> {
+    pub(crate) fn wrap(&mut self, text: &str, px: u32, max_width: usize) -> Vec<String> {
         let text: String = text.nfc().collect();
         let mut lines = Vec::new();
         let mut cur = String::new();
@@ -318,7 +319,7 @@ impl TextRenderer {
 /// Place `img` cropped to its ink, horizontally centred on a `paper_width` line. With
 /// `pad` the left offset is part of the image (white dots); without, the image is just the
 /// ink and the printer centres it (`ESC a 1`). Returns `None` for a blank line.
-pub fn centred(img: &Bitmap, paper_width: usize, pad: bool) -> Option<Bitmap> {
+pub(crate) fn centred(img: &Bitmap, paper_width: usize, pad: bool) -> Option<Bitmap> {
     let (x0, y0, x1, y1) = img.ink_bbox()?;
     let ink = img.crop(x0, y0, x1 - x0, y1 - y0);
     if !pad {

@@ -27,7 +27,7 @@ pub enum PrinterState {
 
 impl PrinterState {
     /// Every state, in declaration order (for tests that go through all of them).
-    pub const ALL: [PrinterState; 7] = [
+    pub(crate) const ALL: [PrinterState; 7] = [
         PrinterState::Ok,
         PrinterState::PaperNearEnd,
         PrinterState::PaperOut,
@@ -37,7 +37,7 @@ impl PrinterState {
         PrinterState::Unreachable,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             PrinterState::Ok => "ok",
             PrinterState::PaperNearEnd => "paper_near_end",
@@ -50,7 +50,7 @@ impl PrinterState {
     }
 
     /// Whether a ticket sent now would print now.
-    pub fn can_print(self) -> bool {
+    pub(crate) fn can_print(self) -> bool {
         matches!(self, PrinterState::Ok | PrinterState::PaperNearEnd)
     }
 }
@@ -89,7 +89,7 @@ impl ReplyScanner {
     }
 
     /// Bytes skipped so far (strays, XON/XOFF, ASB blocks).
-    pub fn skipped(&self) -> usize {
+    pub(crate) fn skipped(&self) -> usize {
         self.skipped
     }
 }

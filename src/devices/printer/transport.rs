@@ -15,11 +15,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::time::{timeout, Instant};
 
 /// A byte stream to the printer.
-pub trait PrinterIo: AsyncRead + AsyncWrite + Unpin + Send {}
+pub(crate) trait PrinterIo: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> PrinterIo for T {}
 
 /// A live connection to a printer.
-pub struct Link {
+pub(crate) struct Link {
     io: Box<dyn PrinterIo>,
     /// Where it goes, for log lines.
     pub target: String,
@@ -27,7 +27,7 @@ pub struct Link {
 
 /// Why a transport operation failed (the message says what was wrong).
 #[derive(Debug, thiserror::Error)]
-pub enum TransportError {
+pub(crate) enum TransportError {
     #[error("cannot open printer {target}: {source}")]
     Open {
         target: String,
@@ -56,7 +56,7 @@ pub enum TransportError {
 }
 
 /// Open the transport configured in `cfg`, within `limit`.
-pub async fn connect(cfg: &PrinterConfig, limit: Duration) -> Result<Link, TransportError> {
+pub(crate) async fn connect(cfg: &PrinterConfig, limit: Duration) -> Result<Link, TransportError> {
     let target = describe(cfg);
     let t = target.clone();
     match timeout(limit, open(cfg, &target)).await {
@@ -70,7 +70,7 @@ pub async fn connect(cfg: &PrinterConfig, limit: Duration) -> Result<Link, Trans
 }
 
 /// "serial /dev/ttyUSB0 @19200", "tcp 10.0.0.5:9100", "file ./var/printer.bin".
-pub fn describe(cfg: &PrinterConfig) -> String {
+pub(crate) fn describe(cfg: &PrinterConfig) -> String {
     let path = cfg.path.as_ref().map_or("?", |p| p.get_ref().as_str());
     match cfg.transport() {
         TransportKind::Serial => format!("serial {path} @{}", cfg.baud.get_ref()),
@@ -172,7 +172,11 @@ pub fn wire_time(bytes: usize, baud: u32) -> Duration {
 
 impl Link {
     /// Write all of `bytes` and flush, within `limit`.
-    pub async fn send(&mut self, bytes: &[u8], limit: Duration) -> Result<(), TransportError> {
+    pub(crate) async fn send(
+        &mut self,
+        bytes: &[u8],
+        limit: Duration,
+    ) -> Result<(), TransportError> {
         let target = self.target.clone();
         let io = &mut self.io;
         let fut = async {
@@ -216,7 +220,7 @@ impl Link {
 
     /// Send `DLE EOT 1, 2, 4` one after the other and collect the replies, each within
     /// `per_query`. A query without reply leaves its field `None`; a dead link is an error.
-    pub async fn poll_status(
+    pub(crate) async fn poll_status(
         &mut self,
         per_query: Duration,
     ) -> Result<StatusReplies, TransportError> {
@@ -264,7 +268,7 @@ impl Link {
 }
 
 /// Connect, send `bytes` once and close (for `layso print-test`).
-pub async fn send_once(cfg: &PrinterConfig, bytes: &[u8]) -> Result<(), TransportError> {
+pub(crate) async fn send_once(cfg: &PrinterConfig, bytes: &[u8]) -> Result<(), TransportError> {
     let mut link = connect(cfg, Duration::from_secs(5)).await?;
     let limit = match cfg.transport() {
         TransportKind::Serial => {
