@@ -2,86 +2,47 @@
 //! error (axum's own rejections too) has the documented JSON body, counters are not
 //! enumerable without a credential, and the kiosk's print outcome and single-use reprint.
 
-use axum::body::Body;
-use axum::extract::connect_info::MockConnectInfo;
-use axum::http::Request;
-use layso::engine::{self, Handle, Options, SystemClock};
+#[path = "support/api.rs"]
+mod api;
+
+use api::{assert_error, Api, Setup};
+use axum::http::StatusCode;
 use layso::web::printing::PrintDesk;
-use layso::web::{self, ratelimit::RateLimiter, AppState};
 use serde_json::Value;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::sync::mpsc;
-use tower::ServiceExt;
 
-struct Api {
-    router: axum::Router,
-    handle: Handle,
-    config: Arc<layso::config::Config>,
-    _dir: tempfile::TempDir,
+fn api(reprint: Option<Arc<PrintDesk>>) -> Api {
+    Api::start(Setup {
+        reprint,
+        ..Setup::default()
+    })
 }
 
-fn api(desk: Option<Arc<PrintDesk>>) -> Api {
-    let dir = tempfile::tempdir().expect("tmp");
-    let text = include_str!("../config/dev.toml");
-    let mut config = layso::config::parse(text, "dev.toml", None).expect("dev config");
-    config.store.path = dir.path().join("store");
-    let config = Arc::new(config);
-    let (log, report) =
-        layso::log::EventLog::open(&config.store.path, &config.site.id, 0).expect("store");
-    let opts = Options {
-        clock: Box::new(SystemClock),
-        watchdog: None,
-        stall_after: None,
-        quota_bytes: None,
-    };
-    let handle = engine::start(config.clone(), log, report, opts).expect("engine");
-    let (_tx, rx) = tokio::sync::watch::channel(None);
-    let state = Arc::new(AppState {
-        handle: handle.clone(),
-        config: config.clone(),
-        started_at: 0,
-        rate: Mutex::new(RateLimiter::new(config.web.kiosk_rate_per_minute)),
-        uplink: rx,
-        reprint: desk,
-    });
-    let router =
-        web::router(state).layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
-    Api {
-        router,
-        handle,
-        config,
-        _dir: dir,
-    }
-}
-
-impl Api {
+/// The guards' own requests: a Host header as a browser sends, these headers and nothing
+/// else; a body that is not JSON comes back as a string saying so.
+trait GuardRequests {
     async fn send(
         &self,
         method: &str,
         path: &str,
         headers: &[(&str, &str)],
         body: &str,
-    ) -> (u16, Value) {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "127.0.0.1:8080");
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let req = req.body(Body::from(body.to_string())).expect("request");
-        let resp = self.router.clone().oneshot(req).await.expect("response");
-        let status = resp.status().as_u16();
-        let ct = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-            .await
-            .expect("body");
+    ) -> (StatusCode, Value);
+    async fn waiting(&self) -> u64;
+}
+
+impl GuardRequests for Api {
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (StatusCode, Value) {
+        let mut all = vec![("host", "127.0.0.1:8080")];
+        all.extend_from_slice(headers);
+        let (status, ct, bytes) = self.request(method, path, &all, body).await;
         let v = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
             Value::String(format!(
                 "not JSON ({ct}): {}",
@@ -98,19 +59,6 @@ impl Api {
 }
 
 const JSON: (&str, &str) = ("content-type", "application/json");
-
-#[track_caller]
-fn assert_error(got: &(u16, Value), status: u16, code: &str) {
-    assert_eq!(got.0, status, "{}", got.1);
-    assert_eq!(got.1["error"], code, "{}", got.1);
-    for k in ["message_vi", "message_en"] {
-        assert!(
-            got.1[k].as_str().is_some_and(|m| !m.is_empty()),
-            "{k} missing: {}",
-            got.1
-        );
-    }
-}
 
 #[tokio::test]
 async fn cross_site_and_non_json_requests_change_nothing() {

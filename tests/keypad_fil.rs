@@ -9,42 +9,15 @@ mod queue_sink;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use keypad_sim::{SimBus, SimOptions};
+use keypad_sim::{bus_config as config, wait_for, SimBus, SimOptions};
 use layso::devices::keypad::{self, KeyAction, KeypadBusConfig};
 use layso_keypad::segments::render;
 use layso_keypad::KeyCode;
 use queue_sink::QueueSink;
 
 type Reports = Arc<Mutex<Vec<(u16, bool, String)>>>;
-
-fn config(path: &std::path::Path, pads: &[(u8, u16)]) -> KeypadBusConfig {
-    let list: Vec<String> = pads
-        .iter()
-        .map(|(a, c)| format!("{{ address = {a}, counter = {c} }}"))
-        .collect();
-    let text = format!(
-        "path = \"{}\"\nbaud = 19200\ntimeout_ms = 30\nrs485_rts = true\nkeypads = [{}]\n",
-        path.display(),
-        list.join(", ")
-    );
-    match toml::from_str(&text) {
-        Ok(c) => c,
-        Err(e) => panic!("test config does not parse: {e}\n{text}"),
-    }
-}
-
-/// Wait (bounded) until `cond` holds; panics with `what` on timeout.
-async fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let end = Instant::now() + limit;
-    while !cond() {
-        if Instant::now() > end {
-            panic!("timed out after {limit:?} waiting for: {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
 
 type Task = tokio::task::JoinHandle<Result<(), keypad::KeypadError>>;
 

@@ -13,6 +13,8 @@ mod mosquitto;
 mod pages_daemon;
 #[path = "support/printer_emu/mod.rs"]
 mod printer_emu;
+#[path = "support/wall.rs"]
+mod wall;
 
 use chromium::{Driver, Page};
 use layso::devices::printer::PrinterState;
@@ -68,19 +70,8 @@ fn ensure(cond: bool, msg: impl FnOnce() -> String) -> Result<(), String> {
 
 /// `dd/mm HH:MM` of `ms` shifted by `offset_min` (what the page must show for the site zone).
 fn dd_mm_hh_mm(ms: i64, offset_min: i64) -> String {
-    let s = (ms + offset_min * 60_000).div_euclid(1000);
-    let days = s.div_euclid(86_400);
-    let secs = s.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    format!("{d:02}/{m:02} {:02}:{:02}", secs / 3600, (secs / 60) % 60)
+    let w = wall::wall(ms, offset_min);
+    format!("{:02}/{:02} {:02}:{:02}", w.day, w.month, w.hour, w.minute)
 }
 
 /// Runs `layso status` against the daemon's config: (exit code, stdout, stderr).

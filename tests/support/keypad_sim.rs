@@ -20,9 +20,13 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+#[path = "rng.rs"]
+mod rng;
+
 use layso_keypad::regs::char_time_us;
 use layso_keypad::segments::render;
 use layso_keypad::{KeyCode, Keypad, KeypadConfig, Layout};
+use rng::Rng;
 
 /// Settings of a simulated bus.
 #[derive(Clone, Debug)]
@@ -105,19 +109,6 @@ pub struct SimBus {
     shared: Arc<Mutex<Shared>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        p > 0.0 && (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
 }
 
 struct SimPad {
@@ -443,5 +434,34 @@ fn run(opts: SimOptions, master: OwnedFd, shared: Arc<Mutex<Shared>>, stop: Arc<
                 unsafe { libc::poll(&mut pfd, 1, 1) };
             }
         }
+    }
+}
+
+/// The daemon's keypad bus settings for the simulated bus at `path`: 19200 baud, 30 ms
+/// timeout, RS-485 RTS, and these `(address, counter)` keypads.
+pub fn bus_config(path: &Path, pads: &[(u8, u16)]) -> layso::devices::keypad::KeypadBusConfig {
+    let list: Vec<String> = pads
+        .iter()
+        .map(|(a, c)| format!("{{ address = {a}, counter = {c} }}"))
+        .collect();
+    let text = format!(
+        "path = \"{}\"\nbaud = 19200\ntimeout_ms = 30\nrs485_rts = true\nkeypads = [{}]\n",
+        path.display(),
+        list.join(", ")
+    );
+    match toml::from_str(&text) {
+        Ok(c) => c,
+        Err(e) => panic!("test config does not parse: {e}\n{text}"),
+    }
+}
+
+/// Wait (bounded) until `cond` holds; panics with `what` on timeout.
+pub async fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let end = Instant::now() + limit;
+    while !cond() {
+        if Instant::now() > end {
+            panic!("timed out after {limit:?} waiting for: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }

@@ -2,3 +2,5 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod kiosk;
+pub mod rng;
