@@ -1,5 +1,6 @@
 //! The HTTP API in process: the happy path and every documented error.
 
+#[macro_use]
 #[path = "support/api.rs"]
 mod api;
 
@@ -97,65 +98,23 @@ async fn documented_errors() {
     let a = api([127, 0, 0, 1]);
     let t = "/api/v1/tickets";
     let big = format!(r#"{{"service":"{}"}}"#, "A".repeat(10_000));
-    a.assert_refused(&[
-        (
-            "POST",
-            t,
-            None,
-            r#"{"service":"Z"}"#,
-            404,
-            "unknown_service",
-        ),
-        ("POST", t, None, r#"{"service":"A""#, 400, "bad_request"),
-        (
-            "POST",
-            t,
-            None,
-            r#"{"service":"A","colour":1}"#,
-            400,
-            "bad_request",
-        ),
-        ("POST", t, None, r#"{"service":7}"#, 400, "bad_request"),
-        ("POST", t, None, &big, 413, "payload_too_large"),
-    ])
+    a.assert_refused(&rows! {
+        "POST", t, None, r#"{"service":"Z"}"#, 404, "unknown_service";
+        "POST", t, None, r#"{"service":"A""#, 400, "bad_request";
+        "POST", t, None, r#"{"service":"A","colour":1}"#, 400, "bad_request";
+        "POST", t, None, r#"{"service":7}"#, 400, "bad_request";
+        "POST", t, None, &big, 413, "payload_too_large";
+    })
     .await;
     let n = "/api/v1/counters/1/next";
-    a.assert_refused(&[
-        ("POST", n, None, "", 401, "unauthorized"),
-        ("POST", n, Some("counter2-dev"), "", 403, "forbidden"),
-        (
-            "POST",
-            "/api/v1/counters/9/next",
-            Some("counter1-dev"),
-            "",
-            403,
-            "forbidden",
-        ),
-        (
-            "POST",
-            "/api/v1/counters/9/next",
-            Some("admin-dev"),
-            "",
-            404,
-            "unknown_counter",
-        ),
-        (
-            "POST",
-            "/api/v1/counters/x/next",
-            Some("counter1-dev"),
-            "",
-            400,
-            "bad_request",
-        ),
-        (
-            "POST",
-            "/api/v1/counters/1/dance",
-            Some("counter1-dev"),
-            "",
-            404,
-            "not_found",
-        ),
-    ])
+    a.assert_refused(&rows! {
+        "POST", n, None, "", 401, "unauthorized";
+        "POST", n, Some("counter2-dev"), "", 403, "forbidden";
+        "POST", "/api/v1/counters/9/next", Some("counter1-dev"), "", 403, "forbidden";
+        "POST", "/api/v1/counters/9/next", Some("admin-dev"), "", 404, "unknown_counter";
+        "POST", "/api/v1/counters/x/next", Some("counter1-dev"), "", 400, "bad_request";
+        "POST", "/api/v1/counters/1/dance", Some("counter1-dev"), "", 404, "not_found";
+    })
     .await;
     let empty = a.call("POST", n, Some("counter1-dev"), "").await;
     assert_error(&empty, 409, "empty_queue");
@@ -163,48 +122,20 @@ async fn documented_errors() {
         .as_str()
         .unwrap_or("")
         .contains("Không có khách đang chờ"));
-    a.assert_refused(&[
-        (
-            "POST",
-            "/api/v1/counters/1/recall",
-            Some("counter1-dev"),
-            "",
-            409,
-            "no_current_ticket",
-        ),
-        (
-            "POST",
-            "/api/v1/counters/1/transfer",
-            Some("counter1-dev"),
-            "{}",
-            400,
-            "bad_request",
-        ),
-    ])
+    a.assert_refused(&rows! {
+        "POST", "/api/v1/counters/1/recall", Some("counter1-dev"), "", 409, "no_current_ticket";
+        "POST", "/api/v1/counters/1/transfer", Some("counter1-dev"), "{}", 400, "bad_request";
+    })
     .await;
     a.call("POST", "/api/v1/counters/1/pause", Some("counter1-dev"), "")
         .await;
     a.call("POST", t, None, r#"{"service":"A"}"#).await;
-    a.assert_refused(&[
-        ("POST", n, Some("counter1-dev"), "", 409, "counter_paused"),
-        (
-            "GET",
-            "/api/v1/admin/whoami",
-            Some("counter1-dev"),
-            "",
-            403,
-            "forbidden",
-        ),
-        ("GET", "/api/v1/nothing", None, "", 404, "not_found"),
-        (
-            "POST",
-            "/api/v1/printer/reprint-last",
-            None,
-            "",
-            409,
-            "no_printer",
-        ),
-    ])
+    a.assert_refused(&rows! {
+        "POST", n, Some("counter1-dev"), "", 409, "counter_paused";
+        "GET", "/api/v1/admin/whoami", Some("counter1-dev"), "", 403, "forbidden";
+        "GET", "/api/v1/nothing", None, "", 404, "not_found";
+        "POST", "/api/v1/printer/reprint-last", None, "", 409, "no_printer";
+    })
     .await;
 }
 

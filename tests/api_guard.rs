@@ -2,6 +2,7 @@
 //! error (axum's own rejections too) has the documented JSON body, counters are not
 //! enumerable without a credential, and the kiosk's print outcome and single-use reprint.
 
+#[macro_use]
 #[path = "support/api.rs"]
 mod api;
 
@@ -30,7 +31,18 @@ trait GuardRequests {
         body: &str,
     ) -> (StatusCode, Value);
     async fn waiting(&self) -> u64;
+    async fn assert_sent_refused(&self, rows: &[SentRefused<'_>]);
 }
+
+/// A request (method, path, headers, body) and the status and error code it must get.
+type SentRefused<'a> = (
+    &'a str,
+    &'a str,
+    &'a [(&'a str, &'a str)],
+    &'a str,
+    u16,
+    &'a str,
+);
 
 impl GuardRequests for Api {
     async fn send(
@@ -56,6 +68,13 @@ impl GuardRequests for Api {
         let (_, v) = self.send("GET", "/api/v1/state", &[], "").await;
         v["services"][0]["waiting"].as_u64().unwrap_or(u64::MAX)
     }
+
+    /// Sends the rows in order; each must get the documented error body.
+    async fn assert_sent_refused(&self, rows: &[SentRefused<'_>]) {
+        for &(method, path, headers, body, status, code) in rows {
+            assert_error(&self.send(method, path, headers, body).await, status, code);
+        }
+    }
 }
 
 const JSON: (&str, &str) = ("content-type", "application/json");
@@ -71,35 +90,22 @@ async fn cross_site_and_non_json_requests_change_nothing() {
         "application/x-www-form-urlencoded",
         "multipart/form-data; boundary=x",
     ] {
-        assert_error(
-            &a.send("POST", t, &[("content-type", ct)], body).await,
-            415,
-            "unsupported_media_type",
-        );
+        a.assert_sent_refused(&rows! {
+            "POST", t, &[("content-type", ct)], body, 415, "unsupported_media_type";
+        })
+        .await;
     }
-    assert_error(
-        &a.send("POST", t, &[], body).await,
-        415,
-        "unsupported_media_type",
-    );
-    assert_error(
-        &a.send("POST", t, &[JSON, ("origin", "http://evil.example")], body)
-            .await,
-        403,
-        "cross_site",
-    );
-    assert_error(
-        &a.send("POST", t, &[JSON, ("origin", "null")], body).await,
-        403,
-        "cross_site",
-    );
+    a.assert_sent_refused(&rows! {
+        "POST", t, &[], body, 415, "unsupported_media_type";
+        "POST", t, &[JSON, ("origin", "http://evil.example")], body, 403, "cross_site";
+        "POST", t, &[JSON, ("origin", "null")], body, 403, "cross_site";
+    })
+    .await;
     for site in ["cross-site", "same-site"] {
-        assert_error(
-            &a.send("POST", t, &[JSON, ("sec-fetch-site", site)], body)
-                .await,
-            403,
-            "cross_site",
-        );
+        a.assert_sent_refused(&rows! {
+            "POST", t, &[JSON, ("sec-fetch-site", site)], body, 403, "cross_site";
+        })
+        .await;
     }
     // Counter actions and reprints are guarded the same way.
     assert_error(
@@ -171,79 +177,35 @@ async fn cross_site_and_non_json_requests_change_nothing() {
 async fn every_error_has_the_json_body() {
     let a = api(None);
     // 405 on a known path, with the Allow header kept.
-    assert_error(
-        &a.send("GET", "/api/v1/tickets", &[], "").await,
-        405,
-        "method_not_allowed",
-    );
-    assert_error(
-        &a.send("DELETE", "/api/v1/state", &[], "").await,
-        405,
-        "method_not_allowed",
-    );
-    // Unknown routes.
-    assert_error(&a.send("GET", "/nope", &[], "").await, 404, "not_found");
-    assert_error(
-        &a.send("POST", "/api/v1/nope", &[JSON], "{}").await,
-        404,
-        "not_found",
-    );
-    // Bad query strings.
-    assert_error(
-        &a.send("GET", "/api/v1/events?after=abc", &[], "").await,
-        400,
-        "bad_request",
-    );
-    assert_error(
-        &a.send("GET", "/api/v1/events?colour=red", &[], "").await,
-        400,
-        "bad_request",
-    );
+    a.assert_sent_refused(&rows! {
+        "GET", "/api/v1/tickets", &[], "", 405, "method_not_allowed";
+        "DELETE", "/api/v1/state", &[], "", 405, "method_not_allowed";
+        // Unknown routes.
+        "GET", "/nope", &[], "", 404, "not_found";
+        "POST", "/api/v1/nope", &[JSON], "{}", 404, "not_found";
+        // Bad query strings.
+        "GET", "/api/v1/events?after=abc", &[], "", 400, "bad_request";
+        "GET", "/api/v1/events?colour=red", &[], "", 400, "bad_request";
+    })
+    .await;
     // Bad path segments (with a credential; without one it is 401 first).
     let auth = ("authorization", "Bearer counter1-dev");
-    assert_error(
-        &a.send("GET", "/api/v1/counters/x/whoami", &[auth], "")
-            .await,
-        400,
-        "bad_request",
-    );
-    assert_error(
-        &a.send("GET", "/api/v1/counters/99999999/whoami", &[auth], "")
-            .await,
-        400,
-        "bad_request",
-    );
-    assert_error(
-        &a.send("POST", "/api/v1/counters/%FF/next", &[auth], "")
-            .await,
-        400,
-        "bad_request",
-    );
+    a.assert_sent_refused(&rows! {
+        "GET", "/api/v1/counters/x/whoami", &[auth], "", 400, "bad_request";
+        "GET", "/api/v1/counters/99999999/whoami", &[auth], "", 400, "bad_request";
+        "POST", "/api/v1/counters/%FF/next", &[auth], "", 400, "bad_request";
+    })
+    .await;
     // Bodies over the limit, on every kind of handler.
     let big = "x".repeat(a.config.web.max_body_bytes + 1);
-    assert_error(
-        &a.send("POST", "/api/v1/counters/1/transfer", &[auth, JSON], &big)
-            .await,
-        413,
-        "payload_too_large",
-    );
-    assert_error(
-        &a.send("POST", "/api/v1/tickets", &[JSON], &big).await,
-        413,
-        "payload_too_large",
-    );
-    assert_error(
-        &a.send("POST", "/api/v1/printer/reprint-last", &[JSON], &big)
-            .await,
-        413,
-        "payload_too_large",
-    );
-    // Bad JSON.
-    assert_error(
-        &a.send("POST", "/api/v1/tickets", &[JSON], "{").await,
-        400,
-        "bad_request",
-    );
+    a.assert_sent_refused(&rows! {
+        "POST", "/api/v1/counters/1/transfer", &[auth, JSON], &big, 413, "payload_too_large";
+        "POST", "/api/v1/tickets", &[JSON], &big, 413, "payload_too_large";
+        "POST", "/api/v1/printer/reprint-last", &[JSON], &big, 413, "payload_too_large";
+        // Bad JSON.
+        "POST", "/api/v1/tickets", &[JSON], "{", 400, "bad_request";
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -254,14 +216,20 @@ async fn counters_are_not_enumerable_without_a_credential() {
         "/api/v1/counters/1/whoami",
         "/api/v1/counters/x/whoami",
     ] {
-        assert_error(&a.send("GET", path, &[], "").await, 401, "unauthorized");
+        a.assert_sent_refused(&rows! {
+            "GET", path, &[], "", 401, "unauthorized";
+        })
+        .await;
     }
     for path in [
         "/api/v1/counters/9/next",
         "/api/v1/counters/1/next",
         "/api/v1/counters/x/next",
     ] {
-        assert_error(&a.send("POST", path, &[], "").await, 401, "unauthorized");
+        a.assert_sent_refused(&rows! {
+            "POST", path, &[], "", 401, "unauthorized";
+        })
+        .await;
     }
     // A wrong credential: the same 403 whether the counter exists or not.
     let wrong = ("authorization", "Bearer not-a-credential");
@@ -332,9 +300,12 @@ async fn kiosk_is_told_when_the_ticket_was_not_printed_and_reprints_once() {
     assert_eq!(s, 202, "{v}");
     assert_eq!(v["ticket"], "A002");
     assert_eq!(jobs.recv().await.map(|j| j.ticket), Some("A002".into()));
-    assert_error(&a.send("POST", r, &[JSON], &ask).await, 409, "reprint_used");
-    // No token, a guessed one, or another page: refused.
-    assert_error(&a.send("POST", r, &[JSON], "").await, 400, "bad_request");
+    a.assert_sent_refused(&rows! {
+        "POST", r, &[JSON], &ask, 409, "reprint_used";
+        // No token, a guessed one, or another page: refused.
+        "POST", r, &[JSON], "", 400, "bad_request";
+    })
+    .await;
     assert_error(
         &a.send(
             "POST",

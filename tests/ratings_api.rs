@@ -2,6 +2,7 @@
 //! PIN, attribution, the rating device's credential, binding rules, alerts, report and
 //! CSV, and that the report is the same after a restart (it is computed from the log).
 
+#[macro_use]
 #[path = "support/api.rs"]
 mod api;
 
@@ -88,42 +89,14 @@ async fn officers_ratings_and_the_day_report() {
         .call("POST", "/api/v1/tickets", None, r#"{"service":"A"}"#)
         .await);
     let signin = "/api/v1/counters/1/signin";
-    a.assert_refused(&[
-        (
-            "POST",
-            "/api/v1/counters/1/next",
-            C1,
-            "",
-            409,
-            "not_signed_in",
-        ),
+    a.assert_refused(&rows! {
+        "POST", "/api/v1/counters/1/next", C1, "", 409, "not_signed_in";
         // Wrong PIN and unknown officer look the same.
-        (
-            "POST",
-            signin,
-            C1,
-            r#"{"officer":"lan","pin":"0000"}"#,
-            403,
-            "wrong_pin",
-        ),
-        (
-            "POST",
-            signin,
-            C1,
-            r#"{"officer":"ghost","pin":"4821"}"#,
-            403,
-            "wrong_pin",
-        ),
+        "POST", signin, C1, r#"{"officer":"lan","pin":"0000"}"#, 403, "wrong_pin";
+        "POST", signin, C1, r#"{"officer":"ghost","pin":"4821"}"#, 403, "wrong_pin";
         // The counter credential is needed, too.
-        (
-            "POST",
-            signin,
-            None,
-            r#"{"officer":"lan","pin":"4821"}"#,
-            401,
-            "unauthorized",
-        ),
-    ])
+        "POST", signin, None, r#"{"officer":"lan","pin":"4821"}"#, 401, "unauthorized";
+    })
     .await;
     let s = a
         .call(
@@ -158,19 +131,12 @@ async fn officers_ratings_and_the_day_report() {
     // The rating device: its own credential, not the counter's.
     let rating = "/api/v1/counters/1/rating";
     let satisfied = r#"{"level":"satisfied"}"#;
-    a.assert_refused(&[
-        ("POST", rating, C1, satisfied, 403, "forbidden"),
-        (
-            "POST",
-            "/api/v1/counters/2/rating",
-            TAB,
-            satisfied,
-            404,
-            "no_rating_device",
-        ),
+    a.assert_refused(&rows! {
+        "POST", rating, C1, satisfied, 403, "forbidden";
+        "POST", "/api/v1/counters/2/rating", TAB, satisfied, 404, "no_rating_device";
         // Not finished yet.
-        ("POST", rating, TAB, satisfied, 409, "nothing_to_rate"),
-    ])
+        "POST", rating, TAB, satisfied, 409, "nothing_to_rate";
+    })
     .await;
     let t = a.call("GET", "/api/v1/counters/1/rating", TAB, "").await;
     assert!(t.1["ratable"].is_null(), "{}", t.1);
@@ -182,24 +148,10 @@ async fn officers_ratings_and_the_day_report() {
     })
     .await;
     assert_eq!(t.1["ratable"]["ticket"], "A001", "{}", t.1);
-    a.assert_refused(&[
-        (
-            "POST",
-            rating,
-            TAB,
-            r#"{"level":"meh"}"#,
-            400,
-            "bad_request",
-        ),
-        (
-            "POST",
-            rating,
-            TAB,
-            r#"{"level":"unsatisfied","reasons":["nope"]}"#,
-            409,
-            "bad_rating",
-        ),
-    ])
+    a.assert_refused(&rows! {
+        "POST", rating, TAB, r#"{"level":"meh"}"#, 400, "bad_request";
+        "POST", rating, TAB, r#"{"level":"unsatisfied","reasons":["nope"]}"#, 409, "bad_rating";
+    })
     .await;
     let r = a
         .call(
@@ -219,14 +171,9 @@ async fn officers_ratings_and_the_day_report() {
         ),
         (Some("rated"), Some("A001"), Some("lan"))
     );
-    a.assert_refused(&[(
-        "POST",
-        "/api/v1/counters/1/rating",
-        TAB,
-        r#"{"level":"satisfied"}"#,
-        409,
-        "already_rated",
-    )])
+    a.assert_refused(&rows! {
+        "POST", "/api/v1/counters/1/rating", TAB, r#"{"level":"satisfied"}"#, 409, "already_rated";
+    })
     .await;
 
     // The alert is in the state and in the alerts endpoint (head is counter 3).
@@ -262,14 +209,9 @@ async fn officers_ratings_and_the_day_report() {
         })
         .unwrap_or_default();
     assert_eq!(kinds, vec!["officer_signed_out", "officer_signed_in"]);
-    a.assert_refused(&[(
-        "POST",
-        "/api/v1/counters/1/next",
-        C1,
-        "",
-        409,
-        "not_signed_in",
-    )])
+    a.assert_refused(&rows! {
+        "POST", "/api/v1/counters/1/next", C1, "", 409, "not_signed_in";
+    })
     .await;
     ok(&a
         .call("POST", "/api/v1/counters/2/next", Some("counter2-dev"), "")
@@ -287,8 +229,10 @@ async fn officers_ratings_and_the_day_report() {
         .await);
 
     // The report: admin or the head's counter; not another counter.
-    a.assert_refused(&[("GET", "/api/v1/reports/day", C1, "", 403, "forbidden")])
-        .await;
+    a.assert_refused(&rows! {
+        "GET", "/api/v1/reports/day", C1, "", 403, "forbidden";
+    })
+    .await;
     let rep = a
         .call("GET", "/api/v1/reports/day", Some("counter3-dev"), "")
         .await;
@@ -332,14 +276,9 @@ async fn officers_ratings_and_the_day_report() {
         "{csv}"
     );
     assert!(csv.contains("\nslow,Chờ lâu,1\n"), "{csv}");
-    a.assert_refused(&[(
-        "GET",
-        "/api/v1/reports/day?day=2026-13-45",
-        Some("admin-dev"),
-        "",
-        400,
-        "bad_request",
-    )])
+    a.assert_refused(&rows! {
+        "GET", "/api/v1/reports/day?day=2026-13-45", Some("admin-dev"), "", 400, "bad_request";
+    })
     .await;
     let empty = a
         .call(
@@ -416,26 +355,17 @@ async fn wrong_pins_lock_the_counter_for_a_minute() {
     let dir = tempfile::tempdir().expect("tmp");
     let a = api(&dir.path().join("store"));
     let c3 = Some("counter3-dev");
+    let signin = "/api/v1/counters/3/signin";
     for _ in 0..5 {
-        a.assert_refused(&[(
-            "POST",
-            "/api/v1/counters/3/signin",
-            c3,
-            r#"{"officer":"minh","pin":"0000"}"#,
-            403,
-            "wrong_pin",
-        )])
+        a.assert_refused(&rows! {
+            "POST", signin, c3, r#"{"officer":"minh","pin":"0000"}"#, 403, "wrong_pin";
+        })
         .await;
     }
     // Even the right PIN is refused now, with a clear reason.
-    a.assert_refused(&[(
-        "POST",
-        "/api/v1/counters/3/signin",
-        c3,
-        r#"{"officer":"minh","pin":"1357"}"#,
-        429,
-        "too_many_attempts",
-    )])
+    a.assert_refused(&rows! {
+        "POST", signin, c3, r#"{"officer":"minh","pin":"1357"}"#, 429, "too_many_attempts";
+    })
     .await;
     // Other counters are not affected.
     ok(&a

@@ -1,8 +1,16 @@
 //! In-process API harness: the dev config (plus extra TOML) on a store of the test's
 //! choosing, a real engine, and the real router behind a mocked peer address; requests go
 //! through `tower::ServiceExt::oneshot`, no socket. Include with
-//! `#[path = "support/api.rs"] mod api;`.
+//! `#[macro_use] #[path = "support/api.rs"] mod api;`.
 #![allow(dead_code)]
+
+/// A table literal, one row a line: `rows! { a, b, c; d, e, f; }` is `[(a, b, c), (d, e, f)]`
+/// (rustfmt leaves a braced macro alone, so each row stays on its line).
+macro_rules! rows {
+    ($($($col:expr),+;)*) => {
+        [$(($($col),+)),*]
+    };
+}
 
 use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
@@ -174,12 +182,18 @@ impl Api {
 /// The documented error body: this status, this code, and a message in both languages.
 #[track_caller]
 pub fn assert_error(got: &(StatusCode, Value), status: u16, code: &str) {
-    assert_eq!(got.0.as_u16(), status, "{}", got.1);
-    assert_eq!(got.1["error"], code, "{}", got.1);
+    assert_error_in("", got, status, code);
+}
+
+/// As [`assert_error`], a failure prefixed with `context`.
+#[track_caller]
+fn assert_error_in(context: &str, got: &(StatusCode, Value), status: u16, code: &str) {
+    assert_eq!(got.0.as_u16(), status, "{context}{}", got.1);
+    assert_eq!(got.1["error"], code, "{context}{}", got.1);
     for k in ["message_vi", "message_en"] {
         assert!(
             got.1[k].as_str().is_some_and(|m| !m.is_empty()),
-            "{k} missing: {}",
+            "{context}{k} missing: {}",
             got.1
         );
     }
@@ -195,16 +209,8 @@ impl Api {
     pub async fn assert_refused(&self, rows: &[Refused<'_>]) {
         for (i, &(method, path, auth, body, status, code)) in rows.iter().enumerate() {
             let got = self.call(method, path, auth, body).await;
-            let row = format!("row {i}: {method} {path} {body}");
-            assert_eq!(got.0.as_u16(), status, "{row}: {}", got.1);
-            assert_eq!(got.1["error"], code, "{row}: {}", got.1);
-            for k in ["message_vi", "message_en"] {
-                assert!(
-                    got.1[k].as_str().is_some_and(|m| !m.is_empty()),
-                    "{row}: {k} missing: {}",
-                    got.1
-                );
-            }
+            let row = format!("row {i}: {method} {path} {body}: ");
+            assert_error_in(&row, &got, status, code);
         }
     }
 }
