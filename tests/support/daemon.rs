@@ -197,6 +197,24 @@ impl Site {
         r.json().await.expect("ticket is JSON")
     }
 
+    /// `POST /api/v1/counters/{n}/{action}` with counter n's dev credential, which must
+    /// answer 200; the answer's JSON.
+    pub async fn counter(
+        &self,
+        client: &reqwest::Client,
+        n: u16,
+        action: &str,
+    ) -> serde_json::Value {
+        let r = client
+            .post(self.url(&format!("/api/v1/counters/{n}/{action}")))
+            .bearer_auth(format!("counter{n}-dev"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST counters/{n}/{action}: {e}"));
+        assert_eq!(r.status(), 200, "counter {n} {action}");
+        r.json().await.unwrap_or_default()
+    }
+
     /// A device's state in `GET /api/v1/state` ("none" when not reported).
     pub async fn device_state(&self, client: &reqwest::Client, device: &str) -> String {
         let v = self.state(client).await;
