@@ -640,6 +640,14 @@ impl std::ops::Deref for Daemon {
 }
 
 impl Daemon {
+    /// `layso run` for [`SITE`] with its store at `dir/store`, on a free web port, with
+    /// this `[uplink]` body.
+    pub async fn for_site(dir: &Path, uplink: &str) -> Daemon {
+        let web = free_port();
+        let text = site_config(SITE, &dir.join("store"), web, uplink);
+        Daemon::start(dir, &text, web).await
+    }
+
     pub async fn start(dir: &Path, config_text: &str, port: u16) -> Daemon {
         let config = dir.join("layso.toml");
         std::fs::write(&config, config_text).unwrap_or_else(|e| panic!("{e}"));
@@ -742,6 +750,11 @@ pub struct InProcess {
 }
 
 impl InProcess {
+    /// Site `site` with its store at `store` and this `[uplink]` body (web port unused).
+    pub fn for_site(site: &str, store: &Path, uplink: &str) -> InProcess {
+        InProcess::start(&site_config(site, store, free_port(), uplink))
+    }
+
     pub fn start(config_text: &str) -> InProcess {
         let config = layso::config::parse(config_text, "test.toml", None)
             .unwrap_or_else(|e| panic!("test config: {e}"));
