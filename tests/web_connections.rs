@@ -8,9 +8,8 @@ mod support;
 
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::daemon::{Daemon, Site, BIN};
+use support::daemon::{Daemon, Site};
 use tokio::io::AsyncWriteExt;
 
 /// Raise this test process's own open-file limit to its hard limit; it must reach `need`.
@@ -56,14 +55,7 @@ fn site(keys: &str) -> Site {
 
 /// Start the daemon with a soft open-file limit of `nofile` (as systemd gives by default).
 fn start_limited(site: &Site, nofile: u64) -> Daemon {
-    let log = std::fs::File::create(site.dir.path().join("daemon.log")).expect("log");
-    let mut cmd = Command::new(BIN);
-    cmd.args(["run", "--config"])
-        .arg(&site.config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .env("LAYSO_LOG", "warn");
+    let mut cmd = site.command(&[]);
     // SAFETY: only async-signal-safe calls (setrlimit) between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
@@ -77,15 +69,7 @@ fn start_limited(site: &Site, nofile: u64) -> Daemon {
             Ok(())
         });
     }
-    let child = cmd.spawn().expect("spawn layso");
-    let mut d = Daemon {
-        child,
-        port: site.port,
-    };
-    if let Err(why) = d.wait_ready(Duration::from_secs(20)) {
-        panic!("{why}\n{}", site.daemon_log());
-    }
-    d
+    site.launch(cmd)
 }
 
 fn open_fds(pid: i32) -> usize {

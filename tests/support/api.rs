@@ -6,6 +6,7 @@
 
 /// A table literal, one row a line: `rows! { a, b, c; d, e, f; }` is `[(a, b, c), (d, e, f)]`
 /// (rustfmt leaves a braced macro alone, so each row stays on its line).
+#[allow(unused_macros)]
 macro_rules! rows {
     ($($($col:expr),+;)*) => {
         [$(($($col),+)),*]

@@ -2,6 +2,9 @@
 //! driver on a free loopback port and opens WebDriver sessions (fantoccini over plain HTTP).
 #![allow(dead_code)]
 
+#[path = "process.rs"]
+mod process;
+
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -58,13 +61,7 @@ pub fn require_chromium() -> Result<(PathBuf, PathBuf), String> {
     ))
 }
 
-pub fn free_port() -> Result<u16, String> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| format!("cannot bind a loopback port: {e}"))?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| format!("no local address: {e}"))
-}
+pub use process::free_port;
 
 /// A running chromedriver; sessions are opened with [`Driver::session`].
 pub struct Driver {

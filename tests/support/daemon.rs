@@ -1,19 +1,15 @@
 //! Runs the real `layso` binary with a temporary config and store.
 
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_layso");
 
 /// A free TCP port on loopback.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(18080)
+    super::process::free_port().unwrap_or(18080)
 }
 
 /// The dev config with a port, the store and printer output in `dir`, and extra TOML
@@ -80,21 +76,24 @@ impl Site {
     }
 
     pub fn start_with_env(&self, env: &[(&str, &str)]) -> Daemon {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join("daemon.log"))
-            .expect("daemon log");
-        let mut cmd = Command::new(BIN);
-        cmd.args(["run", "--config"])
-            .arg(&self.config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .env("LAYSO_LOG", "warn");
+        self.launch(self.command(env))
+    }
+
+    /// `layso run` on this site's config, its output appended to `daemon.log`, with
+    /// `LAYSO_LOG=warn` and `env`; not started yet.
+    pub fn command(&self, env: &[(&str, &str)]) -> Command {
+        let log = self.dir.path().join("daemon.log");
+        let mut cmd = super::process::layso_command(&["run"], &self.config, &log)
+            .unwrap_or_else(|e| panic!("{e}"));
+        cmd.env("LAYSO_LOG", "warn");
         for (k, v) in env {
             cmd.env(k, v);
         }
+        cmd
+    }
+
+    /// Spawns `cmd` and waits until the daemon listens; panics with its log otherwise.
+    pub fn launch(&self, mut cmd: Command) -> Daemon {
         let child = cmd.spawn().expect("spawn layso");
         let mut d = Daemon {
             child,
@@ -118,20 +117,7 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn wait_ready(&mut self, limit: Duration) -> Result<(), String> {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return Ok(());
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("layso exited before listening: {status}"));
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        Err(format!(
-            "layso did not listen on {} within {limit:?}",
-            self.port
-        ))
+        super::process::wait_listening("layso", self.port, &mut self.child, limit)
     }
 
     pub fn pid(&self) -> i32 {

@@ -3,4 +3,5 @@
 
 pub mod daemon;
 pub mod kiosk;
+pub mod process;
 pub mod rng;

@@ -5,6 +5,9 @@
 //! engine + uplink for tests that need speed.
 #![allow(dead_code)]
 
+#[path = "process.rs"]
+mod process;
+
 use layso::engine::{self, Handle, Options, SystemClock};
 use layso::log::EventLog;
 use layso::uplink::Uplink;
@@ -14,7 +17,6 @@ use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 use rumqttc::{TlsConfiguration, Transport};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -41,10 +43,7 @@ pub fn require(name: &str) -> PathBuf {
 }
 
 pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("no free port: {e}"));
-    l.local_addr()
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
+    process::free_port().unwrap_or_else(|e| panic!("no free port: {e}"))
 }
 
 pub fn now_ms() -> i64 {
@@ -293,35 +292,19 @@ impl Broker {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start mosquitto: {e}; {INSTALL_HINT}"));
-        self.child = Some(child);
         self.starts += 1;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            if let Some(c) = self.child.as_mut() {
-                if let Ok(Some(st)) = c.try_wait() {
-                    panic!("mosquitto exited at start ({st}); log:\n{}", self.log());
-                }
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        let mut child = child;
+        let up =
+            process::wait_listening("mosquitto", self.port, &mut child, Duration::from_secs(10));
+        self.child = Some(child);
+        if let Err(why) = up {
+            panic!("{why}; log:\n{}", self.log());
         }
-        panic!(
-            "mosquitto did not listen on {} within 10 s; log:\n{}",
-            self.port,
-            self.log()
-        );
     }
 
     /// SIGKILL: no clean shutdown, no final persistence save.
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            unsafe {
-                libc::kill(c.id() as i32, libc::SIGKILL);
-            }
-            let _ = c.wait();
-        }
+        process::signal_and_reap(&mut self.child, libc::SIGKILL);
     }
 
     pub fn restart(&mut self) {
@@ -665,19 +648,12 @@ impl Daemon {
     }
 
     pub async fn run(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let err = log.try_clone().unwrap_or_else(|e| panic!("{e}"));
-        let child = Command::new(env!("CARGO_BIN_EXE_layso"))
-            .args(["run", "--config"])
-            .arg(&self.config)
-            .env("LAYSO_LOG", "info,rumqttc=warn")
-            .stdout(log)
-            .stderr(err)
-            .spawn()
+        let child = process::layso_command(&["run"], &self.config, &self.log)
+            .and_then(|mut c| {
+                c.env("LAYSO_LOG", "info,rumqttc=warn")
+                    .spawn()
+                    .map_err(|e| e.to_string())
+            })
             .unwrap_or_else(|e| panic!("cannot start layso: {e}"));
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -691,22 +667,12 @@ impl Daemon {
     }
 
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            unsafe {
-                libc::kill(c.id() as i32, libc::SIGKILL);
-            }
-            let _ = c.wait();
-        }
+        process::signal_and_reap(&mut self.child, libc::SIGKILL);
     }
 
     /// SIGTERM and wait for a clean exit.
     pub fn terminate(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            unsafe {
-                libc::kill(c.id() as i32, libc::SIGTERM);
-            }
-            let _ = c.wait();
-        }
+        process::signal_and_reap(&mut self.child, libc::SIGTERM);
     }
 
     pub fn pid(&self) -> Option<u32> {
