@@ -193,16 +193,15 @@ fn check_plain(text: &str, where_: &str) -> Result<(), String> {
 }
 
 async fn sign_in_status(page: &Page, d: &Daemon) -> Result<(), String> {
-    page.goto(&d.url("/status")).await?;
-    page.wait_js(
+    page.open(
+        &d.url("/status"),
         "the sign-in form",
         "return !document.getElementById('login-form').hidden",
         Duration::from_secs(10),
     )
     .await?;
-    page.type_into("#credential", "admin-dev").await?;
-    page.click("#login-submit").await?;
-    page.wait_js(
+    page.sign_in(
+        "admin-dev",
         "the status panel",
         "return !document.getElementById('panel').hidden && document.querySelectorAll('#problems li').length > 0",
         Duration::from_secs(10),
@@ -439,8 +438,8 @@ async fn paper_out(
     page.click(".lang-toggle").await?;
 
     // The counter page tells staff the same, in Vietnamese.
-    page.goto(&d.url("/counter/1")).await?;
-    page.wait_js(
+    page.open(
+        &d.url("/counter/1"),
         "the counter sign-in form",
         "return !document.getElementById('login-form').hidden",
         Duration::from_secs(10),

@@ -243,6 +243,46 @@ impl Page {
         }
     }
 
+    /// Goes to `url` and waits until `script` is truthy (see [`Page::wait_js`]).
+    pub async fn open(
+        &self,
+        url: &str,
+        what: &str,
+        script: &str,
+        timeout: Duration,
+    ) -> Result<Value, String> {
+        self.goto(url).await?;
+        self.wait_js(what, script, timeout).await
+    }
+
+    /// Types `credential` into the page's sign-in form (`#credential`), submits it
+    /// (`#login-submit`) and waits until `script` is truthy.
+    pub async fn sign_in(
+        &self,
+        credential: &str,
+        what: &str,
+        script: &str,
+        timeout: Duration,
+    ) -> Result<Value, String> {
+        self.type_into("#credential", credential).await?;
+        self.click("#login-submit").await?;
+        self.wait_js(what, script, timeout).await
+    }
+
+    /// Presses each step's key in turn, then waits (at most `timeout`) until its script is
+    /// truthy: `(key, what, script)`.
+    pub async fn press_keys(
+        &self,
+        steps: &[(char, &str, &str)],
+        timeout: Duration,
+    ) -> Result<(), String> {
+        for &(key, what, script) in steps {
+            self.press_key(key).await?;
+            self.wait_js(what, script, timeout).await?;
+        }
+        Ok(())
+    }
+
     /// Text of the first element matching `css`, or "" if none.
     pub async fn text(&self, css: &str) -> Result<String, String> {
         let v = self
