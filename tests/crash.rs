@@ -38,14 +38,7 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
         let site_ref = &site;
         let daemon = tokio::task::block_in_place(|| site_ref.start());
         // The store always opens: no quarantine alarm after any restart.
-        let state: serde_json::Value = client
-            .get(site.url("/api/v1/state"))
-            .send()
-            .await
-            .expect("state after restart")
-            .json()
-            .await
-            .expect("state json");
+        let state = site.state(&client).await;
         assert_eq!(
             state["store"]["ok"], true,
             "cycle {cycle}: store alarm after restart: {}",

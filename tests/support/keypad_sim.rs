@@ -13,13 +13,15 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+#[path = "pty.rs"]
+mod pty;
 #[path = "rng.rs"]
 mod rng;
 
@@ -117,42 +119,9 @@ struct SimPad {
     hold_scans: u64,
 }
 
-fn openpty() -> io::Result<(OwnedFd, OwnedFd, PathBuf)> {
-    let mut master: libc::c_int = -1;
-    let mut slave: libc::c_int = -1;
-    // SAFETY: out-pointers to two ints; name, termios and winsize are optional (null).
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: openpty returned two fresh descriptors that nothing else owns.
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    let path = std::fs::read_link(format!("/proc/self/fd/{}", slave.as_raw_fd()))?;
-    // Raw mode at once: no echo, no line editing, no signal characters.
-    // SAFETY: termios is plain data filled by tcgetattr before use.
-    unsafe {
-        let mut t: libc::termios = std::mem::zeroed();
-        if libc::tcgetattr(slave.as_raw_fd(), &mut t) == 0 {
-            libc::cfmakeraw(&mut t);
-            libc::tcsetattr(slave.as_raw_fd(), libc::TCSANOW, &t);
-        }
-        let flags = libc::fcntl(master.as_raw_fd(), libc::F_GETFL);
-        libc::fcntl(master.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
-    }
-    Ok((master, slave, path))
-}
-
 impl SimBus {
     pub fn start(opts: SimOptions) -> io::Result<SimBus> {
-        let (master, slave, path) = openpty()?;
+        let (master, slave, path) = pty::open_raw()?;
         let now = Instant::now();
         let views = opts
             .addresses

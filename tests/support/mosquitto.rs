@@ -459,16 +459,21 @@ impl Subscriber {
         timeout: Duration,
         mut cond: impl FnMut(&Collected) -> bool,
     ) -> bool {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if self.with(&mut cond) {
-                return true;
-            }
-            if Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        poll(timeout, || self.with(&mut cond)).await
+    }
+}
+
+/// Checks `cond` every 50 ms until it holds (true) or `timeout` has passed (false).
+pub async fn poll(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
         }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -755,16 +760,7 @@ impl InProcess {
         timeout: Duration,
         mut cond: impl FnMut(&Value) -> bool,
     ) -> bool {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if cond(&self.status()) {
-                return true;
-            }
-            if Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        poll(timeout, || cond(&self.status())).await
     }
 
     pub async fn shutdown(mut self) {
