@@ -8,10 +8,9 @@ mod chromium;
 #[path = "support/pages_daemon.rs"]
 mod daemon;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use chromium::{Driver, Page};
+use chromium::{screenshot_dir, Driver, Page};
 use daemon::Daemon;
 
 /// Where the pages are served.
@@ -24,13 +23,6 @@ impl Base {
 
 const SIZES: [(u32, u32); 2] = [(800, 480), (1920, 1080)];
 const PRINTER_BANNER: &str = "Máy in hết giấy — vui lòng ghi nhớ số của bạn";
-
-fn screenshot_dir() -> PathBuf {
-    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    tmp.parent()
-        .map(|t| t.join("screenshots"))
-        .unwrap_or_else(|| tmp.join("screenshots"))
-}
 
 /// Screenshot of `page` at both sizes (restores `restore` afterwards).
 async fn shots(page: &Page, name: &str, restore: (u32, u32)) -> Result<(), String> {

@@ -10,14 +10,11 @@ mod daemon;
 
 use chromium::{Driver, Page};
 use daemon::Daemon;
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// Screenshots for review land next to the other pages' in target/screenshots/.
 async fn shot(page: &Page, name: &str) -> Result<(), String> {
-    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let dir = tmp.parent().map(|t| t.join("screenshots")).unwrap_or(tmp);
-    page.screenshot(&dir.join(format!("{name}.png"))).await
+    page.shot(name).await
 }
 
 fn configure(cfg: &mut toml::Table) -> Result<(), String> {

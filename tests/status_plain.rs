@@ -210,11 +210,9 @@ async fn sign_in_status(page: &Page, d: &Daemon) -> Result<(), String> {
     Ok(())
 }
 
-/// A screenshot of the page for reviewers, under target/screenshots/.
+/// Screenshots for review land next to the other pages' in target/screenshots/.
 async fn shot(page: &Page, name: &str) -> Result<(), String> {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let dir = tmp.parent().unwrap_or(tmp).join("screenshots");
-    page.screenshot(&dir.join(format!("{name}.png"))).await
+    page.shot(name).await
 }
 
 async fn wait_page(page: &Page, what: &str, script: &str) -> Result<(), String> {
@@ -222,6 +220,22 @@ async fn wait_page(page: &Page, what: &str, script: &str) -> Result<(), String> 
     page.wait_js(what, script, Duration::from_secs(30))
         .await
         .map(|_| ())
+}
+
+/// Waits for the status page to show `script`, then checks its panel is plain
+/// Vietnamese (as `name`) and takes screenshot `shot_name`; the panel's words.
+async fn settled(
+    page: &Page,
+    what: &str,
+    script: &str,
+    name: &str,
+    shot_name: &str,
+) -> Result<String, String> {
+    wait_page(page, what, script).await?;
+    let text = words(page, "panel").await?;
+    check_plain(&text, name)?;
+    shot(page, shot_name).await?;
+    Ok(text)
 }
 
 async fn healthy(
@@ -263,15 +277,7 @@ async fn healthy(
     })?;
 
     sign_in_status(page, d).await?;
-    wait_page(
-        page,
-        "the healthy page",
-        "return document.querySelector('#problems li.none') && document.getElementById('uplink').textContent.includes('Đã kết nối')",
-    )
-    .await?;
-    let text = words(page, "panel").await?;
-    check_plain(&text, "healthy status page")?;
-    shot(page, "status-healthy").await?;
+    let text = settled(page, "the healthy page", "return document.querySelector('#problems li.none') && document.getElementById('uplink').textContent.includes('Đã kết nối')", "healthy status page", "status-healthy").await?;
     ensure(text.contains("Mọi thứ bình thường"), || {
         format!("healthy page should say all is well: {text}")
     })?;
@@ -347,15 +353,7 @@ async fn broker_down(
         || format!("--json: exit {code}, health {}", doc["health"]),
     )?;
 
-    wait_page(
-        page,
-        "the broker-down page",
-        "return document.querySelector('#problems li[data-code=\"UPL-UNREACHABLE\"]') && document.getElementById('uplink').textContent.includes('bản ghi chưa gửi')",
-    )
-    .await?;
-    let text = words(page, "panel").await?;
-    check_plain(&text, "broker-down status page")?;
-    shot(page, "status-broker-down").await?;
+    let text = settled(page, "the broker-down page", "return document.querySelector('#problems li[data-code=\"UPL-UNREACHABLE\"]') && document.getElementById('uplink').textContent.includes('bản ghi chưa gửi')", "broker-down status page", "status-broker-down").await?;
     for want in [
         "Không kết nối được máy chủ tỉnh",
         "Cần làm: Kiểm tra đường truyền Internet",
@@ -414,16 +412,8 @@ async fn paper_out(
         format!("paper out, English:\n{out}")
     })?;
 
-    wait_page(
-        page,
-        "the paper-out page",
-        // Live: the broker is back, so the uplink problem leaves the page without a reload.
-        "return document.querySelector('#problems li[data-code=\"PRN-PAPER-OUT\"]') && document.getElementById('devices').textContent.includes('Hết giấy') && !document.querySelector('#problems li[data-code=\"UPL-UNREACHABLE\"]') && document.getElementById('uplink').textContent.includes('Đã kết nối')",
-    )
-    .await?;
-    let text = words(page, "panel").await?;
-    check_plain(&text, "paper-out status page")?;
-    shot(page, "status-paper-out").await?;
+    // Live: the broker is back, so the uplink problem leaves the page without a reload.
+    let text = settled(page, "the paper-out page", "return document.querySelector('#problems li[data-code=\"PRN-PAPER-OUT\"]') && document.getElementById('devices').textContent.includes('Hết giấy') && !document.querySelector('#problems li[data-code=\"UPL-UNREACHABLE\"]') && document.getElementById('uplink').textContent.includes('Đã kết nối')", "paper-out status page", "status-paper-out").await?;
     ensure(text.contains("Cần làm: Thay cuộn giấy."), || {
         format!("paper-out page should say what to do: {text}")
     })?;

@@ -63,6 +63,14 @@ pub fn require_chromium() -> Result<(PathBuf, PathBuf), String> {
 
 pub use process::free_port;
 
+/// Where page screenshots for reviewers go: target/screenshots/.
+pub fn screenshot_dir() -> PathBuf {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent()
+        .map(|t| t.join("screenshots"))
+        .unwrap_or_else(|| tmp.join("screenshots"))
+}
+
 /// A running chromedriver; sessions are opened with [`Driver::session`].
 pub struct Driver {
     child: Child,
@@ -342,6 +350,12 @@ impl Page {
             .perform_actions(seq)
             .await
             .map_err(|e| format!("press {key}: {e}"))
+    }
+
+    /// Saves a screenshot for reviewers as target/screenshots/`name`.png.
+    pub async fn shot(&self, name: &str) -> Result<(), String> {
+        self.screenshot(&screenshot_dir().join(format!("{name}.png")))
+            .await
     }
 
     /// Saves a PNG screenshot of the viewport to `path`.
