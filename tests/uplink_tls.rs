@@ -56,17 +56,23 @@ fn collector(pki: &Pki, port: u16) -> Subscriber {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tls_with_a_client_certificate_works_and_without_one_is_refused() {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let pki = Pki::new(&tmp.path().join("pki"));
-    let broker = Broker::from_example(&tmp.path().join("broker"), &pki);
+/// Certificates made here, the example TLS broker on them, and the collector connected.
+async fn tls_broker(dir: &std::path::Path) -> (Pki, Broker, Subscriber) {
+    let pki = Pki::new(&dir.join("pki"));
+    let broker = Broker::from_example(&dir.join("broker"), &pki);
     let sub = collector(&pki, broker.port);
     assert!(
         sub.wait_for(Duration::from_secs(5), |c| c.connections > 0)
             .await,
         "collector could not connect"
     );
+    (pki, broker, sub)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_client_certificate_works_and_without_one_is_refused() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (pki, broker, sub) = tls_broker(tmp.path()).await;
 
     let cert = pki.client(SITE);
     let site = InProcess::for_site(
@@ -129,13 +135,7 @@ async fn tls_with_a_client_certificate_works_and_without_one_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acl_denial_is_surfaced_and_nothing_is_lost() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let pki = Pki::new(&tmp.path().join("pki"));
-    let broker = Broker::from_example(&tmp.path().join("broker"), &pki);
-    let sub = collector(&pki, broker.port);
-    assert!(
-        sub.wait_for(Duration::from_secs(5), |c| c.connections > 0)
-            .await
-    );
+    let (pki, broker, sub) = tls_broker(tmp.path()).await;
 
     // Site "site-b" connects with site-a's certificate: its topic is not its own.
     let store = tmp.path().join("store-b");

@@ -581,16 +581,11 @@ impl Api {
     }
 
     pub async fn issue(&self, service: &str) -> Option<Value> {
-        let r = self
+        let req = self
             .http
             .post(self.url("/api/v1/tickets"))
-            .json(&serde_json::json!({"service": service}))
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .ok()?;
-        r.status().is_success().then_some(())?;
-        r.json().await.ok()
+            .json(&serde_json::json!({"service": service}));
+        success_json(req).await
     }
 
     pub async fn counter(&self, n: u16, action: &str) -> Option<Value> {
@@ -599,17 +594,19 @@ impl Api {
         } else {
             "counter-2-secret"
         };
-        let r = self
+        let req = self
             .http
             .post(self.url(&format!("/api/v1/counters/{n}/{action}")))
-            .bearer_auth(cred)
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .ok()?;
-        r.status().is_success().then_some(())?;
-        r.json().await.ok()
+            .bearer_auth(cred);
+        success_json(req).await
     }
+}
+
+/// Sends `req` (5 s at most); the answer's JSON when it succeeded.
+async fn success_json(req: reqwest::RequestBuilder) -> Option<Value> {
+    let r = req.timeout(Duration::from_secs(5)).send().await.ok()?;
+    r.status().is_success().then_some(())?;
+    r.json().await.ok()
 }
 
 /// The real `layso` binary, run with a config file; killable and restartable.
