@@ -90,35 +90,32 @@ async fn gpio_rating_buttons_rate_the_ticket_just_served() {
 
 #[test]
 fn a_wrong_rating_button_is_reported_with_line_and_column() {
-    let text = include_str!("../config/dev.toml").to_string()
-        + &BUTTONS.replace("level = \"satisfied\"", "level = \"happy\"");
-    let line = line_of(&text, "level = \"happy\"");
-    let err = match layso::config::parse(&text, "dev.toml", None) {
-        Ok(_) => panic!("a wrong level must be refused"),
-        Err(e) => e.to_string(),
-    };
-    assert!(
-        err.starts_with(&format!(
-            "dev.toml:{line}:10: unknown variant `happy`, expected one of `very_satisfied`"
-        )),
-        "{err}"
-    );
-    let text = include_str!("../config/dev.toml").to_string()
-        + &BUTTONS.replace(
+    // (replace, with, the line to point at, the message after `line:column: `)
+    for (from, to, needle, message) in [
+        (
+            "level = \"satisfied\"",
+            "level = \"happy\"",
+            "level = \"happy\"",
+            "unknown variant `happy`, expected one of `very_satisfied`",
+        ),
+        (
             "counter = 1, level = \"satisfied\"",
             "counter = 9, level = \"satisfied\"",
+            "counter = 9, level",
+            "button 2: action refers to counter 9, which does not exist",
+        ),
+    ] {
+        let text = include_str!("../config/dev.toml").to_string() + &BUTTONS.replace(from, to);
+        let line = line_of(&text, needle);
+        let err = match layso::config::parse(&text, "dev.toml", None) {
+            Ok(_) => panic!("{to} must be refused"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            err.starts_with(&format!("dev.toml:{line}:10: {message}")),
+            "{err}"
         );
-    let line = line_of(&text, "counter = 9, level");
-    let err = match layso::config::parse(&text, "dev.toml", None) {
-        Ok(_) => panic!("an unknown counter must be refused"),
-        Err(e) => e.to_string(),
-    };
-    assert!(
-        err.starts_with(&format!(
-            "dev.toml:{line}:10: button 2: action refers to counter 9, which does not exist"
-        )),
-        "{err}"
-    );
+    }
 }
 
 /// The 1-based line of the first line containing `needle`.
