@@ -7,6 +7,8 @@
 
 #[path = "support/bench.rs"]
 mod bench;
+#[path = "../tests/support/dev_config.rs"]
+mod dev_config;
 
 use layso::core::{Command, Day, Entry, Event};
 use layso::engine::{self, Handle, Options, SystemClock};
@@ -19,23 +21,11 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
     bench::at(sorted, p).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
+/// The dev config with the store at `store` (the printer's output next to it) and the
+/// web server on `port`.
 fn config(store: &std::path::Path, port: u16) -> (String, layso::config::Config) {
-    let mut text = String::new();
-    for line in include_str!("../config/dev.toml").lines() {
-        if line == "path = \"./var/store\"" {
-            text += &format!("path = {:?}\n", store.display().to_string());
-        } else if line == "path = \"./var/printer.bin\"" {
-            text += &format!(
-                "path = {:?}\n",
-                store.with_extension("printer.bin").display().to_string()
-            );
-        } else if line.starts_with("bind = ") {
-            text += &format!("bind = \"127.0.0.1:{port}\"\n");
-        } else {
-            text += line;
-            text.push('\n');
-        }
-    }
+    let dir = store.parent().unwrap_or(store);
+    let text = dev_config::config_text(port, dir, "");
     let c = layso::config::parse(&text, "bench.toml", None).expect("config");
     (text, c)
 }

@@ -2,6 +2,8 @@
 //! driver on a free loopback port and opens WebDriver sessions (fantoccini over plain HTTP).
 #![allow(dead_code)]
 
+// A test that uses several harnesses loads this file once per harness; each copy is private.
+#[allow(clippy::duplicate_mod)]
 #[path = "process.rs"]
 mod process;
 

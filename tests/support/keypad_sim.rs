@@ -20,8 +20,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+// A test that uses several harnesses loads this file once per harness; each copy is private.
+#[allow(clippy::duplicate_mod)]
 #[path = "pty.rs"]
 mod pty;
+// A test that uses several harnesses loads this file once per harness; each copy is private.
+#[allow(clippy::duplicate_mod)]
 #[path = "rng.rs"]
 mod rng;
 

@@ -5,6 +5,8 @@
 //! engine + uplink for tests that need speed.
 #![allow(dead_code)]
 
+// A test that uses several harnesses loads this file once per harness; each copy is private.
+#[allow(clippy::duplicate_mod)]
 #[path = "process.rs"]
 mod process;
 

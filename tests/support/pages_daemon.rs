@@ -2,6 +2,8 @@
 //! config/dev.toml (free loopback port, temp store), started as a child process.
 #![allow(dead_code)]
 
+// A test that uses several harnesses loads this file once per harness; each copy is private.
+#[allow(clippy::duplicate_mod)]
 #[path = "process.rs"]
 mod process;
 

@@ -3,6 +3,8 @@
 //! a site logged is stored exactly once.
 #![allow(dead_code)]
 
+// A test that uses several harnesses loads this file once per harness; each copy is private.
+#[allow(clippy::duplicate_mod)]
 #[path = "process.rs"]
 mod process;
 

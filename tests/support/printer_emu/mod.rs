@@ -5,6 +5,8 @@
 //! receives as a PNG under `target/test-output/printer/`.
 #![allow(dead_code)]
 
+// A test that uses several harnesses loads this file once per harness; each copy is private.
+#[allow(clippy::duplicate_mod)]
 #[path = "../pty.rs"]
 mod pty;
 
