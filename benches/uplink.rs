@@ -289,25 +289,8 @@ fn run(total: u64) {
     let web = free_port();
     let cfg = tmp.path().join("layso.toml");
     let write_config = |uplink: bool| {
-        let mut text = format!(
-            r#"[site]
-id = "{site}"
-name = "Bench"
-province = "hcm"
-[[services]]
-id = "A"
-name_vi = "Hộ tịch"
-[[counters]]
-number = 1
-services = ["A"]
-credential = "counter-1-secret"
-[store]
-path = "{}"
-[web]
-bind = "127.0.0.1:{web}"
-"#,
-            store.display()
-        );
+        let mut text = bench::site_toml(site, 1, "counter-1-secret", &store);
+        text += &format!("[web]\nbind = \"127.0.0.1:{web}\"\n");
         if uplink {
             text += &format!("[uplink]\nhost = \"127.0.0.1\"\nport = {port}\n");
             // Extra [uplink] settings to compare (e.g. "in_flight = 4").

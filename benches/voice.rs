@@ -46,33 +46,13 @@ fn main() -> Result<(), String> {
         .arg("+x")
         .arg(&aplay)
         .status();
-    let text = format!(
-        r#"
-[site]
-id = "bench"
-name = "Bench"
-province = "hcm"
-
-[[services]]
-id = "A"
-name_vi = "Hộ tịch"
-
-[[counters]]
-number = 3
-services = ["A"]
-credential = "counter3-bench"
-
-[store]
-path = {store:?}
-
-[voice]
-pack = {pack:?}
-aplay = {aplay:?}
-"#,
-        store = tmp.path().join("store").display().to_string(),
-        pack = pack_dir.display().to_string(),
-        aplay = aplay.display().to_string(),
-    );
+    let store = tmp.path().join("store");
+    let text = bench::site_toml("bench", 3, "counter3-bench", &store)
+        + &format!(
+            "\n[voice]\npack = {:?}\naplay = {:?}\n",
+            pack_dir.display().to_string(),
+            aplay.display().to_string()
+        );
     let config = layso::config::parse(&text, "bench.toml", None).map_err(|e| e.to_string())?;
     let vc = config.voice.clone().ok_or("no [voice]")?;
 

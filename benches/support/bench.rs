@@ -43,3 +43,16 @@ pub fn dir_bytes(dir: &Path) -> u64 {
 pub fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
+
+/// The smallest site the benchmarks run: site `site` ("Bench", province hcm), service A,
+/// counter `counter` serving it with `credential`, the store at `store`; callers append
+/// their own sections.
+pub fn site_toml(site: &str, counter: u16, credential: &str, store: &Path) -> String {
+    format!(
+        "[site]\nid = {site:?}\nname = \"Bench\"\nprovince = \"hcm\"\n\n\
+         [[services]]\nid = \"A\"\nname_vi = \"Hộ tịch\"\n\n\
+         [[counters]]\nnumber = {counter}\nservices = [\"A\"]\ncredential = {credential:?}\n\n\
+         [store]\npath = {:?}\n",
+        store.display().to_string()
+    )
+}
