@@ -25,6 +25,15 @@ fn refused_at(from: &str, to: &str, needle: &str, column: usize, message: &str) 
     err
 }
 
+/// Line (1-based) of the second line for which `pred` holds; 0 when there is none.
+fn second_line_where(text: &str, pred: impl Fn(&str) -> bool) -> usize {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| pred(l))
+        .nth(1)
+        .map_or(0, |(i, _)| i + 1)
+}
+
 #[test]
 fn shipped_configs_pass() {
     for f in ["config/dev.toml", "config/layso.example.toml"] {
@@ -75,13 +84,7 @@ fn duplicate_service_id() {
     let text = dev().replace("id = \"C\"", "id = \"B\"");
     let (code, _, err) = check(&text);
     assert_eq!(code, 2);
-    let line = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.contains("id = \"B\""))
-        .nth(1)
-        .map(|(i, _)| i + 1)
-        .unwrap_or(0);
+    let line = second_line_where(&text, |l| l.contains("id = \"B\""));
     assert!(
         err.contains(&format!("bad.toml:{line}:6: duplicate service id 'B'")),
         "{err}"
@@ -166,13 +169,7 @@ counters = [9]
         })
     };
     let unknown_service = line_of(&text, "service = \"Z\"");
-    let second_line = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.starts_with("line = 17"))
-        .nth(1)
-        .map(|(i, _)| i + 1)
-        .unwrap_or(0);
+    let second_line = second_line_where(&text, |l| l.starts_with("line = 17"));
     let counter9 = line_of(&text, "counters = [9]");
     assert!(
         has("Z", unknown_service),
