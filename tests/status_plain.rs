@@ -92,6 +92,21 @@ fn layso_status(config: &Path, extra: &[&str]) -> (i32, String, String) {
     }
 }
 
+/// `layso status` exits with `code` and its output holds every line of `wants`
+/// (`scenario` names the case in a failure).
+fn status_says(config: &Path, code: i32, scenario: &str, wants: &[&str]) -> Result<(), String> {
+    let (got, out, err) = layso_status(config, &[]);
+    ensure(got == code, || {
+        format!("{scenario}: layso status exit {got} (want {code})\n{out}{err}")
+    })?;
+    for want in wants {
+        ensure(out.contains(want), || {
+            format!("{scenario}: layso status lacks {want:?}:\n{out}")
+        })?;
+    }
+    Ok(())
+}
+
 async fn state(client: &reqwest::Client, d: &Daemon) -> Result<Value, String> {
     client
         .get(d.url("/api/v1/state"))
@@ -256,28 +271,32 @@ async fn healthy(
         },
     )
     .await?;
-    let (code, out, err) = layso_status(config, &[]);
-    ensure(code == 0, || {
-        format!("healthy: layso status exit {code} (want 0)\n{out}{err}")
-    })?;
-    for want in [
-        "Tình trạng: TỐT",
-        "Máy in phiếu: Bình thường — Sẵn sàng",
-        "Đã kết nối",
-        "Đã gửi hết",
-        "Quầy 1: Đang mở",
-    ] {
-        ensure(out.contains(want), || {
-            format!("healthy: layso status lacks {want:?}:\n{out}")
-        })?;
-    }
+    status_says(
+        config,
+        0,
+        "healthy",
+        &[
+            "Tình trạng: TỐT",
+            "Máy in phiếu: Bình thường — Sẵn sàng",
+            "Đã kết nối",
+            "Đã gửi hết",
+            "Quầy 1: Đang mở",
+        ],
+    )?;
     let (code, out, _) = layso_status(config, &["--lang", "en"]);
     ensure(code == 0 && out.contains("Health: OK"), || {
         format!("healthy, English: exit {code}\n{out}")
     })?;
 
     sign_in_status(page, d).await?;
-    let text = settled(page, "the healthy page", "return document.querySelector('#problems li.none') && document.getElementById('uplink').textContent.includes('Đã kết nối')", "healthy status page", "status-healthy").await?;
+    let text = settled(
+        page,
+        "the healthy page",
+        "return document.querySelector('#problems li.none') && document.getElementById('uplink').textContent.includes('Đã kết nối')",
+        "healthy status page",
+        "status-healthy",
+    )
+    .await?;
     ensure(text.contains("Mọi thứ bình thường"), || {
         format!("healthy page should say all is well: {text}")
     })?;
@@ -330,22 +349,19 @@ async fn broker_down(
         },
     )
     .await?;
-    let (code, out, err) = layso_status(config, &[]);
-    ensure(code == 1, || {
-        format!("broker down: layso status exit {code} (want 1)\n{out}{err}")
-    })?;
-    for want in [
-        "Tình trạng: CẦN XỬ LÝ",
-        "[UPL-UNREACHABLE] Không kết nối được máy chủ tỉnh",
-        "Kiểm tra đường truyền Internet; hệ thống giữ mọi số liệu",
-        "bản ghi chưa gửi, cũ nhất",
-        "Mất kết nối từ",
-        "chi tiết: I/O:",
-    ] {
-        ensure(out.contains(want), || {
-            format!("broker down: layso status lacks {want:?}:\n{out}")
-        })?;
-    }
+    status_says(
+        config,
+        1,
+        "broker down",
+        &[
+            "Tình trạng: CẦN XỬ LÝ",
+            "[UPL-UNREACHABLE] Không kết nối được máy chủ tỉnh",
+            "Kiểm tra đường truyền Internet; hệ thống giữ mọi số liệu",
+            "bản ghi chưa gửi, cũ nhất",
+            "Mất kết nối từ",
+            "chi tiết: I/O:",
+        ],
+    )?;
     let (code, out, _) = layso_status(config, &["--json"]);
     let doc: Value = serde_json::from_str(&out).map_err(|e| format!("--json: {e}\n{out}"))?;
     ensure(
@@ -353,7 +369,14 @@ async fn broker_down(
         || format!("--json: exit {code}, health {}", doc["health"]),
     )?;
 
-    let text = settled(page, "the broker-down page", "return document.querySelector('#problems li[data-code=\"UPL-UNREACHABLE\"]') && document.getElementById('uplink').textContent.includes('bản ghi chưa gửi')", "broker-down status page", "status-broker-down").await?;
+    let text = settled(
+        page,
+        "the broker-down page",
+        "return document.querySelector('#problems li[data-code=\"UPL-UNREACHABLE\"]') && document.getElementById('uplink').textContent.includes('bản ghi chưa gửi')",
+        "broker-down status page",
+        "status-broker-down",
+    )
+    .await?;
     for want in [
         "Không kết nối được máy chủ tỉnh",
         "Cần làm: Kiểm tra đường truyền Internet",
@@ -394,26 +417,30 @@ async fn paper_out(
         |s| codes(s) == ["PRN-PAPER-OUT"],
     )
     .await?;
-    let (code, out, err) = layso_status(config, &[]);
-    ensure(code == 1, || {
-        format!("paper out: layso status exit {code} (want 1)\n{out}{err}")
-    })?;
-    for want in [
-        "[PRN-PAPER-OUT] Máy in phiếu: hết giấy",
-        "→ Cần làm: Thay cuộn giấy.",
-        "Máy in phiếu: Hết giấy",
-    ] {
-        ensure(out.contains(want), || {
-            format!("paper out: layso status lacks {want:?}:\n{out}")
-        })?;
-    }
+    status_says(
+        config,
+        1,
+        "paper out",
+        &[
+            "[PRN-PAPER-OUT] Máy in phiếu: hết giấy",
+            "→ Cần làm: Thay cuộn giấy.",
+            "Máy in phiếu: Hết giấy",
+        ],
+    )?;
     let (_, out, _) = layso_status(config, &["--lang", "en"]);
     ensure(out.contains("To do: Put in a new paper roll."), || {
         format!("paper out, English:\n{out}")
     })?;
 
     // Live: the broker is back, so the uplink problem leaves the page without a reload.
-    let text = settled(page, "the paper-out page", "return document.querySelector('#problems li[data-code=\"PRN-PAPER-OUT\"]') && document.getElementById('devices').textContent.includes('Hết giấy') && !document.querySelector('#problems li[data-code=\"UPL-UNREACHABLE\"]') && document.getElementById('uplink').textContent.includes('Đã kết nối')", "paper-out status page", "status-paper-out").await?;
+    let text = settled(
+        page,
+        "the paper-out page",
+        "return document.querySelector('#problems li[data-code=\"PRN-PAPER-OUT\"]') && document.getElementById('devices').textContent.includes('Hết giấy') && !document.querySelector('#problems li[data-code=\"UPL-UNREACHABLE\"]') && document.getElementById('uplink').textContent.includes('Đã kết nối')",
+        "paper-out status page",
+        "status-paper-out",
+    )
+    .await?;
     ensure(text.contains("Cần làm: Thay cuộn giấy."), || {
         format!("paper-out page should say what to do: {text}")
     })?;
