@@ -90,8 +90,25 @@ fn load(path: &std::path::Path) -> Result<config::Config, ExitCode> {
     })
 }
 
+/// Terminal commands end quietly when their reader goes away (`layso check | head`), as
+/// Unix tools do, instead of panicking on a broken pipe. Not for `run`: the daemon keeps
+/// ignoring SIGPIPE and sees EPIPE as an error on the one pipe or socket concerned.
+fn default_sigpipe() {
+    // SAFETY: setting a signal's disposition to its default has no preconditions; done
+    // before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Cmd::Check { .. } | Cmd::Status { .. } | Cmd::Announce(_)
+    ) {
+        default_sigpipe();
+    }
     match cli.command {
         #[cfg(feature = "province")]
         Cmd::Province(cmd) => crate::province::cli::main(cmd),

@@ -372,7 +372,8 @@ pub fn json_of(seq: u64, bytes: &[u8]) -> Result<Cow<'_, [u8]>, String> {
 }
 
 /// Version 1 encoding, kept so tests can prove old logs still read.
-pub fn encode_v1(entry: &Entry) -> Vec<u8> {
+#[cfg(test)]
+pub(crate) fn encode_v1(entry: &Entry) -> Vec<u8> {
     let mut v = vec![V1_JSON];
     let _ = serde_json::to_writer(&mut v, entry);
     v

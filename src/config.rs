@@ -25,6 +25,8 @@ use web::RawWeb;
 pub use web::WebConfig;
 pub use web_limits::ConnLimits;
 mod ratings;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub use ratings::{Officer, RatingsConfig, Reason};
 
 /// Where a configuration lives in production.
@@ -439,6 +441,7 @@ fn sorted(ids: &HashSet<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use test_support::assert_problem;
 
     const GOOD: &str = r#"
 [site]
@@ -514,25 +517,9 @@ credential = "secret-one"
                 "[site]\nid = \"test-site\"",
                 "[site]\nid = \"test-site\"\nutc_offset = \"7\"",
             );
-        let p = problems(&text);
-        let msgs: Vec<_> = p
-            .iter()
-            .map(|p| format!("{}:{} {}", p.line, p.column, p.message))
-            .collect();
-        assert!(
-            msgs.iter()
-                .any(|m| m.starts_with("4:14") && m.contains("UTC offset")),
-            "{msgs:?}"
-        );
-        assert!(
-            msgs.iter()
-                .any(|m| m.starts_with("13:6") && m.contains("duplicate service id 'A'")),
-            "{msgs:?}"
-        );
-        assert!(
-            msgs.iter()
-                .any(|m| m.contains("unknown service 'Z'") && m.starts_with("20:18")),
-            "{msgs:?}"
-        );
+        let msgs = super::test_support::located_problems(&text);
+        assert_problem(&msgs, "4:14", "UTC offset");
+        assert_problem(&msgs, "13:6", "duplicate service id 'A'");
+        assert_problem(&msgs, "20:18", "unknown service 'Z'");
     }
 }

@@ -7,7 +7,6 @@ use crate::config::Config;
 use crate::core::state::{Current, State};
 use crate::core::{apply, decide, Command, Entry, Now, Rejection};
 use crate::log::{EventLog, LogCursor, LogReader, OpenReport};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -68,7 +67,6 @@ pub struct Handle {
     view: watch::Receiver<Arc<View>>,
     reader: LogReader,
     cursor: LogCursor,
-    healthy: Arc<AtomicBool>,
 }
 
 impl Handle {
@@ -107,11 +105,6 @@ impl Handle {
         &self.cursor
     }
 
-    /// False once the engine thread has stopped looping.
-    pub fn is_healthy(&self) -> bool {
-        self.healthy.load(Ordering::Relaxed)
-    }
-
     /// Stop the engine: mark a clean shutdown and flush.
     pub async fn stop(&self) {
         let (tx, rx) = oneshot::channel();
@@ -138,7 +131,6 @@ struct Engine {
     config: Arc<Config>,
     options: Options,
     alarms: Alarms,
-    healthy: Arc<AtomicBool>,
     to_flusher: mpsc::Sender<FlushJob>,
     store: store::SharedHealth,
     /// Acknowledged entries back from the flusher, folded into `durable_state`.
@@ -194,7 +186,6 @@ pub fn start(
     let cursor = log.cursor();
     let (events, _) = broadcast::channel(4096);
     let (view_tx, view_rx) = watch::channel(Arc::new(empty_view()));
-    let healthy = Arc::new(AtomicBool::new(true));
     let alarms: Alarms = Arc::new(Mutex::new(alarms));
     let (to_flusher, flusher_rx) = mpsc::channel();
     let flusher = log.flusher();
@@ -212,7 +203,6 @@ pub fn start(
         config,
         options,
         alarms: alarms.clone(),
-        healthy: healthy.clone(),
         to_flusher,
     };
     let mut startup = Vec::new();
@@ -255,7 +245,6 @@ pub fn start(
         view: view_rx,
         reader,
         cursor,
-        healthy,
     })
 }
 
@@ -272,7 +261,6 @@ impl Engine {
             if let Some(after) = self.options.stall_after {
                 if started.elapsed() >= after {
                     tracing::warn!("test fault hook: engine stalled on purpose");
-                    self.healthy.store(false, Ordering::Relaxed);
                     std::thread::sleep(Duration::from_secs(3600));
                     return;
                 }
@@ -353,7 +341,6 @@ impl Engine {
                     tracing::error!(%e, "could not mark a clean shutdown");
                 }
                 let _ = ack.send(());
-                self.healthy.store(false, Ordering::Relaxed);
                 return;
             }
         }

@@ -55,7 +55,7 @@
 //!   `devices/display/` counter displays (config, validate, blink, surface, runner);
 //!   `devices/serial.rs` the one list of baud rates; `backoff.rs` the one retry backoff.
 //! - `voice/` — spoken calls: Vietnamese number reading, voice packs, the announcer
-//!   (aplay) and the display page's announcement endpoint (docs/voice.md).
+//!   (aplay); the display page's announcement endpoint is `web/voice.rs` (docs/voice.md).
 //! - `province/` (feature `province`, not in the board package) — the province side:
 //!   collector into PostgreSQL, gap re-send requests, figures, dashboard, weekly report;
 //!   see `docs/province.md`. The site answers re-send requests in `uplink/resend.rs`.

@@ -238,3 +238,26 @@ fn print_test_writes_a_ticket_through_the_configured_transport() {
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("no [printer] section"));
 }
+
+/// `layso check | head -0`: the reader is gone before the command prints; it ends quietly
+/// (killed by SIGPIPE, as Unix tools are) instead of panicking on a broken pipe.
+#[test]
+fn check_into_a_closed_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(BIN)
+        .args(["check", "--config", "config/dev.toml"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run layso");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for layso");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        out.status.success() || out.status.signal() == Some(libc::SIGPIPE),
+        "{:?}: {stderr}",
+        out.status
+    );
+}

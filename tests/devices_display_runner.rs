@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use layso::devices::board::{
-    report_fn, run_counter_display, spawn_counter_display, CounterDisplayConfig, CounterSurface,
+    counter_display_thread, report_fn, run_counter_display, CounterDisplayConfig, CounterSurface,
     DevicesConfig, RetryPolicy, Slot,
 };
 use tokio::sync::{mpsc, watch};
@@ -207,12 +207,13 @@ async fn real_open_of_a_missing_bus_is_reported_not_fatal() {
             .next()
             .unwrap_or_else(|| unreachable!());
         let r2 = reports.clone();
-        let t = spawn_counter_display(cfg, rx.clone(), move |n, ok, d| {
-            r2.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push((n, ok, d))
-        })
-        .expect("thread starts");
+        let t = std::thread::Builder::new()
+            .spawn(counter_display_thread(cfg, rx.clone(), move |n, ok, d| {
+                r2.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((n, ok, d))
+            }))
+            .expect("thread starts");
         threads.push(t);
     }
     until("both failures reported", || lock(&reports).len() >= 2).await;
@@ -256,11 +257,23 @@ async fn button_reader_reports_a_missing_gpio_chip_and_stops_with_the_engine() {
     let reports: Reports = Arc::default();
     let r2 = reports.clone();
     let (tx, rx) = mpsc::channel(8);
-    let tasks = layso::devices::buttons::spawn(&d.buttons, tx, move |n, ok, d| {
+    let report = report_fn(move |n, ok, d| {
         r2.lock()
             .unwrap_or_else(|p| p.into_inner())
             .push((n, ok, d))
     });
+    let tasks: Vec<_> = d
+        .buttons
+        .iter()
+        .map(|b| {
+            tokio::spawn(layso::devices::buttons::run_button(
+                b.clone(),
+                tx.clone(),
+                report.clone(),
+            ))
+        })
+        .collect();
+    drop(tx);
     until("failure report", || !lock(&reports).is_empty()).await;
     let r = lock(&reports);
     assert_eq!((r[0].0.as_str(), r[0].1), ("kiosk A", false));

@@ -1,7 +1,8 @@
 //! The pages' clocks and dates are in the site's time zone, not the device's: a real daemon
 //! (site `utc_offset = "+07:00"`, config/dev.toml) and real headless Chromium running with
 //! TZ=UTC; the kiosk, the hall display and the counter page (before sign-in, too) show the
-//! +07:00 time, and the display the +07:00 date.
+//! +07:00 time, and the display the +07:00 date. The day report opens on the site's day in a
+//! browser whose calendar day is another one.
 
 #[path = "support/chromium.rs"]
 mod chromium;
@@ -131,4 +132,58 @@ async fn kiosk_display_and_counter_show_the_sites_time_in_a_utc_browser() {
     if let Err(e) = check(&mut driver, &daemon).await {
         panic!("{e}\n--- daemon log ---\n{}", daemon.log());
     }
+    drop(driver);
+    // A second browser in a zone whose calendar day differs from the site's right now:
+    // UTC-12 before 19:00 at the site, UTC+14 from 17:00 (POSIX signs are reversed).
+    let (tz, tz_offset) = if wall(now_ms(), SITE_OFFSET_MIN).2.as_str() < "18:00" {
+        ("Etc/GMT+12", -12 * 60)
+    } else {
+        ("Etc/GMT-14", 14 * 60)
+    };
+    let site_day = wall(now_ms(), SITE_OFFSET_MIN).1;
+    assert_ne!(
+        wall(now_ms(), tz_offset).1,
+        site_day,
+        "the test's browser zone {tz} should be on another day than the site"
+    );
+    std::env::set_var("TZ", tz);
+    let mut driver = match Driver::start().await {
+        Ok(d) => d,
+        Err(e) => panic!("{e}"),
+    };
+    if let Err(e) = report_day(&mut driver, &daemon, &site_day).await {
+        panic!("{e}\n--- daemon log ---\n{}", daemon.log());
+    }
+}
+
+/// The day report's date field starts on the site's day (`dd/mm/yyyy` given), not the browser's.
+async fn report_day(driver: &mut Driver, daemon: &Daemon, site_day: &str) -> Result<(), String> {
+    let page = driver.session(1280, 800).await?;
+    let mut parts = site_day.split('/');
+    let (d, m, y) = (parts.next(), parts.next(), parts.next());
+    let want = format!(
+        "{}-{}-{}",
+        y.unwrap_or(""),
+        m.unwrap_or(""),
+        d.unwrap_or("")
+    );
+    page.goto(&daemon.url("/report")).await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let shown = page
+            .eval("return document.getElementById('day').value")
+            .await?;
+        let shown = shown.as_str().unwrap_or("").to_string();
+        if shown == want {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "the day report opens on {shown:?}; the site's day is {want:?}"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    page.close().await;
+    Ok(())
 }

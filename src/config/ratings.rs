@@ -284,6 +284,7 @@ pub(crate) fn check(
 #[cfg(test)]
 mod tests {
     use crate::config::parse;
+    use crate::config::test_support::{assert_problem, located_problems};
 
     const BASE: &str = r#"[site]
 id = "t"
@@ -301,14 +302,7 @@ credential = "secret-one"
 "#;
 
     fn problems(extra: &str) -> Vec<String> {
-        match parse(&format!("{BASE}{extra}"), "t.toml", None) {
-            Ok(_) => vec![],
-            Err(e) => e
-                .problems
-                .iter()
-                .map(|p| format!("{}:{} {}", p.line, p.column, p.message))
-                .collect(),
-        }
+        located_problems(&format!("{BASE}{extra}"))
     }
 
     #[test]
@@ -381,25 +375,9 @@ counter = 1
 credential = "secret-one"
 "#,
         );
-        assert!(
-            p.iter()
-                .any(|m| m.starts_with("18:7") && m.contains("4 to 12 digits")),
-            "{p:?}"
-        );
-        assert!(
-            p.iter()
-                .any(|m| m.starts_with("21:18") && m.contains("10 to 3600")),
-            "{p:?}"
-        );
-        assert!(
-            p.iter()
-                .any(|m| m.starts_with("22:16") && m.contains("not a configured counter")),
-            "{p:?}"
-        );
-        assert!(
-            p.iter()
-                .any(|m| m.starts_with("26:14") && m.contains("used elsewhere")),
-            "{p:?}"
-        );
+        assert_problem(&p, "18:7", "4 to 12 digits");
+        assert_problem(&p, "21:18", "10 to 3600");
+        assert_problem(&p, "22:16", "not a configured counter");
+        assert_problem(&p, "26:14", "used elsewhere");
     }
 }

@@ -1,6 +1,6 @@
 //! Commands the engine accepts and the rejections core gives, with bilingual messages.
 
-use super::rating::RatingLevel;
+use super::rating_level::RatingLevel;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -101,13 +101,11 @@ pub enum RejectCode {
     EmptyQueue,
     UnknownService,
     UnknownCounter,
-    ServiceNotServed,
     CounterPaused,
     CounterClosed,
     CounterBusy,
     NoCurrentTicket,
     SameService,
-    Unchanged,
     UnknownOfficer,
     NotSignedIn,
     NothingToRate,
@@ -122,13 +120,11 @@ impl RejectCode {
             RejectCode::EmptyQueue => "empty_queue",
             RejectCode::UnknownService => "unknown_service",
             RejectCode::UnknownCounter => "unknown_counter",
-            RejectCode::ServiceNotServed => "service_not_served",
             RejectCode::CounterPaused => "counter_paused",
             RejectCode::CounterClosed => "counter_closed",
             RejectCode::CounterBusy => "counter_busy",
             RejectCode::NoCurrentTicket => "no_current_ticket",
             RejectCode::SameService => "same_service",
-            RejectCode::Unchanged => "unchanged",
             RejectCode::UnknownOfficer => "unknown_officer",
             RejectCode::NotSignedIn => "not_signed_in",
             RejectCode::NothingToRate => "nothing_to_rate",

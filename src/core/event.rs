@@ -1,6 +1,6 @@
 //! Log entries and the events they carry: the record format (docs/architecture.md §6).
 
-use super::rating::RatingLevel;
+use super::rating_level::RatingLevel;
 use super::time::Day;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

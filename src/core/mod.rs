@@ -7,6 +7,8 @@ pub mod command;
 pub mod decide;
 pub mod event;
 pub mod rating;
+pub mod rating_day;
+pub mod rating_level;
 pub mod state;
 pub mod time;
 
@@ -18,5 +20,7 @@ pub use time::{Day, DayRule, Now};
 
 #[cfg(test)]
 mod rating_tests;
+#[cfg(test)]
+pub(crate) mod test_events;
 #[cfg(test)]
 mod tests;

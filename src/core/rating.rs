@@ -1,139 +1,19 @@
-//! Officers and citizen ratings: who is signed in at which counter, and the binding rules
-//! of a rating (one per ticket, only the ticket just finished at that counter, within
-//! the window). Pure: `decide` and `apply` call in here.
+//! Officers and citizen ratings: signing in and out at a counter, and the binding rules of a
+//! rating (one per ticket, only the ticket just finished at that counter, within the window).
+//! Pure: `decide` calls in here. The day's rating state and its fold (`apply`) are in
+//! `rating_day.rs`, the levels in `rating_level.rs`; both are re-exported here.
 
 use super::command::{RejectCode, Rejection};
-use super::event::{Entry, Event};
+use super::event::Event;
 use super::state::State;
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use serde::Serialize;
+use std::collections::HashSet;
 
-/// How many unsatisfied ratings the state keeps for the alert panels.
-pub const ALERTS_KEPT: usize = 20;
+pub use super::rating_day::{apply, Alert, Finished, RatingDay, RatingRules, ALERTS_KEPT};
+pub use super::rating_level::RatingLevel;
 
 /// Longest dossier code a rating may carry.
 pub const DOSSIER_MAX: usize = 64;
-
-/// The three official levels of the national satisfaction index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RatingLevel {
-    /// Rất hài lòng.
-    VerySatisfied,
-    /// Hài lòng.
-    Satisfied,
-    /// Chưa hài lòng.
-    Unsatisfied,
-}
-
-impl RatingLevel {
-    pub const ALL: [RatingLevel; 3] = [
-        RatingLevel::VerySatisfied,
-        RatingLevel::Satisfied,
-        RatingLevel::Unsatisfied,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RatingLevel::VerySatisfied => "very_satisfied",
-            RatingLevel::Satisfied => "satisfied",
-            RatingLevel::Unsatisfied => "unsatisfied",
-        }
-    }
-    pub fn vi(self) -> &'static str {
-        match self {
-            RatingLevel::VerySatisfied => "Rất hài lòng",
-            RatingLevel::Satisfied => "Hài lòng",
-            RatingLevel::Unsatisfied => "Chưa hài lòng",
-        }
-    }
-    /// The compact on-disk code.
-    pub fn code(self) -> u8 {
-        match self {
-            RatingLevel::VerySatisfied => 0,
-            RatingLevel::Satisfied => 1,
-            RatingLevel::Unsatisfied => 2,
-        }
-    }
-    pub fn from_code(c: u8) -> Option<RatingLevel> {
-        RatingLevel::ALL.into_iter().find(|l| l.code() == c)
-    }
-    pub fn parse(s: &str) -> Option<RatingLevel> {
-        RatingLevel::ALL.into_iter().find(|l| l.as_str() == s)
-    }
-}
-
-/// The rating and sign-in rules of a site, from the configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RatingRules {
-    /// Officer ids that may sign in.
-    pub officers: Vec<String>,
-    /// Whether a counter with nobody signed in may call (attributed to no officer).
-    pub allow_anonymous: bool,
-    /// How long after a ticket is finished its rating is accepted, in ms.
-    pub window_ms: i64,
-    /// Whether a skipped ticket may be rated too.
-    pub rate_on_skip: bool,
-    /// Reason codes an unsatisfied rating may carry.
-    pub reasons: Vec<String>,
-}
-
-impl Default for RatingRules {
-    fn default() -> Self {
-        RatingRules {
-            officers: Vec::new(),
-            allow_anonymous: true,
-            window_ms: 120_000,
-            rate_on_skip: false,
-            reasons: Vec::new(),
-        }
-    }
-}
-
-/// The ticket a counter finished last: the one its rating device may rate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finished {
-    pub ticket: String,
-    pub officer: String,
-    pub at: i64,
-    pub skipped: bool,
-}
-
-/// An unsatisfied rating, kept for the alert panels.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Alert {
-    pub seq: u64,
-    pub at: i64,
-    pub counter: u16,
-    pub ticket: String,
-    pub officer: String,
-    pub reasons: Vec<String>,
-    pub dossier: String,
-}
-
-/// The day's officer and rating state. Reset with the day.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RatingDay {
-    /// Who is signed in at each counter.
-    pub signed_in: BTreeMap<u16, String>,
-    pub last_finished: BTreeMap<u16, Finished>,
-    pub rated: HashSet<String>,
-    /// Newest first.
-    pub alerts: VecDeque<Alert>,
-}
-
-impl RatingDay {
-    /// The officer signed in at `counter` ("" for nobody).
-    pub fn officer_at(&self, counter: u16) -> String {
-        self.signed_in.get(&counter).cloned().unwrap_or_default()
-    }
-    /// The counter `officer` is signed in at.
-    pub fn counter_of(&self, officer: &str) -> Option<u16> {
-        self.signed_in
-            .iter()
-            .find(|(_, o)| o.as_str() == officer)
-            .map(|(c, _)| *c)
-    }
-}
 
 /// A ticket a counter's rating device may rate, until `until` (ms).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -302,63 +182,4 @@ pub fn rate(
         reasons: reasons.to_vec(),
         dossier: dossier.to_string(),
     }])
-}
-
-/// Fold the officer and rating parts of an entry.
-pub fn apply(st: &mut RatingDay, entry: &Entry) {
-    match &entry.event {
-        Event::OfficerSignedIn { counter, officer } => {
-            st.signed_in.insert(*counter, officer.clone());
-        }
-        Event::OfficerSignedOut { counter, officer }
-            if st.signed_in.get(counter) == Some(officer) =>
-        {
-            st.signed_in.remove(counter);
-        }
-        Event::TicketServed {
-            ticket,
-            counter,
-            officer,
-            ..
-        }
-        | Event::TicketSkipped {
-            ticket,
-            counter,
-            officer,
-            ..
-        } => {
-            st.last_finished.insert(
-                *counter,
-                Finished {
-                    ticket: ticket.clone(),
-                    officer: officer.clone(),
-                    at: entry.at,
-                    skipped: matches!(entry.event, Event::TicketSkipped { .. }),
-                },
-            );
-        }
-        Event::Rated {
-            counter,
-            ticket,
-            officer,
-            level,
-            reasons,
-            dossier,
-        } => {
-            st.rated.insert(ticket.clone());
-            if *level == RatingLevel::Unsatisfied {
-                st.alerts.push_front(Alert {
-                    seq: entry.seq,
-                    at: entry.at,
-                    counter: *counter,
-                    ticket: ticket.clone(),
-                    officer: officer.clone(),
-                    reasons: reasons.clone(),
-                    dossier: dossier.clone(),
-                });
-                st.alerts.truncate(ALERTS_KEPT);
-            }
-        }
-        _ => {}
-    }
 }

@@ -13,28 +13,17 @@ const WINDOW: i64 = 120_000;
 const OFFICERS: [&str; 3] = ["lan", "minh", "hoa"];
 
 fn site(allow_anonymous: bool, rate_on_skip: bool) -> Arc<Site> {
-    Arc::new(Site {
-        rule: DayRule::VIETNAM,
-        services: vec![ServiceDef {
-            id: "A".into(),
-            prefix: "A".into(),
-            first_number: 1,
-            digits: 3,
-        }],
-        counters: (1..=3)
-            .map(|n| CounterDef {
-                number: n,
-                services: vec!["A".into()],
-            })
-            .collect(),
-        ratings: RatingRules {
+    test_events::site(
+        &[("A", 1)],
+        &[(1, &["A"]), (2, &["A"]), (3, &["A"])],
+        RatingRules {
             officers: OFFICERS.iter().map(|s| s.to_string()).collect(),
             allow_anonymous,
             window_ms: WINDOW,
             rate_on_skip,
             reasons: vec!["slow".into(), "rude".into()],
         },
-    })
+    )
 }
 
 struct Live {

@@ -1,7 +1,7 @@
 //! The site's state for the current business day and `apply`, the fold over entries.
 
 use super::event::{Entry, Event};
-use super::rating::{RatingDay, RatingRules};
+use super::rating_day::{RatingDay, RatingRules};
 use super::time::{Day, DayRule};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -179,9 +179,6 @@ impl State {
     pub fn day(&self) -> Option<Day> {
         self.day
     }
-    pub fn last_at(&self) -> i64 {
-        self.last_at
-    }
     pub fn last_seq(&self) -> u64 {
         self.last_seq
     }
@@ -290,10 +287,6 @@ impl State {
             .unwrap_or((0, 0))
     }
 
-    pub fn waiting_total(&self) -> usize {
-        self.queues.values().map(Queue::len).sum()
-    }
-
     /// How many tickets of the same service will be called before `label`.
     pub fn waiting_ahead(&self, label: &str) -> u32 {
         let Some(t) = self.tickets.get(label) else {
@@ -377,7 +370,7 @@ pub fn apply(state: &mut State, entry: &Entry) {
     }
     state.last_at = state.last_at.max(entry.at);
     state.last_seq = state.last_seq.max(entry.seq);
-    super::rating::apply(&mut state.ratings, entry);
+    super::rating_day::apply(&mut state.ratings, entry);
     match &entry.event {
         Event::DayStarted {}
         | Event::PowerRestored { .. }

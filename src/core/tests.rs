@@ -10,31 +10,11 @@ use std::sync::Arc;
 const T0: i64 = 1_764_000_000_000; // 2025-11-24T16:00Z, 23:00 in Vietnam
 
 fn site() -> Arc<Site> {
-    let svc = |id: &str, first| ServiceDef {
-        id: id.into(),
-        prefix: id.into(),
-        first_number: first,
-        digits: 3,
-    };
-    Arc::new(Site {
-        rule: DayRule::VIETNAM,
-        services: vec![svc("A", 1), svc("B", 1), svc("C", 100)],
-        counters: vec![
-            CounterDef {
-                number: 1,
-                services: vec!["A".into(), "B".into()],
-            },
-            CounterDef {
-                number: 2,
-                services: vec!["B".into()],
-            },
-            CounterDef {
-                number: 3,
-                services: vec!["C".into(), "A".into()],
-            },
-        ],
-        ratings: rating::RatingRules::default(),
-    })
+    test_events::site(
+        &[("A", 1), ("B", 1), ("C", 100)],
+        &[(1, &["A", "B"]), (2, &["B"]), (3, &["C", "A"])],
+        rating::RatingRules::default(),
+    )
 }
 
 /// A live site: decide, stamp with seq, apply — what the engine does minus I/O.

@@ -151,6 +151,15 @@ impl<'de> Deserialize<'de> for Day {
     }
 }
 
+/// The two numbers of `HH:MM` (exactly two characters each side of the colon), unchecked.
+fn hh_mm<T: std::str::FromStr>(s: &str) -> Option<(T, T)> {
+    let (h, m) = s.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    Some((h.parse().ok()?, m.parse().ok()?))
+}
+
 /// Parse a UTC offset such as `+07:00` into minutes.
 pub fn parse_utc_offset(s: &str) -> Result<i32, String> {
     let bad = || format!("'{s}' is not a UTC offset; expected +HH:MM such as +07:00 (Vietnam)");
@@ -159,12 +168,7 @@ pub fn parse_utc_offset(s: &str) -> Result<i32, String> {
         Some(b'-') => (-1, &s[1..]),
         _ => return Err(bad()),
     };
-    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
-    if h.len() != 2 || m.len() != 2 {
-        return Err(bad());
-    }
-    let h: i32 = h.parse().map_err(|_| bad())?;
-    let m: i32 = m.parse().map_err(|_| bad())?;
+    let (h, m): (i32, i32) = hh_mm(rest).ok_or_else(bad)?;
     if h > 14 || m > 59 {
         return Err(bad());
     }
@@ -174,12 +178,7 @@ pub fn parse_utc_offset(s: &str) -> Result<i32, String> {
 /// Parse a local time of day `HH:MM` into minutes after midnight.
 pub fn parse_time_of_day(s: &str) -> Result<u32, String> {
     let bad = || format!("'{s}' is not a time of day; expected HH:MM between 00:00 and 23:59");
-    let (h, m) = s.split_once(':').ok_or_else(bad)?;
-    if h.len() != 2 || m.len() != 2 {
-        return Err(bad());
-    }
-    let h: u32 = h.parse().map_err(|_| bad())?;
-    let m: u32 = m.parse().map_err(|_| bad())?;
+    let (h, m): (u32, u32) = hh_mm(s).ok_or_else(bad)?;
     if h > 23 || m > 59 {
         return Err(bad());
     }

@@ -6,48 +6,13 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use gpio_cdev::{Chip, EventRequestFlags, EventType, LineRequestFlags};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::display::config::{ButtonActionConfig, ButtonConfig};
-use super::health::{report_fn, Health, Report};
+/// What a recognised button press asks the engine to do: the action as configured.
+pub use super::display::config::ButtonActionConfig as ButtonAction;
+use super::display::config::ButtonConfig;
+use super::health::{Health, Report};
 use crate::backoff::Backoff;
-
-/// What a recognised button press asks the engine to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ButtonAction {
-    Issue {
-        service: String,
-        priority: bool,
-    },
-    Next {
-        counter: u16,
-    },
-    Recall {
-        counter: u16,
-    },
-    Rate {
-        counter: u16,
-        level: crate::core::rating::RatingLevel,
-    },
-}
-
-impl From<&ButtonActionConfig> for ButtonAction {
-    fn from(a: &ButtonActionConfig) -> Self {
-        match a {
-            ButtonActionConfig::Issue { service, priority } => ButtonAction::Issue {
-                service: service.clone(),
-                priority: *priority,
-            },
-            ButtonActionConfig::Next { counter } => ButtonAction::Next { counter: *counter },
-            ButtonActionConfig::Recall { counter } => ButtonAction::Recall { counter: *counter },
-            ButtonActionConfig::Rate { counter, level } => ButtonAction::Rate {
-                counter: *counter,
-                level: *level,
-            },
-        }
-    }
-}
 
 /// Debounce and minimum-interval logic for one button. Pure: the caller passes the electrical
 /// line level and a monotonic time in milliseconds.
@@ -95,7 +60,7 @@ impl Debouncer {
 
     pub fn from_config(cfg: &ButtonConfig, initial_level: bool, now_ms: u64) -> Self {
         Debouncer::new(
-            ButtonAction::from(cfg.action.get_ref()),
+            cfg.action.get_ref().clone(),
             cfg.active_low,
             cfg.debounce_ms(),
             cfg.min_interval_ms(),
@@ -181,24 +146,6 @@ impl ButtonBank {
     }
 }
 
-/// Starts one reader task per button. Each opens its GPIO line, sends actions to `out` and
-/// reports health; a missing chip or line is reported and retried with backoff. Tasks end when
-/// `out` is closed. Call from inside a tokio runtime.
-pub fn spawn<F>(
-    buttons: &[ButtonConfig],
-    out: mpsc::Sender<ButtonAction>,
-    report: F,
-) -> Vec<JoinHandle<()>>
-where
-    F: Fn(String, bool, String) + Send + Sync + 'static,
-{
-    let report = report_fn(report);
-    buttons
-        .iter()
-        .map(|cfg| tokio::spawn(run_button(cfg.clone(), out.clone(), report.clone())))
-        .collect()
-}
-
 /// While a button is idle its line level is sampled this often.
 const RESYNC_EVERY: Duration = Duration::from_secs(1);
 
@@ -281,7 +228,8 @@ pub async fn drive<L: LineInput>(
     }
 }
 
-/// One button's reader loop (what [`spawn`] runs).
+/// One button's reader loop: opens its GPIO line, sends actions to `out` and reports health; a
+/// missing chip or line is reported and retried with backoff. Ends when `out` is closed.
 pub async fn run_button(cfg: ButtonConfig, out: mpsc::Sender<ButtonAction>, report: Report) {
     let mut health = Health::new(cfg.display_name(), report);
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));

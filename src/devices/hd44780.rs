@@ -144,13 +144,6 @@ impl<I2C: I2c, D: DelayNs> Hd44780<I2C, D> {
         Ok(())
     }
 
-    /// Switches the backlight (one expander write).
-    pub fn set_backlight(&mut self, on: bool) -> Result<(), Error<I2C::Error>> {
-        self.backlight = on;
-        let bl = self.bl();
-        self.i2c.write(self.address, &[bl]).map_err(Error::I2c)
-    }
-
     /// DDRAM address of `(row, col)`: rows start at 0x00, 0x40, then `columns`, 0x40 + `columns`.
     pub fn ddram_address(&self, row: usize, col: usize) -> u8 {
         let base = match row {

@@ -18,20 +18,6 @@ pub enum DeviceKind {
     Feed,
 }
 
-impl DeviceKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeviceKind::Printer => "printer",
-            DeviceKind::CounterDisplay => "counter display",
-            DeviceKind::LedBoard => "LED board",
-            DeviceKind::Keypad => "keypad",
-            DeviceKind::Button => "button",
-            DeviceKind::Speaker => "speaker",
-            DeviceKind::Feed => "device feed",
-        }
-    }
-}
-
 /// A device's state; [`HealthState::as_str`] is the stored `DeviceStatus.state` string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HealthState {
@@ -161,15 +147,7 @@ mod tests {
 
     #[test]
     fn stored_state_strings_are_unchanged() {
-        for p in [
-            PrinterState::Ok,
-            PrinterState::PaperNearEnd,
-            PrinterState::PaperOut,
-            PrinterState::CoverOpen,
-            PrinterState::Offline,
-            PrinterState::Error,
-            PrinterState::Unreachable,
-        ] {
+        for p in PrinterState::ALL {
             assert_eq!(HealthState::from(p).as_str(), p.as_str());
         }
         use crate::voice::player::Health as V;

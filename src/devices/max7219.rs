@@ -124,10 +124,6 @@ impl<SPI: SpiDevice> Max7219<SPI> {
         Ok(())
     }
 
-    pub fn set_intensity(&mut self, intensity: u8) -> Result<(), Error<SPI::Error>> {
-        self.write_all(reg::INTENSITY, intensity.min(15))
-    }
-
     /// Shows `frame[chip][d]` (segments of digit register `d + 1`). Only digit rows where some
     /// chip changed are sent, one transaction per row, with no-ops for unchanged chips.
     #[allow(clippy::needless_range_loop)] // a digit row is indexed across every chip

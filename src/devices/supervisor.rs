@@ -44,11 +44,6 @@ impl Supervisor {
         }
     }
 
-    /// The shutdown signal, for adapters that want to end on their own terms.
-    pub fn token(&self) -> CancellationToken {
-        self.cancel.clone()
-    }
-
     /// Run the future made by `make` as `device`'s adapter; when it ends or panics before
     /// shutdown, report it and make a new one after the backoff. At shutdown the running
     /// future is dropped (async adapters hold nothing that needs more than a drop).
@@ -57,10 +52,8 @@ impl Supervisor {
         F: FnMut(CancellationToken) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let device = device.into();
+        let mut restarts = self.restarts(device.into(), kind);
         let cancel = self.cancel.clone();
-        let health = self.health.clone();
-        let mut backoff = Backoff::new(self.initial, self.max);
         // The first run is made now, so whatever it subscribes to misses nothing.
         let mut first = Some(make(cancel.clone()));
         self.tasks.spawn(async move {
@@ -79,17 +72,7 @@ impl Supervisor {
                         return;
                     }
                 };
-                if !restart_after(
-                    &device,
-                    kind,
-                    outcome,
-                    started,
-                    &mut backoff,
-                    &cancel,
-                    &health,
-                )
-                .await
-                {
+                if !restarts.after(outcome, started).await {
                     return;
                 }
             }
@@ -108,10 +91,8 @@ impl Supervisor {
         F: FnMut() -> B + Send + 'static,
         B: FnOnce() + Send + 'static,
     {
-        let device = device.into();
+        let mut restarts = self.restarts(device.into(), kind);
         let cancel = self.cancel.clone();
-        let health = self.health.clone();
-        let mut backoff = Backoff::new(self.initial, self.max);
         self.tasks.spawn(async move {
             loop {
                 let started = Instant::now();
@@ -120,26 +101,27 @@ impl Supervisor {
                     r = &mut run => r,
                     _ = cancel.cancelled() => {
                         if tokio::time::timeout(BLOCKING_GRACE, run).await.is_err() {
+                            let device = &restarts.device;
                             tracing::warn!(%device, "device thread did not stop within 3 s");
                         }
                         return;
                     }
                 };
-                if !restart_after(
-                    &device,
-                    kind,
-                    outcome,
-                    started,
-                    &mut backoff,
-                    &cancel,
-                    &health,
-                )
-                .await
-                {
+                if !restarts.after(outcome, started).await {
                     return;
                 }
             }
         });
+    }
+
+    fn restarts(&self, device: String, kind: DeviceKind) -> Restarts {
+        Restarts {
+            device,
+            kind,
+            backoff: Backoff::new(self.initial, self.max),
+            cancel: self.cancel.clone(),
+            health: self.health.clone(),
+        }
     }
 
     /// Signal shutdown to every adapter and wait until all of them have ended.
@@ -153,41 +135,51 @@ impl Supervisor {
     }
 }
 
-/// After an adapter run ended: report why, wait the backoff; false if shutdown came first.
-#[allow(clippy::too_many_arguments)]
-async fn restart_after(
-    device: &str,
+/// One supervised adapter's restarts: its name and kind, its backoff, the shutdown signal
+/// and where its restarts are reported.
+struct Restarts {
+    device: String,
     kind: DeviceKind,
-    outcome: Result<(), JoinError>,
-    started: Instant,
-    backoff: &mut Backoff,
-    cancel: &CancellationToken,
-    health: &HealthTx,
-) -> bool {
-    if cancel.is_cancelled() {
-        return false;
+    backoff: Backoff,
+    cancel: CancellationToken,
+    health: HealthTx,
+}
+
+impl Restarts {
+    /// After an adapter run ended: report why, wait the backoff; false if shutdown came first.
+    async fn after(&mut self, outcome: Result<(), JoinError>, started: Instant) -> bool {
+        let Restarts {
+            device,
+            kind,
+            backoff,
+            cancel,
+            health,
+        } = self;
+        if cancel.is_cancelled() {
+            return false;
+        }
+        let why = match outcome {
+            Ok(()) => "it stopped".to_string(),
+            Err(e) if e.is_panic() => format!("a panic: {}", panic_message(e.into_panic())),
+            Err(e) => format!("it was cancelled: {e}"),
+        };
+        if started.elapsed() >= STABLE_RUN {
+            backoff.reset();
+        }
+        let delay = backoff.next_delay();
+        tracing::error!(%device, retry_in = ?delay, "device adapter ended after {why}; restarting");
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = cancel.cancelled() => return false,
+        }
+        let _ = health.send(DeviceHealth::new(
+            device.clone(),
+            *kind,
+            HealthState::Error,
+            format!("restarted after {why}"),
+        ));
+        true
     }
-    let why = match outcome {
-        Ok(()) => "it stopped".to_string(),
-        Err(e) if e.is_panic() => format!("a panic: {}", panic_message(e.into_panic())),
-        Err(e) => format!("it was cancelled: {e}"),
-    };
-    if started.elapsed() >= STABLE_RUN {
-        backoff.reset();
-    }
-    let delay = backoff.next_delay();
-    tracing::error!(%device, retry_in = ?delay, "device adapter ended after {why}; restarting");
-    tokio::select! {
-        _ = tokio::time::sleep(delay) => {}
-        _ = cancel.cancelled() => return false,
-    }
-    let _ = health.send(DeviceHealth::new(
-        device,
-        kind,
-        HealthState::Error,
-        format!("restarted after {why}"),
-    ));
-    true
 }
 
 /// The text of a panic payload (`panic!("...")` gives a `&str` or a `String`).

@@ -10,7 +10,7 @@ use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::{io_err, LogError};
+use super::{io_err, open_or_create, LogError};
 
 /// Bytes per slot; a slot holds `MAGIC`, generation u64, length u32, CRC32 u32, JSON.
 const SLOT: usize = 4096;
@@ -113,14 +113,7 @@ impl HwmFile {
     /// found, if any, and whether the file was readable.
     pub(crate) fn open(store: &Path) -> Result<(HwmFile, Option<HighWater>), LogError> {
         let path = HighWater::path_for(store);
-        let existed = path.exists();
-        let file = fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io_err(&path))?;
+        let (file, existed) = open_or_create(&path)?;
         let mut bytes = Vec::new();
         use std::io::Read;
         (&file).read_to_end(&mut bytes).map_err(io_err(&path))?;

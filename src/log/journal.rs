@@ -13,7 +13,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::{io_err, LogError};
+use super::{io_err, open_or_create, LogError};
 
 /// Day files kept (the current day, the previous business day, one more for safety).
 pub const KEEP: usize = 3;
@@ -289,14 +289,7 @@ impl Journal {
             old.sync_data().map_err(io_err(&s.path))?;
         }
         let path = file_for(&self.dir, day);
-        let existed = path.exists();
-        let file = fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io_err(&path))?;
+        let (file, existed) = open_or_create(&path)?;
         let len = if existed {
             let bytes = fs::read(&path).map_err(io_err(&path))?;
             let parsed = parse(&bytes);

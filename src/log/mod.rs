@@ -20,13 +20,14 @@ pub(crate) mod journal;
 pub mod open;
 mod reader;
 mod reconcile;
+mod recovery;
 #[cfg(test)]
 mod tests;
 
 pub use cursor::LogCursor;
 pub use hwm::HighWater;
-pub use open::{Lost, OpenReport, Recovery};
 pub use reader::LogReader;
+pub use recovery::{Lost, OpenReport, Recovery};
 
 use crate::core::{Day, Entry};
 use journal::{Journal, JournalSync};
@@ -72,6 +73,20 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '
         path: path.to_path_buf(),
         source,
     }
+}
+
+/// Open `path` for reading and writing, creating it (never truncating): the file and
+/// whether it existed before.
+pub(crate) fn open_or_create(path: &Path) -> Result<(std::fs::File, bool), LogError> {
+    let existed = path.exists();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(io_err(path))?;
+    Ok((file, existed))
 }
 
 pub use crate::codec::{decode, encode, json_of};

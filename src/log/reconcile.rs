@@ -1,12 +1,12 @@
 //! Reconciling the two copies: sled's entries and the journal's are compared; what one
 //! lacks is restored from the other (sled blocks rebuilt, journal days rewritten), entries
 //! of a refused batch are cut from both, and the high-water mark tells what may be lost
-//! when both copies are damaged. Used by every open and reopen (see [`super::open`]).
+//! when both copies are damaged. Used by every open and reopen (see `open.rs`).
 
 use super::hwm::HighWater;
 use super::journal::{self, Journal};
-use super::open::{aside_path, copy_aside, Lost, Recovery};
 use super::reader::{LogReader, Trees};
+use super::recovery::{aside_path, copy_aside, Lost, Recovery};
 use super::{block, day_key, decode, u64_of, LogError, BLOCK};
 use crate::core::{Day, Entry, Event};
 use std::collections::BTreeMap;

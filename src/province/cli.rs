@@ -151,11 +151,11 @@ async fn report(
             break;
         }
     }
-    let rows = super::report::rows(&client, week).await?;
+    let report = super::report::build(&client, week).await?;
     if format == "csv" {
-        Ok(super::report::to_csv(&rows))
+        Ok(super::report::to_csv(&report))
     } else {
-        super::report::to_xlsx(&rows, week)
+        super::report::to_xlsx(&report, week)
     }
 }
 

@@ -6,7 +6,10 @@
 use tokio_postgres::{Client, NoTls, Transaction};
 
 /// Migrations in order; version N is `MIGRATIONS[N-1]`. Never edit a released one: add one.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_ratings_officers.sql"),
+];
 
 /// Connect; the connection task runs on the current runtime and ends with the client.
 pub async fn connect(url: &str) -> Result<Client, String> {

@@ -4,6 +4,8 @@
 //! time (first call → served) percentiles, and availability over the opening hours.
 //! No I/O and no clock reads: `now` is an argument.
 
+pub mod people;
+
 use super::config::Hours;
 use crate::core::time::Day;
 use serde_json::{json, Value};

@@ -7,8 +7,12 @@
 //! - `collector.rs` — MQTT session, batch → commit → ack, gap watcher, figures worker.
 //! - `db.rs` + `migrations/` — schema (versioned, applied at start) and batch writes.
 //! - `gaps.rs` — contiguity and re-send timing (pure).
-//! - `figures.rs` — a site-day's figures and availability (pure); `store.rs` their rows.
-//! - `web.rs` + `assets/` — the dashboard; `report.rs` — the weekly XLSX/CSV.
+//! - `figures.rs` — a site-day's figures and availability (pure); `figures/people.rs`
+//!   its citizens' ratings and per-officer figures (pure, the board's daily report's
+//!   definitions); `store.rs` their rows.
+//! - `web.rs` + `assets/` — the dashboard (`web/people.rs` a center's ratings and
+//!   officers); `report.rs` — the weekly XLSX/CSV (`report/people.rs` its ratings,
+//!   reasons and officers sections).
 //! - `cli.rs` — `layso province run|check|report`.
 
 pub mod cli;

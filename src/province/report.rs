@@ -1,5 +1,8 @@
 //! The weekly report: one row per center with the week's figures (ISO week, Monday to
-//! Sunday), a totals row, Vietnamese headers; as CSV or XLSX (rust_xlsxwriter).
+//! Sunday), a totals row, Vietnamese headers, then the sections of `people.rs` (ratings,
+//! unsatisfied reasons, officers); as CSV or XLSX (rust_xlsxwriter).
+
+mod people;
 
 use super::figures::percentile;
 use super::store::{self, Span};
@@ -99,19 +102,50 @@ fn row(site: &str, name: &str, province: &str, s: &Span) -> Vec<Cell> {
     ]
 }
 
-/// The rows of a week's report (totals last), every known site included.
-pub async fn rows(client: &Client, week: &str) -> Result<Vec<Vec<Cell>>, String> {
+/// A table after the centers' one: its title, sheet name (XLSX), headers and rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Section {
+    pub title: &'static str,
+    pub sheet: &'static str,
+    pub headers: &'static [&'static str],
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// A week's report: the centers' table (totals last), then the sections.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub centers: Vec<Vec<Cell>>,
+    pub sections: Vec<Section>,
+}
+
+/// A week's report, every known site included.
+pub async fn build(client: &Client, week: &str) -> Result<Report, String> {
     let (mon, sun) = parse_week(week)?;
     let e = |x: tokio_postgres::Error| format!("reading the figures: {x}");
     let names = store::site_names(client).await.map_err(e)?;
-    let spans = store::spans(client, &mon.to_string(), &sun.to_string())
+    let centers = rows(client, &names, mon, sun).await.map_err(e)?;
+    let spans = store::people_spans(client, &mon.to_string(), &sun.to_string(), None)
         .await
         .map_err(e)?;
+    Ok(Report {
+        centers,
+        sections: people::sections(&names, &spans),
+    })
+}
+
+/// The centers' rows of a week (totals last).
+async fn rows(
+    client: &Client,
+    names: &[(String, String, String)],
+    mon: Day,
+    sun: Day,
+) -> Result<Vec<Vec<Cell>>, tokio_postgres::Error> {
+    let spans = store::spans(client, &mon.to_string(), &sun.to_string()).await?;
     let mut total = Span::default();
     let mut out = Vec::with_capacity(names.len() + 1);
     let mut it = spans.iter().peekable();
     let empty = Span::default();
-    for (site, prov, name) in &names {
+    for (site, prov, name) in names {
         while it.peek().is_some_and(|(s, _)| s < site) {
             it.next();
         }
@@ -138,49 +172,81 @@ fn csv_field(c: &Cell) -> String {
     }
 }
 
-/// CSV (UTF-8 with a byte-order mark so that Excel shows Vietnamese correctly).
-pub fn to_csv(rows: &[Vec<Cell>]) -> Vec<u8> {
-    let mut s = String::from("\u{feff}");
-    s.push_str(&HEADERS.join(","));
+fn csv_table(s: &mut String, headers: &[&str], rows: &[Vec<Cell>]) {
+    s.push_str(&headers.join(","));
     s.push_str("\r\n");
     for r in rows {
         s.push_str(&r.iter().map(csv_field).collect::<Vec<_>>().join(","));
         s.push_str("\r\n");
     }
+}
+
+/// CSV (UTF-8 with a byte-order mark so that Excel shows Vietnamese correctly): the
+/// centers' table, then each section after an empty line and its title.
+pub fn to_csv(report: &Report) -> Vec<u8> {
+    let mut s = String::from("\u{feff}");
+    csv_table(&mut s, HEADERS, &report.centers);
+    for sec in &report.sections {
+        s.push_str("\r\n");
+        s.push_str(&csv_field(&Cell::Text(sec.title.into())));
+        s.push_str("\r\n");
+        csv_table(&mut s, sec.headers, &sec.rows);
+    }
     s.into_bytes()
 }
 
-/// XLSX workbook bytes.
-pub fn to_xlsx(rows: &[Vec<Cell>], week: &str) -> Result<Vec<u8>, String> {
-    use rust_xlsxwriter::{Format, Workbook};
-    let e = |x: rust_xlsxwriter::XlsxError| format!("cannot write the XLSX report: {x}");
-    let mut wb = Workbook::new();
-    let ws = wb.add_worksheet();
-    ws.set_name(week.replace(['[', ']', ':', '*', '?', '/', '\\'], "-"))
-        .map_err(e)?;
-    let bold = Format::new().set_bold().set_text_wrap();
-    for (c, h) in HEADERS.iter().enumerate() {
-        ws.write_with_format(0, c as u16, *h, &bold).map_err(e)?;
+/// One worksheet: bold headers, rows, the rows whose second cell (the name) says
+/// "Tổng cộng" (or the last row, with `bold_last`) in bold.
+fn xlsx_sheet(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    headers: &[&str],
+    rows: &[Vec<Cell>],
+    bold_last: bool,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    let bold = rust_xlsxwriter::Format::new().set_bold().set_text_wrap();
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_with_format(0, c as u16, *h, &bold)?;
     }
     let last = rows.len();
     for (i, r) in rows.iter().enumerate() {
         let row = (i + 1) as u32;
+        let strong = (bold_last && i + 1 == last) || r.get(1) == Some(&Cell::Text(TOTAL.into()));
         for (c, cell) in r.iter().enumerate() {
             let col = c as u16;
-            match (cell, i + 1 == last) {
+            match (cell, strong) {
                 (Cell::Text(t), true) => ws.write_with_format(row, col, t, &bold).map(|_| ()),
                 (Cell::Text(t), false) => ws.write(row, col, t).map(|_| ()),
                 (Cell::Num(n), true) => ws.write_with_format(row, col, *n, &bold).map(|_| ()),
                 (Cell::Num(n), false) => ws.write(row, col, *n).map(|_| ()),
                 (Cell::Empty, _) => Ok(()),
-            }
-            .map_err(e)?;
+            }?;
         }
     }
-    ws.set_freeze_panes(1, 2).map_err(e)?;
-    ws.set_column_width(1, 40).map_err(e)?;
+    ws.set_freeze_panes(1, 2)?;
+    ws.set_column_width(1, 40)?;
+    Ok(())
+}
+
+/// XLSX workbook bytes: the centers on the first sheet (named after the week), each
+/// section on its own sheet.
+pub fn to_xlsx(report: &Report, week: &str) -> Result<Vec<u8>, String> {
+    use rust_xlsxwriter::Workbook;
+    let e = |x: rust_xlsxwriter::XlsxError| format!("cannot write the XLSX report: {x}");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name(week.replace(['[', ']', ':', '*', '?', '/', '\\'], "-"))
+        .map_err(e)?;
+    xlsx_sheet(ws, HEADERS, &report.centers, true).map_err(e)?;
+    for sec in &report.sections {
+        let ws = wb.add_worksheet();
+        ws.set_name(sec.sheet).map_err(e)?;
+        xlsx_sheet(ws, sec.headers, &sec.rows, false).map_err(e)?;
+    }
     wb.save_to_buffer().map_err(e)
 }
+
+/// The name cell of the province-total rows.
+pub const TOTAL: &str = "Tổng cộng";
 
 #[cfg(test)]
 mod tests {
@@ -208,10 +274,14 @@ mod tests {
             Cell::Num(1.5),
             Cell::Empty,
         ]];
-        let s = String::from_utf8(to_csv(&rows)).unwrap();
+        let report = Report {
+            centers: rows,
+            sections: people::sections(&[], &[]),
+        };
+        let s = String::from_utf8(to_csv(&report)).unwrap();
         assert!(s.starts_with("\u{feff}Mã trung tâm,"));
         assert!(s.contains("a,\"Phường \"\"X\"\", Y\",1.5,\r\n"));
-        let x = to_xlsx(&rows, "2026-W49").unwrap();
+        let x = to_xlsx(&report, "2026-W49").unwrap();
         assert_eq!(&x[..2], b"PK");
     }
 }

@@ -2,6 +2,7 @@
 //! (with `figures::compute`), and the reads behind the dashboard and the weekly report.
 
 use super::config::Hours;
+use super::figures::people::{self, People, RatingCounts};
 use super::figures::{self, DayFigures, Ev};
 use crate::core::time::Day;
 use serde_json::Value;
@@ -105,15 +106,22 @@ async fn recompute_one(
             &[&site, &start, &end],
         )
         .await?;
+    // Each body parsed once, for the figures and for the ratings and officers.
+    let (evs, board_entries): (Vec<_>, Vec<_>) = entries
+        .iter()
+        .map(|r| people::parse_both(r.get::<_, &str>(0)))
+        .unzip();
+    let evs: Vec<Ev> = evs.into_iter().flatten().collect();
     let f = figures::compute(
         d,
         hours,
-        &parse_bodies(&entries),
+        &evs,
         &parse_bodies(&outages),
         &offline_spans(&status, now),
         now,
     );
-    upsert(client, site, day, &f, now).await
+    let p = People::fold(d, board_entries.iter().flatten());
+    upsert(client, site, day, &f, &p, now).await
 }
 
 async fn upsert(
@@ -121,16 +129,22 @@ async fn upsert(
     site: &str,
     day: &str,
     f: &DayFigures,
+    p: &People,
     now: i64,
 ) -> Result<(), tokio_postgres::Error> {
     let i = |x: i64| x as i32;
+    let json = |v: Result<String, serde_json::Error>| v.unwrap_or_else(|_| "{}".into());
+    let reasons = json(serde_json::to_string(&p.ratings.reasons));
+    let officers = json(serde_json::to_string(&p.officers));
     client
         .execute(
             "INSERT INTO site_day (site, day, issued, served, skipped, transferred, waits_ms, service_ms,
                per_service, per_counter, open_ms, up_ms, connected_ms, power_dips, power_dip_ms,
                uplink_dips, uplink_dip_ms, printer_trouble_ms, clock_unsync_share, outages, computed_at,
-               wait_p50_ms, wait_p90_ms)
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)
+               wait_p50_ms, wait_p90_ms, rated_very_satisfied, rated_satisfied, rated_unsatisfied,
+               rating_reasons, officers)
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,
+               $24,$25,$26,$27,$28)
              ON CONFLICT (site, day) DO UPDATE SET issued = excluded.issued, served = excluded.served,
                skipped = excluded.skipped, transferred = excluded.transferred, waits_ms = excluded.waits_ms,
                service_ms = excluded.service_ms, per_service = excluded.per_service,
@@ -140,7 +154,9 @@ async fn upsert(
                uplink_dip_ms = excluded.uplink_dip_ms, printer_trouble_ms = excluded.printer_trouble_ms,
                clock_unsync_share = excluded.clock_unsync_share, outages = excluded.outages,
                computed_at = excluded.computed_at, wait_p50_ms = excluded.wait_p50_ms,
-               wait_p90_ms = excluded.wait_p90_ms",
+               wait_p90_ms = excluded.wait_p90_ms, rated_very_satisfied = excluded.rated_very_satisfied,
+               rated_satisfied = excluded.rated_satisfied, rated_unsatisfied = excluded.rated_unsatisfied,
+               rating_reasons = excluded.rating_reasons, officers = excluded.officers",
             &[
                 &site, &day, &i(f.issued), &i(f.served), &i(f.skipped), &i(f.transferred),
                 &f.waits_ms, &f.service_ms, &f.per_service.to_string(), &f.per_counter.to_string(),
@@ -148,6 +164,8 @@ async fn upsert(
                 &i(f.uplink_dips), &f.uplink_dip_ms, &f.printer_trouble_ms, &f.clock_unsync_share,
                 &f.outages.to_string(), &now,
                 &figures::percentile(&f.waits_ms, 50.0), &figures::percentile(&f.waits_ms, 90.0),
+                &i(p.ratings.very_satisfied), &i(p.ratings.satisfied), &i(p.ratings.unsatisfied),
+                &reasons, &officers,
             ],
         )
         .await?;
@@ -292,4 +310,51 @@ pub async fn site_names(
 pub fn metrics_value(text: Option<&str>) -> Value {
     text.and_then(|t| serde_json::from_str(t).ok())
         .unwrap_or(Value::Null)
+}
+
+/// The ratings columns of a `site_day` row (`rated_very_satisfied`, `rated_satisfied`,
+/// `rated_unsatisfied`, `rating_reasons`) starting at column `at`; zeros when NULL (a
+/// left join without a row).
+pub fn rating_counts(r: &tokio_postgres::Row, at: usize) -> RatingCounts {
+    let n = |k: usize| i64::from(r.get::<_, Option<i32>>(at + k).unwrap_or(0));
+    RatingCounts {
+        very_satisfied: n(0),
+        satisfied: n(1),
+        unsatisfied: n(2),
+        reasons: r
+            .get::<_, Option<&str>>(at + 3)
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or_default(),
+    }
+}
+
+/// Per site, the ratings and officers of days `from..=to` ("YYYY-MM-DD") added up (the
+/// raw durations kept, so that medians are over the whole span).
+pub async fn people_spans(
+    client: &Client,
+    from: &str,
+    to: &str,
+    site: Option<&str>,
+) -> Result<Vec<(String, People)>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT site, rated_very_satisfied, rated_satisfied, rated_unsatisfied, rating_reasons, officers
+             FROM site_day WHERE day >= $1 AND day <= $2 AND ($3::text IS NULL OR site = $3)
+             ORDER BY site, day",
+            &[&from, &to, &site],
+        )
+        .await?;
+    let mut out: Vec<(String, People)> = Vec::new();
+    for r in rows {
+        let site: String = r.get(0);
+        let p = People {
+            ratings: rating_counts(&r, 1),
+            officers: serde_json::from_str(r.get::<_, &str>(5)).unwrap_or_default(),
+        };
+        match out.last_mut() {
+            Some(l) if l.0 == site => l.1.add(&p),
+            _ => out.push((site, p)),
+        }
+    }
+    Ok(out)
 }

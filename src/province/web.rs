@@ -1,11 +1,14 @@
 //! The province dashboard over HTTP (axum): `/` every center in one table, `/site/{id}`
-//! a center's last 14 days, their JSON (`/api/overview`, `/api/sites/{id}`), and the
-//! weekly report download (`/report?week=2026-W49&format=xlsx|csv`). Pages are embedded
+//! a center's last 14 days, their JSON (`/api/overview`, `/api/sites/{id}`; a center's
+//! ratings and officers in `people.rs`), and the weekly report download (`/report?week=2026-W49&format=xlsx|csv`). Pages are embedded
 //! (no external assets); Vietnamese by default, English on a toggle.
 
+mod people;
+
 use super::config::ProvinceConfig;
+use super::figures::people::RatingCounts;
 use super::figures::percentile;
-use super::report;
+use super::{report, store};
 use crate::core::time::{Day, DayRule};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -71,6 +74,7 @@ fn router(ctx: Shared) -> Router {
         .route("/site/{id}", get(|| async { Html(SITE) }))
         .route("/api/overview", get(overview))
         .route("/api/sites/{id}", get(site))
+        .route("/api/sites/{id}/people", get(people::people))
         .route("/report", get(report_download))
         .with_state(ctx)
 }
@@ -138,7 +142,8 @@ async fn overview(State(ctx): State<Shared>) -> Response {
                 "SELECT s.site, s.name, s.province, s.online, s.last_heard,
                    (s.metrics::json->'totals'->>'waiting')::bigint,
                    s.metrics::json->'printer'->>'state',
-                   t.issued, t.wait_p50_ms, w.open_ms, w.up_ms, w.connected_ms, w.dips
+                   t.issued, t.wait_p50_ms, w.open_ms, w.up_ms, w.connected_ms, w.dips,
+                   t.rated_very_satisfied, t.rated_satisfied, t.rated_unsatisfied, t.rating_reasons
                  FROM sites s
                  LEFT JOIN site_day t ON t.site = s.site AND t.day = $1
                  LEFT JOIN (SELECT site, sum(open_ms)::bigint AS open_ms, sum(up_ms)::bigint AS up_ms,
@@ -161,10 +166,13 @@ async fn overview(State(ctx): State<Shared>) -> Response {
         (Some(a), Some(b)) if b > 0 => json!(a as f64 / b as f64),
         _ => Value::Null,
     };
+    let mut province_ratings = RatingCounts::default();
     let sites: Vec<Value> = rows
         .iter()
         .map(|r| {
             let open: Option<i64> = r.get(9);
+            let rated = store::rating_counts(r, 13);
+            province_ratings.add(&rated);
             json!({
                 "site": r.get::<_, String>(0),
                 "name": r.get::<_, String>(1),
@@ -178,10 +186,17 @@ async fn overview(State(ctx): State<Shared>) -> Response {
                 "availability_week": share(r.get(10), open),
                 "connected_week": share(r.get(11), open),
                 "dips_week": r.get::<_, Option<i64>>(12).unwrap_or(0),
+                // Counts, or null without ratings (the JSON carries every center).
+                "ratings_today": (rated.total() > 0).then_some(rated),
             })
         })
         .collect();
-    Json(json!({"generated_at": now, "day": d, "week": week, "sites": sites})).into_response()
+    Json(
+        json!({"generated_at": now, "day": d, "week": week, "sites": sites,
+        "ratings_today": province_ratings.to_board(),
+        "satisfied_share_today": province_ratings.satisfied_share()}),
+    )
+    .into_response()
 }
 
 async fn site(State(ctx): State<Shared>, Path(id): Path<String>) -> Response {
@@ -200,7 +215,8 @@ async fn site(State(ctx): State<Shared>, Path(id): Path<String>) -> Response {
                 .query(
                     "SELECT day, issued, served, skipped, transferred, waits_ms, service_ms, open_ms, up_ms,
                        connected_ms, power_dips, power_dip_ms, uplink_dips, uplink_dip_ms, printer_trouble_ms, outages,
-                       per_service, per_counter, clock_unsync_share
+                       per_service, per_counter, clock_unsync_share,
+                       rated_very_satisfied, rated_satisfied, rated_unsatisfied, rating_reasons
                      FROM site_day WHERE site = $1 AND day >= $2 ORDER BY day",
                     &[&id, &from],
                 )
@@ -244,6 +260,7 @@ async fn site(State(ctx): State<Shared>, Path(id): Path<String>) -> Response {
                 "per_service": serde_json::from_str::<Value>(r.get::<_, &str>(16)).unwrap_or(Value::Null),
                 "per_counter": serde_json::from_str::<Value>(r.get::<_, &str>(17)).unwrap_or(Value::Null),
                 "clock_unsync_share": r.get::<_, f64>(18),
+                "ratings": store::rating_counts(r, 19),
             })
         })
         .collect();
@@ -255,6 +272,8 @@ async fn site(State(ctx): State<Shared>, Path(id): Path<String>) -> Response {
         "province": site.get::<_, String>(1),
         "online": site.get::<_, bool>(2),
         "last_heard": site.get::<_, Option<i64>>(3),
+        "today": day.to_string(),
+        "week": report::week_of(day),
         "days": days,
         "outages": outages,
     }))
@@ -284,7 +303,7 @@ async fn report_download(State(ctx): State<Shared>, Query(q): Query<ReportQuery>
     let w2 = week.clone();
     let rows = match with_db(&ctx, |c| {
         let w = w2.clone();
-        Box::pin(async move { report::rows(c, &w).await })
+        Box::pin(async move { report::build(c, &w).await })
     })
     .await
     {

@@ -3,6 +3,7 @@
 
 use super::day::{fold, Times};
 use crate::core::rating::RatingLevel;
+use crate::core::test_events::{called, entry, issued, served};
 use crate::core::{Day, DayRule, Entry, Event};
 
 // 2026-12-01 08:00 in Vietnam.
@@ -12,43 +13,11 @@ fn day() -> Day {
     DayRule::VIETNAM.day_of(T)
 }
 
+/// An entry `s` seconds after `T`.
 fn e(seq: u64, s: i64, event: Event) -> Entry {
-    Entry {
-        seq,
-        at: T + s * 1000,
-        clock_ok: true,
-        day: DayRule::VIETNAM.day_of(T + s * 1000),
-        event,
-    }
+    entry(seq, T + s * 1000, event)
 }
 
-fn issued(t: &str, s: &str) -> Event {
-    Event::TicketIssued {
-        ticket: t.into(),
-        service: s.into(),
-        number: 1,
-        priority: false,
-        source: "kiosk".into(),
-        ahead: 0,
-    }
-}
-fn called(t: &str, s: &str, c: u16, recall: u32, o: &str) -> Event {
-    Event::TicketCalled {
-        ticket: t.into(),
-        service: s.into(),
-        counter: c,
-        recall,
-        officer: o.into(),
-    }
-}
-fn served(t: &str, s: &str, c: u16, o: &str) -> Event {
-    Event::TicketServed {
-        ticket: t.into(),
-        service: s.into(),
-        counter: c,
-        officer: o.into(),
-    }
-}
 fn rated(t: &str, c: u16, o: &str, level: RatingLevel, reasons: &[&str]) -> Event {
     Event::Rated {
         counter: c,
@@ -215,38 +184,22 @@ fn one_day_is_read_out_of_a_store_of_three() -> Result<(), Box<dyn std::error::E
 mod properties {
     use super::super::day::fold;
     use crate::core::rating::{RatingLevel, RatingRules};
-    use crate::core::{apply, decide, Command, CounterDef, DayRule, Entry, Now, ServiceDef};
+    use crate::core::{apply, decide, Command, Entry, Now};
     use crate::core::{Site, State};
     use proptest::prelude::*;
     use std::sync::Arc;
 
     fn site() -> Arc<Site> {
-        let svc = |id: &str| ServiceDef {
-            id: id.into(),
-            prefix: id.into(),
-            first_number: 1,
-            digits: 3,
-        };
-        Arc::new(Site {
-            rule: DayRule::VIETNAM,
-            services: vec![svc("A"), svc("B")],
-            counters: vec![
-                CounterDef {
-                    number: 1,
-                    services: vec!["A".into(), "B".into()],
-                },
-                CounterDef {
-                    number: 2,
-                    services: vec!["B".into()],
-                },
-            ],
-            ratings: RatingRules {
+        crate::core::test_events::site(
+            &[("A", 1), ("B", 1)],
+            &[(1, &["A", "B"]), (2, &["B"])],
+            RatingRules {
                 officers: vec!["lan".into(), "minh".into()],
                 rate_on_skip: true,
                 reasons: vec!["slow".into()],
                 ..RatingRules::default()
             },
-        })
+        )
     }
 
     fn command(op: u8, c: u16, x: u8) -> Command {

@@ -5,10 +5,6 @@
 
 use serde::Serialize;
 
-pub use super::site_advice::{
-    clock_not_synced, disk_low, duration_words, store_alarm, uplink_error, uplink_refusal,
-};
-
 /// How urgent a problem is: `fault` stops something citizens see, `warning` does not yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

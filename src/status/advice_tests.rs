@@ -1,6 +1,7 @@
 //! Tests of the advice classifier: codes, translations, kept technical detail.
 
 use super::*;
+use crate::status::site_advice::{duration_words, store_alarm, uplink_error, uplink_refusal};
 
 #[test]
 fn paper_out_says_change_the_roll_and_keeps_the_status_bytes() {

@@ -4,6 +4,7 @@
 //! other modules add (e.g. `store.writable`) are classified too.
 
 use super::advice::{self, DeviceKind, Problem, Severity};
+use super::site_advice;
 use serde_json::{json, Map, Value};
 
 /// Below this much free disk space under the store, a warning.
@@ -33,7 +34,7 @@ pub fn enrich(state: &mut Value, cx: &Context<'_>) {
     let mut problems: Vec<Problem> = Vec::new();
 
     if state.get("clock_ok") == Some(&Value::Bool(false)) {
-        problems.push(advice::clock_not_synced());
+        problems.push(site_advice::clock_not_synced());
     }
 
     // The store: alarms (strings), a `writable: false` flag, low disk space.
@@ -52,19 +53,19 @@ pub fn enrich(state: &mut Value, cx: &Context<'_>) {
                     .and_then(Value::as_str)
                     .map_or_else(|| other.to_string(), str::to_string),
             };
-            let p = advice::store_alarm(&msg);
+            let p = site_advice::store_alarm(&msg);
             seen_write |= p.code == "STO-WRITE-FAILED";
             problems.push(p);
         }
         if store.get("writable") == Some(&Value::Bool(false)) && !seen_write {
-            let mut p = advice::store_alarm("store not writable");
+            let mut p = site_advice::store_alarm("store not writable");
             p.detail = text(store, "error").to_string();
             p.since = int(store, "since");
             problems.push(p);
         }
         if let Some(free) = store.get("free_bytes").and_then(Value::as_u64) {
             if free < DISK_LOW_BYTES {
-                problems.push(advice::disk_low(free));
+                problems.push(site_advice::disk_low(free));
             }
         }
     }
@@ -127,13 +128,13 @@ fn uplink_summary(u: &Value, now_ms: i64, problems: &mut Vec<Problem>) -> Value 
     };
     if !connected {
         if let Some(e) = error {
-            problems.push(advice::uplink_error(text(e, "message"), int(e, "at")));
+            problems.push(site_advice::uplink_error(text(e, "message"), int(e, "at")));
         }
     }
     if u.get("refusing") == Some(&Value::Bool(true)) {
         let r = u.get("last_refusal").cloned().unwrap_or(Value::Null);
         let detail = format!("{} {}", text(&r, "reason"), text(&r, "topic"));
-        problems.push(advice::uplink_refusal(detail.trim(), int(&r, "at")));
+        problems.push(site_advice::uplink_refusal(detail.trim(), int(&r, "at")));
     }
     let (backlog_vi, backlog_en) = if count == 0 {
         (
@@ -146,11 +147,11 @@ fn uplink_summary(u: &Value, now_ms: i64, problems: &mut Vec<Problem>) -> Value 
             Some(a) => (
                 format!(
                     "{count} bản ghi chưa gửi, cũ nhất {} trước",
-                    advice::duration_words(a, false)
+                    site_advice::duration_words(a, false)
                 ),
                 format!(
                     "{count} records not yet sent, the oldest from {} ago",
-                    advice::duration_words(a, true)
+                    site_advice::duration_words(a, true)
                 ),
             ),
             None => (

@@ -11,6 +11,16 @@ fn kinds(name: &str) -> DeviceKind {
     }
 }
 
+/// The codes of the enriched status's problems, in order.
+fn problem_codes(s: &serde_json::Value) -> Vec<&str> {
+    s["health"]["problems"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["code"].as_str())
+        .collect()
+}
+
 fn cx() -> Context<'static> {
     Context {
         now_ms: 10_000_000,
@@ -55,12 +65,7 @@ fn broker_down_with_backlog_reads_as_a_sentence() {
         json!("312 bản ghi chưa gửi, cũ nhất 2 giờ 15 phút trước")
     );
     assert_eq!(s["uplink_summary"]["state_vi"], json!("Mất kết nối"));
-    let codes: Vec<&str> = s["health"]["problems"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|p| p["code"].as_str())
-        .collect();
+    let codes = problem_codes(&s);
     assert_eq!(codes, ["STO-DISK-FULL", "STO-DISK-LOW", "UPL-UNREACHABLE"]);
     assert_eq!(s["health"]["ok"], json!(false));
     assert_eq!(s["health"]["faults"], json!(1));
@@ -76,12 +81,7 @@ fn store_not_writable_and_clock_and_acl_are_problems() {
         "devices": [{"device": "hall", "state": "failed", "detail": "x", "since": 2}],
     });
     enrich(&mut s, &cx());
-    let codes: Vec<&str> = s["health"]["problems"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|p| p["code"].as_str())
-        .collect();
+    let codes = problem_codes(&s);
     assert_eq!(
         codes,
         [

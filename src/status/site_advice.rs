@@ -1,6 +1,6 @@
 //! What to do about the site's own problems — the uplink (broker unreachable, refused,
-//! certificate, ACL), the clock, the store — and durations in words. Pure; re-exported by
-//! `advice`, which owns the types.
+//! certificate, ACL), the clock, the store — and durations in words. Pure; uses the types
+//! of `advice` (`Problem`, `Severity`).
 
 use super::advice::{Problem, Severity};
 

@@ -1,7 +1,7 @@
 //! `layso status` as text: the state document (parsed once into the types below) rendered
 //! for a terminal, Vietnamese or English, times in the site's zone. Pure.
 
-use super::advice::duration_words;
+use super::site_advice::duration_words;
 use crate::core::time::DayRule;
 use serde::Deserialize;
 

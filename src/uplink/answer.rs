@@ -45,18 +45,14 @@ impl Shell {
             self.resender.finish();
             return;
         }
-        let rows =
-            match self
-                .reader
-                .raw_after(after, self.s.batch_max_events, self.s.batch_max_bytes)
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::error!(%e, "cannot read the log to answer a re-send request");
-                    self.resender.finish();
-                    return;
-                }
-            };
+        let rows = match self.read_batch(after) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(%e, "cannot read the log to answer a re-send request");
+                self.resender.finish();
+                return;
+            }
+        };
         let jsons: Vec<(u64, Cow<'_, [u8]>)> = rows
             .iter()
             .take_while(|(seq, _)| *seq <= limit)

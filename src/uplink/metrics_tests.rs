@@ -1,44 +1,16 @@
 //! Tests of the day figures and the metrics report.
 
 use super::*;
+use crate::core::test_events::{self, entry as e, issued};
 
 const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z = 07:00 local
 
-fn e(seq: u64, at: i64, event: Event) -> Entry {
-    Entry {
-        seq,
-        at,
-        clock_ok: true,
-        day: DayRule::VIETNAM.day_of(at),
-        event,
-    }
-}
-fn issued(t: &str, s: &str) -> Event {
-    Event::TicketIssued {
-        ticket: t.into(),
-        service: s.into(),
-        number: 1,
-        priority: false,
-        source: "kiosk".into(),
-        ahead: 0,
-    }
-}
+/// Calls and services in these tests have no officer.
 fn called(t: &str, s: &str, c: u16, recall: u32) -> Event {
-    Event::TicketCalled {
-        ticket: t.into(),
-        service: s.into(),
-        counter: c,
-        recall,
-        officer: String::new(),
-    }
+    test_events::called(t, s, c, recall, "")
 }
 fn served(t: &str, s: &str, c: u16) -> Event {
-    Event::TicketServed {
-        ticket: t.into(),
-        service: s.into(),
-        counter: c,
-        officer: String::new(),
-    }
+    test_events::served(t, s, c, "")
 }
 
 #[test]

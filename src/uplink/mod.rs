@@ -381,6 +381,12 @@ impl Shell {
         self.view.borrow().last_seq
     }
 
+    /// The stored entries after `after`, as many as one batch may hold.
+    fn read_batch(&self, after: u64) -> Result<Vec<(u64, sled::IVec)>, crate::log::LogError> {
+        self.reader
+            .raw_after(after, self.s.batch_max_events, self.s.batch_max_bytes)
+    }
+
     /// Hand batches to the client while the window has room and entries are waiting.
     fn fill<L: Link>(&mut self, link: &mut L) {
         let limit = self.durable_limit();
@@ -392,17 +398,13 @@ impl Shell {
             if after >= limit {
                 return;
             }
-            let rows =
-                match self
-                    .reader
-                    .raw_after(after, self.s.batch_max_events, self.s.batch_max_bytes)
-                {
-                    Ok(r) => r,
-                    Err(e) => {
-                        tracing::error!(%e, "cannot read the log for the uplink");
-                        return;
-                    }
-                };
+            let rows = match self.read_batch(after) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(%e, "cannot read the log for the uplink");
+                    return;
+                }
+            };
             // The wire JSON of each entry (borrowed for JSON records, encoded for
             // compact ones); an entry that cannot be read goes out as a placeholder so
             // its seq is accounted for instead of blocking the uplink.

@@ -354,7 +354,6 @@ impl Jitter {
 #[derive(Debug, Clone, Default)]
 pub struct Outage {
     down_since: Option<i64>,
-    ever_connected: bool,
 }
 
 impl Outage {
@@ -367,16 +366,11 @@ impl Outage {
 
     /// Connected at `now_ms`: `(down_from, down_to)` when this ends an outage.
     pub fn connected(&mut self, now_ms: i64) -> Option<(i64, i64)> {
-        self.ever_connected = true;
         self.down_since.take().map(|from| (from, now_ms.max(from)))
     }
 
     pub fn down_since(&self) -> Option<i64> {
         self.down_since
-    }
-
-    pub fn ever_connected(&self) -> bool {
-        self.ever_connected
     }
 }
 

@@ -265,14 +265,7 @@ credential = "secret-one"
 "#;
 
     fn problems(voice: &str) -> Vec<String> {
-        match crate::config::parse(&format!("{SITE}{voice}"), "t.toml", None) {
-            Ok(_) => vec![],
-            Err(e) => e
-                .problems
-                .iter()
-                .map(|p| format!("{}:{} {}", p.line, p.column, p.message))
-                .collect(),
-        }
+        crate::config::test_support::located_problems(&format!("{SITE}{voice}"))
     }
 
     #[test]

@@ -10,8 +10,8 @@
 //! - `player.rs` — `aplay` child or WAV files; `speaker` health.
 //! - `announcer.rs` — the adapter task fed by the engine's calls.
 //! - `espeak.rs` — `layso voice build-pack` with espeak-ng's Vietnamese voice.
-//! - `config.rs` — `[voice]`; `cli.rs` — `layso voice …`, `layso announce`; `web.rs` — the
-//!   announcement endpoint for the display page.
+//! - `config.rs` — `[voice]`; `cli.rs` — `layso voice …`, `layso announce`. The
+//!   announcement endpoint for the display page is `web/voice.rs`.
 
 pub mod announcer;
 pub mod cli;
@@ -23,7 +23,6 @@ pub mod queue;
 pub mod reading;
 pub mod template;
 pub mod wav;
-pub mod web;
 
 pub use config::VoiceConfig;
 

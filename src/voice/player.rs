@@ -39,9 +39,8 @@ pub struct PlayError {
 /// What a successful play measured.
 #[derive(Debug, Clone, Copy)]
 pub struct Played {
-    /// Wall clock (ms) when the first audio bytes were handed to the device.
-    pub first_sample_at: i64,
-    /// The same moment on the monotonic clock (for the benchmark).
+    /// When the first audio bytes were handed to the device, on the monotonic clock (for
+    /// the benchmark).
     pub first_sample: std::time::Instant,
 }
 
@@ -87,16 +86,12 @@ impl Player {
                     ),
                 };
                 tokio::fs::create_dir_all(dir).await.map_err(io)?;
-                let first_sample_at = crate::sys::wall_ms();
                 let first_sample = std::time::Instant::now();
                 // Whole files only: written aside, then renamed into place.
                 let part = dir.join(format!(".{name}.wav.part"));
                 tokio::fs::write(&part, wav).await.map_err(io)?;
                 tokio::fs::rename(&part, &path).await.map_err(io)?;
-                Ok(Played {
-                    first_sample_at,
-                    first_sample,
-                })
+                Ok(Played { first_sample })
             }
             PlayerKind::Alsa { command, device } => {
                 let mut cmd = Command::new(command);
@@ -115,13 +110,11 @@ impl Player {
                         "cannot start `{command}`: {e}; install alsa-utils (apt-get install alsa-utils) or set [voice] aplay"
                     ),
                 })?;
-                let mut first_sample_at = 0;
                 let mut first_sample = std::time::Instant::now();
                 if let Some(mut stdin) = child.stdin.take() {
                     // Header and the first 100 ms of audio first, then the rest.
                     let first = wav.len().min(44 + 4410);
                     let wrote = stdin.write_all(&wav[..first]).await;
-                    first_sample_at = crate::sys::wall_ms();
                     first_sample = std::time::Instant::now();
                     if wrote.is_ok() {
                         let _ = stdin.write_all(&wav[first..]).await;
@@ -142,10 +135,7 @@ impl Player {
                         detail: format!("waiting for `{command}`: {e}"),
                     })?;
                 if out.status.success() {
-                    return Ok(Played {
-                        first_sample_at,
-                        first_sample,
-                    });
+                    return Ok(Played { first_sample });
                 }
                 let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
                 let health = if MISSING_HINTS.iter().any(|h| err.contains(h)) {

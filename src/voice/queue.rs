@@ -99,10 +99,6 @@ impl Queue {
         self.playing = None;
     }
 
-    pub fn is_playing(&self) -> bool {
-        self.playing.is_some()
-    }
-
     pub fn waiting(&self) -> usize {
         self.waiting.len()
     }

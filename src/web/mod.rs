@@ -12,6 +12,7 @@ mod ratings;
 mod ratings_pages;
 mod reprint;
 pub(crate) mod serve;
+mod voice;
 
 pub use error::ApiError;
 
@@ -63,10 +64,7 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/admin/whoami", get(admin_whoami))
         .route("/api/v1/state", get(get_state))
         .route("/api/v1/events", get(events))
-        .route(
-            "/api/v1/announcements/{file}",
-            get(crate::voice::web::announcement),
-        )
+        .route("/api/v1/announcements/{file}", get(voice::announcement))
         .merge(pages::routes())
         .merge(ratings::routes())
         .merge(ratings_pages::routes())
@@ -395,7 +393,7 @@ async fn get_state(State(state): State<Shared>) -> Json<Value> {
             "size_bytes": state.handle.reader().size_on_disk(),
         },
         "uplink": state.uplink.borrow().clone(),
-        "voice": crate::voice::web::place(&state),
+        "voice": voice::place(&state),
     });
     // Plain-language fields for the status page, the counter page and `layso status`.
     crate::status::add_site_fields(&mut doc, c);

@@ -24,36 +24,9 @@ pub fn open_surface(cfg: &CounterDisplayConfig) -> Result<Box<dyn CounterSurface
     }
 }
 
-/// Starts a counter display on its own thread (blocking bus calls stay off the runtime).
-/// Must be called from inside a tokio runtime. The thread ends when the watch sender is dropped.
-pub fn spawn_counter_display<F>(
-    cfg: CounterDisplayConfig,
-    calls: watch::Receiver<BTreeMap<u16, Option<String>>>,
-    report: F,
-) -> std::io::Result<std::thread::JoinHandle<()>>
-where
-    F: Fn(String, bool, String) + Send + Sync + 'static,
-{
-    let report = report_fn(report);
-    let name = cfg.name.get_ref().clone();
-    let handle = tokio::runtime::Handle::current();
-    std::thread::Builder::new()
-        .name(format!("display-{name}"))
-        .spawn(move || {
-            let open_cfg = cfg.clone();
-            run_counter_display(
-                &cfg,
-                calls,
-                report,
-                RetryPolicy::default(),
-                &handle,
-                move || open_surface(&open_cfg),
-            )
-        })
-}
-
-/// The body of a counter display's thread (what [`spawn_counter_display`] runs), for a
-/// supervisor that runs it on a blocking thread. Call from inside a tokio runtime.
+/// The body of a counter display's thread: the daemon's supervisor runs it on a blocking thread
+/// (bus calls stay off the runtime). Call from inside a tokio runtime; the loop ends when the
+/// watch sender is dropped.
 pub fn counter_display_thread<F>(
     cfg: CounterDisplayConfig,
     calls: watch::Receiver<BTreeMap<u16, Option<String>>>,

@@ -12,6 +12,21 @@ use crate::devices::ledboard;
 
 use crate::devices::serial::BAUD_RATES as STANDARD_BAUDS;
 
+/// When `field` is set and `refused` says its value is wrong, a problem at its place with
+/// `message` (what was wrong and what would be right).
+fn refuse<T>(
+    errs: &mut Vec<(Range<usize>, String)>,
+    field: &Option<toml::Spanned<T>>,
+    refused: impl FnOnce(&T) -> bool,
+    message: impl FnOnce(&T) -> String,
+) {
+    if let Some(f) = field {
+        if refused(f.get_ref()) {
+            errs.push((f.span(), message(f.get_ref())));
+        }
+    }
+}
+
 /// Semantic checks across all device sections. Returns byte spans into the TOML text and
 /// messages that say what is wrong and what would be valid; empty when consistent.
 pub fn validate(
@@ -67,17 +82,14 @@ pub fn validate(
         } else {
             lines.insert(key, n);
         }
-        if let Some(d) = &b.debounce_ms {
-            if !(1..=500).contains(d.get_ref()) {
-                errs.push((
-                    d.span(),
-                    format!(
-                        "button {n}: debounce_ms {} is out of range; use 1..=500 (typical 20..50)",
-                        d.get_ref()
-                    ),
-                ));
-            }
-        }
+        refuse(
+            &mut errs,
+            &b.debounce_ms,
+            |v| !(1..=500).contains(v),
+            |v| {
+                format!("button {n}: debounce_ms {v} is out of range; use 1..=500 (typical 20..50)")
+            },
+        );
         if let Some(m) = &b.min_interval_ms {
             let v = *m.get_ref();
             if v < b.debounce_ms() || v > 600_000 {
@@ -163,45 +175,35 @@ pub fn validate(
         };
         match d.kind.get_ref() {
             DisplayKind::Max7219 => {
-                wrong_kind(
-                    &mut errs,
-                    d.address.as_ref().map(|v| v.span()),
-                    "address",
-                    "hd44780",
-                );
-                wrong_kind(
-                    &mut errs,
-                    d.columns.as_ref().map(|v| v.span()),
-                    "columns",
-                    "hd44780",
-                );
-                wrong_kind(
-                    &mut errs,
-                    d.rows.as_ref().map(|v| v.span()),
-                    "rows",
-                    "hd44780",
-                );
-                if let Some(g) = &d.group_digits {
-                    if !matches!(g.get_ref(), 4 | 8) {
-                        errs.push((g.span(), format!("{what}: group_digits {} is not supported; use 8 (one module per counter) or 4 (two counters per module)", g.get_ref())));
-                    }
+                for (span, key) in [
+                    (d.address.as_ref().map(|v| v.span()), "address"),
+                    (d.columns.as_ref().map(|v| v.span()), "columns"),
+                    (d.rows.as_ref().map(|v| v.span()), "rows"),
+                ] {
+                    wrong_kind(&mut errs, span, key, "hd44780");
                 }
-                if let Some(v) = &d.intensity {
-                    if *v.get_ref() > 15 {
-                        errs.push((
-                            v.span(),
-                            format!(
-                                "{what}: intensity {} is out of range; use 0..=15",
-                                v.get_ref()
-                            ),
-                        ));
-                    }
-                }
-                if let Some(v) = &d.spi_hz {
-                    if !(10_000..=10_000_000).contains(v.get_ref()) {
-                        errs.push((v.span(), format!("{what}: spi_hz {} is out of range; the MAX7219 takes 10000..=10000000", v.get_ref())));
-                    }
-                }
+                refuse(
+                    &mut errs,
+                    &d.group_digits,
+                    |v| !matches!(v, 4 | 8),
+                    |v| {
+                        format!("{what}: group_digits {v} is not supported; use 8 (one module per counter) or 4 (two counters per module)")
+                    },
+                );
+                refuse(
+                    &mut errs,
+                    &d.intensity,
+                    |v| *v > 15,
+                    |v| format!("{what}: intensity {v} is out of range; use 0..=15"),
+                );
+                refuse(
+                    &mut errs,
+                    &d.spi_hz,
+                    |v| !(10_000..=10_000_000).contains(v),
+                    |v| {
+                        format!("{what}: spi_hz {v} is out of range; the MAX7219 takes 10000..=10000000")
+                    },
+                );
                 if d.chips() > crate::devices::max7219::MAX_CHIPS {
                     errs.push((
                         d.counters.span(),
@@ -215,48 +217,33 @@ pub fn validate(
                 }
             }
             DisplayKind::Hd44780 => {
-                wrong_kind(
-                    &mut errs,
-                    d.group_digits.as_ref().map(|v| v.span()),
-                    "group_digits",
-                    "max7219",
-                );
-                wrong_kind(
-                    &mut errs,
-                    d.intensity.as_ref().map(|v| v.span()),
-                    "intensity",
-                    "max7219",
-                );
-                wrong_kind(
-                    &mut errs,
-                    d.spi_hz.as_ref().map(|v| v.span()),
-                    "spi_hz",
-                    "max7219",
-                );
-                if let Some(a) = &d.address {
-                    if !(0x03..=0x77).contains(a.get_ref()) {
-                        errs.push((a.span(), format!("{what}: I2C address {:#04x} is out of range; PCF8574 backpacks use 0x20..=0x27, PCF8574A 0x38..=0x3f", a.get_ref())));
-                    }
+                for (span, key) in [
+                    (d.group_digits.as_ref().map(|v| v.span()), "group_digits"),
+                    (d.intensity.as_ref().map(|v| v.span()), "intensity"),
+                    (d.spi_hz.as_ref().map(|v| v.span()), "spi_hz"),
+                ] {
+                    wrong_kind(&mut errs, span, key, "max7219");
                 }
-                if let Some(c) = &d.columns {
-                    if !matches!(c.get_ref(), 16 | 20) {
-                        errs.push((
-                            c.span(),
-                            format!(
-                                "{what}: columns {} is not supported; use 16 or 20",
-                                c.get_ref()
-                            ),
-                        ));
-                    }
-                }
-                if let Some(r) = &d.rows {
-                    if !matches!(r.get_ref(), 2 | 4) {
-                        errs.push((
-                            r.span(),
-                            format!("{what}: rows {} is not supported; use 2 or 4", r.get_ref()),
-                        ));
-                    }
-                }
+                refuse(
+                    &mut errs,
+                    &d.address,
+                    |v| !(0x03..=0x77).contains(v),
+                    |v| {
+                        format!("{what}: I2C address {v:#04x} is out of range; PCF8574 backpacks use 0x20..=0x27, PCF8574A 0x38..=0x3f")
+                    },
+                );
+                refuse(
+                    &mut errs,
+                    &d.columns,
+                    |v| !matches!(v, 16 | 20),
+                    |v| format!("{what}: columns {v} is not supported; use 16 or 20"),
+                );
+                refuse(
+                    &mut errs,
+                    &d.rows,
+                    |v| !matches!(v, 2 | 4),
+                    |v| format!("{what}: rows {v} is not supported; use 2 or 4"),
+                );
                 if list.len() > d.rows() {
                     errs.push((
                         d.counters.span(),
@@ -269,28 +256,18 @@ pub fn validate(
                 }
             }
         }
-        if let Some(p) = &d.blink_period_ms {
-            if !(50..=5000).contains(p.get_ref()) {
-                errs.push((
-                    p.span(),
-                    format!(
-                        "{what}: blink_period_ms {} is out of range; use 50..=5000",
-                        p.get_ref()
-                    ),
-                ));
-            }
-        }
-        if let Some(b) = &d.blink_ms {
-            if *b.get_ref() > 600_000 {
-                errs.push((
-                    b.span(),
-                    format!(
-                        "{what}: blink_ms {} is too long; use 0..=600000",
-                        b.get_ref()
-                    ),
-                ));
-            }
-        }
+        refuse(
+            &mut errs,
+            &d.blink_period_ms,
+            |v| !(50..=5000).contains(v),
+            |v| format!("{what}: blink_period_ms {v} is out of range; use 50..=5000"),
+        );
+        refuse(
+            &mut errs,
+            &d.blink_ms,
+            |v| *v > 600_000,
+            |v| format!("{what}: blink_ms {v} is too long; use 0..=600000"),
+        );
     }
 
     // LED boards.

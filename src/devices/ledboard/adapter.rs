@@ -6,24 +6,13 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::broadcast;
-use tokio::task::JoinHandle;
 use tokio_serial::SerialPortBuilderExt;
 
 use crate::backoff::Backoff;
-use crate::devices::display::config::LedBoardConfig;
 use crate::devices::display::surface::RetryPolicy;
-use crate::devices::health::{report_fn, Health, Report};
+use crate::devices::health::{Health, Report};
 
 use super::*;
-
-/// Starts the board adapter task. Call from inside a tokio runtime. It ends when the call
-/// channel closes.
-pub fn spawn<F>(cfg: LedBoardConfig, calls: broadcast::Receiver<Call>, report: F) -> JoinHandle<()>
-where
-    F: Fn(String, bool, String) + Send + Sync + 'static,
-{
-    tokio::spawn(run(cfg, calls, report_fn(report), RetryPolicy::default()))
-}
 
 /// Frames waiting while the board is away; older ones are dropped first (the board would
 /// show only the latest anyway).

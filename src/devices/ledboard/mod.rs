@@ -7,11 +7,11 @@
 
 use std::ops::Range;
 
-use super::display::config::LedBoardConfig;
-
 mod adapter;
+mod config;
 mod format;
-pub use adapter::{run, spawn};
+pub use adapter::run;
+pub use config::{LedBoardConfig, DEFAULT_LED_TEXT};
 pub use format::*;
 
 /// A call to show: counter `counter` now serves ticket `ticket`.

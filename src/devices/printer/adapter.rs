@@ -1,6 +1,6 @@
 //! The printer adapter task: prints queued jobs, drops jobs past their deadline, polls
-//! status between jobs, reports state changes, reconnects when the device comes back and
-//! keeps the last ticket for a reprint.
+//! status between jobs, reports state changes and reconnects when the device comes back.
+//! (Reprints are jobs like any other: `web::printing::PrintDesk` queues them.)
 
 use super::config::{PrinterConfig, TransportKind};
 use super::encoder::TicketEncoder;
@@ -11,26 +11,13 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const MIN_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-
-/// Why a reprint was not queued.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReprintError {
-    #[error("no ticket has been printed since the printer adapter started")]
-    NothingPrinted,
-    #[error("the printer adapter has stopped")]
-    Stopped,
-}
-
-enum Command {
-    Reprint(oneshot::Sender<Result<String, ReprintError>>),
-}
 
 #[derive(Default)]
 struct Shared {
@@ -39,45 +26,14 @@ struct Shared {
     state: Mutex<Option<(PrinterState, String)>>,
 }
 
-/// Handle on a running adapter: reprint, counters, current state, the task itself.
+/// Handle on a running adapter: counters, current state, the task itself.
 pub struct PrinterHandle {
-    cmds: mpsc::Sender<Command>,
     shared: Arc<Shared>,
     /// The adapter task; it ends when the job channel is closed and the queue is empty.
     pub task: JoinHandle<()>,
 }
 
 impl PrinterHandle {
-    /// Queue the last printed ticket again (with a fresh deadline). Returns its number.
-    pub async fn reprint_last(&self) -> Result<String, ReprintError> {
-        let (tx, rx) = oneshot::channel();
-        self.cmds
-            .send(Command::Reprint(tx))
-            .await
-            .map_err(|_| ReprintError::Stopped)?;
-        rx.await.map_err(|_| ReprintError::Stopped)?
-    }
-
-    /// Forward every `()` received on `requests` as a reprint (for callers that hold a plain
-    /// `mpsc::Sender<()>`, such as the HTTP handler). Outcomes are logged. The task ends when
-    /// `requests` closes or the adapter stops.
-    pub fn serve_reprints(&self, mut requests: mpsc::Receiver<()>) -> JoinHandle<()> {
-        let cmds = self.cmds.clone();
-        tokio::spawn(async move {
-            while requests.recv().await.is_some() {
-                let (tx, rx) = oneshot::channel();
-                if cmds.send(Command::Reprint(tx)).await.is_err() {
-                    break;
-                }
-                match rx.await {
-                    Ok(Ok(ticket)) => tracing::info!(%ticket, "reprint queued"),
-                    Ok(Err(e)) => tracing::warn!("reprint not possible: {e}"),
-                    Err(_) => break,
-                }
-            }
-        })
-    }
-
     /// Tickets written to the printer so far.
     pub fn printed(&self) -> u64 {
         self.shared.printed.load(Ordering::Relaxed)
@@ -102,14 +58,9 @@ pub fn spawn(
     jobs: mpsc::Receiver<PrintJob>,
     report: impl Fn(PrinterState, String) + Send + Sync + 'static,
 ) -> PrinterHandle {
-    let (cmd_tx, cmd_rx) = mpsc::channel(8);
     let shared = Arc::new(Shared::default());
-    let task = tokio::spawn(run(cfg, jobs, cmd_rx, Box::new(report), shared.clone()));
-    PrinterHandle {
-        cmds: cmd_tx,
-        shared,
-        task,
-    }
+    let task = tokio::spawn(run(cfg, jobs, Box::new(report), shared.clone()));
+    PrinterHandle { shared, task }
 }
 
 type Report = Box<dyn Fn(PrinterState, String) + Send + Sync>;
@@ -168,7 +119,6 @@ fn drop_late(queue: &mut VecDeque<PrintJob>, now_ms: i64, shared: &Shared) {
 async fn run(
     cfg: PrinterConfig,
     mut jobs: mpsc::Receiver<PrintJob>,
-    mut cmds: mpsc::Receiver<Command>,
     report: Report,
     shared: Arc<Shared>,
 ) {
@@ -188,11 +138,10 @@ async fn run(
     let timeout_ms = cfg.deadline_for(0);
     let mut link: Option<Link> = None;
     let mut queue: VecDeque<PrintJob> = VecDeque::new();
-    let mut last: Option<PrintJob> = None;
     let mut next_connect = Instant::now();
     let mut backoff = crate::backoff::Backoff::new(MIN_BACKOFF, MAX_BACKOFF);
     let mut next_poll = Instant::now();
-    let (mut jobs_open, mut cmds_open) = (true, true);
+    let mut jobs_open = true;
     let far = Duration::from_secs(3600);
 
     loop {
@@ -246,7 +195,6 @@ async fn run(
                         Ok(()) => {
                             shared.printed.fetch_add(1, Ordering::Relaxed);
                             tracing::info!(ticket = %job.ticket, bytes = bytes.len(), "ticket printed");
-                            last = Some(job);
                             // Poll again before the next job (catches paper out mid-roll).
                             next_poll = Instant::now();
                         }
@@ -284,24 +232,6 @@ async fn run(
                     next_poll = Instant::now();
                 }
                 None => jobs_open = false,
-            },
-            c = cmds.recv(), if cmds_open => match c {
-                Some(Command::Reprint(reply)) => {
-                    let answer = match &last {
-                        Some(job) => {
-                            let mut job = job.clone();
-                            job.deadline_ms = crate::sys::wall_ms().saturating_add(timeout_ms);
-                            let ticket = job.ticket.clone();
-                            queue.push_back(job);
-                            next_poll = Instant::now();
-                            Ok(ticket)
-                        }
-                        None => Err(ReprintError::NothingPrinted),
-                    };
-                    // The requester may have gone away; nothing to do then.
-                    let _ = reply.send(answer);
-                }
-                None => cmds_open = false,
             },
             _ = tokio::time::sleep_until(wake) => {}
         }

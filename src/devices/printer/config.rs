@@ -296,10 +296,6 @@ impl PrinterConfig {
         self.path.as_ref().map(|p| PathBuf::from(p.get_ref()))
     }
 
-    pub fn print_timeout(&self) -> Duration {
-        Duration::from_secs(*self.print_timeout_s.get_ref())
-    }
-
     pub fn poll_interval(&self) -> Duration {
         Duration::from_millis(*self.poll_interval_ms.get_ref())
     }

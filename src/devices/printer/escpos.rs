@@ -81,6 +81,11 @@ pub fn cut(out: &mut Vec<u8>) {
     out.extend_from_slice(&[GS, b'V', 66, 0]);
 }
 
+/// A 16-bit parameter as ESC/POS sends it: low byte, then high byte.
+fn low_high(n: usize) -> [u8; 2] {
+    [(n & 0xFF) as u8, (n >> 8) as u8]
+}
+
 /// `GS v 0 0 xL xH yL yH d…`: print a 1-bit raster image, split in bands of at most
 /// [`MAX_BAND_ROWS`] rows. An empty image writes nothing.
 pub fn raster(out: &mut Vec<u8>, img: &Bitmap) {
@@ -91,16 +96,9 @@ pub fn raster(out: &mut Vec<u8>, img: &Bitmap) {
     let mut row = 0;
     while row < img.height() {
         let rows = (img.height() - row).min(MAX_BAND_ROWS);
-        out.extend_from_slice(&[
-            GS,
-            b'v',
-            b'0',
-            0,
-            (bpr & 0xFF) as u8,
-            (bpr >> 8) as u8,
-            (rows & 0xFF) as u8,
-            (rows >> 8) as u8,
-        ]);
+        out.extend_from_slice(&[GS, b'v', b'0', 0]);
+        out.extend_from_slice(&low_high(bpr));
+        out.extend_from_slice(&low_high(rows));
         out.extend_from_slice(&img.data()[row * bpr..(row + rows) * bpr]);
         row += rows;
     }
@@ -117,15 +115,9 @@ pub enum QrEcc {
 
 fn gs_k(out: &mut Vec<u8>, cn: u8, fn_: u8, params: &[u8]) {
     let len = params.len() + 2;
-    out.extend_from_slice(&[
-        GS,
-        b'(',
-        b'k',
-        (len & 0xFF) as u8,
-        (len >> 8) as u8,
-        cn,
-        fn_,
-    ]);
+    out.extend_from_slice(&[GS, b'(', b'k']);
+    out.extend_from_slice(&low_high(len));
+    out.extend_from_slice(&[cn, fn_]);
     out.extend_from_slice(params);
 }
 

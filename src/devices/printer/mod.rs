@@ -14,7 +14,7 @@ pub mod raster;
 pub mod status;
 pub mod transport;
 
-pub use adapter::{spawn, PrinterHandle, ReprintError};
+pub use adapter::{spawn, PrinterHandle};
 pub use config::{
     FlowControl, LayoutConfig, Parity, PrinterConfig, Profile, QrMode, RasterAlign, TransportKind,
 };

@@ -26,6 +26,17 @@ pub enum PrinterState {
 }
 
 impl PrinterState {
+    /// Every state, in declaration order (for tests that go through all of them).
+    pub const ALL: [PrinterState; 7] = [
+        PrinterState::Ok,
+        PrinterState::PaperNearEnd,
+        PrinterState::PaperOut,
+        PrinterState::CoverOpen,
+        PrinterState::Offline,
+        PrinterState::Error,
+        PrinterState::Unreachable,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             PrinterState::Ok => "ok",
@@ -208,14 +219,11 @@ mod tests {
 
     #[test]
     fn classify_roundtrip() {
-        for st in [
-            PrinterState::Ok,
-            PrinterState::PaperNearEnd,
-            PrinterState::PaperOut,
-            PrinterState::CoverOpen,
-            PrinterState::Offline,
-            PrinterState::Error,
-        ] {
+        // Every state a status reply can give (unreachable is no reply at all).
+        for st in PrinterState::ALL
+            .into_iter()
+            .filter(|s| *s != PrinterState::Unreachable)
+        {
             let mut r = StatusReplies::default();
             for n in QUERIES {
                 r.set(n, reply_for(st, n));

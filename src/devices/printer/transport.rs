@@ -171,14 +171,6 @@ pub fn wire_time(bytes: usize, baud: u32) -> Duration {
 }
 
 impl Link {
-    /// Wrap any byte stream (tests, other transports).
-    pub fn from_io(io: Box<dyn PrinterIo>, target: impl Into<String>) -> Self {
-        Link {
-            io,
-            target: target.into(),
-        }
-    }
-
     /// Write all of `bytes` and flush, within `limit`.
     pub async fn send(&mut self, bytes: &[u8], limit: Duration) -> Result<(), TransportError> {
         let target = self.target.clone();

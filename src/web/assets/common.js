@@ -137,6 +137,11 @@ const Layso = (() => {
   function clockTextSeconds(ms) {
     return clockText(ms) + ':' + pad2(wallParts(ms).s);
   }
+  /** YYYY-MM-DD: the site's calendar day now (once setSiteOffset was called). */
+  function siteDay() {
+    const p = wallParts();
+    return p.Y + '-' + pad2(p.M) + '-' + pad2(p.D);
+  }
   /** dd/mm HH:MM (in the site's zone once setSiteOffset was called). */
   function siteTime(ms) {
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) return '—';
@@ -193,21 +198,29 @@ const Layso = (() => {
     const sec = s % 60;
     return (h > 0 ? h + ':' + pad2(m) : String(m)) + ':' + pad2(sec);
   }
-  function uptimeText(ms) {
-    const s = Math.max(0, Math.floor(ms / 1000));
-    const d = Math.floor(s / 86400);
-    const h = Math.floor((s % 86400) / 3600);
-    const m = Math.floor((s % 3600) / 60);
-    if (d > 0) return d + t(' ngày ', ' d ') + h + t(' giờ', ' h');
-    if (h > 0) return h + t(' giờ ', ' h ') + m + t(' phút', ' min');
-    return m + t(' phút', ' min');
-  }
 
   /** Runs fn every periodMs and once now; returns a stop function. */
   function every(periodMs, fn) {
     fn();
     const id = setInterval(fn, periodMs);
     return () => clearInterval(id);
+  }
+
+  /**
+   * GET /api/v1/state (opts as for api); a good answer also sets the server clock and the
+   * site's zone (clock and date in the site's zone). Returns api's answer.
+   */
+  async function fetchState(opts) {
+    const res = await api('GET', '/api/v1/state', opts);
+    if (res.ok && res.data) {
+      noteServerNow(res.data.now);
+      setSiteOffset(res.data.utc_offset_minutes);
+    }
+    return res;
+  }
+  /** The last durable seq of a state (the event stream resumes after it), if known. */
+  function lastSeq(state) {
+    return state && state.store && typeof state.store.last_seq === 'number' ? state.store.last_seq : undefined;
   }
 
   function startClock(el, withSeconds) {
@@ -351,9 +364,9 @@ const Layso = (() => {
 
   return {
     t, lang: () => lang, setLang, onLang, applyLang, wireLangToggles, params,
-    api, errorText, noteServerNow, now,
-    clockText, clockTextSeconds, dateText, durationText, uptimeText, every, startClock, pad2,
-    setSiteOffset, siteTime, durationWords, pick, deviceText,
+    api, fetchState, lastSeq, errorText, noteServerNow, now,
+    clockText, clockTextSeconds, dateText, durationText, every, startClock, pad2,
+    setSiteOffset, siteDay, siteTime, durationWords, pick, deviceText,
     serviceName, printerTrouble, printerStateText, printerDevice,
     openStream, debounce, el, creds,
   };

@@ -73,7 +73,7 @@
     await refresh();
     if (!streamStarted) {
       streamStarted = true;
-      const after = state && state.store && typeof state.store.last_seq === 'number' ? state.store.last_seq : undefined;
+      const after = L.lastSeq(state);
       L.openStream({ after, onEntry: () => refreshSoon(), onStatus: (up) => { $('conn').hidden = up; } });
     }
   }
@@ -174,11 +174,9 @@
   function clearMessage() { $('message').hidden = true; }
 
   async function refresh() {
-    const res = await L.api('GET', '/api/v1/state');
+    const res = await L.fetchState();
     if (res.ok && res.data) {
       state = res.data;
-      L.noteServerNow(state.now);
-      L.setSiteOffset(state.utc_offset_minutes); // clock and date in the site's zone
       $('conn').hidden = true;
       render();
     } else {

@@ -306,10 +306,8 @@
   // ---- start ------------------------------------------------------------------------------
 
   async function fetchState() {
-    const res = await L.api('GET', '/api/v1/state');
+    const res = await L.fetchState();
     if (res.ok && res.data) {
-      L.noteServerNow(res.data.now);
-      L.setSiteOffset(res.data.utc_offset_minutes); // clock and date in the site's zone
       loadState(res.data);
       render();
       return res.data;
@@ -349,7 +347,7 @@
         await new Promise((r) => setTimeout(r, 1000 * (attempt + 1)));
       }
     }
-    const after = snap && snap.store && typeof snap.store.last_seq === 'number' ? snap.store.last_seq : undefined;
+    const after = L.lastSeq(snap);
     L.openStream({
       after,
       onEntry,

@@ -76,11 +76,9 @@
   }
 
   async function refresh() {
-    const res = await L.api('GET', '/api/v1/state');
+    const res = await L.fetchState();
     if (res.ok && res.data) {
       state = res.data;
-      L.noteServerNow(state.now);
-      L.setSiteOffset(state.utc_offset_minutes); // clock and date in the site's zone
       const dev = L.printerDevice(state);
       if (dev) printerState = dev.state;
       $('conn-banner').hidden = true;
@@ -222,7 +220,7 @@
     ['pointerdown', 'keydown'].forEach((k) => document.addEventListener(k, armIdle, { passive: true }));
     armIdle();
     refresh().then(() => {
-      const after = state && state.store && typeof state.store.last_seq === 'number' ? state.store.last_seq : undefined;
+      const after = L.lastSeq(state);
       L.openStream({ after, onEntry, onStatus: () => {} });
     });
     setInterval(refresh, 15000);

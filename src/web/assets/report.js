@@ -8,10 +8,8 @@
   const credKey = 'report';
   let token = L.creds.get(credKey);
 
-  function todayLocal() {
-    const d = new Date();
-    return d.getFullYear() + '-' + L.pad2(d.getMonth() + 1) + '-' + L.pad2(d.getDate());
-  }
+  // The site's day, not the browser's: a head's laptop left on UTC still opens today's report.
+  function todayLocal() { return L.siteDay(); }
   function dur(s) {
     if (s === null || s === undefined) return '—';
     return Math.floor(s / 60) + ':' + L.pad2(s % 60);
@@ -82,7 +80,6 @@
     }
   }
 
-  $('day').value = L.params.get('day') || todayLocal();
   $('day').addEventListener('change', () => { if (token) load(); });
   $('print').addEventListener('click', () => window.print());
   $('csv').addEventListener('click', downloadCsv);
@@ -93,5 +90,8 @@
     L.creds.set(credKey, token);
     load();
   });
-  if (token) load(); else showLogin('');
+  L.fetchState({ timeoutMs: 5000 }).catch(() => {}).then(() => {
+    if (!$('day').value) $('day').value = L.params.get('day') || todayLocal();
+    if (token) load(); else showLogin('');
+  });
 })();

@@ -43,7 +43,7 @@
     await refresh();
     if (!streamStarted) {
       streamStarted = true;
-      const after = state && state.store && typeof state.store.last_seq === 'number' ? state.store.last_seq : undefined;
+      const after = L.lastSeq(state);
       L.openStream({ after, onEntry: () => refreshSoon() });
     }
   }

@@ -1,10 +1,10 @@
 //! `GET /api/v1/announcements/{seq}.wav`: the announcement of call `seq` for the hall
 //! display page (when `[voice] where = "display"`), assembled on demand from the pack.
 
-use super::config::Place;
-use super::queue::MAX_AGE_MS;
-use super::Voice;
 use crate::core::Event;
+use crate::voice::config::Place;
+use crate::voice::queue::MAX_AGE_MS;
+use crate::voice::Voice;
 use crate::web::{ApiError, Shared};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
