@@ -2,6 +2,9 @@
 //! board emulator on a pseudo-terminal (p50/p99), frame building, and debouncer throughput.
 //! Run: `cargo bench --bench devices`.
 
+#[path = "support/bench.rs"]
+mod bench;
+
 #[path = "../tests/support/ledboard_emu.rs"]
 #[allow(dead_code)]
 mod ledboard_emu;
@@ -29,8 +32,7 @@ fn example(name: &str) -> Result<LedBoardConfig, String> {
 }
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
+    bench::at(sorted, p).unwrap_or_default()
 }
 
 fn main() -> Result<(), String> {

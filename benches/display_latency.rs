@@ -2,6 +2,9 @@
 //! `ticket_called` event reaches N connected SSE clients (1 and 50), against displays that
 //! poll GET /api/v1/state every 2 s. Runs the real daemon; prints p50/p99 and the ratio.
 
+#[path = "support/bench.rs"]
+mod bench;
+
 #[path = "../tests/support/pages_daemon.rs"]
 mod daemon;
 
@@ -34,11 +37,7 @@ const TARGET_P99_MS: f64 = 20.0;
 type Seen = (String, Instant);
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
+    bench::at(sorted, p / 100.0).unwrap_or(f64::NAN)
 }
 
 struct Stats {

@@ -5,6 +5,11 @@
 //!
 //! Run: `cargo bench --bench foundation` (LAYSO_BENCH_EVENTS=N to change the log size).
 
+#[path = "support/bench.rs"]
+mod bench;
+#[path = "../tests/support/dev_config.rs"]
+mod dev_config;
+
 use layso::core::{Command, Day, Entry, Event};
 use layso::engine::{self, Handle, Options, SystemClock};
 use layso::log::EventLog;
@@ -13,30 +18,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
+    bench::at(sorted, p).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
+/// The dev config with the store at `store` (the printer's output next to it) and the
+/// web server on `port`.
 fn config(store: &std::path::Path, port: u16) -> (String, layso::config::Config) {
-    let mut text = String::new();
-    for line in include_str!("../config/dev.toml").lines() {
-        if line == "path = \"./var/store\"" {
-            text += &format!("path = {:?}\n", store.display().to_string());
-        } else if line == "path = \"./var/printer.bin\"" {
-            text += &format!(
-                "path = {:?}\n",
-                store.with_extension("printer.bin").display().to_string()
-            );
-        } else if line.starts_with("bind = ") {
-            text += &format!("bind = \"127.0.0.1:{port}\"\n");
-        } else {
-            text += line;
-            text.push('\n');
-        }
-    }
+    let dir = store.parent().unwrap_or(store);
+    let text = dev_config::config_text(port, dir, "");
     let c = layso::config::parse(&text, "bench.toml", None).expect("config");
     (text, c)
 }
@@ -185,14 +174,7 @@ fn layso_journal_days() -> usize {
 }
 
 fn rss_kb(pid: u32, key: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
+    bench::status_kb(&pid.to_string(), key)
 }
 
 fn startup(dir: &std::path::Path, runs: usize) -> Vec<(f64, u64, u64)> {
@@ -295,22 +277,8 @@ fn main() {
         .unwrap_or(1_000_000 / scale as u64);
     let dir = bench_dir("startup");
     let made = make_log(&dir, events);
-    let size = std::fs::read_dir(dir.join("store"))
-        .map(|r| {
-            r.filter_map(|e| e.ok())
-                .filter_map(|e| e.metadata().ok())
-                .map(|m| m.len())
-                .sum::<u64>()
-        })
-        .unwrap_or(0);
-    let journal: u64 = std::fs::read_dir(dir.join("store.journal"))
-        .map(|r| {
-            r.filter_map(|e| e.ok())
-                .filter_map(|e| e.metadata().ok())
-                .map(|m| m.len())
-                .sum::<u64>()
-        })
-        .unwrap_or(0);
+    let size = bench::dir_bytes(&dir.join("store"));
+    let journal: u64 = bench::dir_bytes(&dir.join("store.journal"));
     println!(
         "second copy: journal of the newest {} days {:.2} MB, high-water mark {} bytes",
         layso_journal_days(),

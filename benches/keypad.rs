@@ -2,6 +2,9 @@
 //! (firmware logic on the host, bus timing paced per character on a pseudo-terminal), plus the
 //! idle poll cycle. Run: `cargo bench --bench keypad` (KEYPAD_BENCH_PRESSES=n to change n).
 
+#[path = "support/bench.rs"]
+mod bench;
+
 #[path = "../tests/support/keypad_sim.rs"]
 mod keypad_sim;
 #[path = "../tests/support/queue_sink.rs"]
@@ -17,11 +20,7 @@ use layso_keypad::KeyCode;
 use queue_sink::QueueSink;
 
 fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
+    bench::at(sorted, p / 100.0).unwrap_or(f64::NAN)
 }
 
 fn summary(name: &str, mut v: Vec<f64>) -> f64 {

@@ -4,30 +4,17 @@
 //!
 //! Run: `cargo bench --bench printer`
 
+#[path = "support/bench.rs"]
+mod bench;
+#[path = "../tests/support/print_job.rs"]
+mod print_job;
+
+use bench::ms;
 use layso::devices::printer::transport::wire_time;
-use layso::devices::printer::{PrintJob, PrinterConfig, RasterAlign, TicketEncoder, TransportKind};
+use layso::devices::printer::{PrinterConfig, RasterAlign, TicketEncoder, TransportKind};
 use std::time::{Duration, Instant};
 
 const ITERATIONS: usize = 300;
-
-fn standard_job() -> PrintJob {
-    PrintJob {
-        site_name: "Trung tâm phục vụ hành chính công phường Bến Thành".into(),
-        service_name: "Đăng ký kinh doanh".into(),
-        ticket: "A012".into(),
-        priority: false,
-        issued_at_ms: 1_795_482_930_000,
-        utc_offset_minutes: 420,
-        waiting_ahead: 7,
-        qr: None,
-        deadline_ms: 0,
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[i]
-}
 
 fn time<F: FnMut() -> usize>(mut f: F) -> (Duration, Duration, usize) {
     let mut samples = Vec::with_capacity(ITERATIONS);
@@ -38,15 +25,15 @@ fn time<F: FnMut() -> usize>(mut f: F) -> (Duration, Duration, usize) {
         samples.push(t.elapsed());
     }
     samples.sort();
-    (percentile(&samples, 0.5), percentile(&samples, 0.99), len)
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+    (
+        bench::at(&samples, 0.5).unwrap_or_default(),
+        bench::at(&samples, 0.99).unwrap_or_default(),
+        len,
+    )
 }
 
 fn main() {
-    let job = standard_job();
+    let job = print_job::standard_job();
     println!("printer benchmark: standard Vietnamese ticket, {ITERATIONS} encodes each");
     println!(
         "{:<6} {:<12} {:>12} {:>12} {:>9} {:>12} {:>12}",

@@ -7,6 +7,9 @@
 //! Run: `cargo bench --bench uplink` (needs `mosquitto`; scripts/test.sh installs it).
 //! Targets: >= 50,000 events/s and <= 32 MB.
 
+#[path = "support/bench.rs"]
+mod bench;
+
 use layso::core::{Day, DayRule, Entry, Event};
 use layso::log::EventLog;
 use layso::uplink::metrics::day_start_ms;
@@ -211,15 +214,7 @@ fn http_state(port: u16) -> Option<serde_json::Value> {
 }
 
 fn status_kb(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
+    bench::status_kb(&pid.to_string(), field)
 }
 
 struct Kill(Child);
@@ -228,6 +223,20 @@ impl Drop for Kill {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// `layso run` on `cfg`, quiet; killed when dropped.
+fn run_daemon(cfg: &Path) -> Kill {
+    Kill(
+        Command::new(env!("CARGO_BIN_EXE_layso"))
+            .args(["run", "--config"])
+            .arg(cfg)
+            .env("LAYSO_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| fail(format!("layso: {e}"))),
+    )
 }
 
 fn main() {
@@ -280,25 +289,8 @@ fn run(total: u64) {
     let web = free_port();
     let cfg = tmp.path().join("layso.toml");
     let write_config = |uplink: bool| {
-        let mut text = format!(
-            r#"[site]
-id = "{site}"
-name = "Bench"
-province = "hcm"
-[[services]]
-id = "A"
-name_vi = "Hộ tịch"
-[[counters]]
-number = 1
-services = ["A"]
-credential = "counter-1-secret"
-[store]
-path = "{}"
-[web]
-bind = "127.0.0.1:{web}"
-"#,
-            store.display()
-        );
+        let mut text = bench::site_toml(site, 1, "counter-1-secret", &store);
+        text += &format!("[web]\nbind = \"127.0.0.1:{web}\"\n");
         if uplink {
             text += &format!("[uplink]\nhost = \"127.0.0.1\"\nport = {port}\n");
             // Extra [uplink] settings to compare (e.g. "in_flight = 4").
@@ -313,16 +305,7 @@ bind = "127.0.0.1:{web}"
     // Baseline: the daemon on the same store without an uplink, idle for 3 s.
     write_config(false);
     {
-        let idle = Kill(
-            Command::new(env!("CARGO_BIN_EXE_layso"))
-                .args(["run", "--config"])
-                .arg(&cfg)
-                .env("LAYSO_LOG", "warn")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| fail(format!("layso: {e}"))),
-        );
+        let idle = run_daemon(&cfg);
         let t = Instant::now();
         while http_state(web).is_none() && t.elapsed() < Duration::from_secs(60) {
             std::thread::sleep(Duration::from_millis(50));
@@ -337,16 +320,7 @@ bind = "127.0.0.1:{web}"
     std::thread::sleep(Duration::from_millis(500));
     write_config(true);
     let spawned = Instant::now();
-    let daemon = Kill(
-        Command::new(env!("CARGO_BIN_EXE_layso"))
-            .args(["run", "--config"])
-            .arg(&cfg)
-            .env("LAYSO_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| fail(format!("layso: {e}"))),
-    );
+    let daemon = run_daemon(&cfg);
     let pid = daemon.0.id();
     let mut connected_at: Option<i64> = None;
     let mut rss_max = 0;

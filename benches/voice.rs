@@ -5,10 +5,13 @@
 //!
 //! Run: `cargo bench --bench voice` (needs espeak-ng: `apt-get install espeak-ng`).
 
+#[path = "support/bench.rs"]
+mod bench;
+
+use bench::{dir_bytes, ms};
 use layso::core::Command;
 use layso::engine::{self, Options, SystemClock};
 use layso::voice::{announcer, espeak, pack, player, Voice};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,35 +19,11 @@ const ASSEMBLIES: usize = 1000;
 const CALLS: usize = 200;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[i]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+    bench::at(sorted, p).unwrap_or_default()
 }
 
 fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn dir_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|r| {
-            r.flatten()
-                .filter_map(|e| e.metadata().ok())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0)
+    bench::status_kb("self", "VmRSS:")
 }
 
 fn main() -> Result<(), String> {
@@ -67,33 +46,13 @@ fn main() -> Result<(), String> {
         .arg("+x")
         .arg(&aplay)
         .status();
-    let text = format!(
-        r#"
-[site]
-id = "bench"
-name = "Bench"
-province = "hcm"
-
-[[services]]
-id = "A"
-name_vi = "Hộ tịch"
-
-[[counters]]
-number = 3
-services = ["A"]
-credential = "counter3-bench"
-
-[store]
-path = {store:?}
-
-[voice]
-pack = {pack:?}
-aplay = {aplay:?}
-"#,
-        store = tmp.path().join("store").display().to_string(),
-        pack = pack_dir.display().to_string(),
-        aplay = aplay.display().to_string(),
-    );
+    let store = tmp.path().join("store");
+    let text = bench::site_toml("bench", 3, "counter3-bench", &store)
+        + &format!(
+            "\n[voice]\npack = {:?}\naplay = {:?}\n",
+            pack_dir.display().to_string(),
+            aplay.display().to_string()
+        );
     let config = layso::config::parse(&text, "bench.toml", None).map_err(|e| e.to_string())?;
     let vc = config.voice.clone().ok_or("no [voice]")?;
 

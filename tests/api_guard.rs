@@ -2,86 +2,59 @@
 //! error (axum's own rejections too) has the documented JSON body, counters are not
 //! enumerable without a credential, and the kiosk's print outcome and single-use reprint.
 
-use axum::body::Body;
-use axum::extract::connect_info::MockConnectInfo;
-use axum::http::Request;
-use layso::engine::{self, Handle, Options, SystemClock};
+#[macro_use]
+#[path = "support/api.rs"]
+mod api;
+
+use api::{assert_error, Api, Setup};
+use axum::http::StatusCode;
 use layso::web::printing::PrintDesk;
-use layso::web::{self, ratelimit::RateLimiter, AppState};
 use serde_json::Value;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::sync::mpsc;
-use tower::ServiceExt;
 
-struct Api {
-    router: axum::Router,
-    handle: Handle,
-    config: Arc<layso::config::Config>,
-    _dir: tempfile::TempDir,
+fn api(reprint: Option<Arc<PrintDesk>>) -> Api {
+    Api::start(Setup {
+        reprint,
+        ..Setup::default()
+    })
 }
 
-fn api(desk: Option<Arc<PrintDesk>>) -> Api {
-    let dir = tempfile::tempdir().expect("tmp");
-    let text = include_str!("../config/dev.toml");
-    let mut config = layso::config::parse(text, "dev.toml", None).expect("dev config");
-    config.store.path = dir.path().join("store");
-    let config = Arc::new(config);
-    let (log, report) =
-        layso::log::EventLog::open(&config.store.path, &config.site.id, 0).expect("store");
-    let opts = Options {
-        clock: Box::new(SystemClock),
-        watchdog: None,
-        stall_after: None,
-        quota_bytes: None,
-    };
-    let handle = engine::start(config.clone(), log, report, opts).expect("engine");
-    let (_tx, rx) = tokio::sync::watch::channel(None);
-    let state = Arc::new(AppState {
-        handle: handle.clone(),
-        config: config.clone(),
-        started_at: 0,
-        rate: Mutex::new(RateLimiter::new(config.web.kiosk_rate_per_minute)),
-        uplink: rx,
-        reprint: desk,
-    });
-    let router =
-        web::router(state).layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
-    Api {
-        router,
-        handle,
-        config,
-        _dir: dir,
-    }
-}
-
-impl Api {
+/// The guards' own requests: a Host header as a browser sends, these headers and nothing
+/// else; a body that is not JSON comes back as a string saying so.
+trait GuardRequests {
     async fn send(
         &self,
         method: &str,
         path: &str,
         headers: &[(&str, &str)],
         body: &str,
-    ) -> (u16, Value) {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "127.0.0.1:8080");
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let req = req.body(Body::from(body.to_string())).expect("request");
-        let resp = self.router.clone().oneshot(req).await.expect("response");
-        let status = resp.status().as_u16();
-        let ct = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-            .await
-            .expect("body");
+    ) -> (StatusCode, Value);
+    async fn waiting(&self) -> u64;
+    async fn assert_sent_refused(&self, rows: &[SentRefused<'_>]);
+}
+
+/// A request (method, path, headers, body) and the status and error code it must get.
+type SentRefused<'a> = (
+    &'a str,
+    &'a str,
+    &'a [(&'a str, &'a str)],
+    &'a str,
+    u16,
+    &'a str,
+);
+
+impl GuardRequests for Api {
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (StatusCode, Value) {
+        let mut all = vec![("host", "127.0.0.1:8080")];
+        all.extend_from_slice(headers);
+        let (status, ct, bytes) = self.request(method, path, &all, body).await;
         let v = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
             Value::String(format!(
                 "not JSON ({ct}): {}",
@@ -95,22 +68,16 @@ impl Api {
         let (_, v) = self.send("GET", "/api/v1/state", &[], "").await;
         v["services"][0]["waiting"].as_u64().unwrap_or(u64::MAX)
     }
+
+    /// Sends the rows in order; each must get the documented error body.
+    async fn assert_sent_refused(&self, rows: &[SentRefused<'_>]) {
+        for &(method, path, headers, body, status, code) in rows {
+            assert_error(&self.send(method, path, headers, body).await, status, code);
+        }
+    }
 }
 
 const JSON: (&str, &str) = ("content-type", "application/json");
-
-#[track_caller]
-fn assert_error(got: &(u16, Value), status: u16, code: &str) {
-    assert_eq!(got.0, status, "{}", got.1);
-    assert_eq!(got.1["error"], code, "{}", got.1);
-    for k in ["message_vi", "message_en"] {
-        assert!(
-            got.1[k].as_str().is_some_and(|m| !m.is_empty()),
-            "{k} missing: {}",
-            got.1
-        );
-    }
-}
 
 #[tokio::test]
 async fn cross_site_and_non_json_requests_change_nothing() {
@@ -123,62 +90,34 @@ async fn cross_site_and_non_json_requests_change_nothing() {
         "application/x-www-form-urlencoded",
         "multipart/form-data; boundary=x",
     ] {
-        assert_error(
-            &a.send("POST", t, &[("content-type", ct)], body).await,
-            415,
-            "unsupported_media_type",
-        );
+        a.assert_sent_refused(&rows! {
+            "POST", t, &[("content-type", ct)], body, 415, "unsupported_media_type";
+        })
+        .await;
     }
-    assert_error(
-        &a.send("POST", t, &[], body).await,
-        415,
-        "unsupported_media_type",
-    );
-    assert_error(
-        &a.send("POST", t, &[JSON, ("origin", "http://evil.example")], body)
-            .await,
-        403,
-        "cross_site",
-    );
-    assert_error(
-        &a.send("POST", t, &[JSON, ("origin", "null")], body).await,
-        403,
-        "cross_site",
-    );
+    a.assert_sent_refused(&rows! {
+        "POST", t, &[], body, 415, "unsupported_media_type";
+        "POST", t, &[JSON, ("origin", "http://evil.example")], body, 403, "cross_site";
+        "POST", t, &[JSON, ("origin", "null")], body, 403, "cross_site";
+    })
+    .await;
     for site in ["cross-site", "same-site"] {
-        assert_error(
-            &a.send("POST", t, &[JSON, ("sec-fetch-site", site)], body)
-                .await,
-            403,
-            "cross_site",
-        );
+        a.assert_sent_refused(&rows! {
+            "POST", t, &[JSON, ("sec-fetch-site", site)], body, 403, "cross_site";
+        })
+        .await;
     }
     // Counter actions and reprints are guarded the same way.
-    assert_error(
-        &a.send(
-            "POST",
-            "/api/v1/counters/1/next",
-            &[
-                ("authorization", "Bearer counter1-dev"),
-                ("origin", "http://evil.example"),
-            ],
-            "",
-        )
-        .await,
-        403,
-        "cross_site",
-    );
-    assert_error(
-        &a.send(
-            "POST",
-            "/api/v1/printer/reprint-last",
-            &[("content-type", "text/plain")],
-            r#"{"token":"x"}"#,
-        )
-        .await,
-        415,
-        "unsupported_media_type",
-    );
+    let counter_from_evil = [
+        ("authorization", "Bearer counter1-dev"),
+        ("origin", "http://evil.example"),
+    ];
+    let text_plain = [("content-type", "text/plain")];
+    a.assert_sent_refused(&rows! {
+        "POST", "/api/v1/counters/1/next", &counter_from_evil, "", 403, "cross_site";
+        "POST", "/api/v1/printer/reprint-last", &text_plain, r#"{"token":"x"}"#, 415, "unsupported_media_type";
+    })
+    .await;
     assert_eq!(a.waiting().await, 0, "nothing was issued");
     // The daemon's own pages: same origin, JSON.
     let own = [
@@ -223,98 +162,49 @@ async fn cross_site_and_non_json_requests_change_nothing() {
 async fn every_error_has_the_json_body() {
     let a = api(None);
     // 405 on a known path, with the Allow header kept.
-    assert_error(
-        &a.send("GET", "/api/v1/tickets", &[], "").await,
-        405,
-        "method_not_allowed",
-    );
-    assert_error(
-        &a.send("DELETE", "/api/v1/state", &[], "").await,
-        405,
-        "method_not_allowed",
-    );
-    // Unknown routes.
-    assert_error(&a.send("GET", "/nope", &[], "").await, 404, "not_found");
-    assert_error(
-        &a.send("POST", "/api/v1/nope", &[JSON], "{}").await,
-        404,
-        "not_found",
-    );
-    // Bad query strings.
-    assert_error(
-        &a.send("GET", "/api/v1/events?after=abc", &[], "").await,
-        400,
-        "bad_request",
-    );
-    assert_error(
-        &a.send("GET", "/api/v1/events?colour=red", &[], "").await,
-        400,
-        "bad_request",
-    );
+    a.assert_sent_refused(&rows! {
+        "GET", "/api/v1/tickets", &[], "", 405, "method_not_allowed";
+        "DELETE", "/api/v1/state", &[], "", 405, "method_not_allowed";
+        // Unknown routes.
+        "GET", "/nope", &[], "", 404, "not_found";
+        "POST", "/api/v1/nope", &[JSON], "{}", 404, "not_found";
+        // Bad query strings.
+        "GET", "/api/v1/events?after=abc", &[], "", 400, "bad_request";
+        "GET", "/api/v1/events?colour=red", &[], "", 400, "bad_request";
+    })
+    .await;
     // Bad path segments (with a credential; without one it is 401 first).
     let auth = ("authorization", "Bearer counter1-dev");
-    assert_error(
-        &a.send("GET", "/api/v1/counters/x/whoami", &[auth], "")
-            .await,
-        400,
-        "bad_request",
-    );
-    assert_error(
-        &a.send("GET", "/api/v1/counters/99999999/whoami", &[auth], "")
-            .await,
-        400,
-        "bad_request",
-    );
-    assert_error(
-        &a.send("POST", "/api/v1/counters/%FF/next", &[auth], "")
-            .await,
-        400,
-        "bad_request",
-    );
+    a.assert_sent_refused(&rows! {
+        "GET", "/api/v1/counters/x/whoami", &[auth], "", 400, "bad_request";
+        "GET", "/api/v1/counters/99999999/whoami", &[auth], "", 400, "bad_request";
+        "POST", "/api/v1/counters/%FF/next", &[auth], "", 400, "bad_request";
+    })
+    .await;
     // Bodies over the limit, on every kind of handler.
     let big = "x".repeat(a.config.web.max_body_bytes + 1);
-    assert_error(
-        &a.send("POST", "/api/v1/counters/1/transfer", &[auth, JSON], &big)
-            .await,
-        413,
-        "payload_too_large",
-    );
-    assert_error(
-        &a.send("POST", "/api/v1/tickets", &[JSON], &big).await,
-        413,
-        "payload_too_large",
-    );
-    assert_error(
-        &a.send("POST", "/api/v1/printer/reprint-last", &[JSON], &big)
-            .await,
-        413,
-        "payload_too_large",
-    );
-    // Bad JSON.
-    assert_error(
-        &a.send("POST", "/api/v1/tickets", &[JSON], "{").await,
-        400,
-        "bad_request",
-    );
+    a.assert_sent_refused(&rows! {
+        "POST", "/api/v1/counters/1/transfer", &[auth, JSON], &big, 413, "payload_too_large";
+        "POST", "/api/v1/tickets", &[JSON], &big, 413, "payload_too_large";
+        "POST", "/api/v1/printer/reprint-last", &[JSON], &big, 413, "payload_too_large";
+        // Bad JSON.
+        "POST", "/api/v1/tickets", &[JSON], "{", 400, "bad_request";
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn counters_are_not_enumerable_without_a_credential() {
     let a = api(None);
-    for path in [
-        "/api/v1/counters/9/whoami",
-        "/api/v1/counters/1/whoami",
-        "/api/v1/counters/x/whoami",
-    ] {
-        assert_error(&a.send("GET", path, &[], "").await, 401, "unauthorized");
-    }
-    for path in [
-        "/api/v1/counters/9/next",
-        "/api/v1/counters/1/next",
-        "/api/v1/counters/x/next",
-    ] {
-        assert_error(&a.send("POST", path, &[], "").await, 401, "unauthorized");
-    }
+    a.assert_sent_refused(&rows! {
+        "GET", "/api/v1/counters/9/whoami", &[], "", 401, "unauthorized";
+        "GET", "/api/v1/counters/1/whoami", &[], "", 401, "unauthorized";
+        "GET", "/api/v1/counters/x/whoami", &[], "", 401, "unauthorized";
+        "POST", "/api/v1/counters/9/next", &[], "", 401, "unauthorized";
+        "POST", "/api/v1/counters/1/next", &[], "", 401, "unauthorized";
+        "POST", "/api/v1/counters/x/next", &[], "", 401, "unauthorized";
+    })
+    .await;
     // A wrong credential: the same 403 whether the counter exists or not.
     let wrong = ("authorization", "Bearer not-a-credential");
     let known = a
@@ -384,9 +274,12 @@ async fn kiosk_is_told_when_the_ticket_was_not_printed_and_reprints_once() {
     assert_eq!(s, 202, "{v}");
     assert_eq!(v["ticket"], "A002");
     assert_eq!(jobs.recv().await.map(|j| j.ticket), Some("A002".into()));
-    assert_error(&a.send("POST", r, &[JSON], &ask).await, 409, "reprint_used");
-    // No token, a guessed one, or another page: refused.
-    assert_error(&a.send("POST", r, &[JSON], "").await, 400, "bad_request");
+    a.assert_sent_refused(&rows! {
+        "POST", r, &[JSON], &ask, 409, "reprint_used";
+        // No token, a guessed one, or another page: refused.
+        "POST", r, &[JSON], "", 400, "bad_request";
+    })
+    .await;
     assert_error(
         &a.send(
             "POST",

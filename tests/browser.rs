@@ -8,10 +8,9 @@ mod chromium;
 #[path = "support/pages_daemon.rs"]
 mod daemon;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use chromium::{Driver, Page};
+use chromium::{screenshot_dir, Driver, Page};
 use daemon::Daemon;
 
 /// Where the pages are served.
@@ -24,13 +23,6 @@ impl Base {
 
 const SIZES: [(u32, u32); 2] = [(800, 480), (1920, 1080)];
 const PRINTER_BANNER: &str = "Máy in hết giấy — vui lòng ghi nhớ số của bạn";
-
-fn screenshot_dir() -> PathBuf {
-    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    tmp.parent()
-        .map(|t| t.join("screenshots"))
-        .unwrap_or_else(|| tmp.join("screenshots"))
-}
 
 /// Screenshot of `page` at both sizes (restores `restore` afterwards).
 async fn shots(page: &Page, name: &str, restore: (u32, u32)) -> Result<(), String> {
@@ -111,8 +103,8 @@ async fn run(daemon: &Base) -> Result<(), String> {
     shots(&display, "display-idle", (1920, 1080)).await?;
 
     // ---- kiosk: issue a ticket ------------------------------------------------------------
-    ops.goto(&daemon.url("/kiosk")).await?;
-    ops.wait_js(
+    ops.open(
+        &daemon.url("/kiosk"),
         "service buttons on the kiosk",
         "return document.querySelectorAll('button.service').length",
         secs(10),
@@ -188,16 +180,15 @@ async fn run(daemon: &Base) -> Result<(), String> {
     ops.click("#issued").await?;
 
     // ---- counter: refused credential, then sign in and call by keyboard -------------------
-    ops.goto(&daemon.url("/counter/1")).await?;
-    ops.wait_js(
+    ops.open(
+        &daemon.url("/counter/1"),
         "the counter sign-in form",
         "return !document.getElementById('login-form').hidden",
         secs(5),
     )
     .await?;
-    ops.type_into("#credential", "sai-mat-khau").await?;
-    ops.click("#login-submit").await?;
-    ops.wait_js(
+    ops.sign_in(
+        "sai-mat-khau",
         "the wrong-credential message",
         "return !document.getElementById('login-error').hidden && document.getElementById('login-error').textContent",
         secs(5),
@@ -212,9 +203,8 @@ async fn run(daemon: &Base) -> Result<(), String> {
     })?;
     shots(&ops, "counter-login-refused", (800, 480)).await?;
 
-    ops.type_into("#credential", "counter1-dev").await?;
-    ops.click("#login-submit").await?;
-    ops.wait_js(
+    ops.sign_in(
+        "counter1-dev",
         "the counter desk after sign-in",
         "return !document.getElementById('desk').hidden && !document.getElementById('btn-next').disabled",
         secs(5),
@@ -255,16 +245,15 @@ async fn run(daemon: &Base) -> Result<(), String> {
     shots(&ops, "counter-serving", (800, 480)).await?;
 
     // ---- status page: refused, then admin ----------------------------------------------
-    ops.goto(&daemon.url("/status")).await?;
-    ops.wait_js(
+    ops.open(
+        &daemon.url("/status"),
         "the status sign-in form",
         "return !document.getElementById('login-form').hidden",
         secs(5),
     )
     .await?;
-    ops.type_into("#credential", "counter1-dev").await?;
-    ops.click("#login-submit").await?;
-    ops.wait_js(
+    ops.sign_in(
+        "counter1-dev",
         "the refused admin message",
         "return !document.getElementById('login-error').hidden && document.getElementById('login-error').textContent",
         secs(5),
@@ -273,9 +262,8 @@ async fn run(daemon: &Base) -> Result<(), String> {
     ensure(!ops.visible("#panel").await?, || {
         "status panel shown with a counter credential".into()
     })?;
-    ops.type_into("#credential", "admin-dev").await?;
-    ops.click("#login-submit").await?;
-    ops.wait_js(
+    ops.sign_in(
+        "admin-dev",
         "the status panel",
         "return !document.getElementById('panel').hidden && document.getElementById('system').textContent.length > 0",
         secs(5),
@@ -311,8 +299,8 @@ async fn run(daemon: &Base) -> Result<(), String> {
         .await?;
 
     // ---- counter: complete, then an empty queue is a calm message -----------------------
-    ops.goto(&daemon.url("/counter/1")).await?;
-    ops.wait_js(
+    ops.open(
+        &daemon.url("/counter/1"),
         "the counter desk (credential kept for the tab)",
         &format!("return !document.getElementById('desk').hidden && document.getElementById('current-ticket').textContent === {ticket:?}"),
         secs(5),
@@ -342,38 +330,34 @@ async fn run(daemon: &Base) -> Result<(), String> {
     )
     .await?;
     shots(&ops, "counter-transfer-picker", (800, 480)).await?;
-    ops.press_key('1').await?;
-    ops.wait_js(
-        "the transfer to clear the counter",
-        "return document.getElementById('picker').hidden && document.getElementById('current-ticket').textContent === '—'",
-        secs(5),
-    )
-    .await?;
-    ops.press_key('n').await?;
-    ops.wait_js(
-        "the transferred ticket (same number, now service B) to be called",
-        &format!("return document.getElementById('current-ticket').textContent === {ticket:?} && document.getElementById('current-service').textContent.includes('Đất đai')"),
-        secs(5),
-    )
-    .await?;
-    ops.press_key('p').await?;
-    ops.wait_js(
-        "the counter to pause",
-        "return document.getElementById('counter-state').textContent === 'Tạm dừng'",
-        secs(5),
-    )
-    .await?;
-    ops.press_key('p').await?;
-    ops.wait_js(
-        "the counter to reopen",
-        "return document.getElementById('counter-state').textContent === 'Đang mở'",
-        secs(5),
-    )
-    .await?;
-    ops.press_key('h').await?;
-    ops.wait_js(
-        "the ticket to be completed",
-        "return document.getElementById('current-ticket').textContent === '—'",
+    ops.press_keys(
+        &[
+            (
+                '1',
+                "the transfer to clear the counter",
+                "return document.getElementById('picker').hidden && document.getElementById('current-ticket').textContent === '—'",
+            ),
+            (
+                'n',
+                "the transferred ticket (same number, now service B) to be called",
+                &format!("return document.getElementById('current-ticket').textContent === {ticket:?} && document.getElementById('current-service').textContent.includes('Đất đai')"),
+            ),
+            (
+                'p',
+                "the counter to pause",
+                "return document.getElementById('counter-state').textContent === 'Tạm dừng'",
+            ),
+            (
+                'p',
+                "the counter to reopen",
+                "return document.getElementById('counter-state').textContent === 'Đang mở'",
+            ),
+            (
+                'h',
+                "the ticket to be completed",
+                "return document.getElementById('current-ticket').textContent === '—'",
+            ),
+        ],
         secs(5),
     )
     .await?;

@@ -165,8 +165,8 @@ Promise.allSettled(tries).then(() => {{ document.title = 'tried'; }});
     let mut driver = Driver::start().await?;
     let page = driver.session(800, 480).await?;
     // "localhost" is another site than "127.0.0.1", where the daemon is.
-    page.goto(&format!("http://localhost:{evil}/")).await?;
-    page.wait_js(
+    page.open(
+        &format!("http://localhost:{evil}/"),
         "the fetches",
         "return document.title === 'tried'",
         Duration::from_secs(10),

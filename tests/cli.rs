@@ -1,36 +1,37 @@
 //! `layso check`: bad configuration files each give line:column messages and exit 2;
 //! the shipped configs pass.
 
+#[path = "support/layso_cmd.rs"]
+mod layso_cmd;
+
+use layso_cmd::{dev, layso_on, line_of, BIN};
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_layso");
-
 fn check(text: &str) -> (i32, String, String) {
-    let dir = tempfile::tempdir().expect("tmp");
-    let path = dir.path().join("bad.toml");
-    std::fs::write(&path, text).expect("write");
-    let out = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(&path)
-        .output()
-        .expect("run layso check");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    layso_on("check", "bad.toml", text.as_bytes(), None)
 }
 
-fn dev() -> String {
-    include_str!("../config/dev.toml").to_string()
+/// `dev.toml` with `from` replaced by `to` fails `layso check` (exit 2) with
+/// `bad.toml:<line of needle>:<column>: <message>`; returns stderr.
+fn refused_at(from: &str, to: &str, needle: &str, column: usize, message: &str) -> String {
+    let text = dev().replace(from, to);
+    let (code, _, err) = check(&text);
+    assert_eq!(code, 2);
+    let line = line_of(&text, needle);
+    assert!(
+        err.contains(&format!("bad.toml:{line}:{column}: {message}")),
+        "{err}"
+    );
+    err
 }
 
-/// Line (1-based) of the first line containing `needle`.
-fn line_of(text: &str, needle: &str) -> usize {
+/// Line (1-based) of the second line for which `pred` holds; 0 when there is none.
+fn second_line_where(text: &str, pred: impl Fn(&str) -> bool) -> usize {
     text.lines()
-        .position(|l| l.contains(needle))
-        .map(|i| i + 1)
-        .unwrap_or(0)
+        .enumerate()
+        .filter(|(_, l)| pred(l))
+        .nth(1)
+        .map_or(0, |(i, _)| i + 1)
 }
 
 #[test]
@@ -57,31 +58,24 @@ fn shipped_configs_pass() {
 
 #[test]
 fn unknown_key() {
-    let text = dev().replace(
+    let err = refused_at(
         "kiosk_rate_per_minute = 30",
         "kiosk_rate_per_minute = 30\nport = 80",
-    );
-    let (code, _, err) = check(&text);
-    assert_eq!(code, 2);
-    let line = line_of(&text, "port = 80");
-    assert!(
-        err.contains(&format!("bad.toml:{line}:1: unknown field `port`")),
-        "{err}"
+        "port = 80",
+        1,
+        "unknown field `port`",
     );
     assert!(err.contains("expected one of"), "says what is valid: {err}");
 }
 
 #[test]
 fn wrong_type() {
-    let text = dev().replace("retention_days = 90", "retention_days = \"ninety\"");
-    let (code, _, err) = check(&text);
-    assert_eq!(code, 2);
-    let line = line_of(&text, "ninety");
-    assert!(
-        err.contains(&format!(
-            "bad.toml:{line}:18: invalid type: string \"ninety\", expected u32"
-        )),
-        "{err}"
+    refused_at(
+        "retention_days = 90",
+        "retention_days = \"ninety\"",
+        "ninety",
+        18,
+        "invalid type: string \"ninety\", expected u32",
     );
 }
 
@@ -90,13 +84,7 @@ fn duplicate_service_id() {
     let text = dev().replace("id = \"C\"", "id = \"B\"");
     let (code, _, err) = check(&text);
     assert_eq!(code, 2);
-    let line = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.contains("id = \"B\""))
-        .nth(1)
-        .map(|(i, _)| i + 1)
-        .unwrap_or(0);
+    let line = second_line_where(&text, |l| l.contains("id = \"B\""));
     assert!(
         err.contains(&format!("bad.toml:{line}:6: duplicate service id 'B'")),
         "{err}"
@@ -107,29 +95,23 @@ fn duplicate_service_id() {
 
 #[test]
 fn counter_serving_unknown_service() {
-    let text = dev().replace("services = [\"C\"]", "services = [\"C\", \"X\"]");
-    let (code, _, err) = check(&text);
-    assert_eq!(code, 2);
-    let line = line_of(&text, "\"X\"");
-    assert!(
-        err.contains(&format!(
-            "bad.toml:{line}:18: counter 3 serves unknown service 'X'; known services: A, B, C"
-        )),
-        "{err}"
+    refused_at(
+        "services = [\"C\"]",
+        "services = [\"C\", \"X\"]",
+        "\"X\"",
+        18,
+        "counter 3 serves unknown service 'X'; known services: A, B, C",
     );
 }
 
 #[test]
 fn bad_offset() {
-    let text = dev().replace("utc_offset = \"+07:00\"", "utc_offset = \"UTC+7\"");
-    let (code, _, err) = check(&text);
-    assert_eq!(code, 2);
-    let line = line_of(&text, "UTC+7");
-    assert!(
-        err.contains(&format!(
-            "bad.toml:{line}:14: 'UTC+7' is not a UTC offset; expected +HH:MM such as +07:00"
-        )),
-        "{err}"
+    refused_at(
+        "utc_offset = \"+07:00\"",
+        "utc_offset = \"UTC+7\"",
+        "UTC+7",
+        14,
+        "'UTC+7' is not a UTC offset; expected +HH:MM such as +07:00",
     );
 }
 
@@ -187,13 +169,7 @@ counters = [9]
         })
     };
     let unknown_service = line_of(&text, "service = \"Z\"");
-    let second_line = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.starts_with("line = 17"))
-        .nth(1)
-        .map(|(i, _)| i + 1)
-        .unwrap_or(0);
+    let second_line = second_line_where(&text, |l| l.starts_with("line = 17"));
     let counter9 = line_of(&text, "counters = [9]");
     assert!(
         has("Z", unknown_service),
@@ -209,6 +185,14 @@ counters = [9]
     );
 }
 
+fn print_test(cfg: &std::path::Path) -> std::process::Output {
+    Command::new(BIN)
+        .args(["print-test", "--config"])
+        .arg(cfg)
+        .output()
+        .expect("run print-test")
+}
+
 #[test]
 fn print_test_writes_a_ticket_through_the_configured_transport() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -216,11 +200,7 @@ fn print_test_writes_a_ticket_through_the_configured_transport() {
     let text = dev().replace("./var/printer.bin", &out.display().to_string());
     let cfg = dir.path().join("layso.toml");
     std::fs::write(&cfg, text).expect("write");
-    let run = Command::new(BIN)
-        .args(["print-test", "--config"])
-        .arg(&cfg)
-        .output()
-        .expect("run print-test");
+    let run = print_test(&cfg);
     assert_eq!(
         run.status.code(),
         Some(0),
@@ -254,11 +234,7 @@ fn print_test_writes_a_ticket_through_the_configured_transport() {
         .map(|head| head.to_string() + &dev()[dev().find("[store]").unwrap_or(0)..])
         .unwrap_or_default();
     std::fs::write(&cfg, no_printer).expect("write");
-    let run = Command::new(BIN)
-        .args(["print-test", "--config"])
-        .arg(&cfg)
-        .output()
-        .expect("run print-test");
+    let run = print_test(&cfg);
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("no [printer] section"));
 }

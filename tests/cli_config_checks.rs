@@ -2,35 +2,13 @@
 //! exit 0) or not UTF-8 (the byte offset of the first bad byte, exit 2); and the `[web]`
 //! connection limits with line:column errors.
 
-use std::process::Command;
+#[path = "support/layso_cmd.rs"]
+mod layso_cmd;
 
-const BIN: &str = env!("CARGO_BIN_EXE_layso");
+use layso_cmd::{dev, layso_on, line_of};
 
 fn layso(cmd: &str, bytes: &[u8]) -> (i32, String, String) {
-    let dir = tempfile::tempdir().expect("tmp");
-    let path = dir.path().join("layso.toml");
-    std::fs::write(&path, bytes).expect("write");
-    let out = Command::new(BIN)
-        .args([cmd, "--config"])
-        .arg(&path)
-        .env("LAYSO_LOG", "warn")
-        .output()
-        .expect("run layso");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn dev() -> String {
-    include_str!("../config/dev.toml").to_string()
-}
-
-fn line_of(text: &str, needle: &str) -> usize {
-    text.lines()
-        .position(|l| l.contains(needle))
-        .map_or(0, |i| i + 1)
+    layso_on(cmd, "layso.toml", bytes, Some("warn"))
 }
 
 #[test]

@@ -9,27 +9,10 @@ mod support;
 
 use layso::core::Event;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::daemon::Site;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Acked {
-    seq: u64,
-    ticket: String,
-    day: String,
-}
+use support::kiosk::{service, AckedLog, Load};
+use support::rng::Rng;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_under_load_loses_nothing_acknowledged() {
@@ -48,73 +31,31 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
         .timeout(Duration::from_secs(2))
         .build()
         .expect("http client");
-    let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
+    let acked = AckedLog::default();
     let mut failed_requests = 0u64;
     let started = Instant::now();
     for cycle in 0..cycles {
         let site_ref = &site;
         let daemon = tokio::task::block_in_place(|| site_ref.start());
         // The store always opens: no quarantine alarm after any restart.
-        let state: serde_json::Value = client
-            .get(site.url("/api/v1/state"))
-            .send()
-            .await
-            .expect("state after restart")
-            .json()
-            .await
-            .expect("state json");
+        let state = site.state(&client).await;
         assert_eq!(
             state["store"]["ok"], true,
             "cycle {cycle}: store alarm after restart: {}",
             state["store"]
         );
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut tasks = Vec::new();
-        for worker in 0..4u64 {
-            let client = client.clone();
-            let url = site.url("/api/v1/tickets");
-            let stop = stop.clone();
-            let acked = acked.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut failures = 0u64;
-                let mut i = worker;
-                while !stop.load(Ordering::Relaxed) {
-                    i += 1;
-                    let service = ["A", "B", "C"][(i % 3) as usize];
-                    let body = serde_json::json!({"service": service, "priority": i % 7 == 0});
-                    match client.post(&url).json(&body).send().await {
-                        Ok(r) if r.status() == 201 => {
-                            if let Ok(v) = r.json::<serde_json::Value>().await {
-                                let t = &v["ticket"];
-                                if let (Some(seq), Some(ticket), Some(day)) =
-                                    (t["seq"].as_u64(), t["ticket"].as_str(), t["day"].as_str())
-                                {
-                                    if let Ok(mut a) = acked.lock() {
-                                        a.push(Acked {
-                                            seq,
-                                            ticket: ticket.into(),
-                                            day: day.into(),
-                                        });
-                                    }
-                                }
-                            }
-                        }
-                        _ => {
-                            failures += 1;
-                            tokio::time::sleep(Duration::from_millis(2)).await;
-                        }
-                    }
-                }
-                failures
-            }));
-        }
+        let load = Load::start(
+            4,
+            || client.clone(),
+            &site.url("/api/v1/tickets"),
+            |i| serde_json::json!({"service": service(i), "priority": i % 7 == 0}),
+            Duration::from_millis(2),
+            &acked,
+        );
         let run_for = 10 + rng.next() % 140;
         tokio::time::sleep(Duration::from_millis(run_for)).await;
         daemon.kill9();
-        stop.store(true, Ordering::Relaxed);
-        for t in tasks {
-            failed_requests += t.await.unwrap_or(0);
-        }
+        failed_requests += load.stop().await;
     }
 
     // Read the log as the daemon left it.

@@ -63,7 +63,8 @@ fn parse(text: &str) -> DevicesConfig {
     toml::from_str(text).unwrap_or_else(|e| panic!("does not parse: {e}"))
 }
 
-fn check(text: &str) -> Vec<(String, String)> {
+/// `validate`'s errors for `text` against services A, B and counters 1–3: (span, message).
+fn spans(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
     let d = parse(text);
     validate(
         &d.buttons,
@@ -72,9 +73,22 @@ fn check(text: &str) -> Vec<(String, String)> {
         SERVICES,
         COUNTERS,
     )
-    .into_iter()
-    .map(|(span, msg)| (text[span].to_string(), msg))
-    .collect()
+}
+
+/// As [`spans`], each span as the text it covers.
+fn check(text: &str) -> Vec<(String, String)> {
+    spans(text)
+        .into_iter()
+        .map(|(span, msg)| (text[span].to_string(), msg))
+        .collect()
+}
+
+/// Serde's error for `text`, empty when it parses.
+fn serde_error(text: &str) -> String {
+    toml::from_str::<DevicesConfig>(text)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -118,14 +132,7 @@ fn unknown_service_in_a_button_action() {
 fn two_buttons_on_one_line_point_at_the_second_line_key() {
     // Same line written two ways: "gpiochip0" and "/dev/gpiochip0".
     let text = GOOD.replace("line = 27", "line = 17");
-    let d = parse(&text);
-    let errs = validate(
-        &d.buttons,
-        &d.counter_displays,
-        &d.led_boards,
-        SERVICES,
-        COUNTERS,
-    );
+    let errs = spans(&text);
     assert_eq!(errs.len(), 1, "{errs:?}");
     let (span, msg) = &errs[0];
     assert_eq!(&text[span.clone()], "17");
@@ -252,16 +259,10 @@ fn duplicate_names_and_ports() {
 #[test]
 fn serde_rejects_unknown_keys_and_kinds_with_a_position() {
     let text = GOOD.replace("debounce_ms = 40", "debounce = 40");
-    let err = toml::from_str::<DevicesConfig>(&text)
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let err = serde_error(&text);
     assert!(err.contains("unknown field `debounce`"), "{err}");
     let text = GOOD.replace(r#"kind = "next""#, r#"kind = "skip""#);
-    let err = toml::from_str::<DevicesConfig>(&text)
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let err = serde_error(&text);
     assert!(err.contains("skip") && err.contains("line"), "{err}");
     let text = GOOD.replace(
         r#"{ kind = "recall", counter = 2 }"#,
@@ -272,24 +273,14 @@ fn serde_rejects_unknown_keys_and_kinds_with_a_position() {
         "extra key in an action is rejected"
     );
     let text = GOOD.replace(r#"kind = "max7219""#, r#"kind = "ssd1306""#);
-    let err = toml::from_str::<DevicesConfig>(&text)
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let err = serde_error(&text);
     assert!(err.contains("max7219") && err.contains("hd44780"), "{err}");
 }
 
 #[test]
 fn frame_without_an_end_points_at_the_frame_table() {
     let text = GOOD.replace("suffix = [0x03]\n", "");
-    let d = parse(&text);
-    let errs = validate(
-        &d.buttons,
-        &d.counter_displays,
-        &d.led_boards,
-        SERVICES,
-        COUNTERS,
-    );
+    let errs = spans(&text);
     assert_eq!(errs.len(), 1, "{errs:?}");
     let (span, msg) = &errs[0];
     assert!(msg.contains("where the text ends"), "{msg}");

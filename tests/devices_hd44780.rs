@@ -1,10 +1,13 @@
 //! HD44780 through a PCF8574: exact I2C writes and delays for init, counter rows and blinking.
 
+#[path = "support/surface.rs"]
+mod surface;
+
 use embedded_hal::i2c::ErrorKind;
 use embedded_hal_mock::eh1::delay::{CheckedDelay, NoopDelay, Transaction as D};
 use embedded_hal_mock::eh1::i2c::{Mock as I2cMock, Transaction as T};
-use layso::devices::board::{CounterSurface, Slot};
 use layso::devices::hd44780::{lcd_bytes, render_rows, Error, Hd44780, Hd44780Surface};
+use surface::{call_blink_and_call, slot};
 
 const ADDR: u8 = 0x27;
 const BL: u8 = 0x08;
@@ -48,14 +51,6 @@ fn init_delays() -> Vec<D> {
     ]
 }
 
-fn slot(counter: u16, label: Option<&str>, visible: bool) -> Slot {
-    Slot {
-        counter,
-        label: label.map(str::to_string),
-        visible,
-    }
-}
-
 #[test]
 fn init_sequence_is_exact() {
     let i2c_expect = init_i2c();
@@ -88,16 +83,7 @@ fn counter_rows_with_vietnamese_caption_and_blink() {
     let mut i2c = I2cMock::new(&expect);
     let mut s =
         Hd44780Surface::new(i2c.clone(), NoopDelay::new(), ADDR, 16, 2, "Quầy").expect("init");
-    s.show(&[slot(3, Some("A012"), true), slot(5, None, true)])
-        .expect("show");
-    s.show(&[slot(3, Some("A012"), true), slot(5, None, true)])
-        .expect("unchanged: nothing sent");
-    s.show(&[slot(3, Some("A012"), false), slot(5, None, true)])
-        .expect("blink off");
-    s.show(&[slot(3, Some("A012"), true), slot(5, None, true)])
-        .expect("blink on");
-    s.show(&[slot(3, Some("A012"), true), slot(5, Some("B007"), true)])
-        .expect("new call");
+    call_blink_and_call(&mut s, 3, "A012", 5, "B007");
     i2c.done();
 }
 

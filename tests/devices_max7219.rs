@@ -1,8 +1,12 @@
 //! MAX7219 driver: exact SPI transactions for init, numbers, daisy chains and blinking.
 
+#[path = "support/surface.rs"]
+mod surface;
+
 use embedded_hal_mock::eh1::spi::{Mock as SpiMock, Transaction as T};
-use layso::devices::board::{CounterSurface, Slot};
+use layso::devices::board::CounterSurface;
 use layso::devices::max7219::{render, segments, Error, Max7219, Max7219Surface};
+use surface::{call_blink_and_call, slot};
 
 /// One SPI device transaction (chip select low, bytes, chip select high).
 fn tx(bytes: &[u8]) -> Vec<T<u8>> {
@@ -30,14 +34,6 @@ fn init_expect(chips: usize, intensity: u8) -> Vec<T<u8>> {
     }
     v.extend(all(chips, 0x0C, 0x01)); // normal operation
     v
-}
-
-fn slot(counter: u16, label: Option<&str>, visible: bool) -> Slot {
-    Slot {
-        counter,
-        label: label.map(str::to_string),
-        visible,
-    }
 }
 
 #[test]
@@ -160,17 +156,7 @@ fn chain_of_two_shows_numbers_and_blinks_one_group() {
 
     let mut spi = SpiMock::new(&expect);
     let mut s = Max7219Surface::new(spi.clone(), 2, 8, 5).expect("init succeeds");
-    s.show(&[slot(1, Some("A012"), true), slot(2, None, true)])
-        .expect("show");
-    // Same picture again: nothing is sent.
-    s.show(&[slot(1, Some("A012"), true), slot(2, None, true)])
-        .expect("show");
-    s.show(&[slot(1, Some("A012"), false), slot(2, None, true)])
-        .expect("blink off");
-    s.show(&[slot(1, Some("A012"), true), slot(2, None, true)])
-        .expect("blink on");
-    s.show(&[slot(1, Some("A012"), true), slot(2, Some("B105"), true)])
-        .expect("new call");
+    call_blink_and_call(&mut s, 1, "A012", 2, "B105");
     spi.done();
 }
 

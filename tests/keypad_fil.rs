@@ -9,42 +9,15 @@ mod queue_sink;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use keypad_sim::{SimBus, SimOptions};
+use keypad_sim::{bus_config as config, wait_for, SimBus, SimOptions};
 use layso::devices::keypad::{self, KeyAction, KeypadBusConfig};
 use layso_keypad::segments::render;
 use layso_keypad::KeyCode;
 use queue_sink::QueueSink;
 
 type Reports = Arc<Mutex<Vec<(u16, bool, String)>>>;
-
-fn config(path: &std::path::Path, pads: &[(u8, u16)]) -> KeypadBusConfig {
-    let list: Vec<String> = pads
-        .iter()
-        .map(|(a, c)| format!("{{ address = {a}, counter = {c} }}"))
-        .collect();
-    let text = format!(
-        "path = \"{}\"\nbaud = 19200\ntimeout_ms = 30\nrs485_rts = true\nkeypads = [{}]\n",
-        path.display(),
-        list.join(", ")
-    );
-    match toml::from_str(&text) {
-        Ok(c) => c,
-        Err(e) => panic!("test config does not parse: {e}\n{text}"),
-    }
-}
-
-/// Wait (bounded) until `cond` holds; panics with `what` on timeout.
-async fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let end = Instant::now() + limit;
-    while !cond() {
-        if Instant::now() > end {
-            panic!("timed out after {limit:?} waiting for: {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
 
 type Task = tokio::task::JoinHandle<Result<(), keypad::KeypadError>>;
 
@@ -81,6 +54,11 @@ fn last_report(reports: &Reports, address: u16) -> Option<bool> {
         .map(|r| r.1)
 }
 
+/// Waits (at most `limit`) until keypad `address`'s last reachability report is `up`.
+async fn wait_reported(what: &str, limit: Duration, reports: &Reports, address: u16, up: bool) {
+    wait_for(what, limit, || last_report(reports, address) == Some(up)).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn next_press_calls_next_ticket_and_display_shows_it() {
     let sim =
@@ -88,10 +66,12 @@ async fn next_press_calls_next_ticket_and_display_shows_it() {
     // Keypad 2 is configured but absent: it must be reported unreachable while 1 works.
     let (sink, reports, task) = start(&sim, &[(1, 3), (2, 4)]);
 
-    wait_for(
+    wait_reported(
         "keypad 1 reported reachable",
         Duration::from_secs(5),
-        || last_report(&reports, 1) == Some(true),
+        &reports,
+        1,
+        true,
     )
     .await;
     wait_for(
@@ -147,10 +127,12 @@ async fn next_press_calls_next_ticket_and_display_shows_it() {
         ]
     );
 
-    wait_for(
+    wait_reported(
         "keypad 2 reported unreachable",
         Duration::from_secs(5),
-        || last_report(&reports, 2) == Some(false),
+        &reports,
+        2,
+        false,
     )
     .await;
     let detail = reports
@@ -295,18 +277,24 @@ async fn serial_port_lost_and_back_is_reopened() {
     let sim = SimBus::start(SimOptions::new(vec![5])).expect("pseudo-terminal");
     std::os::unix::fs::symlink(sim.path(), &link).expect("symlink");
     let (sink, reports, task) = start_at(&link, &[(5, 1)]);
-    wait_for("keypad 5 answering", Duration::from_secs(5), || {
-        last_report(&reports, 5) == Some(true)
-    })
+    wait_reported(
+        "keypad 5 answering",
+        Duration::from_secs(5),
+        &reports,
+        5,
+        true,
+    )
     .await;
 
     // Unplug: the pseudo-terminal disappears.
     drop(sim);
     std::fs::remove_file(&link).expect("remove symlink");
-    wait_for(
+    wait_reported(
         "keypad 5 reported unreachable after the port vanished",
         Duration::from_secs(5),
-        || last_report(&reports, 5) == Some(false),
+        &reports,
+        5,
+        false,
     )
     .await;
     let detail = reports
@@ -322,9 +310,13 @@ async fn serial_port_lost_and_back_is_reopened() {
     // Plug back in: a new device under the same name; the adapter reopens it by itself.
     let sim = SimBus::start(SimOptions::new(vec![5])).expect("pseudo-terminal");
     std::os::unix::fs::symlink(sim.path(), &link).expect("symlink");
-    wait_for("keypad 5 answering again", Duration::from_secs(10), || {
-        last_report(&reports, 5) == Some(true)
-    })
+    wait_reported(
+        "keypad 5 answering again",
+        Duration::from_secs(10),
+        &reports,
+        5,
+        true,
+    )
     .await;
     sim.press(5, KeyCode::Next);
     wait_for(
@@ -452,9 +444,13 @@ mod real_engine {
         let sim = SimBus::start(SimOptions::new(vec![7])).expect("pseudo-terminal");
         let cfg = config(sim.path(), &[(7, 2)]);
         let (task, reports) = run_bus(cfg, &handle, &site_config);
-        wait_for("keypad 7 answering", Duration::from_secs(5), || {
-            last_report(&reports, 7) == Some(true)
-        })
+        wait_reported(
+            "keypad 7 answering",
+            Duration::from_secs(5),
+            &reports,
+            7,
+            true,
+        )
         .await;
 
         sim.press(7, KeyCode::Next);

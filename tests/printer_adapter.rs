@@ -85,6 +85,12 @@ async fn wait_state(states: &States, want: PrinterState) {
     panic!("timed out after 8 s waiting for state {want}; reported so far: {seen:?}");
 }
 
+/// Closes the job queue and waits (at most 5 s) for the adapter to end.
+async fn stop(tx: mpsc::Sender<PrintJob>, handle: PrinterHandle) {
+    drop(tx);
+    let _ = tokio::time::timeout(Duration::from_secs(5), handle.task).await;
+}
+
 async fn send(tx: &mpsc::Sender<PrintJob>, j: PrintJob) {
     assert!(tx.send(j).await.is_ok(), "adapter stopped");
 }
@@ -193,8 +199,7 @@ async fn serial_pty_prints_reports_states_and_drops_late_jobs() {
             PrinterState::Offline
         ]
     );
-    drop(tx);
-    let _ = tokio::time::timeout(Duration::from_secs(5), handle.task).await;
+    stop(tx, handle).await;
 }
 
 #[tokio::test]
@@ -225,8 +230,7 @@ async fn serial_pty_reconnects_when_the_device_returns() {
     );
     assert_eq!(emu2.tickets()[0].bytes, expected_bytes(&cfg, &waiting));
     assert_eq!(handle.dropped(), 0);
-    drop(tx);
-    let _ = tokio::time::timeout(Duration::from_secs(5), handle.task).await;
+    stop(tx, handle).await;
 }
 
 #[tokio::test]
@@ -248,8 +252,7 @@ async fn silent_printer_is_unreachable_until_it_answers() {
     wait_state(&states, PrinterState::Ok).await;
     send(&tx, job("C001")).await;
     assert!(emu.wait_tickets(1, Duration::from_secs(8)).await);
-    drop(tx);
-    let _ = tokio::time::timeout(Duration::from_secs(5), handle.task).await;
+    stop(tx, handle).await;
 }
 
 #[tokio::test]
@@ -280,8 +283,7 @@ async fn tcp_prints_and_reconnects_after_printer_reboot() {
         emu2.wait_tickets(1, Duration::from_secs(8)).await,
         "job not printed after reboot"
     );
-    drop(tx);
-    let _ = tokio::time::timeout(Duration::from_secs(5), handle.task).await;
+    stop(tx, handle).await;
 }
 
 #[tokio::test]
@@ -352,8 +354,7 @@ async fn missing_device_is_unreachable_with_a_clear_detail() {
         h.dropped() == 1
     })
     .await;
-    drop(tx);
-    let _ = tokio::time::timeout(Duration::from_secs(5), handle.task).await;
+    stop(tx, handle).await;
 }
 
 #[tokio::test]
@@ -372,8 +373,7 @@ async fn serial_with_xon_xoff_flow_control_and_noisy_replies() {
     send(&tx, j.clone()).await;
     assert!(emu.wait_tickets(1, Duration::from_secs(8)).await);
     assert_eq!(emu.tickets()[0].bytes, expected_bytes(&cfg, &j));
-    drop(tx);
-    let _ = tokio::time::timeout(Duration::from_secs(5), handle.task).await;
+    stop(tx, handle).await;
 }
 
 #[tokio::test]
@@ -403,6 +403,5 @@ async fn printer_class_device_file_with_status() {
     wait_state(&states, PrinterState::Ok).await;
     send(&tx, job("H002")).await;
     assert!(emu2.wait_tickets(1, Duration::from_secs(8)).await);
-    drop(tx);
-    let _ = tokio::time::timeout(Duration::from_secs(5), handle.task).await;
+    stop(tx, handle).await;
 }

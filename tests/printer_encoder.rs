@@ -1,6 +1,8 @@
 //! Encoder tests: golden bytes for 58 and 80 mm, the raster decoded back to an image, size
 //! targets, NFC handling and the print-test ticket.
 
+#[path = "support/print_job.rs"]
+mod print_job;
 #[path = "support/printer_emu/mod.rs"]
 mod printer_emu;
 
@@ -15,17 +17,7 @@ use std::path::PathBuf;
 use toml::Spanned;
 
 fn job() -> PrintJob {
-    PrintJob {
-        site_name: "Trung tâm phục vụ hành chính công phường Bến Thành".into(),
-        service_name: "Đăng ký kinh doanh".into(),
-        ticket: "A012".into(),
-        priority: false,
-        issued_at_ms: 1_795_482_930_000,
-        utc_offset_minutes: 420,
-        waiting_ahead: 7,
-        qr: None,
-        deadline_ms: 0,
-    }
+    print_job::standard_job()
 }
 
 fn cfg(paper: u32) -> PrinterConfig {

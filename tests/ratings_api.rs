@@ -2,16 +2,14 @@
 //! PIN, attribution, the rating device's credential, binding rules, alerts, report and
 //! CSV, and that the report is the same after a restart (it is computed from the log).
 
-use axum::body::Body;
-use axum::extract::connect_info::MockConnectInfo;
-use axum::http::{Request, StatusCode};
-use layso::engine::{self, Options, SystemClock};
-use layso::web::{self, ratelimit::RateLimiter, AppState};
+#[macro_use]
+#[path = "support/api.rs"]
+mod api;
+
+use api::{Api, Setup};
+use axum::http::StatusCode;
 use serde_json::Value;
-use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use tower::ServiceExt;
 
 const EXTRA: &str = r#"
 [[officers]]
@@ -43,78 +41,13 @@ counter = 1
 credential = "tablet1-dev"
 "#;
 
-struct Api {
-    router: axum::Router,
-    handle: engine::Handle,
-}
-
 fn api(store: &Path) -> Api {
-    let text = include_str!("../config/dev.toml").to_string() + EXTRA;
-    let mut config = layso::config::parse(&text, "dev.toml", None).expect("dev config");
-    config.store.path = store.to_path_buf();
-    let config = Arc::new(config);
-    let (log, report) =
-        layso::log::EventLog::open(&config.store.path, &config.site.id, 0).expect("store");
-    let opts = Options {
-        clock: Box::new(SystemClock),
-        watchdog: None,
-        stall_after: None,
-        quota_bytes: None,
-    };
-    let handle = engine::start(config.clone(), log, report, opts).expect("engine");
-    let (_tx, rx) = tokio::sync::watch::channel(None);
-    let state = Arc::new(AppState {
-        handle: handle.clone(),
-        config: config.clone(),
-        started_at: 0,
-        rate: Mutex::new(RateLimiter::new(1000)),
-        uplink: rx,
-        reprint: None,
-    });
-    let router =
-        web::router(state).layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
-    Api { router, handle }
-}
-
-impl Api {
-    async fn raw(
-        &self,
-        method: &str,
-        path: &str,
-        auth: Option<&str>,
-        body: &str,
-    ) -> (StatusCode, String, String) {
-        let mut req = Request::builder().method(method).uri(path);
-        if let Some(a) = auth {
-            req = req.header("authorization", format!("Bearer {a}"));
-        }
-        let req = req
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_string()))
-            .expect("request");
-        let resp = self.router.clone().oneshot(req).await.expect("response");
-        let status = resp.status();
-        let ctype = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-            .await
-            .expect("body");
-        (status, ctype, String::from_utf8_lossy(&bytes).into_owned())
-    }
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        auth: Option<&str>,
-        body: &str,
-    ) -> (StatusCode, Value) {
-        let (s, _, b) = self.raw(method, path, auth, body).await;
-        (s, serde_json::from_str(&b).unwrap_or(Value::Null))
-    }
+    Api::start(Setup {
+        extra: EXTRA,
+        store: Some(store.to_path_buf()),
+        rate_per_minute: Some(1000),
+        ..Setup::default()
+    })
 }
 
 /// The state summary is published just after a command's answer: read views until
@@ -139,13 +72,6 @@ fn ok(got: &(StatusCode, Value)) {
     assert!(got.0.is_success(), "{} {}", got.0, got.1);
 }
 
-fn err(got: &(StatusCode, Value), status: u16, code: &str) {
-    assert_eq!(got.0.as_u16(), status, "{}", got.1);
-    assert_eq!(got.1["error"], code, "{}", got.1);
-    assert!(got.1["message_en"].as_str().is_some_and(|m| !m.is_empty()));
-    assert!(got.1["message_vi"].as_str().is_some_and(|m| !m.is_empty()));
-}
-
 const C1: Option<&str> = Some("counter1-dev");
 const TAB: Option<&str> = Some("tablet1-dev");
 
@@ -162,47 +88,16 @@ async fn officers_ratings_and_the_day_report() {
     ok(&a
         .call("POST", "/api/v1/tickets", None, r#"{"service":"A"}"#)
         .await);
-    err(
-        &a.call("POST", "/api/v1/counters/1/next", C1, "").await,
-        409,
-        "not_signed_in",
-    );
-
-    // Wrong PIN and unknown officer look the same.
-    err(
-        &a.call(
-            "POST",
-            "/api/v1/counters/1/signin",
-            C1,
-            r#"{"officer":"lan","pin":"0000"}"#,
-        )
-        .await,
-        403,
-        "wrong_pin",
-    );
-    err(
-        &a.call(
-            "POST",
-            "/api/v1/counters/1/signin",
-            C1,
-            r#"{"officer":"ghost","pin":"4821"}"#,
-        )
-        .await,
-        403,
-        "wrong_pin",
-    );
-    // The counter credential is needed, too.
-    err(
-        &a.call(
-            "POST",
-            "/api/v1/counters/1/signin",
-            None,
-            r#"{"officer":"lan","pin":"4821"}"#,
-        )
-        .await,
-        401,
-        "unauthorized",
-    );
+    let signin = "/api/v1/counters/1/signin";
+    a.assert_refused(&rows! {
+        "POST", "/api/v1/counters/1/next", C1, "", 409, "not_signed_in";
+        // Wrong PIN and unknown officer look the same.
+        "POST", signin, C1, r#"{"officer":"lan","pin":"0000"}"#, 403, "wrong_pin";
+        "POST", signin, C1, r#"{"officer":"ghost","pin":"4821"}"#, 403, "wrong_pin";
+        // The counter credential is needed, too.
+        "POST", signin, None, r#"{"officer":"lan","pin":"4821"}"#, 401, "unauthorized";
+    })
+    .await;
     let s = a
         .call(
             "POST",
@@ -234,40 +129,15 @@ async fn officers_ratings_and_the_day_report() {
     assert!(state.1["counters"][0]["officer"].get("pin").is_none());
 
     // The rating device: its own credential, not the counter's.
-    err(
-        &a.call(
-            "POST",
-            "/api/v1/counters/1/rating",
-            C1,
-            r#"{"level":"satisfied"}"#,
-        )
-        .await,
-        403,
-        "forbidden",
-    );
-    err(
-        &a.call(
-            "POST",
-            "/api/v1/counters/2/rating",
-            TAB,
-            r#"{"level":"satisfied"}"#,
-        )
-        .await,
-        404,
-        "no_rating_device",
-    );
-    // Not finished yet.
-    err(
-        &a.call(
-            "POST",
-            "/api/v1/counters/1/rating",
-            TAB,
-            r#"{"level":"satisfied"}"#,
-        )
-        .await,
-        409,
-        "nothing_to_rate",
-    );
+    let rating = "/api/v1/counters/1/rating";
+    let satisfied = r#"{"level":"satisfied"}"#;
+    a.assert_refused(&rows! {
+        "POST", rating, C1, satisfied, 403, "forbidden";
+        "POST", "/api/v1/counters/2/rating", TAB, satisfied, 404, "no_rating_device";
+        // Not finished yet.
+        "POST", rating, TAB, satisfied, 409, "nothing_to_rate";
+    })
+    .await;
     let t = a.call("GET", "/api/v1/counters/1/rating", TAB, "").await;
     assert!(t.1["ratable"].is_null(), "{}", t.1);
     assert_eq!(t.1["reasons"][0]["code"], "slow");
@@ -278,28 +148,11 @@ async fn officers_ratings_and_the_day_report() {
     })
     .await;
     assert_eq!(t.1["ratable"]["ticket"], "A001", "{}", t.1);
-    err(
-        &a.call(
-            "POST",
-            "/api/v1/counters/1/rating",
-            TAB,
-            r#"{"level":"meh"}"#,
-        )
-        .await,
-        400,
-        "bad_request",
-    );
-    err(
-        &a.call(
-            "POST",
-            "/api/v1/counters/1/rating",
-            TAB,
-            r#"{"level":"unsatisfied","reasons":["nope"]}"#,
-        )
-        .await,
-        409,
-        "bad_rating",
-    );
+    a.assert_refused(&rows! {
+        "POST", rating, TAB, r#"{"level":"meh"}"#, 400, "bad_request";
+        "POST", rating, TAB, r#"{"level":"unsatisfied","reasons":["nope"]}"#, 409, "bad_rating";
+    })
+    .await;
     let r = a
         .call(
             "POST",
@@ -318,17 +171,10 @@ async fn officers_ratings_and_the_day_report() {
         ),
         (Some("rated"), Some("A001"), Some("lan"))
     );
-    err(
-        &a.call(
-            "POST",
-            "/api/v1/counters/1/rating",
-            TAB,
-            r#"{"level":"satisfied"}"#,
-        )
-        .await,
-        409,
-        "already_rated",
-    );
+    a.assert_refused(&rows! {
+        "POST", "/api/v1/counters/1/rating", TAB, r#"{"level":"satisfied"}"#, 409, "already_rated";
+    })
+    .await;
 
     // The alert is in the state and in the alerts endpoint (head is counter 3).
     let state = until(&a, "/api/v1/state", None, |v| {
@@ -363,11 +209,10 @@ async fn officers_ratings_and_the_day_report() {
         })
         .unwrap_or_default();
     assert_eq!(kinds, vec!["officer_signed_out", "officer_signed_in"]);
-    err(
-        &a.call("POST", "/api/v1/counters/1/next", C1, "").await,
-        409,
-        "not_signed_in",
-    );
+    a.assert_refused(&rows! {
+        "POST", "/api/v1/counters/1/next", C1, "", 409, "not_signed_in";
+    })
+    .await;
     ok(&a
         .call("POST", "/api/v1/counters/2/next", Some("counter2-dev"), "")
         .await);
@@ -384,11 +229,10 @@ async fn officers_ratings_and_the_day_report() {
         .await);
 
     // The report: admin or the head's counter; not another counter.
-    err(
-        &a.call("GET", "/api/v1/reports/day", C1, "").await,
-        403,
-        "forbidden",
-    );
+    a.assert_refused(&rows! {
+        "GET", "/api/v1/reports/day", C1, "", 403, "forbidden";
+    })
+    .await;
     let rep = a
         .call("GET", "/api/v1/reports/day", Some("counter3-dev"), "")
         .await;
@@ -432,17 +276,10 @@ async fn officers_ratings_and_the_day_report() {
         "{csv}"
     );
     assert!(csv.contains("\nslow,Chờ lâu,1\n"), "{csv}");
-    err(
-        &a.call(
-            "GET",
-            "/api/v1/reports/day?day=2026-13-45",
-            Some("admin-dev"),
-            "",
-        )
-        .await,
-        400,
-        "bad_request",
-    );
+    a.assert_refused(&rows! {
+        "GET", "/api/v1/reports/day?day=2026-13-45", Some("admin-dev"), "", 400, "bad_request";
+    })
+    .await;
     let empty = a
         .call(
             "GET",
@@ -518,31 +355,18 @@ async fn wrong_pins_lock_the_counter_for_a_minute() {
     let dir = tempfile::tempdir().expect("tmp");
     let a = api(&dir.path().join("store"));
     let c3 = Some("counter3-dev");
+    let signin = "/api/v1/counters/3/signin";
     for _ in 0..5 {
-        err(
-            &a.call(
-                "POST",
-                "/api/v1/counters/3/signin",
-                c3,
-                r#"{"officer":"minh","pin":"0000"}"#,
-            )
-            .await,
-            403,
-            "wrong_pin",
-        );
+        a.assert_refused(&rows! {
+            "POST", signin, c3, r#"{"officer":"minh","pin":"0000"}"#, 403, "wrong_pin";
+        })
+        .await;
     }
     // Even the right PIN is refused now, with a clear reason.
-    err(
-        &a.call(
-            "POST",
-            "/api/v1/counters/3/signin",
-            c3,
-            r#"{"officer":"minh","pin":"1357"}"#,
-        )
-        .await,
-        429,
-        "too_many_attempts",
-    );
+    a.assert_refused(&rows! {
+        "POST", signin, c3, r#"{"officer":"minh","pin":"1357"}"#, 429, "too_many_attempts";
+    })
+    .await;
     // Other counters are not affected.
     ok(&a
         .call(

@@ -10,14 +10,11 @@ mod daemon;
 
 use chromium::{Driver, Page};
 use daemon::Daemon;
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// Screenshots for review land next to the other pages' in target/screenshots/.
 async fn shot(page: &Page, name: &str) -> Result<(), String> {
-    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let dir = tmp.parent().map(|t| t.join("screenshots")).unwrap_or(tmp);
-    page.screenshot(&dir.join(format!("{name}.png"))).await
+    page.shot(name).await
 }
 
 fn configure(cfg: &mut toml::Table) -> Result<(), String> {
@@ -151,9 +148,8 @@ async fn run(base: &str) -> Result<(), String> {
     // The status page shows the unsatisfied alert.
     desk.goto(&format!("{base}/status")).await?;
     shown(&desk, "login-form", 10).await?;
-    desk.type_into("#credential", "admin-dev").await?;
-    desk.click("#login-submit").await?;
-    desk.wait_js(
+    desk.sign_in(
+        "admin-dev",
         "the unsatisfied alert on the status page",
         &format!("const e = document.getElementById('ratings-alerts'); return e && !e.hidden && e.textContent.includes('{first}') && e.textContent.includes('slow');"),
         Duration::from_secs(10),
@@ -163,9 +159,8 @@ async fn run(base: &str) -> Result<(), String> {
     // And on the counter page of the center's head (counter 3).
     desk.goto(&format!("{base}/counter/3")).await?;
     shown(&desk, "login-form", 10).await?;
-    desk.type_into("#credential", "counter3-dev").await?;
-    desk.click("#login-submit").await?;
-    desk.wait_js(
+    desk.sign_in(
+        "counter3-dev",
         "the unsatisfied alert on the head's counter page",
         &format!("const e = document.getElementById('head-alerts'); return e && !e.hidden && e.textContent.includes('{first}');"),
         Duration::from_secs(10),

@@ -2,21 +2,22 @@
 //! engine) and a keypad in the rating layout on the RS-485 bus, next to an ordinary
 //! counter keypad, through the firmware-in-the-loop simulator.
 
+#[path = "support/api.rs"]
+mod api;
 #[path = "support/keypad_sim.rs"]
 mod keypad_sim;
 #[path = "support/queue_sink.rs"]
 mod queue_sink;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use keypad_sim::{SimBus, SimOptions};
+use keypad_sim::{bus_config, wait_for, SimBus, SimOptions};
 use layso::core::rating::RatingLevel;
 use layso::core::{Command, Event};
 use layso::devices::button_action::rate_command;
 use layso::devices::buttons::{ButtonAction, Debouncer};
-use layso::devices::keypad::{self, KeyAction, KeypadBusConfig};
-use layso::engine::{self, Options, SystemClock};
+use layso::devices::keypad::{self, KeyAction};
 use layso_keypad::KeyCode;
 use queue_sink::QueueSink;
 
@@ -43,10 +44,7 @@ action = { kind = "rate", counter = 1, level = "unsatisfied" }
 #[tokio::test]
 async fn gpio_rating_buttons_rate_the_ticket_just_served() {
     let dir = tempfile::tempdir().expect("tmp");
-    let text = include_str!("../config/dev.toml").to_string() + BUTTONS;
-    let mut config = layso::config::parse(&text, "dev.toml", None).expect("config");
-    config.store.path = dir.path().join("store");
-    let config = Arc::new(config);
+    let config = api::dev_config(BUTTONS, &dir.path().join("store"));
 
     // The "Chưa hài lòng" button, pressed with contact bounce.
     let cfg = &config.buttons[2];
@@ -62,15 +60,7 @@ async fn gpio_rating_buttons_rate_the_ticket_just_served() {
     };
     assert_eq!(actions, vec![want.clone()]);
 
-    let (log, report) =
-        layso::log::EventLog::open(&config.store.path, &config.site.id, 0).expect("store");
-    let opts = Options {
-        clock: Box::new(SystemClock),
-        watchdog: None,
-        stall_after: None,
-        quota_bytes: None,
-    };
-    let h = engine::start(config.clone(), log, report, opts).expect("engine");
+    let h = api::start_engine(&config);
     let issue = Command::Issue {
         service: "A".into(),
         priority: false,
@@ -100,35 +90,32 @@ async fn gpio_rating_buttons_rate_the_ticket_just_served() {
 
 #[test]
 fn a_wrong_rating_button_is_reported_with_line_and_column() {
-    let text = include_str!("../config/dev.toml").to_string()
-        + &BUTTONS.replace("level = \"satisfied\"", "level = \"happy\"");
-    let line = line_of(&text, "level = \"happy\"");
-    let err = match layso::config::parse(&text, "dev.toml", None) {
-        Ok(_) => panic!("a wrong level must be refused"),
-        Err(e) => e.to_string(),
-    };
-    assert!(
-        err.starts_with(&format!(
-            "dev.toml:{line}:10: unknown variant `happy`, expected one of `very_satisfied`"
-        )),
-        "{err}"
-    );
-    let text = include_str!("../config/dev.toml").to_string()
-        + &BUTTONS.replace(
+    // (replace, with, the line to point at, the message after `line:column: `)
+    for (from, to, needle, message) in [
+        (
+            "level = \"satisfied\"",
+            "level = \"happy\"",
+            "level = \"happy\"",
+            "unknown variant `happy`, expected one of `very_satisfied`",
+        ),
+        (
             "counter = 1, level = \"satisfied\"",
             "counter = 9, level = \"satisfied\"",
+            "counter = 9, level",
+            "button 2: action refers to counter 9, which does not exist",
+        ),
+    ] {
+        let text = include_str!("../config/dev.toml").to_string() + &BUTTONS.replace(from, to);
+        let line = line_of(&text, needle);
+        let err = match layso::config::parse(&text, "dev.toml", None) {
+            Ok(_) => panic!("{to} must be refused"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            err.starts_with(&format!("dev.toml:{line}:10: {message}")),
+            "{err}"
         );
-    let line = line_of(&text, "counter = 9, level");
-    let err = match layso::config::parse(&text, "dev.toml", None) {
-        Ok(_) => panic!("an unknown counter must be refused"),
-        Err(e) => e.to_string(),
-    };
-    assert!(
-        err.starts_with(&format!(
-            "dev.toml:{line}:10: button 2: action refers to counter 9, which does not exist"
-        )),
-        "{err}"
-    );
+    }
 }
 
 /// The 1-based line of the first line containing `needle`.
@@ -136,32 +123,6 @@ fn line_of(text: &str, needle: &str) -> usize {
     text.lines()
         .position(|l| l.contains(needle))
         .map_or(0, |i| i + 1)
-}
-
-fn bus_config(path: &std::path::Path, pads: &[(u8, u16)]) -> KeypadBusConfig {
-    let list: Vec<String> = pads
-        .iter()
-        .map(|(a, c)| format!("{{ address = {a}, counter = {c} }}"))
-        .collect();
-    let text = format!(
-        "path = \"{}\"\nbaud = 19200\ntimeout_ms = 30\nrs485_rts = true\nkeypads = [{}]\n",
-        path.display(),
-        list.join(", ")
-    );
-    match toml::from_str(&text) {
-        Ok(c) => c,
-        Err(e) => panic!("test config does not parse: {e}\n{text}"),
-    }
-}
-
-async fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let end = Instant::now() + limit;
-    while !cond() {
-        if Instant::now() > end {
-            panic!("timed out after {limit:?} waiting for: {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,8 @@
 mod chromium;
 #[path = "support/pages_daemon.rs"]
 mod pages_daemon;
+#[path = "support/wall.rs"]
+mod wall;
 
 use chromium::{Driver, Page};
 use pages_daemon::Daemon;
@@ -33,25 +35,11 @@ fn now_ms() -> i64 {
 
 /// The wall time of `ms` shifted by `offset_min`: (weekday, 0 = Sunday; dd/mm/yyyy; HH:MM).
 fn wall(ms: i64, offset_min: i64) -> (usize, String, String) {
-    let s = (ms + offset_min * 60_000).div_euclid(1000);
-    let days = s.div_euclid(86_400);
-    let secs = s.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    // 1970-01-01 was a Thursday.
-    let weekday = usize::try_from((days + 4).rem_euclid(7)).unwrap_or(0);
+    let w = wall::wall(ms, offset_min);
     (
-        weekday,
-        format!("{d:02}/{m:02}/{y}"),
-        format!("{:02}:{:02}", secs / 3600, (secs / 60) % 60),
+        w.weekday,
+        format!("{:02}/{:02}/{}", w.day, w.month, w.year),
+        format!("{:02}:{:02}", w.hour, w.minute),
     )
 }
 

@@ -13,6 +13,8 @@ mod mosquitto;
 mod pages_daemon;
 #[path = "support/printer_emu/mod.rs"]
 mod printer_emu;
+#[path = "support/wall.rs"]
+mod wall;
 
 use chromium::{Driver, Page};
 use layso::devices::printer::PrinterState;
@@ -68,19 +70,8 @@ fn ensure(cond: bool, msg: impl FnOnce() -> String) -> Result<(), String> {
 
 /// `dd/mm HH:MM` of `ms` shifted by `offset_min` (what the page must show for the site zone).
 fn dd_mm_hh_mm(ms: i64, offset_min: i64) -> String {
-    let s = (ms + offset_min * 60_000).div_euclid(1000);
-    let days = s.div_euclid(86_400);
-    let secs = s.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    format!("{d:02}/{m:02} {:02}:{:02}", secs / 3600, (secs / 60) % 60)
+    let w = wall::wall(ms, offset_min);
+    format!("{:02}/{:02} {:02}:{:02}", w.day, w.month, w.hour, w.minute)
 }
 
 /// Runs `layso status` against the daemon's config: (exit code, stdout, stderr).
@@ -99,6 +90,21 @@ fn layso_status(config: &Path, extra: &[&str]) -> (i32, String, String) {
         ),
         Err(e) => (-1, String::new(), format!("cannot run layso status: {e}")),
     }
+}
+
+/// `layso status` exits with `code` and its output holds every line of `wants`
+/// (`scenario` names the case in a failure).
+fn status_says(config: &Path, code: i32, scenario: &str, wants: &[&str]) -> Result<(), String> {
+    let (got, out, err) = layso_status(config, &[]);
+    ensure(got == code, || {
+        format!("{scenario}: layso status exit {got} (want {code})\n{out}{err}")
+    })?;
+    for want in wants {
+        ensure(out.contains(want), || {
+            format!("{scenario}: layso status lacks {want:?}:\n{out}")
+        })?;
+    }
+    Ok(())
 }
 
 async fn state(client: &reqwest::Client, d: &Daemon) -> Result<Value, String> {
@@ -202,16 +208,15 @@ fn check_plain(text: &str, where_: &str) -> Result<(), String> {
 }
 
 async fn sign_in_status(page: &Page, d: &Daemon) -> Result<(), String> {
-    page.goto(&d.url("/status")).await?;
-    page.wait_js(
+    page.open(
+        &d.url("/status"),
         "the sign-in form",
         "return !document.getElementById('login-form').hidden",
         Duration::from_secs(10),
     )
     .await?;
-    page.type_into("#credential", "admin-dev").await?;
-    page.click("#login-submit").await?;
-    page.wait_js(
+    page.sign_in(
+        "admin-dev",
         "the status panel",
         "return !document.getElementById('panel').hidden && document.querySelectorAll('#problems li').length > 0",
         Duration::from_secs(10),
@@ -220,11 +225,9 @@ async fn sign_in_status(page: &Page, d: &Daemon) -> Result<(), String> {
     Ok(())
 }
 
-/// A screenshot of the page for reviewers, under target/screenshots/.
+/// Screenshots for review land next to the other pages' in target/screenshots/.
 async fn shot(page: &Page, name: &str) -> Result<(), String> {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let dir = tmp.parent().unwrap_or(tmp).join("screenshots");
-    page.screenshot(&dir.join(format!("{name}.png"))).await
+    page.shot(name).await
 }
 
 async fn wait_page(page: &Page, what: &str, script: &str) -> Result<(), String> {
@@ -232,6 +235,22 @@ async fn wait_page(page: &Page, what: &str, script: &str) -> Result<(), String> 
     page.wait_js(what, script, Duration::from_secs(30))
         .await
         .map(|_| ())
+}
+
+/// Waits for the status page to show `script`, then checks its panel is plain
+/// Vietnamese (as `name`) and takes screenshot `shot_name`; the panel's words.
+async fn settled(
+    page: &Page,
+    what: &str,
+    script: &str,
+    name: &str,
+    shot_name: &str,
+) -> Result<String, String> {
+    wait_page(page, what, script).await?;
+    let text = words(page, "panel").await?;
+    check_plain(&text, name)?;
+    shot(page, shot_name).await?;
+    Ok(text)
 }
 
 async fn healthy(
@@ -252,36 +271,32 @@ async fn healthy(
         },
     )
     .await?;
-    let (code, out, err) = layso_status(config, &[]);
-    ensure(code == 0, || {
-        format!("healthy: layso status exit {code} (want 0)\n{out}{err}")
-    })?;
-    for want in [
-        "Tình trạng: TỐT",
-        "Máy in phiếu: Bình thường — Sẵn sàng",
-        "Đã kết nối",
-        "Đã gửi hết",
-        "Quầy 1: Đang mở",
-    ] {
-        ensure(out.contains(want), || {
-            format!("healthy: layso status lacks {want:?}:\n{out}")
-        })?;
-    }
+    status_says(
+        config,
+        0,
+        "healthy",
+        &[
+            "Tình trạng: TỐT",
+            "Máy in phiếu: Bình thường — Sẵn sàng",
+            "Đã kết nối",
+            "Đã gửi hết",
+            "Quầy 1: Đang mở",
+        ],
+    )?;
     let (code, out, _) = layso_status(config, &["--lang", "en"]);
     ensure(code == 0 && out.contains("Health: OK"), || {
         format!("healthy, English: exit {code}\n{out}")
     })?;
 
     sign_in_status(page, d).await?;
-    wait_page(
+    let text = settled(
         page,
         "the healthy page",
         "return document.querySelector('#problems li.none') && document.getElementById('uplink').textContent.includes('Đã kết nối')",
+        "healthy status page",
+        "status-healthy",
     )
     .await?;
-    let text = words(page, "panel").await?;
-    check_plain(&text, "healthy status page")?;
-    shot(page, "status-healthy").await?;
     ensure(text.contains("Mọi thứ bình thường"), || {
         format!("healthy page should say all is well: {text}")
     })?;
@@ -334,22 +349,19 @@ async fn broker_down(
         },
     )
     .await?;
-    let (code, out, err) = layso_status(config, &[]);
-    ensure(code == 1, || {
-        format!("broker down: layso status exit {code} (want 1)\n{out}{err}")
-    })?;
-    for want in [
-        "Tình trạng: CẦN XỬ LÝ",
-        "[UPL-UNREACHABLE] Không kết nối được máy chủ tỉnh",
-        "Kiểm tra đường truyền Internet; hệ thống giữ mọi số liệu",
-        "bản ghi chưa gửi, cũ nhất",
-        "Mất kết nối từ",
-        "chi tiết: I/O:",
-    ] {
-        ensure(out.contains(want), || {
-            format!("broker down: layso status lacks {want:?}:\n{out}")
-        })?;
-    }
+    status_says(
+        config,
+        1,
+        "broker down",
+        &[
+            "Tình trạng: CẦN XỬ LÝ",
+            "[UPL-UNREACHABLE] Không kết nối được máy chủ tỉnh",
+            "Kiểm tra đường truyền Internet; hệ thống giữ mọi số liệu",
+            "bản ghi chưa gửi, cũ nhất",
+            "Mất kết nối từ",
+            "chi tiết: I/O:",
+        ],
+    )?;
     let (code, out, _) = layso_status(config, &["--json"]);
     let doc: Value = serde_json::from_str(&out).map_err(|e| format!("--json: {e}\n{out}"))?;
     ensure(
@@ -357,15 +369,14 @@ async fn broker_down(
         || format!("--json: exit {code}, health {}", doc["health"]),
     )?;
 
-    wait_page(
+    let text = settled(
         page,
         "the broker-down page",
         "return document.querySelector('#problems li[data-code=\"UPL-UNREACHABLE\"]') && document.getElementById('uplink').textContent.includes('bản ghi chưa gửi')",
+        "broker-down status page",
+        "status-broker-down",
     )
     .await?;
-    let text = words(page, "panel").await?;
-    check_plain(&text, "broker-down status page")?;
-    shot(page, "status-broker-down").await?;
     for want in [
         "Không kết nối được máy chủ tỉnh",
         "Cần làm: Kiểm tra đường truyền Internet",
@@ -406,34 +417,30 @@ async fn paper_out(
         |s| codes(s) == ["PRN-PAPER-OUT"],
     )
     .await?;
-    let (code, out, err) = layso_status(config, &[]);
-    ensure(code == 1, || {
-        format!("paper out: layso status exit {code} (want 1)\n{out}{err}")
-    })?;
-    for want in [
-        "[PRN-PAPER-OUT] Máy in phiếu: hết giấy",
-        "→ Cần làm: Thay cuộn giấy.",
-        "Máy in phiếu: Hết giấy",
-    ] {
-        ensure(out.contains(want), || {
-            format!("paper out: layso status lacks {want:?}:\n{out}")
-        })?;
-    }
+    status_says(
+        config,
+        1,
+        "paper out",
+        &[
+            "[PRN-PAPER-OUT] Máy in phiếu: hết giấy",
+            "→ Cần làm: Thay cuộn giấy.",
+            "Máy in phiếu: Hết giấy",
+        ],
+    )?;
     let (_, out, _) = layso_status(config, &["--lang", "en"]);
     ensure(out.contains("To do: Put in a new paper roll."), || {
         format!("paper out, English:\n{out}")
     })?;
 
-    wait_page(
+    // Live: the broker is back, so the uplink problem leaves the page without a reload.
+    let text = settled(
         page,
         "the paper-out page",
-        // Live: the broker is back, so the uplink problem leaves the page without a reload.
         "return document.querySelector('#problems li[data-code=\"PRN-PAPER-OUT\"]') && document.getElementById('devices').textContent.includes('Hết giấy') && !document.querySelector('#problems li[data-code=\"UPL-UNREACHABLE\"]') && document.getElementById('uplink').textContent.includes('Đã kết nối')",
+        "paper-out status page",
+        "status-paper-out",
     )
     .await?;
-    let text = words(page, "panel").await?;
-    check_plain(&text, "paper-out status page")?;
-    shot(page, "status-paper-out").await?;
     ensure(text.contains("Cần làm: Thay cuộn giấy."), || {
         format!("paper-out page should say what to do: {text}")
     })?;
@@ -448,8 +455,8 @@ async fn paper_out(
     page.click(".lang-toggle").await?;
 
     // The counter page tells staff the same, in Vietnamese.
-    page.goto(&d.url("/counter/1")).await?;
-    page.wait_js(
+    page.open(
+        &d.url("/counter/1"),
         "the counter sign-in form",
         "return !document.getElementById('login-form').hidden",
         Duration::from_secs(10),

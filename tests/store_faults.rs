@@ -20,19 +20,12 @@ mod support;
 use layso::core::Event;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::daemon::{Daemon, Site};
+use support::kiosk::{record, service, Acked, AckedLog, Load};
 
 const SITE_ID: &str = "dev-ben-thanh";
-
-#[derive(Debug, Clone)]
-struct Acked {
-    seq: u64,
-    ticket: String,
-    day: String,
-}
 
 #[derive(Debug, Default)]
 struct Row {
@@ -56,58 +49,21 @@ fn client() -> reqwest::Client {
 }
 
 /// Issue tickets from 4 tasks for `ms`, or until `kill_at` fires (then SIGKILL from here).
-async fn load(site: &Site, acked: &Arc<Mutex<Vec<Acked>>>, ms: u64) -> u64 {
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut tasks = Vec::new();
-    for worker in 0..4u64 {
-        let client = client();
-        let url = site.url("/api/v1/tickets");
-        let stop = stop.clone();
-        let acked = acked.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut refused = 0u64;
-            let mut i = worker;
-            while !stop.load(Ordering::Relaxed) {
-                i += 1;
-                let service = ["A", "B", "C"][(i % 3) as usize];
-                let body = serde_json::json!({"service": service});
-                match client.post(&url).json(&body).send().await {
-                    Ok(r) if r.status() == 201 => {
-                        if let Ok(v) = r.json::<serde_json::Value>().await {
-                            let t = &v["ticket"];
-                            if let (Some(seq), Some(ticket), Some(day)) =
-                                (t["seq"].as_u64(), t["ticket"].as_str(), t["day"].as_str())
-                            {
-                                if let Ok(mut a) = acked.lock() {
-                                    a.push(Acked {
-                                        seq,
-                                        ticket: ticket.into(),
-                                        day: day.into(),
-                                    });
-                                }
-                            }
-                        }
-                    }
-                    _ => {
-                        refused += 1;
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                }
-            }
-            refused
-        }));
-    }
+async fn load(site: &Site, acked: &AckedLog, ms: u64) -> u64 {
+    let load = Load::start(
+        4,
+        client,
+        &site.url("/api/v1/tickets"),
+        |i| serde_json::json!({"service": service(i)}),
+        Duration::from_millis(5),
+        acked,
+    );
     tokio::time::sleep(Duration::from_millis(ms)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut refused = 0;
-    for t in tasks {
-        refused += t.await.unwrap_or(0);
-    }
-    refused
+    load.stop().await
 }
 
 /// Load, then SIGKILL while the load still runs.
-async fn load_then_kill(site: &Site, d: Daemon, acked: &Arc<Mutex<Vec<Acked>>>, ms: u64) {
+async fn load_then_kill(site: &Site, d: Daemon, acked: &AckedLog, ms: u64) {
     let killer = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(ms)).await;
         d.kill9();
@@ -117,7 +73,7 @@ async fn load_then_kill(site: &Site, d: Daemon, acked: &Arc<Mutex<Vec<Acked>>>, 
 }
 
 /// POST until one ticket is issued; seconds it took (panics after `limit`).
-async fn serve_again(site: &Site, acked: &Arc<Mutex<Vec<Acked>>>, limit: Duration) -> f64 {
+async fn serve_again(site: &Site, acked: &AckedLog, limit: Duration) -> f64 {
     let start = Instant::now();
     let c = client();
     while start.elapsed() < limit {
@@ -129,18 +85,7 @@ async fn serve_again(site: &Site, acked: &Arc<Mutex<Vec<Acked>>>, limit: Duratio
         {
             if r.status() == 201 {
                 if let Ok(v) = r.json::<serde_json::Value>().await {
-                    let t = &v["ticket"];
-                    if let (Some(seq), Some(ticket), Some(day)) =
-                        (t["seq"].as_u64(), t["ticket"].as_str(), t["day"].as_str())
-                    {
-                        if let Ok(mut a) = acked.lock() {
-                            a.push(Acked {
-                                seq,
-                                ticket: ticket.into(),
-                                day: day.into(),
-                            });
-                        }
-                    }
+                    record(acked, &v);
                 }
                 return start.elapsed().as_secs_f64();
             }
@@ -283,6 +228,66 @@ fn verify(store: &Path, acked: &[Acked], (waiting, today): (u64, String), row: &
     row.acked = acked.len();
 }
 
+/// While the store cannot write (`name`'s fault on): the state says so and names the
+/// cause (`text`), and a ticket is refused with 503; returns `store.error` and the
+/// refusal's body.
+async fn refused_while_failing(site: &Site, name: &str, text: &str) -> (String, serde_json::Value) {
+    let c = client();
+    let st = site.state(&c).await;
+    assert_eq!(st["store"]["writable"], false, "{name}: {}", st["store"]);
+    let error = st["store"]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        error.contains(text),
+        "{name}: store.error names the cause: {error}"
+    );
+    let r = c
+        .post(site.url("/api/v1/tickets"))
+        .json(&serde_json::json!({"service": "A"}))
+        .send()
+        .await
+        .expect("post while failing");
+    let status = r.status().as_u16();
+    let body: serde_json::Value = r.json().await.unwrap_or_default();
+    assert_eq!(
+        status, 503,
+        "{name}: a ticket is refused while the store cannot write"
+    );
+    (error, body)
+}
+
+/// Once the fault is cleared: seconds until tickets are served again, then more load.
+async fn served_again(site: &Site, acked: &AckedLog, row: &mut Row) {
+    row.serve_again_s = serve_again(site, acked, Duration::from_secs(10)).await;
+    load(site, acked, 300).await;
+}
+
+/// The queue shown, a clean stop, and the log checked against what clients were told.
+async fn stop_and_verify(site: &Site, d: Daemon, store: &Path, acked: &AckedLog, row: &mut Row) {
+    let q = queue(site).await;
+    let acked_v = acked.lock().map(|a| a.clone()).unwrap_or_default();
+    assert_eq!(d.stop(), Some(0), "{}: clean stop", row.name);
+    verify(store, &acked_v, q, row);
+}
+
+/// SIGKILL under load, a restart (with `env`) and a little more load, then
+/// [`stop_and_verify`]: the daemon's queue equals the durable log after the kill, too.
+async fn kill_restart_verify(
+    site: &Site,
+    d: Daemon,
+    env: &[(&str, &str)],
+    store: &Path,
+    acked: &AckedLog,
+    row: &mut Row,
+) {
+    load_then_kill(site, d, acked, 300).await;
+    let d = tokio::task::block_in_place(|| site.start_with_env(env));
+    load(site, acked, 200).await;
+    stop_and_verify(site, d, store, acked, row).await;
+}
+
 type Fault = fn(&Path, &Path);
 
 /// A fault applied to the files between a SIGKILL and the restart. `snapshot` runs after
@@ -291,7 +296,7 @@ async fn file_row(name: &'static str, fault: Fault, snapshot: Option<Fault>) -> 
     let site = Site::new("");
     let store = site.store();
     let scratch = site.dir.path().join("scratch");
-    let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
+    let acked: AckedLog = Arc::default();
     let d = tokio::task::block_in_place(|| site.start());
     load(&site, &acked, 700).await;
     if let Some(s) = snapshot {
@@ -314,10 +319,7 @@ async fn file_row(name: &'static str, fault: Fault, snapshot: Option<Fault>) -> 
     load(&site, &acked, 300).await;
     let st = site.state(&client()).await;
     row.note = st["store"]["alarms"].to_string();
-    let q = queue(&site).await;
-    let acked_v = acked.lock().map(|a| a.clone()).unwrap_or_default();
-    assert_eq!(d.stop(), Some(0), "{name}: clean stop");
-    verify(&store, &acked_v, q, &mut row);
+    stop_and_verify(&site, d, &store, &acked, &mut row).await;
     row
 }
 
@@ -394,38 +396,14 @@ async fn disk_full_row() -> Row {
     let mnt = base.path().join("mnt");
     let _fs = Tmpfs::mount(&mnt, "24m");
     let (site, store) = site_on(&mnt);
-    let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
+    let acked: AckedLog = Arc::default();
     let d = tokio::task::block_in_place(|| site.start());
     load(&site, &acked, 700).await;
     let filler = fill(&mnt);
     // Under load with the disk full: some requests are refused, none acknowledged wrongly.
     load(&site, &acked, 1_500).await;
-    let c = client();
-    let st = site.state(&c).await;
-    let writable = st["store"]["writable"].as_bool();
-    let error = st["store"]["error"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let r = c
-        .post(site.url("/api/v1/tickets"))
-        .json(&serde_json::json!({"service": "A"}))
-        .send()
-        .await
-        .expect("post while full");
-    let status = r.status().as_u16();
-    let body: serde_json::Value = r.json().await.unwrap_or_default();
-    assert_eq!(
-        writable,
-        Some(false),
-        "store.writable while full: {}",
-        st["store"]
-    );
-    assert!(
-        error.contains("space"),
-        "store.error names the OS cause: {error}"
-    );
-    assert_eq!(status, 503, "a ticket is refused while the disk is full");
+    let name = "disk full, then freed (tmpfs, no restart)";
+    let (error, body) = refused_while_failing(&site, name, "space").await;
     assert!(
         body["message_vi"]
             .as_str()
@@ -435,22 +413,14 @@ async fn disk_full_row() -> Row {
     );
     std::fs::remove_file(&filler).expect("free the disk");
     let mut row = Row {
-        name: "disk full, then freed (tmpfs, no restart)",
+        name,
         ..Row::default()
     };
-    row.serve_again_s = serve_again(&site, &acked, Duration::from_secs(10)).await;
-    load(&site, &acked, 300).await;
-    let st = site.state(&c).await;
+    served_again(&site, &acked, &mut row).await;
+    let st = site.state(&client()).await;
     assert_eq!(st["store"]["writable"], true, "{}", st["store"]);
-    row.note = format!("while full: HTTP {status}, store.error {error:?}");
-    // The daemon's queue equals the durable log before the kill, too.
-    load_then_kill(&site, d, &acked, 300).await;
-    let d = tokio::task::block_in_place(|| site.start());
-    load(&site, &acked, 200).await;
-    let q = queue(&site).await;
-    let acked_v = acked.lock().map(|a| a.clone()).unwrap_or_default();
-    assert_eq!(d.stop(), Some(0), "clean stop");
-    verify(&store, &acked_v, q, &mut row);
+    row.note = format!("while full: HTTP 503, store.error {error:?}");
+    kill_restart_verify(&site, d, &[], &store, &acked, &mut row).await;
     row
 }
 
@@ -463,48 +433,20 @@ async fn injected_row(name: &'static str, errno: i32, text: &str) -> Row {
     let hook = site.dir.path().join("fault-errno");
     let hook_s = hook.display().to_string();
     let env = [("LAYSO_FAULT_STORE_ERRNO_FILE", hook_s.as_str())];
-    let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
+    let acked: AckedLog = Arc::default();
     let d = tokio::task::block_in_place(|| site.start_with_env(&env));
     load(&site, &acked, 700).await;
     std::fs::write(&hook, errno.to_string()).expect("inject");
     load(&site, &acked, 1_500).await;
-    let c = client();
-    let st = site.state(&c).await;
-    assert_eq!(st["store"]["writable"], false, "{name}: {}", st["store"]);
-    let error = st["store"]["error"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    assert!(
-        error.contains(text),
-        "{name}: store.error names the cause: {error}"
-    );
-    let r = c
-        .post(site.url("/api/v1/tickets"))
-        .json(&serde_json::json!({"service": "A"}))
-        .send()
-        .await
-        .expect("post while failing");
-    assert_eq!(
-        r.status(),
-        503,
-        "{name}: refused while the store cannot write"
-    );
+    let (error, _) = refused_while_failing(&site, name, text).await;
     std::fs::remove_file(&hook).expect("clear the fault");
     let mut row = Row {
         name,
         ..Row::default()
     };
-    row.serve_again_s = serve_again(&site, &acked, Duration::from_secs(10)).await;
-    load(&site, &acked, 300).await;
+    served_again(&site, &acked, &mut row).await;
     row.note = format!("while failing: store.error {error:?}");
-    load_then_kill(&site, d, &acked, 300).await;
-    let d = tokio::task::block_in_place(|| site.start_with_env(&env));
-    load(&site, &acked, 200).await;
-    let q = queue(&site).await;
-    let acked_v = acked.lock().map(|a| a.clone()).unwrap_or_default();
-    assert_eq!(d.stop(), Some(0), "clean stop");
-    verify(&store, &acked_v, q, &mut row);
+    kill_restart_verify(&site, d, &env, &store, &acked, &mut row).await;
     row
 }
 
@@ -512,7 +454,7 @@ async fn emfile_row() -> Row {
     require_root();
     let site = Site::new("");
     let store = site.store();
-    let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
+    let acked: AckedLog = Arc::default();
     let d = tokio::task::block_in_place(|| site.start());
     load(&site, &acked, 500).await;
     let pid = d.pid().to_string();
@@ -554,13 +496,7 @@ async fn emfile_row() -> Row {
     row.serve_again_s = serve_again(&site, &acked, Duration::from_secs(10)).await;
     let st = site.state(&client()).await;
     row.note = format!("store.writable {}", st["store"]["writable"]);
-    load_then_kill(&site, d, &acked, 300).await;
-    let d = tokio::task::block_in_place(|| site.start());
-    load(&site, &acked, 200).await;
-    let q = queue(&site).await;
-    let acked_v = acked.lock().map(|a| a.clone()).unwrap_or_default();
-    assert_eq!(d.stop(), Some(0), "clean stop");
-    verify(&store, &acked_v, q, &mut row);
+    kill_restart_verify(&site, d, &[], &store, &acked, &mut row).await;
     row
 }
 
@@ -579,7 +515,7 @@ async fn power_cut_row() -> Row {
     require_root();
     let base = tempfile::tempdir().expect("tmp");
     let (mut fs, site, store) = site_on_lazyfs(base.path());
-    let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
+    let acked: AckedLog = Arc::default();
     let mut d = tokio::task::block_in_place(|| site.start());
     load(&site, &acked, 700).await;
     tokio::time::sleep(Duration::from_millis(1_200)).await;
@@ -614,13 +550,10 @@ async fn power_cut_row() -> Row {
         alarms.push(site.state(&client()).await["store"]["alarms"].to_string());
         load(&site, &acked, 300).await;
     }
-    let q = queue(&site).await;
-    let acked_v = acked.lock().map(|a| a.clone()).unwrap_or_default();
-    assert_eq!(d.stop(), Some(0), "power cut: clean stop");
     row.note = format!(
         "unsynced pages dropped at each cut: {dropped:?}; alarms after each restart {alarms:?}"
     );
-    verify(&store, &acked_v, q, &mut row);
+    stop_and_verify(&site, d, &store, &acked, &mut row).await;
     // Both copies are synced before an answer, so sled may lack only what was in flight
     // at each cut (4 clients: at most 4 unanswered tickets, plus the daemon's own
     // entries of that batch); more means sled's copy was not durable and only the
@@ -642,48 +575,20 @@ async fn fuse_errno_row(name: &'static str, errno: i32, text: &str) -> Row {
     require_root();
     let base = tempfile::tempdir().expect("tmp");
     let (fs, site, store) = site_on_lazyfs(base.path());
-    let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
+    let acked: AckedLog = Arc::default();
     let d = tokio::task::block_in_place(|| site.start());
     load(&site, &acked, 700).await;
     fs.fail_writes(errno);
     load(&site, &acked, 1_500).await;
-    let c = client();
-    let st = site.state(&c).await;
-    assert_eq!(st["store"]["writable"], false, "{name}: {}", st["store"]);
-    let error = st["store"]["error"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    assert!(
-        error.contains(text),
-        "{name}: store.error names the cause: {error}"
-    );
-    let r = c
-        .post(site.url("/api/v1/tickets"))
-        .json(&serde_json::json!({"service": "A"}))
-        .send()
-        .await
-        .expect("post while failing");
-    assert_eq!(
-        r.status(),
-        503,
-        "{name}: refused while the file system fails"
-    );
+    let (error, _) = refused_while_failing(&site, name, text).await;
     fs.fail_writes(0);
     let mut row = Row {
         name,
         ..Row::default()
     };
-    row.serve_again_s = serve_again(&site, &acked, Duration::from_secs(10)).await;
-    load(&site, &acked, 300).await;
+    served_again(&site, &acked, &mut row).await;
     row.note = format!("while failing: store.error {error:?}");
-    load_then_kill(&site, d, &acked, 300).await;
-    let d = tokio::task::block_in_place(|| site.start());
-    load(&site, &acked, 200).await;
-    let q = queue(&site).await;
-    let acked_v = acked.lock().map(|a| a.clone()).unwrap_or_default();
-    assert_eq!(d.stop(), Some(0), "{name}: clean stop");
-    verify(&store, &acked_v, q, &mut row);
+    kill_restart_verify(&site, d, &[], &store, &acked, &mut row).await;
     drop(fs);
     row
 }

@@ -119,15 +119,12 @@ async fn events_arrive_in_order_and_metrics_match_the_activity() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (broker, sub) = broker_with_collector(tmp.path()).await;
 
-    let web = free_port();
-    let text = site_config(
-        SITE,
-        &tmp.path().join("store"),
-        web,
-        &uplink_section(broker.port, "batch_max_events = 7\nin_flight = 3\n"),
-    );
     let store = tmp.path().join("store");
-    let mut d = Daemon::start(tmp.path(), &text, web).await;
+    let mut d = Daemon::for_site(
+        tmp.path(),
+        &uplink_section(broker.port, "batch_max_events = 7\nin_flight = 3\n"),
+    )
+    .await;
     let mut tally = Tally::default();
     for i in 0..20 {
         let svc = if i % 5 < 3 { "A" } else { "B" };
@@ -290,7 +287,6 @@ async fn broker_restarts(persistence: bool) {
     );
     // Let the broker save the collector's session (autosave every second).
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let web = free_port();
     // Without broker persistence a restarted broker forgets the collector's
     // subscription; holding batches nobody is subscribed to keeps them for later.
     let hold = if persistence {
@@ -298,14 +294,9 @@ async fn broker_restarts(persistence: bool) {
     } else {
         "hold_without_subscribers = true\n"
     };
-    let text = site_config(
-        SITE,
-        &tmp.path().join("store"),
-        web,
-        &uplink_section(broker.port, &format!("batch_max_events = 20\n{hold}")),
-    );
     let store = tmp.path().join("store");
-    let mut d = Daemon::start(tmp.path(), &text, web).await;
+    let uplink = uplink_section(broker.port, &format!("batch_max_events = 20\n{hold}"));
+    let mut d = Daemon::for_site(tmp.path(), &uplink).await;
     let running = Arc::new(AtomicBool::new(true));
     let activity = {
         let (d, running) = (d.api.clone(), running.clone());
@@ -363,16 +354,13 @@ async fn broker_killed_and_restarted_with_persistence_loses_nothing() {
 async fn daemon_killed_while_publishing_and_restarted_loses_nothing() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (broker, sub) = broker_with_collector(tmp.path()).await;
-    let web = free_port();
     // Small batches, few in flight: publishing a burst takes a while.
-    let text = site_config(
-        SITE,
-        &tmp.path().join("store"),
-        web,
-        &uplink_section(broker.port, "batch_max_events = 3\nin_flight = 2\n"),
-    );
     let store = tmp.path().join("store");
-    let mut d = Daemon::start(tmp.path(), &text, web).await;
+    let mut d = Daemon::for_site(
+        tmp.path(),
+        &uplink_section(broker.port, "batch_max_events = 3\nin_flight = 2\n"),
+    )
+    .await;
     for round in 0..3 {
         // A burst of tickets; the daemon is killed the moment its state shows entries
         // logged but not yet acknowledged by the broker, i.e. while publishing.

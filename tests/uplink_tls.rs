@@ -56,26 +56,30 @@ fn collector(pki: &Pki, port: u16) -> Subscriber {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tls_with_a_client_certificate_works_and_without_one_is_refused() {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let pki = Pki::new(&tmp.path().join("pki"));
-    let broker = Broker::from_example(&tmp.path().join("broker"), &pki);
+/// Certificates made here, the example TLS broker on them, and the collector connected.
+async fn tls_broker(dir: &std::path::Path) -> (Pki, Broker, Subscriber) {
+    let pki = Pki::new(&dir.join("pki"));
+    let broker = Broker::from_example(&dir.join("broker"), &pki);
     let sub = collector(&pki, broker.port);
     assert!(
         sub.wait_for(Duration::from_secs(5), |c| c.connections > 0)
             .await,
         "collector could not connect"
     );
+    (pki, broker, sub)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_client_certificate_works_and_without_one_is_refused() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (pki, broker, sub) = tls_broker(tmp.path()).await;
 
     let cert = pki.client(SITE);
-    let text = site_config(
+    let site = InProcess::for_site(
         SITE,
         &tmp.path().join("store-a"),
-        free_port(),
         &tls_uplink(broker.port, &pki.ca, Some(&cert)),
     );
-    let site = InProcess::start(&text);
     issue(&site, 10).await;
     assert!(
         site.wait_status(Duration::from_secs(15), |s| s["connected"] == true
@@ -100,13 +104,11 @@ async fn tls_with_a_client_certificate_works_and_without_one_is_refused() {
     );
 
     // Same CA, no client certificate: the broker refuses the connection.
-    let text = site_config(
+    let nocert = InProcess::for_site(
         "site-c",
         &tmp.path().join("store-c"),
-        free_port(),
         &tls_uplink(broker.port, &pki.ca, None),
     );
-    let nocert = InProcess::start(&text);
     issue(&nocert, 3).await;
     assert!(
         nocert
@@ -133,24 +135,16 @@ async fn tls_with_a_client_certificate_works_and_without_one_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acl_denial_is_surfaced_and_nothing_is_lost() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let pki = Pki::new(&tmp.path().join("pki"));
-    let broker = Broker::from_example(&tmp.path().join("broker"), &pki);
-    let sub = collector(&pki, broker.port);
-    assert!(
-        sub.wait_for(Duration::from_secs(5), |c| c.connections > 0)
-            .await
-    );
+    let (pki, broker, sub) = tls_broker(tmp.path()).await;
 
     // Site "site-b" connects with site-a's certificate: its topic is not its own.
     let store = tmp.path().join("store-b");
     let wrong = pki.client("site-a");
-    let text = site_config(
+    let site = InProcess::for_site(
         "site-b",
         &store,
-        free_port(),
         &tls_uplink(broker.port, &pki.ca, Some(&wrong)),
     );
-    let site = InProcess::start(&text);
     issue(&site, 12).await;
     assert!(
         site.wait_status(Duration::from_secs(10), |s| s["refusing"] == true
@@ -191,13 +185,11 @@ async fn acl_denial_is_surfaced_and_nothing_is_lost() {
 
     // With its own certificate the same store delivers everything it kept.
     let own = pki.client("site-b");
-    let text = site_config(
+    let site = InProcess::for_site(
         "site-b",
         &store,
-        free_port(),
         &tls_uplink(broker.port, &pki.ca, Some(&own)),
     );
-    let site = InProcess::start(&text);
     assert!(
         site.wait_status(Duration::from_secs(15), |s| s["backlog"]["count"] == 0
             && s["refusing"] == false)

@@ -9,7 +9,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::daemon::{config_text, free_port, Site, BIN};
+use support::daemon::{config_text, free_port, Daemon, Site, BIN};
 
 /// Build the default pack into `dir/pack` (the CI pack build). Needs espeak-ng.
 fn build_pack(dir: &Path) -> PathBuf {
@@ -186,45 +186,49 @@ fn announce_writes_the_wav_and_prints_the_text() {
     assert!(pcm.ms() > 3_000 && pcm.ms() < 15_000, "{} ms", pcm.ms());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_counter_call_is_played_through_aplay() {
+/// A site with the test pack and `player(site dir)` as its `[voice]` player, its daemon
+/// started, once the speaker reports `speaker`.
+async fn voice_site(
+    player: impl FnOnce(&Path) -> String,
+    speaker: &str,
+) -> (Site, Daemon, reqwest::Client) {
     let site = Site::new("");
     let pack = build_pack(site.dir.path());
-    let aplay = fake_aplay(site.dir.path());
-    let player = format!(
-        "player = \"alsa\"\naplay = {:?}\nalsa_device = \"hdmi:CARD=vc4hdmi0,DEV=0\"",
-        aplay.display().to_string()
-    );
+    let player = player(site.dir.path());
     std::fs::write(
         &site.config,
         voice_config(site.port, site.dir.path(), &pack, &player),
     )
     .expect("write");
-    let _daemon = site.start();
+    let daemon = site.start();
     let client = reqwest::Client::new();
-    site.wait_device(&client, "speaker", "ok", Duration::from_secs(20))
+    site.wait_device(&client, "speaker", speaker, Duration::from_secs(20))
         .await;
+    (site, daemon, client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counter_call_is_played_through_aplay() {
+    let (site, _daemon, client) = voice_site(
+        |dir| {
+            let aplay = fake_aplay(dir);
+            format!(
+                "player = \"alsa\"\naplay = {:?}\nalsa_device = \"hdmi:CARD=vc4hdmi0,DEV=0\"",
+                aplay.display().to_string()
+            )
+        },
+        "ok",
+    )
+    .await;
 
     let t = site.issue(&client, "A").await;
     let ticket = t["ticket"]["ticket"]
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let r = client
-        .post(site.url("/api/v1/counters/1/next"))
-        .bearer_auth("counter1-dev")
-        .send()
-        .await
-        .expect("next");
-    assert_eq!(r.status(), 200);
+    site.counter(&client, 1, "next").await;
     // A quick recall of the same ticket is merged into the call being said.
-    let r = client
-        .post(site.url("/api/v1/counters/1/recall"))
-        .bearer_auth("counter1-dev")
-        .send()
-        .await
-        .expect("recall");
-    assert_eq!(r.status(), 200);
+    site.counter(&client, 1, "recall").await;
 
     let start = Instant::now();
     let mut got = Vec::new();
@@ -272,52 +276,35 @@ async fn a_counter_call_is_played_through_aplay() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_player_is_reported_as_speaker_missing() {
-    let site = Site::new("");
-    let pack = build_pack(site.dir.path());
-    let player = "player = \"alsa\"\naplay = \"/nonexistent/aplay\"";
-    std::fs::write(
-        &site.config,
-        voice_config(site.port, site.dir.path(), &pack, player),
+    let (site, _daemon, client) = voice_site(
+        |_| "player = \"alsa\"\naplay = \"/nonexistent/aplay\"".into(),
+        "missing",
     )
-    .expect("write");
-    let _daemon = site.start();
-    let client = reqwest::Client::new();
-    site.wait_device(&client, "speaker", "missing", Duration::from_secs(20))
-        .await;
+    .await;
     // Tickets go on regardless.
     site.issue(&client, "A").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_file_player_writes_each_call_as_a_wav() {
-    let site = Site::new("");
-    let pack = build_pack(site.dir.path());
-    let out_dir = site.dir.path().join("voice-out");
-    let player = format!(
-        "player = \"file\"\nout_dir = {:?}",
-        out_dir.display().to_string()
-    );
-    std::fs::write(
-        &site.config,
-        voice_config(site.port, site.dir.path(), &pack, &player),
+    let (site, _daemon, client) = voice_site(
+        |dir| {
+            let out_dir = dir.join("voice-out");
+            format!(
+                "player = \"file\"\nout_dir = {:?}",
+                out_dir.display().to_string()
+            )
+        },
+        "ok",
     )
-    .expect("write");
-    let _daemon = site.start();
-    let client = reqwest::Client::new();
-    site.wait_device(&client, "speaker", "ok", Duration::from_secs(20))
-        .await;
+    .await;
+    let out_dir = site.dir.path().join("voice-out");
     let t = site.issue(&client, "B").await;
     let ticket = t["ticket"]["ticket"]
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let r = client
-        .post(site.url("/api/v1/counters/2/next"))
-        .bearer_auth("counter2-dev")
-        .send()
-        .await
-        .expect("next");
-    assert_eq!(r.status(), 200);
+    site.counter(&client, 2, "next").await;
     let start = Instant::now();
     let mut files = Vec::new();
     while start.elapsed() < Duration::from_secs(20) && files.is_empty() {

@@ -35,8 +35,8 @@ async fn display_page_plays_the_announcement() -> Result<(), String> {
     })?;
     let mut driver = chromium::Driver::start().await?;
     let page = driver.session(1280, 720).await?;
-    page.goto(&d.url("/display")).await?;
-    page.wait_js(
+    page.open(
+        &d.url("/display"),
         "the display to load the state",
         "return document.readyState === 'complete' && window.LaysoVoice !== undefined",
         Duration::from_secs(10),

@@ -8,9 +8,8 @@ mod support;
 
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::daemon::{Daemon, Site, BIN};
+use support::daemon::{Daemon, Site};
 use tokio::io::AsyncWriteExt;
 
 /// Raise this test process's own open-file limit to its hard limit; it must reach `need`.
@@ -56,14 +55,7 @@ fn site(keys: &str) -> Site {
 
 /// Start the daemon with a soft open-file limit of `nofile` (as systemd gives by default).
 fn start_limited(site: &Site, nofile: u64) -> Daemon {
-    let log = std::fs::File::create(site.dir.path().join("daemon.log")).expect("log");
-    let mut cmd = Command::new(BIN);
-    cmd.args(["run", "--config"])
-        .arg(&site.config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .env("LAYSO_LOG", "warn");
+    let mut cmd = site.command(&[]);
     // SAFETY: only async-signal-safe calls (setrlimit) between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
@@ -77,15 +69,17 @@ fn start_limited(site: &Site, nofile: u64) -> Daemon {
             Ok(())
         });
     }
-    let child = cmd.spawn().expect("spawn layso");
-    let mut d = Daemon {
-        child,
-        port: site.port,
-    };
-    if let Err(why) = d.wait_ready(Duration::from_secs(20)) {
-        panic!("{why}\n{}", site.daemon_log());
-    }
-    d
+    site.launch(cmd)
+}
+
+/// Raises this process's open-file limit to `own`, then starts a plain site's daemon with
+/// a soft limit of `nofile`: the site, its daemon and its address.
+fn flooded_site(own: u64, nofile: u64) -> (Site, Daemon, String) {
+    raise_own_nofile(own);
+    let site = site("");
+    let d = tokio::task::block_in_place(|| start_limited(&site, nofile));
+    let addr = format!("127.0.0.1:{}", site.port);
+    (site, d, addr)
 }
 
 fn open_fds(pid: i32) -> usize {
@@ -129,10 +123,7 @@ async fn waiting_a(site: &Site) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_idle_connections_do_not_starve_the_kiosk() {
-    raise_own_nofile(2_300);
-    let site = site("");
-    let d = tokio::task::block_in_place(|| start_limited(&site, 1024));
-    let addr = format!("127.0.0.1:{}", site.port);
+    let (site, d, addr) = flooded_site(2_300, 1024);
     let mut idle = Vec::with_capacity(2_000);
     let t = Instant::now();
     for _ in 0..2_000 {
@@ -173,10 +164,7 @@ async fn two_thousand_idle_connections_do_not_starve_the_kiosk() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_slowloris_connections_do_not_starve_the_kiosk() {
-    raise_own_nofile(1_300);
-    let site = site("");
-    let d = tokio::task::block_in_place(|| start_limited(&site, 1024));
-    let addr = format!("127.0.0.1:{}", site.port);
+    let (site, d, addr) = flooded_site(1_300, 1024);
     let mut slow = Vec::with_capacity(1_000);
     for _ in 0..1_000 {
         let mut s = tokio::time::timeout(
@@ -386,11 +374,8 @@ async fn at_the_cap_busy_streams_stay_and_a_newcomer_is_told_why() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cap_shrinks_to_fit_a_small_open_file_limit() {
-    raise_own_nofile(1_000);
-    let site = site("");
     // 400 open files: the configured 512 connections cannot fit; 400 - 256 = 144 can.
-    let d = tokio::task::block_in_place(|| start_limited(&site, 400));
-    let addr = format!("127.0.0.1:{}", site.port);
+    let (site, d, addr) = flooded_site(1_000, 400);
     let mut idle = Vec::new();
     for _ in 0..600 {
         if let Ok(Ok(s)) = tokio::time::timeout(

@@ -2,6 +2,11 @@
 //! driver on a free loopback port and opens WebDriver sessions (fantoccini over plain HTTP).
 #![allow(dead_code)]
 
+// A test that uses several harnesses loads this file once per harness; each copy is private.
+#[allow(clippy::duplicate_mod)]
+#[path = "process.rs"]
+mod process;
+
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -58,12 +63,14 @@ pub fn require_chromium() -> Result<(PathBuf, PathBuf), String> {
     ))
 }
 
-pub fn free_port() -> Result<u16, String> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| format!("cannot bind a loopback port: {e}"))?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| format!("no local address: {e}"))
+pub use process::free_port;
+
+/// Where page screenshots for reviewers go: target/screenshots/.
+pub fn screenshot_dir() -> PathBuf {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent()
+        .map(|t| t.join("screenshots"))
+        .unwrap_or_else(|| tmp.join("screenshots"))
 }
 
 /// A running chromedriver; sessions are opened with [`Driver::session`].
@@ -246,6 +253,46 @@ impl Page {
         }
     }
 
+    /// Goes to `url` and waits until `script` is truthy (see [`Page::wait_js`]).
+    pub async fn open(
+        &self,
+        url: &str,
+        what: &str,
+        script: &str,
+        timeout: Duration,
+    ) -> Result<Value, String> {
+        self.goto(url).await?;
+        self.wait_js(what, script, timeout).await
+    }
+
+    /// Types `credential` into the page's sign-in form (`#credential`), submits it
+    /// (`#login-submit`) and waits until `script` is truthy.
+    pub async fn sign_in(
+        &self,
+        credential: &str,
+        what: &str,
+        script: &str,
+        timeout: Duration,
+    ) -> Result<Value, String> {
+        self.type_into("#credential", credential).await?;
+        self.click("#login-submit").await?;
+        self.wait_js(what, script, timeout).await
+    }
+
+    /// Presses each step's key in turn, then waits (at most `timeout`) until its script is
+    /// truthy: `(key, what, script)`.
+    pub async fn press_keys(
+        &self,
+        steps: &[(char, &str, &str)],
+        timeout: Duration,
+    ) -> Result<(), String> {
+        for &(key, what, script) in steps {
+            self.press_key(key).await?;
+            self.wait_js(what, script, timeout).await?;
+        }
+        Ok(())
+    }
+
     /// Text of the first element matching `css`, or "" if none.
     pub async fn text(&self, css: &str) -> Result<String, String> {
         let v = self
@@ -305,6 +352,12 @@ impl Page {
             .perform_actions(seq)
             .await
             .map_err(|e| format!("press {key}: {e}"))
+    }
+
+    /// Saves a screenshot for reviewers as target/screenshots/`name`.png.
+    pub async fn shot(&self, name: &str) -> Result<(), String> {
+        self.screenshot(&screenshot_dir().join(format!("{name}.png")))
+            .await
     }
 
     /// Saves a PNG screenshot of the viewport to `path`.

@@ -1,52 +1,18 @@
 //! Runs the real `layso` binary with a temporary config and store.
 
 use std::io::Write;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_layso");
 
 /// A free TCP port on loopback.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(18080)
+    super::process::free_port().unwrap_or(18080)
 }
 
-/// The dev config with a port, the store and printer output in `dir`, and extra TOML
-/// appended. When `extra` has its own `[printer]`, the dev printer section is left out.
-pub fn config_text(port: u16, dir: &Path, extra: &str) -> String {
-    let dev = include_str!("../../config/dev.toml");
-    let own_printer = extra.contains("[printer]");
-    let mut out = String::new();
-    let mut in_dev_printer = false;
-    for line in dev.lines() {
-        if line.starts_with('[') {
-            in_dev_printer = own_printer && line.starts_with("[printer");
-        }
-        if in_dev_printer {
-            continue;
-        }
-        if line == "path = \"./var/store\"" {
-            out += &format!("path = {:?}\n", dir.join("store").display().to_string());
-        } else if line == "path = \"./var/printer.bin\"" {
-            out += &format!(
-                "path = {:?}\n",
-                dir.join("printer.bin").display().to_string()
-            );
-        } else if line.starts_with("bind = ") {
-            out += &format!("bind = \"127.0.0.1:{port}\"\n");
-        } else {
-            out += line;
-            out.push('\n');
-        }
-    }
-    out += extra;
-    out
-}
+pub use super::dev_config::config_text;
 
 pub struct Site {
     pub dir: tempfile::TempDir,
@@ -80,21 +46,24 @@ impl Site {
     }
 
     pub fn start_with_env(&self, env: &[(&str, &str)]) -> Daemon {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join("daemon.log"))
-            .expect("daemon log");
-        let mut cmd = Command::new(BIN);
-        cmd.args(["run", "--config"])
-            .arg(&self.config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .env("LAYSO_LOG", "warn");
+        self.launch(self.command(env))
+    }
+
+    /// `layso run` on this site's config, its output appended to `daemon.log`, with
+    /// `LAYSO_LOG=warn` and `env`; not started yet.
+    pub fn command(&self, env: &[(&str, &str)]) -> Command {
+        let log = self.dir.path().join("daemon.log");
+        let mut cmd = super::process::layso_command(&["run"], &self.config, &log)
+            .unwrap_or_else(|e| panic!("{e}"));
+        cmd.env("LAYSO_LOG", "warn");
         for (k, v) in env {
             cmd.env(k, v);
         }
+        cmd
+    }
+
+    /// Spawns `cmd` and waits until the daemon listens; panics with its log otherwise.
+    pub fn launch(&self, mut cmd: Command) -> Daemon {
         let child = cmd.spawn().expect("spawn layso");
         let mut d = Daemon {
             child,
@@ -118,20 +87,7 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn wait_ready(&mut self, limit: Duration) -> Result<(), String> {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return Ok(());
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("layso exited before listening: {status}"));
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        Err(format!(
-            "layso did not listen on {} within {limit:?}",
-            self.port
-        ))
+        super::process::wait_listening("layso", self.port, &mut self.child, limit)
     }
 
     pub fn pid(&self) -> i32 {
@@ -195,6 +151,24 @@ impl Site {
             "a ticket is issued whatever the devices do"
         );
         r.json().await.expect("ticket is JSON")
+    }
+
+    /// `POST /api/v1/counters/{n}/{action}` with counter n's dev credential, which must
+    /// answer 200; the answer's JSON.
+    pub async fn counter(
+        &self,
+        client: &reqwest::Client,
+        n: u16,
+        action: &str,
+    ) -> serde_json::Value {
+        let r = client
+            .post(self.url(&format!("/api/v1/counters/{n}/{action}")))
+            .bearer_auth(format!("counter{n}-dev"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST counters/{n}/{action}: {e}"));
+        assert_eq!(r.status(), 200, "counter {n} {action}");
+        r.json().await.unwrap_or_default()
     }
 
     /// A device's state in `GET /api/v1/state` ("none" when not reported).

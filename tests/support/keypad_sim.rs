@@ -13,16 +13,26 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+// A test that uses several harnesses loads this file once per harness; each copy is private.
+#[allow(clippy::duplicate_mod)]
+#[path = "pty.rs"]
+mod pty;
+// A test that uses several harnesses loads this file once per harness; each copy is private.
+#[allow(clippy::duplicate_mod)]
+#[path = "rng.rs"]
+mod rng;
+
 use layso_keypad::regs::char_time_us;
 use layso_keypad::segments::render;
 use layso_keypad::{KeyCode, Keypad, KeypadConfig, Layout};
+use rng::Rng;
 
 /// Settings of a simulated bus.
 #[derive(Clone, Debug)]
@@ -107,61 +117,15 @@ pub struct SimBus {
     thread: Option<JoinHandle<()>>,
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        p > 0.0 && (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-}
-
 struct SimPad {
     kp: Keypad,
     button: u8,
     hold_scans: u64,
 }
 
-fn openpty() -> io::Result<(OwnedFd, OwnedFd, PathBuf)> {
-    let mut master: libc::c_int = -1;
-    let mut slave: libc::c_int = -1;
-    // SAFETY: out-pointers to two ints; name, termios and winsize are optional (null).
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: openpty returned two fresh descriptors that nothing else owns.
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    let path = std::fs::read_link(format!("/proc/self/fd/{}", slave.as_raw_fd()))?;
-    // Raw mode at once: no echo, no line editing, no signal characters.
-    // SAFETY: termios is plain data filled by tcgetattr before use.
-    unsafe {
-        let mut t: libc::termios = std::mem::zeroed();
-        if libc::tcgetattr(slave.as_raw_fd(), &mut t) == 0 {
-            libc::cfmakeraw(&mut t);
-            libc::tcsetattr(slave.as_raw_fd(), libc::TCSANOW, &t);
-        }
-        let flags = libc::fcntl(master.as_raw_fd(), libc::F_GETFL);
-        libc::fcntl(master.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
-    }
-    Ok((master, slave, path))
-}
-
 impl SimBus {
     pub fn start(opts: SimOptions) -> io::Result<SimBus> {
-        let (master, slave, path) = openpty()?;
+        let (master, slave, path) = pty::open_raw()?;
         let now = Instant::now();
         let views = opts
             .addresses
@@ -443,5 +407,34 @@ fn run(opts: SimOptions, master: OwnedFd, shared: Arc<Mutex<Shared>>, stop: Arc<
                 unsafe { libc::poll(&mut pfd, 1, 1) };
             }
         }
+    }
+}
+
+/// The daemon's keypad bus settings for the simulated bus at `path`: 19200 baud, 30 ms
+/// timeout, RS-485 RTS, and these `(address, counter)` keypads.
+pub fn bus_config(path: &Path, pads: &[(u8, u16)]) -> layso::devices::keypad::KeypadBusConfig {
+    let list: Vec<String> = pads
+        .iter()
+        .map(|(a, c)| format!("{{ address = {a}, counter = {c} }}"))
+        .collect();
+    let text = format!(
+        "path = \"{}\"\nbaud = 19200\ntimeout_ms = 30\nrs485_rts = true\nkeypads = [{}]\n",
+        path.display(),
+        list.join(", ")
+    );
+    match toml::from_str(&text) {
+        Ok(c) => c,
+        Err(e) => panic!("test config does not parse: {e}\n{text}"),
+    }
+}
+
+/// Wait (bounded) until `cond` holds; panics with `what` on timeout.
+pub async fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let end = Instant::now() + limit;
+    while !cond() {
+        if Instant::now() > end {
+            panic!("timed out after {limit:?} waiting for: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }

@@ -2,3 +2,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod dev_config;
+pub mod kiosk;
+pub mod process;
+pub mod rng;

@@ -5,6 +5,11 @@
 //! engine + uplink for tests that need speed.
 #![allow(dead_code)]
 
+// A test that uses several harnesses loads this file once per harness; each copy is private.
+#[allow(clippy::duplicate_mod)]
+#[path = "process.rs"]
+mod process;
+
 use layso::engine::{self, Handle, Options, SystemClock};
 use layso::log::EventLog;
 use layso::uplink::Uplink;
@@ -14,7 +19,6 @@ use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 use rumqttc::{TlsConfiguration, Transport};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -41,10 +45,7 @@ pub fn require(name: &str) -> PathBuf {
 }
 
 pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("no free port: {e}"));
-    l.local_addr()
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
+    process::free_port().unwrap_or_else(|e| panic!("no free port: {e}"))
 }
 
 pub fn now_ms() -> i64 {
@@ -293,35 +294,19 @@ impl Broker {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start mosquitto: {e}; {INSTALL_HINT}"));
-        self.child = Some(child);
         self.starts += 1;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            if let Some(c) = self.child.as_mut() {
-                if let Ok(Some(st)) = c.try_wait() {
-                    panic!("mosquitto exited at start ({st}); log:\n{}", self.log());
-                }
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        let mut child = child;
+        let up =
+            process::wait_listening("mosquitto", self.port, &mut child, Duration::from_secs(10));
+        self.child = Some(child);
+        if let Err(why) = up {
+            panic!("{why}; log:\n{}", self.log());
         }
-        panic!(
-            "mosquitto did not listen on {} within 10 s; log:\n{}",
-            self.port,
-            self.log()
-        );
     }
 
     /// SIGKILL: no clean shutdown, no final persistence save.
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            unsafe {
-                libc::kill(c.id() as i32, libc::SIGKILL);
-            }
-            let _ = c.wait();
-        }
+        process::signal_and_reap(&mut self.child, libc::SIGKILL);
     }
 
     pub fn restart(&mut self) {
@@ -476,16 +461,21 @@ impl Subscriber {
         timeout: Duration,
         mut cond: impl FnMut(&Collected) -> bool,
     ) -> bool {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if self.with(&mut cond) {
-                return true;
-            }
-            if Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        poll(timeout, || self.with(&mut cond)).await
+    }
+}
+
+/// Checks `cond` every 50 ms until it holds (true) or `timeout` has passed (false).
+pub async fn poll(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
         }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -593,16 +583,11 @@ impl Api {
     }
 
     pub async fn issue(&self, service: &str) -> Option<Value> {
-        let r = self
+        let req = self
             .http
             .post(self.url("/api/v1/tickets"))
-            .json(&serde_json::json!({"service": service}))
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .ok()?;
-        r.status().is_success().then_some(())?;
-        r.json().await.ok()
+            .json(&serde_json::json!({"service": service}));
+        success_json(req).await
     }
 
     pub async fn counter(&self, n: u16, action: &str) -> Option<Value> {
@@ -611,17 +596,19 @@ impl Api {
         } else {
             "counter-2-secret"
         };
-        let r = self
+        let req = self
             .http
             .post(self.url(&format!("/api/v1/counters/{n}/{action}")))
-            .bearer_auth(cred)
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .ok()?;
-        r.status().is_success().then_some(())?;
-        r.json().await.ok()
+            .bearer_auth(cred);
+        success_json(req).await
     }
+}
+
+/// Sends `req` (5 s at most); the answer's JSON when it succeeded.
+async fn success_json(req: reqwest::RequestBuilder) -> Option<Value> {
+    let r = req.timeout(Duration::from_secs(5)).send().await.ok()?;
+    r.status().is_success().then_some(())?;
+    r.json().await.ok()
 }
 
 /// The real `layso` binary, run with a config file; killable and restartable.
@@ -640,6 +627,14 @@ impl std::ops::Deref for Daemon {
 }
 
 impl Daemon {
+    /// `layso run` for [`SITE`] with its store at `dir/store`, on a free web port, with
+    /// this `[uplink]` body.
+    pub async fn for_site(dir: &Path, uplink: &str) -> Daemon {
+        let web = free_port();
+        let text = site_config(SITE, &dir.join("store"), web, uplink);
+        Daemon::start(dir, &text, web).await
+    }
+
     pub async fn start(dir: &Path, config_text: &str, port: u16) -> Daemon {
         let config = dir.join("layso.toml");
         std::fs::write(&config, config_text).unwrap_or_else(|e| panic!("{e}"));
@@ -657,19 +652,12 @@ impl Daemon {
     }
 
     pub async fn run(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let err = log.try_clone().unwrap_or_else(|e| panic!("{e}"));
-        let child = Command::new(env!("CARGO_BIN_EXE_layso"))
-            .args(["run", "--config"])
-            .arg(&self.config)
-            .env("LAYSO_LOG", "info,rumqttc=warn")
-            .stdout(log)
-            .stderr(err)
-            .spawn()
+        let child = process::layso_command(&["run"], &self.config, &self.log)
+            .and_then(|mut c| {
+                c.env("LAYSO_LOG", "info,rumqttc=warn")
+                    .spawn()
+                    .map_err(|e| e.to_string())
+            })
             .unwrap_or_else(|e| panic!("cannot start layso: {e}"));
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -683,22 +671,12 @@ impl Daemon {
     }
 
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            unsafe {
-                libc::kill(c.id() as i32, libc::SIGKILL);
-            }
-            let _ = c.wait();
-        }
+        process::signal_and_reap(&mut self.child, libc::SIGKILL);
     }
 
     /// SIGTERM and wait for a clean exit.
     pub fn terminate(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            unsafe {
-                libc::kill(c.id() as i32, libc::SIGTERM);
-            }
-            let _ = c.wait();
-        }
+        process::signal_and_reap(&mut self.child, libc::SIGTERM);
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -742,6 +720,11 @@ pub struct InProcess {
 }
 
 impl InProcess {
+    /// Site `site` with its store at `store` and this `[uplink]` body (web port unused).
+    pub fn for_site(site: &str, store: &Path, uplink: &str) -> InProcess {
+        InProcess::start(&site_config(site, store, free_port(), uplink))
+    }
+
     pub fn start(config_text: &str) -> InProcess {
         let config = layso::config::parse(config_text, "test.toml", None)
             .unwrap_or_else(|e| panic!("test config: {e}"));
@@ -776,16 +759,7 @@ impl InProcess {
         timeout: Duration,
         mut cond: impl FnMut(&Value) -> bool,
     ) -> bool {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if cond(&self.status()) {
-                return true;
-            }
-            if Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        poll(timeout, || cond(&self.status())).await
     }
 
     pub async fn shutdown(mut self) {

@@ -2,8 +2,13 @@
 //! config/dev.toml (free loopback port, temp store), started as a child process.
 #![allow(dead_code)]
 
+// A test that uses several harnesses loads this file once per harness; each copy is private.
+#[allow(clippy::duplicate_mod)]
+#[path = "process.rs"]
+mod process;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 /// A running daemon; killed when dropped.
@@ -16,13 +21,7 @@ pub struct Daemon {
     config_path: PathBuf,
 }
 
-pub fn free_port() -> Result<u16, String> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| format!("cannot bind a loopback port: {e}"))?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| format!("no local address: {e}"))
-}
+pub use process::free_port;
 
 fn table<'a>(root: &'a mut toml::Table, key: &str) -> Result<&'a mut toml::Table, String> {
     root.get_mut(key)
@@ -140,19 +139,8 @@ impl Daemon {
 }
 
 fn spawn(config_path: &Path, log_path: &Path) -> Result<Child, String> {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log_path)
-        .map_err(|e| format!("log file {}: {e}", log_path.display()))?;
-    Command::new(env!("CARGO_BIN_EXE_layso"))
-        .arg("run")
-        .arg("--config")
-        .arg(config_path)
+    process::layso_command(&["run"], config_path, log_path)?
         .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", env!("CARGO_BIN_EXE_layso")))
 }

@@ -3,8 +3,13 @@
 //! a site logged is stored exactly once.
 #![allow(dead_code)]
 
+// A test that uses several harnesses loads this file once per harness; each copy is private.
+#[allow(clippy::duplicate_mod)]
+#[path = "process.rs"]
+mod process;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 pub fn collector_toml(
@@ -72,20 +77,13 @@ impl Collector {
     /// Start the process and wait until its dashboard answers (the database is migrated
     /// and the MQTT session is being made).
     pub async fn run(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let err = log.try_clone().unwrap_or_else(|e| panic!("{e}"));
-        let child = Command::new(env!("CARGO_BIN_EXE_layso"))
-            .args(["province", "run", "--config"])
-            .arg(&self.config)
-            .env("LAYSO_LOG", "info,rumqttc=warn")
-            .env_remove("DATABASE_URL")
-            .stdout(log)
-            .stderr(err)
-            .spawn()
+        let child = process::layso_command(&["province", "run"], &self.config, &self.log)
+            .and_then(|mut c| {
+                c.env("LAYSO_LOG", "info,rumqttc=warn")
+                    .env_remove("DATABASE_URL")
+                    .spawn()
+                    .map_err(|e| e.to_string())
+            })
             .unwrap_or_else(|e| panic!("cannot start layso province: {e}"));
         self.child = Some(child);
         let http = reqwest::Client::new();
@@ -118,12 +116,7 @@ impl Collector {
     }
 
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            unsafe {
-                libc::kill(c.id() as i32, libc::SIGKILL);
-            }
-            let _ = c.wait();
-        }
+        process::signal_and_reap(&mut self.child, libc::SIGKILL);
     }
 
     pub fn log(&self) -> String {

@@ -5,6 +5,11 @@
 //! receives as a PNG under `target/test-output/printer/`.
 #![allow(dead_code)]
 
+// A test that uses several harnesses loads this file once per harness; each copy is private.
+#[allow(clippy::duplicate_mod)]
+#[path = "../pty.rs"]
+mod pty;
+
 pub mod page;
 pub mod parser;
 
@@ -15,6 +20,7 @@ use page::{Page, PlacedRaster};
 use parser::{Cmd, Parser};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -140,65 +146,10 @@ fn shared(name: &str, paper_dots: usize) -> Arc<Shared> {
     })
 }
 
-struct Fd(libc::c_int);
-impl Drop for Fd {
-    fn drop(&mut self) {
-        // SAFETY: the descriptor is owned by this value and closed once.
-        unsafe { libc::close(self.0) };
-    }
-}
-
-fn openpty() -> std::io::Result<(Fd, Fd, PathBuf)> {
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty writes two descriptors; the name, termios and winsize pointers may be null.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    let (master, slave) = (Fd(master), Fd(slave));
-    // Not inherited by a daemon the test spawns later: closing must really hang up.
-    for fd in [master.0, slave.0] {
-        // SAFETY: fcntl on descriptors we own; only the close-on-exec flag changes.
-        unsafe {
-            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
-        }
-    }
-    let mut name = [0 as libc::c_char; 128];
-    // SAFETY: the buffer is valid for its length.
-    let rc = unsafe { libc::ttyname_r(slave.0, name.as_mut_ptr(), name.len()) };
-    if rc != 0 {
-        return Err(std::io::Error::from_raw_os_error(rc));
-    }
-    // SAFETY: ttyname_r wrote a NUL-terminated string.
-    let path = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }
-        .to_string_lossy()
-        .into_owned();
-    // Raw mode on the slave so nothing is echoed or translated before the client opens it.
-    // SAFETY: termios is plain data filled by tcgetattr.
-    unsafe {
-        let mut t: libc::termios = std::mem::zeroed();
-        if libc::tcgetattr(slave.0, &mut t) == 0 {
-            libc::cfmakeraw(&mut t);
-            libc::tcsetattr(slave.0, libc::TCSANOW, &t);
-        }
-        let flags = libc::fcntl(master.0, libc::F_GETFL);
-        libc::fcntl(master.0, libc::F_SETFL, flags | libc::O_NONBLOCK);
-    }
-    Ok((master, slave, PathBuf::from(path)))
-}
-
 impl Emulator {
     /// A printer on a new pseudo-terminal; `link` is (re)pointed at its slave device.
     pub fn pty(link: &Path, paper_dots: usize, name: &str) -> std::io::Result<Self> {
-        let (master, slave, slave_path) = openpty()?;
+        let (master, slave, slave_path) = pty::open_raw()?;
         let _ = std::fs::remove_file(link);
         std::os::unix::fs::symlink(&slave_path, link)?;
         let sh = shared(name, paper_dots);
@@ -210,7 +161,7 @@ impl Emulator {
             s2.connections.fetch_add(1, Ordering::SeqCst);
             while !s2.stop.load(Ordering::SeqCst) {
                 let mut pfd = libc::pollfd {
-                    fd: master.0,
+                    fd: master.as_raw_fd(),
                     events: libc::POLLIN,
                     revents: 0,
                 };
@@ -220,7 +171,8 @@ impl Emulator {
                     continue;
                 }
                 // SAFETY: reading into a valid buffer from an owned descriptor.
-                let k = unsafe { libc::read(master.0, buf.as_mut_ptr().cast(), buf.len()) };
+                let k =
+                    unsafe { libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
                 if k <= 0 {
                     std::thread::sleep(Duration::from_millis(5));
                     continue;
@@ -228,7 +180,7 @@ impl Emulator {
                 let reply = session.feed(&buf[..k as usize], &s2);
                 if !reply.is_empty() {
                     // SAFETY: writing a valid buffer to an owned descriptor.
-                    unsafe { libc::write(master.0, reply.as_ptr().cast(), reply.len()) };
+                    unsafe { libc::write(master.as_raw_fd(), reply.as_ptr().cast(), reply.len()) };
                 }
             }
             drop(master);
