@@ -106,7 +106,7 @@ pub struct Batch {
 /// two collectors writing overlapping batches lock in the same order.
 pub async fn write_batch(
     client: &mut Client,
-    mut b: Batch,
+    b: &mut Batch,
     now: i64,
 ) -> Result<u64, tokio_postgres::Error> {
     b.events

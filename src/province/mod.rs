@@ -4,7 +4,9 @@
 //! the weekly report. See docs/province.md.
 //!
 //! - `config.rs` — `config/province/*.toml` → checked `ProvinceConfig`.
-//! - `collector.rs` — MQTT session, batch → commit → ack, gap watcher, figures worker.
+//! - `collector.rs` — MQTT session, batch → commit → ack, gap watcher, figures worker;
+//!   `flow.rs` — the bounded hand-off between its MQTT reader and its writer;
+//!   `rows.rs` — messages → rows (pure).
 //! - `db.rs` + `migrations/` — schema (versioned, applied at start) and batch writes.
 //! - `gaps.rs` — contiguity and re-send timing (pure).
 //! - `figures.rs` — a site-day's figures and availability (pure); `store.rs` their rows.
@@ -16,7 +18,9 @@ pub mod collector;
 pub mod config;
 pub mod db;
 pub mod figures;
+pub(crate) mod flow;
 pub mod gaps;
 pub mod report;
+pub mod rows;
 pub mod store;
 pub mod web;
