@@ -13,6 +13,8 @@
 mod mosquitto;
 #[path = "../tests/support/postgres.rs"]
 mod postgres;
+#[path = "../tests/support/province.rs"]
+mod province;
 
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
@@ -32,31 +34,7 @@ fn now_ms() -> i64 {
 
 /// One site's entries `from..=to` as an events message, with `at` = now (the lag clock).
 fn batch(site: &str, day: &str, from: u64, to: u64) -> Vec<u8> {
-    let at = now_ms();
-    let mut s = format!(
-        r#"{{"site":"{site}","from_seq":{from},"to_seq":{to},"count":{},"events":["#,
-        to - from + 1
-    );
-    for seq in from..=to {
-        if seq > from {
-            s.push(',');
-        }
-        let t = (seq - 1) / 3;
-        let ev = match seq % 3 {
-            1 => format!(
-                r#"{{"kind":"ticket_issued","ticket":"A{t:03}","service":"A","number":{t},"priority":false,"source":"kiosk","ahead":3}}"#
-            ),
-            2 => format!(
-                r#"{{"kind":"ticket_called","ticket":"A{t:03}","service":"A","counter":1,"recall":0}}"#
-            ),
-            _ => format!(
-                r#"{{"kind":"ticket_served","ticket":"A{t:03}","service":"A","counter":1}}"#
-            ),
-        };
-        s.push_str(&format!(r#"{{"site":"{site}","seq":{seq},"at":{at},"clock_ok":true,"day":"{day}","event":{ev}}}"#));
-    }
-    s.push_str("]}");
-    s.into_bytes()
+    province::events_message(site, day, from, to, now_ms())
 }
 
 async fn publisher(
