@@ -124,16 +124,14 @@ pub async fn run(cfg: ProvinceConfig, mut stop: watch::Receiver<bool>) -> Result
                     let bytes = p.payload.len() + p.topic.len();
                     flow.take(bytes);
                     let conn = flow.connection();
-                    if tx
-                        .send(Held {
-                            publish: p,
-                            conn,
-                            bytes,
-                        })
-                        .is_err()
-                    {
-                        return;
-                    }
+                    // After shutdown began the writer is gone: the message stays
+                    // unacknowledged (the broker keeps it in the session); keep polling
+                    // so that DISCONNECT still goes out.
+                    let _ = tx.send(Held {
+                        publish: p,
+                        conn,
+                        bytes,
+                    });
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -152,7 +150,9 @@ pub async fn run(cfg: ProvinceConfig, mut stop: watch::Receiver<bool>) -> Result
     let fig_task = tokio::spawn(figures_worker(cfg.clone(), stop.clone()));
     ingest(&cfg, client, &mqtt, rx, &flow, stop.clone()).await;
     log_flow(&flow, 0, 0, "collector hand-off at shutdown");
-    let _ = mqtt.disconnect().await;
+    // Never wait on the request queue here (the reader may be paused with it full).
+    flow.close();
+    let _ = mqtt.try_disconnect();
     tokio::time::sleep(Duration::from_millis(100)).await;
     pump.abort();
     gap_task.abort();

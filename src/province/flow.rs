@@ -11,7 +11,7 @@
 //!
 //! `Budget` is the pure bookkeeping; `Flow` wraps it for the reader and writer tasks.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use tokio::sync::Notify;
 
@@ -75,6 +75,8 @@ pub(crate) struct Flow {
     freed: Notify,
     /// Which broker connection this is (one more at each CONNACK).
     conn: AtomicU64,
+    /// Shutting down: the reader no longer waits (it must send DISCONNECT).
+    closing: AtomicBool,
 }
 
 impl Flow {
@@ -83,6 +85,7 @@ impl Flow {
             budget: Mutex::new(Budget::new(max_messages, max_bytes)),
             freed: Notify::new(),
             conn: AtomicU64::new(0),
+            closing: AtomicBool::new(false),
         }
     }
 
@@ -118,6 +121,9 @@ impl Flow {
             let freed = self.freed.notified();
             tokio::pin!(freed);
             freed.as_mut().enable();
+            if self.closing.load(Ordering::SeqCst) {
+                return;
+            }
             let ok = self.with(|b| {
                 let ok = b.may_read();
                 if !ok && !counted {
@@ -131,6 +137,12 @@ impl Flow {
             counted = true;
             freed.await;
         }
+    }
+
+    /// Stop making the reader wait (shutdown).
+    pub fn close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        self.freed.notify_one();
     }
 
     pub fn take(&self, bytes: usize) {
