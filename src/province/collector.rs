@@ -379,3 +379,37 @@ async fn figures_worker(cfg: ProvinceConfig, mut stop: watch::Receiver<bool>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn publish(pkid: u16) -> Publish {
+        let mut p = Publish::new("t", QoS::AtLeastOnce, Vec::new(), None);
+        p.pkid = pkid;
+        p
+    }
+
+    #[test]
+    fn acks_skip_old_connections_and_wait_when_the_queue_is_full() {
+        // Never connected: the request queue (2 places) is only filled, never drained.
+        let (mqtt, _eventloop) = AsyncClient::new(MqttOptions::new("t", "127.0.0.1", 1), 2);
+        let flow = Flow::new(10, 1000);
+        flow.connected();
+        flow.connected(); // connection 2 is current
+        let mut acks = vec![
+            (publish(1), 1), // came on connection 1: the broker sends it again
+            (publish(2), 2),
+            (publish(3), 2),
+            (publish(4), 2), // no room: waits
+            (publish(5), 1),
+        ];
+        send_acks(&mqtt, &flow, &mut acks);
+        let left: Vec<u16> = acks.iter().map(|a| a.0.pkid).collect();
+        assert_eq!(left, vec![4, 5]);
+        // A reconnect later: what waited is from an old connection now and is dropped.
+        flow.connected();
+        send_acks(&mqtt, &flow, &mut acks);
+        assert!(acks.is_empty());
+    }
+}
