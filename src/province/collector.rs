@@ -22,7 +22,7 @@ use tokio_postgres::Client;
 /// Most payload bytes the reader holds for the writer (not yet parsed into rows). Event
 /// messages are up to a site's `batch_max_bytes` (256 KiB by default), so a message count
 /// alone would not bound memory. A batch closes at half of this.
-const HOLD_BYTES: usize = 8 << 20;
+const HOLD_BYTES: usize = 4 << 20;
 
 /// How often the hand-off figures are logged (when something moved).
 const STATS_EVERY: Duration = Duration::from_secs(10);
@@ -121,6 +121,13 @@ pub async fn run(cfg: ProvinceConfig, mut stop: watch::Receiver<bool>) -> Result
                     }
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
+                    // A packet from the broker proves the connection alive. Its PINGRESP
+                    // may wait behind megabytes of publishes that this reader takes only
+                    // at the writer's pace (Mosquitto < 2.0.13 pushes its whole queue
+                    // into the socket): without this, rumqttc would drop the connection
+                    // at the next keep-alive ("Last pingreq isn't acked") and the broker
+                    // would send everything in flight again.
+                    eventloop.state.await_pingresp = false;
                     let bytes = p.payload.len() + p.topic.len();
                     flow.take(bytes);
                     let conn = flow.connection();
