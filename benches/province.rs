@@ -3,7 +3,7 @@
 //! into one real collector (`layso province run`) and a throw-away PostgreSQL on this
 //! machine. Prints ingest rate, the time for the whole day, lag publish → commit
 //! (p50/p99), the figures for every site-day, the dashboard page and JSON latency
-//! (p50/p99), the weekly report time and the collector's peak RSS.
+//! (p50/p99), the weekly report time, the collector's peak RSS and its hand-off peak.
 //!
 //! Run: `cargo bench --bench province` (LAYSO_BENCH_SITES, LAYSO_BENCH_ENTRIES to change
 //! the size). Without `--bench` (under `cargo test --all-targets`) it is a smoke run with
@@ -13,6 +13,8 @@
 mod mosquitto;
 #[path = "../tests/support/postgres.rs"]
 mod postgres;
+#[path = "../tests/support/province.rs"]
+mod province;
 
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
@@ -32,31 +34,7 @@ fn now_ms() -> i64 {
 
 /// One site's entries `from..=to` as an events message, with `at` = now (the lag clock).
 fn batch(site: &str, day: &str, from: u64, to: u64) -> Vec<u8> {
-    let at = now_ms();
-    let mut s = format!(
-        r#"{{"site":"{site}","from_seq":{from},"to_seq":{to},"count":{},"events":["#,
-        to - from + 1
-    );
-    for seq in from..=to {
-        if seq > from {
-            s.push(',');
-        }
-        let t = (seq - 1) / 3;
-        let ev = match seq % 3 {
-            1 => format!(
-                r#"{{"kind":"ticket_issued","ticket":"A{t:03}","service":"A","number":{t},"priority":false,"source":"kiosk","ahead":3}}"#
-            ),
-            2 => format!(
-                r#"{{"kind":"ticket_called","ticket":"A{t:03}","service":"A","counter":1,"recall":0}}"#
-            ),
-            _ => format!(
-                r#"{{"kind":"ticket_served","ticket":"A{t:03}","service":"A","counter":1}}"#
-            ),
-        };
-        s.push_str(&format!(r#"{{"site":"{site}","seq":{seq},"at":{at},"clock_ok":true,"day":"{day}","event":{ev}}}"#));
-    }
-    s.push_str("]}");
-    s.into_bytes()
+    province::events_message(site, day, from, to, now_ms())
 }
 
 async fn publisher(
@@ -111,6 +89,14 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
     v[(((v.len() - 1) as f64) * p).round() as usize]
 }
 
+/// The machine's 1-minute load average (the figures depend on what else runs).
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
 fn rss_peak_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -161,7 +147,7 @@ fn main() {
     let mut collector = Command::new(env!("CARGO_BIN_EXE_layso"))
         .args(["province", "run", "--config"])
         .arg(&conf)
-        .env("LAYSO_LOG", "warn")
+        .env("LAYSO_LOG", "warn,layso::province::collector=info")
         .env_remove("DATABASE_URL")
         .stdout(Stdio::null())
         .stderr(log)
@@ -190,7 +176,7 @@ fn main() {
         layso::core::time::Day(d as i32).to_string()
     };
     let total = sites_n as i64 * entries as i64;
-    println!("== {sites_n} sites × {entries} entries = {total} events, {per_batch} per message, 4 publisher connections");
+    println!("== {sites_n} sites × {entries} entries = {total} events, {per_batch} per message, 4 publisher connections; load average {}", load());
     let t0 = Instant::now();
     let pubs: Vec<_> = (0..4)
         .map(|i| {
@@ -245,6 +231,7 @@ fn main() {
         .map(|r| (r.get::<_, i64>(0), r.get::<_, i64>(1)))
         .unwrap_or((0, 0));
     println!("lag publish → commit: p50 {} ms, p99 {} ms", lag.0, lag.1);
+    println!("load average after the ingest: {}", load());
     println!(
         "collector peak RSS after ingest: {:.1} MB (target ≤ 64 MB)",
         rss_peak_kb(pid) as f64 / 1024.0
@@ -320,4 +307,29 @@ fn main() {
         libc::kill(pid as i32, libc::SIGTERM);
     }
     let _ = collector.wait();
+    // The collector's own account of its reader → writer hand-off (logged at shutdown).
+    let log = std::fs::read_to_string(tmp.path().join("collector.log")).unwrap_or_default();
+    let plain: String = {
+        let mut out = String::new();
+        let mut esc = false;
+        for c in log.chars() {
+            match (esc, c) {
+                (false, '\x1b') => esc = true,
+                (true, 'm') => esc = false,
+                (true, _) => {}
+                (false, c) => out.push(c),
+            }
+        }
+        out
+    };
+    match plain
+        .lines()
+        .rfind(|l| l.contains("collector hand-off at shutdown"))
+    {
+        Some(l) => println!(
+            "collector hand-off: {}",
+            l.split_once("shutdown ").map_or(l, |x| x.1)
+        ),
+        None => println!("collector hand-off: no figures in its log"),
+    }
 }

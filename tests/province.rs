@@ -363,15 +363,24 @@ async fn postgres_restart_loses_nothing() {
     activity(&site, 6).await;
     pg.stop(false);
     activity(&site, 12).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Keep PostgreSQL down until the collector has tried (and failed) to commit what
+    // came meanwhile. A fixed 2 s pause can end before anything reached the collector on
+    // a loaded machine, and the test then failed on "the outage was not noticed".
+    for _ in 0..300 {
+        if c.log().contains("cannot commit a batch") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        c.log().contains("cannot commit a batch"),
+        "the outage was not noticed within 30 s:\n{}",
+        tail(&c.log())
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
     pg.run();
     activity(&site, 3).await;
     assert_exactly_once(&mut site, dir, "ct-a", &pg).await;
-    assert!(
-        c.log().contains("cannot commit a batch"),
-        "the outage was not noticed:\n{}",
-        tail(&c.log())
-    );
 }
 
 #[test]

@@ -285,6 +285,8 @@ impl State {
     }
 
     /// How many tickets of the same service will be called before `label`.
+    /// The tests' oracle for the `ahead` that `decide` computes.
+    #[cfg(test)]
     pub(crate) fn waiting_ahead(&self, label: &str) -> u32 {
         let Some(t) = self.tickets.get(label) else {
             return 0;

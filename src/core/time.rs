@@ -77,6 +77,7 @@ impl Day {
         civil_from_days(self.0)
     }
 
+    #[cfg(any(test, feature = "province"))]
     pub(crate) fn next(self) -> Day {
         Day(self.0 + 1)
     }

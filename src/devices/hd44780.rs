@@ -243,7 +243,7 @@ impl<I2C: I2c, D: DelayNs> Hd44780Surface<I2C, D> {
             columns,
         })
     }
-    pub(crate) fn release(self) -> (I2C, D) {
+    pub fn release(self) -> (I2C, D) {
         self.driver.release()
     }
 }

@@ -151,8 +151,8 @@ mod tests {
             assert_eq!(HealthState::from(p).as_str(), p.as_str());
         }
         use crate::voice::player::Health as V;
-        for v in [V::Ok, V::Missing, V::Error] {
-            assert_eq!(HealthState::from(v).as_str(), v.as_str());
+        for (v, stored) in [(V::Ok, "ok"), (V::Missing, "missing"), (V::Error, "error")] {
+            assert_eq!(HealthState::from(v).as_str(), stored);
         }
         assert_eq!(HealthState::Failed.as_str(), "failed");
     }

@@ -74,7 +74,7 @@ impl<SPI: SpiDevice> Max7219<SPI> {
     }
 
     /// Gives the SPI device back.
-    pub(crate) fn release(self) -> SPI {
+    pub fn release(self) -> SPI {
         self.spi
     }
 
@@ -237,7 +237,7 @@ impl<SPI: SpiDevice> Max7219Surface<SPI> {
             intensity,
         })
     }
-    pub(crate) fn release(self) -> SPI {
+    pub fn release(self) -> SPI {
         self.driver.release()
     }
 }

@@ -1,29 +1,31 @@
 //! The collector: a persistent MQTT 5 session (clean start off, long session expiry) on
 //! shared subscriptions, manual acknowledgements sent only after the messages' rows are
-//! committed in PostgreSQL, the gap watcher that asks sites to send missing seqs again,
-//! and the figures worker that recomputes site-days marked dirty.
+//! committed in PostgreSQL, a bounded hand-off between the MQTT reader and the writer
+//! (`flow.rs`), the gap watcher that asks sites to send missing seqs again, and the
+//! figures worker that recomputes site-days marked dirty.
 
 use super::config::ProvinceConfig;
-use super::db::{self, Batch, EventRow, StatusRow};
+use super::db;
+use super::flow::Flow;
 use super::gaps;
-use crate::core::time::Day;
+use super::rows::{day_text, to_batch};
 use rumqttc::v5::mqttbytes::v5::{Packet, Publish};
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::{AsyncClient, Event, MqttOptions};
+use rumqttc::v5::{AsyncClient, ClientError, Event, MqttOptions};
 use rumqttc::{TlsConfiguration, Transport};
-use serde_json::Value;
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_postgres::Client;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+/// Most payload bytes the reader holds for the writer (not yet parsed into rows). Event
+/// messages are up to a site's `batch_max_bytes` (256 KiB by default), so a message count
+/// alone would not bound memory. A batch closes at half of this.
+const HOLD_BYTES: usize = 4 << 20;
 
-/// Messages read from the broker and not yet taken by the ingest loop, and its peak.
-/// The broker should never send more than `receive_maximum` unacknowledged messages;
-/// a warning is logged when the hand-off grows past that (the broker ignores it).
-static DEPTH: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// How often the hand-off figures are logged (when something moved).
+const STATS_EVERY: Duration = Duration::from_secs(10);
 
 fn now_ms() -> i64 {
     crate::sys::wall_ms()
@@ -51,7 +53,8 @@ pub(crate) async fn connect_retrying(
     }
 }
 
-/// How many unacknowledged QoS 1 messages the broker may send (MQTT 5 Receive Maximum).
+/// How many unacknowledged QoS 1 messages the broker may send (MQTT 5 Receive Maximum),
+/// and the most the collector holds whatever the broker does.
 fn receive_maximum(c: &ProvinceConfig) -> u16 {
     (c.batch_max_messages * 2).clamp(16, 65_535) as u16
 }
@@ -75,6 +78,13 @@ fn mqtt_options(c: &ProvinceConfig) -> Result<MqttOptions, String> {
     Ok(o)
 }
 
+/// A message handed from the reader to the writer, with the connection it came on.
+struct Held {
+    publish: Publish,
+    conn: u64,
+    bytes: usize,
+}
+
 /// Run the collector until `stop` is set. Errors only for what retrying cannot fix.
 pub(crate) async fn run(
     cfg: ProvinceConfig,
@@ -86,22 +96,26 @@ pub(crate) async fn run(
     let version = db::migrate(&mut client).await?;
     tracing::info!(version, "database schema ready");
     let opts = mqtt_options(&cfg)?;
-    let cap = cfg.batch_max_messages * 2 + 64;
-    let (mqtt, mut eventloop) = AsyncClient::new(opts, cap);
-    // The pump must never wait on the ingest loop: that loop waits on the client's
-    // request queue (acks), which only the pump drains by polling. Unbounded, but the
-    // broker sends at most `receive_maximum` unacknowledged messages, so it holds at
-    // most that many.
-    let (tx, rx) = mpsc::unbounded_channel::<Publish>();
+    let recv_max = usize::from(receive_maximum(&cfg));
+    let (mqtt, mut eventloop) = AsyncClient::new(opts, recv_max + 64);
+    // The reader never waits on the writer inside the event loop (the writer's acks go
+    // out through that loop): when the budget is spent it stops polling until the writer
+    // frees room, and the broker's excess stays in the broker. The channel itself is
+    // unbounded; the budget bounds what is in it.
+    let flow = Arc::new(Flow::new(recv_max, HOLD_BYTES));
+    let (tx, rx) = mpsc::unbounded_channel::<Held>();
     let filters = cfg.filters();
-    let recv_max = receive_maximum(&cfg);
     let sub_client = mqtt.clone();
+    let pump_flow = flow.clone();
     let pump = tokio::spawn(async move {
+        let flow = pump_flow;
         let mut failures = 0u32;
         loop {
+            flow.wait_room().await;
             match eventloop.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                     failures = 0;
+                    flow.connected();
                     tracing::info!(
                         session_present = ack.session_present,
                         "collector connected to the broker"
@@ -113,17 +127,24 @@ pub(crate) async fn run(
                     }
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
-                    let d = DEPTH.fetch_add(1, Ordering::Relaxed) + 1;
-                    let peak = PEAK.load(Ordering::Relaxed);
-                    if d > peak && d.is_power_of_two() {
-                        PEAK.store(d, Ordering::Relaxed);
-                        if d > usize::from(recv_max) {
-                            tracing::warn!(depth = d, receive_maximum = recv_max, "the broker sends more unacknowledged messages than the collector's Receive Maximum; they wait in the collector's memory");
-                        }
-                    }
-                    if tx.send(p).is_err() {
-                        return;
-                    }
+                    // A packet from the broker proves the connection alive. Its PINGRESP
+                    // may wait behind megabytes of publishes that this reader takes only
+                    // at the writer's pace (Mosquitto < 2.0.13 pushes its whole queue
+                    // into the socket): without this, rumqttc would drop the connection
+                    // at the next keep-alive ("Last pingreq isn't acked") and the broker
+                    // would send everything in flight again.
+                    eventloop.state.await_pingresp = false;
+                    let bytes = p.payload.len() + p.topic.len();
+                    flow.take(bytes);
+                    let conn = flow.connection();
+                    // After shutdown began the writer is gone: the message stays
+                    // unacknowledged (the broker keeps it in the session); keep polling
+                    // so that DISCONNECT still goes out.
+                    let _ = tx.send(Held {
+                        publish: p,
+                        conn,
+                        bytes,
+                    });
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -140,8 +161,11 @@ pub(crate) async fn run(
     let web = super::web::spawn(cfg.clone(), stop.clone()).await?;
     let gap_task = tokio::spawn(watch_gaps(cfg.clone(), mqtt.clone(), stop.clone()));
     let fig_task = tokio::spawn(figures_worker(cfg.clone(), stop.clone()));
-    ingest(&cfg, client, &mqtt, rx, stop.clone()).await;
-    let _ = mqtt.disconnect().await;
+    ingest(&cfg, client, &mqtt, rx, &flow, stop.clone()).await;
+    log_flow(&flow, 0, 0, "collector hand-off at shutdown");
+    // Never wait on the request queue here (the reader may be paused with it full).
+    flow.close();
+    let _ = mqtt.try_disconnect();
     tokio::time::sleep(Duration::from_millis(100)).await;
     pump.abort();
     gap_task.abort();
@@ -150,35 +174,97 @@ pub(crate) async fn run(
     Ok(())
 }
 
+fn log_flow(flow: &Flow, messages: u64, events: u64, what: &str) {
+    let b = flow.snapshot();
+    tracing::info!(
+        messages,
+        events,
+        held_peak = b.peak_messages,
+        held_cap = b.max_messages,
+        held_peak_bytes = b.peak_bytes,
+        held_cap_bytes = b.max_bytes,
+        pauses = b.pauses,
+        "{what}"
+    );
+}
+
+/// Acknowledge committed messages that came on the current connection. A message from
+/// an earlier connection is not acknowledged: the broker sends it again on this one
+/// (same session) and its packet id may already name another message. Acks the request
+/// queue has no room for wait in `unsent` (the writer never waits on the reader).
+fn send_acks(mqtt: &AsyncClient, flow: &Flow, acks: &mut Vec<(Publish, u64)>) {
+    let current = flow.connection();
+    let mut sent = 0;
+    for (p, conn) in acks.iter() {
+        if *conn != current {
+            sent += 1;
+            continue;
+        }
+        match mqtt.try_ack(p) {
+            Ok(()) => sent += 1,
+            Err(ClientError::TryRequest(_)) => break,
+            Err(e) => {
+                tracing::warn!(%e, "cannot acknowledge a message (the broker sends it again)");
+                sent += 1;
+            }
+        }
+    }
+    acks.drain(..sent);
+}
+
 /// Read batches of messages, commit them, then acknowledge them, in order.
 async fn ingest(
     cfg: &ProvinceConfig,
     mut client: Client,
     mqtt: &AsyncClient,
-    mut rx: mpsc::UnboundedReceiver<Publish>,
+    mut rx: mpsc::UnboundedReceiver<Held>,
+    flow: &Flow,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut unsent: Vec<(Publish, u64)> = Vec::new();
+    let (mut messages, mut events) = (0u64, 0u64);
+    let mut last_stats = tokio::time::Instant::now();
     loop {
+        send_acks(mqtt, flow, &mut unsent);
+        if last_stats.elapsed() >= STATS_EVERY && messages > 0 {
+            log_flow(flow, messages, events, "collector hand-off");
+            (messages, events) = (0, 0);
+            last_stats = tokio::time::Instant::now();
+        }
         let first = tokio::select! {
-            p = rx.recv() => match p { Some(p) => { DEPTH.fetch_sub(1, Ordering::Relaxed); p }, None => return },
+            p = rx.recv() => match p { Some(p) => p, None => return },
+            _ = tokio::time::sleep(Duration::from_millis(10)), if !unsent.is_empty() => continue,
+            _ = tokio::time::sleep(STATS_EVERY), if messages > 0 => continue,
             _ = stop.wait_for(|s| *s) => return,
         };
-        let mut pubs = vec![first];
+        let mut bytes = first.bytes;
+        let mut held = vec![first];
         let deadline = tokio::time::Instant::now() + cfg.batch_max_wait;
-        while pubs.len() < cfg.batch_max_messages {
+        while held.len() < cfg.batch_max_messages && bytes < HOLD_BYTES / 2 {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(Some(p)) => {
-                    DEPTH.fetch_sub(1, Ordering::Relaxed);
-                    pubs.push(p)
+                    bytes += p.bytes;
+                    held.push(p);
                 }
                 _ => break,
             }
         }
         let now = now_ms();
+        let mut batch = to_batch(cfg, held.iter().map(|h| &h.publish), now);
+        // The rows are all that is needed now: drop the payloads, keep what acks need.
+        let acks: Vec<(Publish, u64)> = held
+            .into_iter()
+            .map(|mut h| {
+                h.publish.payload = Default::default();
+                h.publish.topic = Default::default();
+                (h.publish, h.conn)
+            })
+            .collect();
+        flow.parsed(bytes);
+        let n_events = batch.events.len() as u64;
         let mut attempt = 0u32;
         loop {
-            let batch = to_batch(cfg, &pubs, now);
-            match db::write_batch(&mut client, batch, now).await {
+            match db::write_batch(&mut client, &mut batch, now).await {
                 Ok(_) => break,
                 Err(e) => {
                     attempt += 1;
@@ -198,150 +284,14 @@ async fn ingest(
                 }
             }
         }
-        for p in &pubs {
-            if let Err(e) = mqtt.ack(p).await {
-                tracing::warn!(%e, "cannot acknowledge a message (the broker sends it again)");
-            }
-        }
+        drop(batch);
+        messages += acks.len() as u64;
+        events += n_events;
+        let n = acks.len();
+        unsent.extend(acks);
+        send_acks(mqtt, flow, &mut unsent);
+        flow.done(n);
     }
-}
-
-/// `{prefix}/{province}/{site}/{leaf}` → (province, site, leaf).
-fn split_topic<'a>(prefix: &str, topic: &'a str) -> Option<(&'a str, &'a str, &'a str)> {
-    let rest = topic.strip_prefix(prefix)?.strip_prefix('/')?;
-    let mut it = rest.split('/');
-    let (p, s, l) = (it.next()?, it.next()?, it.next()?);
-    it.next().is_none().then_some((p, s, l))
-}
-
-fn day_text(day: Day) -> String {
-    day.to_string()
-}
-
-/// Turn the received messages into rows. Malformed messages are logged and dropped
-/// (they are still acknowledged: sending them again would not make them valid).
-pub(crate) fn to_batch(cfg: &ProvinceConfig, pubs: &[Publish], now: i64) -> Batch {
-    let mut b = Batch::default();
-    for p in pubs {
-        let Ok(topic) = std::str::from_utf8(&p.topic) else {
-            continue;
-        };
-        let Some((prov, site, leaf)) = split_topic(&cfg.prefix, topic) else {
-            tracing::warn!(%topic, "message on an unexpected topic ignored");
-            continue;
-        };
-        let v: Value = match serde_json::from_slice(&p.payload) {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::warn!(%topic, %e, "message that is not JSON ignored");
-                continue;
-            }
-        };
-        match leaf {
-            "events" => {
-                b.seen.push((site.to_string(), prov.to_string()));
-                for e in v
-                    .get("events")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(row) = event_row(cfg, site, e, &mut b.dirty) {
-                        b.events.push(row);
-                    }
-                }
-            }
-            "status" => {
-                let online = v.get("online").and_then(Value::as_bool).unwrap_or(false);
-                b.statuses.push(StatusRow {
-                    site: site.to_string(),
-                    province: prov.to_string(),
-                    name: v
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string(),
-                    online,
-                    at: v.get("at").and_then(Value::as_i64).unwrap_or(now),
-                    reason: v.get("reason").and_then(Value::as_str).map(str::to_string),
-                });
-            }
-            "metrics" => {
-                let at = v.get("at").and_then(Value::as_i64).unwrap_or(now);
-                let published = v
-                    .pointer("/backlog/published_seq")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0);
-                b.metrics.push((
-                    site.to_string(),
-                    prov.to_string(),
-                    v.to_string(),
-                    at,
-                    published,
-                ));
-            }
-            _ => {}
-        }
-    }
-    b
-}
-
-fn event_row(
-    cfg: &ProvinceConfig,
-    site: &str,
-    e: &Value,
-    dirty: &mut Vec<(String, String)>,
-) -> Option<EventRow> {
-    if e.get("site")
-        .and_then(Value::as_str)
-        .is_some_and(|s| s != site)
-    {
-        tracing::warn!(%site, "an event naming another site was ignored");
-        return None;
-    }
-    let seq = e.get("seq").and_then(Value::as_i64).filter(|s| *s > 0)?;
-    let at = e.get("at").and_then(Value::as_i64).unwrap_or(0);
-    let kind = e
-        .pointer("/event/kind")
-        .and_then(Value::as_str)
-        .unwrap_or("unknown");
-    let rule = crate::core::time::DayRule {
-        utc_offset_minutes: cfg.hours.utc_offset_min,
-        day_start_minutes: 0,
-    };
-    let day = e
-        .get("day")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .unwrap_or_else(|| day_text(rule.local_date(at)));
-    if kind == "power_restored" || kind == "uplink_restored" {
-        let from = e
-            .pointer("/event/down_from")
-            .and_then(Value::as_i64)
-            .unwrap_or(at);
-        let to = e
-            .pointer("/event/down_to")
-            .and_then(Value::as_i64)
-            .unwrap_or(at);
-        // Every day the outage covers (bounded: a month at most).
-        let (mut d, last) = (rule.local_date(from.min(to)), rule.local_date(to));
-        for _ in 0..31 {
-            dirty.push((site.to_string(), day_text(d)));
-            if d >= last {
-                break;
-            }
-            d = d.next();
-        }
-    }
-    Some(EventRow {
-        site: site.to_string(),
-        seq,
-        at,
-        day,
-        kind: kind.to_string(),
-        clock_ok: e.get("clock_ok").and_then(Value::as_bool).unwrap_or(true),
-        body: e.to_string(),
-    })
 }
 
 /// Every second: move contiguous marks forward and ask sites for ranges missing too long.
@@ -447,13 +397,32 @@ async fn figures_worker(cfg: ProvinceConfig, mut stop: watch::Receiver<bool>) {
 mod tests {
     use super::*;
 
+    fn publish(pkid: u16) -> Publish {
+        let mut p = Publish::new("t", QoS::AtLeastOnce, Vec::new(), None);
+        p.pkid = pkid;
+        p
+    }
+
     #[test]
-    fn topics_split() {
-        assert_eq!(
-            split_topic("layso/v1", "layso/v1/hcm/a-1/events"),
-            Some(("hcm", "a-1", "events"))
-        );
-        assert_eq!(split_topic("layso/v1", "layso/v1/hcm/a-1/x/events"), None);
-        assert_eq!(split_topic("layso/v1", "other/hcm/a/events"), None);
+    fn acks_skip_old_connections_and_wait_when_the_queue_is_full() {
+        // Never connected: the request queue (2 places) is only filled, never drained.
+        let (mqtt, _eventloop) = AsyncClient::new(MqttOptions::new("t", "127.0.0.1", 1), 2);
+        let flow = Flow::new(10, 1000);
+        flow.connected();
+        flow.connected(); // connection 2 is current
+        let mut acks = vec![
+            (publish(1), 1), // came on connection 1: the broker sends it again
+            (publish(2), 2),
+            (publish(3), 2),
+            (publish(4), 2), // no room: waits
+            (publish(5), 1),
+        ];
+        send_acks(&mqtt, &flow, &mut acks);
+        let left: Vec<u16> = acks.iter().map(|a| a.0.pkid).collect();
+        assert_eq!(left, vec![4, 5]);
+        // A reconnect later: what waited is from an old connection now and is dropped.
+        flow.connected();
+        send_acks(&mqtt, &flow, &mut acks);
+        assert!(acks.is_empty());
     }
 }

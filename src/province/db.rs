@@ -109,29 +109,26 @@ pub(crate) struct Batch {
 /// two collectors writing overlapping batches lock in the same order.
 pub(crate) async fn write_batch(
     client: &mut Client,
-    mut b: Batch,
+    b: &mut Batch,
     now: i64,
 ) -> Result<u64, tokio_postgres::Error> {
     b.events
         .sort_by(|x, y| (&x.site, x.seq).cmp(&(&y.site, y.seq)));
     let tx = client.transaction().await?;
     let inserted = insert_events(&tx, &b.events, now).await?;
-    // Per site: max seq, province, last heard.
-    let mut sites: Vec<(String, String, i64)> = Vec::new();
+    // Per site (in key order): province, max seq; last heard is now.
+    let mut sites: std::collections::BTreeMap<&str, (&str, i64)> = Default::default();
     for (site, prov) in &b.seen {
-        if !sites.iter().any(|s| &s.0 == site) {
-            sites.push((site.clone(), prov.clone(), 0));
-        }
+        sites.entry(site.as_str()).or_insert((prov.as_str(), 0));
     }
     for e in &b.events {
-        if let Some(s) = sites.iter_mut().find(|s| s.0 == e.site) {
-            s.2 = s.2.max(e.seq);
+        if let Some(s) = sites.get_mut(e.site.as_str()) {
+            s.1 = s.1.max(e.seq);
         }
     }
-    sites.sort();
-    let names: Vec<&str> = sites.iter().map(|s| s.0.as_str()).collect();
-    let provs: Vec<&str> = sites.iter().map(|s| s.1.as_str()).collect();
-    let maxes: Vec<i64> = sites.iter().map(|s| s.2).collect();
+    let names: Vec<&str> = sites.keys().copied().collect();
+    let provs: Vec<&str> = sites.values().map(|s| s.0).collect();
+    let maxes: Vec<i64> = sites.values().map(|s| s.1).collect();
     tx.execute(
         "INSERT INTO sites (site, province, last_heard, max_seq)
          SELECT s, p, $4, m FROM unnest($1::text[], $2::text[], $3::int8[]) AS t(s, p, m)

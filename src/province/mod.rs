@@ -4,7 +4,9 @@
 //! the weekly report. See docs/province.md.
 //!
 //! - `config.rs` — `config/province/*.toml` → checked `ProvinceConfig`.
-//! - `collector.rs` — MQTT session, batch → commit → ack, gap watcher, figures worker.
+//! - `collector.rs` — MQTT session, batch → commit → ack, gap watcher, figures worker;
+//!   `flow.rs` — the bounded hand-off between its MQTT reader and its writer;
+//!   `rows.rs` — messages → rows (pure).
 //! - `db.rs` + `migrations/` — schema (versioned, applied at start) and batch writes.
 //! - `gaps.rs` — contiguity and re-send timing (pure).
 //! - `figures.rs` — a site-day's figures and availability (pure); `figures/people.rs`
@@ -20,7 +22,9 @@ pub(crate) mod collector;
 pub(crate) mod config;
 pub(crate) mod db;
 pub(crate) mod figures;
+pub(crate) mod flow;
 pub(crate) mod gaps;
 pub mod report;
+pub(crate) mod rows;
 pub(crate) mod store;
 pub(crate) mod web;

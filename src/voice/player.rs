@@ -19,16 +19,6 @@ pub enum Health {
     Error,
 }
 
-impl Health {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Health::Ok => "ok",
-            Health::Missing => "missing",
-            Health::Error => "error",
-        }
-    }
-}
-
 /// Why playing failed, with the device state it means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PlayError {

@@ -119,6 +119,24 @@ impl Collector {
         process::signal_and_reap(&mut self.child, libc::SIGKILL);
     }
 
+    /// SIGTERM and wait (at most 20 s, then SIGKILL): a clean stop.
+    pub fn terminate(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            unsafe {
+                libc::kill(c.id() as i32, libc::SIGTERM);
+            }
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -196,4 +214,35 @@ pub async fn wait_exactly(
         &missing[..missing.len().min(20)],
         &extra[..extra.len().min(20)]
     ))
+}
+
+/// A site's entries `from..=to` as an events message (what `layso run` publishes): each
+/// ticket issued, called and served, all stamped `at`, on business day `day`.
+pub fn events_message(site: &str, day: &str, from: u64, to: u64, at: i64) -> Vec<u8> {
+    let mut s = format!(
+        r#"{{"site":"{site}","from_seq":{from},"to_seq":{to},"count":{},"events":["#,
+        to - from + 1
+    );
+    for seq in from..=to {
+        if seq > from {
+            s.push(',');
+        }
+        let t = (seq - 1) / 3;
+        let ev = match seq % 3 {
+            1 => format!(
+                r#"{{"kind":"ticket_issued","ticket":"A{t:03}","service":"A","number":{t},"priority":false,"source":"kiosk","ahead":3}}"#
+            ),
+            2 => format!(
+                r#"{{"kind":"ticket_called","ticket":"A{t:03}","service":"A","counter":1,"recall":0}}"#
+            ),
+            _ => format!(
+                r#"{{"kind":"ticket_served","ticket":"A{t:03}","service":"A","counter":1}}"#
+            ),
+        };
+        s.push_str(&format!(
+            r#"{{"site":"{site}","seq":{seq},"at":{at},"clock_ok":true,"day":"{day}","event":{ev}}}"#
+        ));
+    }
+    s.push_str("]}");
+    s.into_bytes()
 }

@@ -43,11 +43,6 @@ impl PrinterHandle {
     pub fn dropped(&self) -> u64 {
         self.shared.dropped.load(Ordering::Relaxed)
     }
-
-    /// Last known state and detail (`None` before the first connection attempt).
-    pub(crate) fn state(&self) -> Option<(PrinterState, String)> {
-        self.shared.state.lock().ok().and_then(|s| s.clone())
-    }
 }
 
 /// Start the adapter for `cfg`. Jobs arrive on `jobs`; every change of state is passed to

@@ -72,10 +72,6 @@ impl TicketEncoder {
         Ok(enc)
     }
 
-    pub(crate) fn config(&self) -> &PrinterConfig {
-        &self.cfg
-    }
-
     /// The QR content for `job`: the job's own, else the layout template (if QR is on).
     pub(crate) fn qr_content(&self, job: &PrintJob) -> Option<String> {
         let l = &self.cfg.layout;

@@ -27,7 +27,7 @@ pub enum PrinterState {
 
 impl PrinterState {
     /// Every state, in declaration order (for tests that go through all of them).
-    pub(crate) const ALL: [PrinterState; 7] = [
+    pub const ALL: [PrinterState; 7] = [
         PrinterState::Ok,
         PrinterState::PaperNearEnd,
         PrinterState::PaperOut,
@@ -89,7 +89,8 @@ impl ReplyScanner {
     }
 
     /// Bytes skipped so far (strays, XON/XOFF, ASB blocks).
-    pub(crate) fn skipped(&self) -> usize {
+    #[cfg(test)]
+    fn skipped(&self) -> usize {
         self.skipped
     }
 }
