@@ -78,6 +78,8 @@
 //! - Adapters never block the engine; a failed device becomes a `DeviceStatus` entry; an
 //!   adapter that ends or panics is restarted by the supervisor.
 //! - The uplink reads the log; it is never fed by the engine.
+//! - A command's reply is sent only after the view shows its batch (read your writes).
+//! - Visibility is `pub(crate)` unless tests/ or benches/ name the item.
 
 // Visibility is `pub(crate)` unless tests/ or benches/ name the item: every `pub` that
 // cannot be reached from outside the crate is reported.
