@@ -138,8 +138,8 @@ pub(crate) fn run_flusher(
         let mut latest_view = None;
         let mut stop = None;
         let mut barriers = Vec::new();
-        // Answers wait until the view shows their batch: a caller that reads the state
-        // after its reply sees its own write.
+        // Events and answers wait until the view shows their batch: whoever reads the state
+        // after an event or a reply sees that write.
         let mut answers = Vec::new();
         for job in jobs {
             match job {
@@ -161,11 +161,6 @@ pub(crate) fn run_flusher(
                         let _ = durable_tx.send(entries);
                     }
                     for (reply, out) in pending {
-                        if this.is_ok() {
-                            for e in &out.entries {
-                                let _ = events.send(Arc::new(e.clone()));
-                            }
-                        }
                         answers.push((reply, this.clone().map(|()| out)));
                     }
                     latest_view = Some(v);
@@ -185,6 +180,11 @@ pub(crate) fn run_flusher(
             let _ = view.send(v);
         }
         for (reply, answer) in answers {
+            if let Ok(out) = &answer {
+                for e in &out.entries {
+                    let _ = events.send(Arc::new(e.clone()));
+                }
+            }
             let _ = reply.send(answer.map_err(ExecError::Store));
         }
         for ack in barriers {
