@@ -17,7 +17,8 @@ pub struct Times {
 }
 
 impl Times {
-    fn of(ms: &[i64]) -> Times {
+    /// Nearest-rank median and p90 in whole seconds (the province uses the same rounding).
+    pub(crate) fn of(ms: &[i64]) -> Times {
         let p = Percentiles::of(ms);
         let s = |v: Option<i64>| v.map(|x| (x + 500) / 1000);
         Times {

@@ -8,7 +8,6 @@ use super::{Ev, Kind};
 use crate::core::rating::RatingLevel;
 use crate::core::{Day, Entry, Event};
 use crate::report::day::{Figures, LevelCount, Ratings, Times};
-use crate::uplink::metrics::Percentiles;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -131,15 +130,9 @@ impl OfficerWork {
     }
 }
 
-/// Nearest-rank median and p90 in whole seconds, as the board's report rounds them.
+/// Nearest-rank median and p90 in whole seconds: the board's report's own rounding.
 pub(crate) fn times(ms: &[i64]) -> Times {
-    let p = Percentiles::of(ms);
-    let s = |v: Option<i64>| v.map(|x| (x + 500) / 1000);
-    Times {
-        count: p.count,
-        median_s: s(p.p50),
-        p90_s: s(p.p90),
-    }
+    Times::of(ms)
 }
 
 /// Ratings and officers of one site over a day or a span of days.
