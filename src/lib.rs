@@ -11,7 +11,7 @@
 //! - `core/rating.rs` — officers signed in at counters and the rating binding rules (one
 //!   rating per ticket, the ticket just finished there, within the window); `report/` —
 //!   the daily report folded from one day's log entries (pure) and its CSV;
-//!   `web/ratings.rs` and `web/ratings_pages.rs` — sign-in, ratings, `/rate/{n}`, `/report`;
+//!   `web/ratings.rs` — sign-in, ratings (`/rate/{n}`, `/report`: `web/pages.rs`);
 //!   `devices/button_action.rs` and `devices/keypad_keys.rs` — rating buttons and keys.
 //! - `config.rs` — TOML → checked `Config`; every problem with line:column. One checker
 //!   per section in `config/` (`site`, `services`, `counters`, `store`, `devices`, `web`,

@@ -9,7 +9,6 @@ mod pages;
 pub mod printing;
 pub mod ratelimit;
 mod ratings;
-mod ratings_pages;
 mod reprint;
 pub(crate) mod serve;
 mod voice;
@@ -67,7 +66,6 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/announcements/{file}", get(voice::announcement))
         .merge(pages::routes())
         .merge(ratings::routes())
-        .merge(ratings_pages::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(guard::same_origin_json))
