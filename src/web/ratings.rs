@@ -6,7 +6,8 @@ use super::{authorize_admin, authorize_counter, bearer, same, ApiError, ApiJson,
 use crate::core::rating::RatingLevel;
 use crate::core::{Command, Day};
 use crate::report::day::DayReport;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -31,6 +32,40 @@ fn counter_number(n: &str) -> Result<u16, ApiError> {
     n.parse()
         .map_err(|_| ApiError::bad_request(format!("'{n}' is not a counter number")))
 }
+
+/// The counter number of the path, once the caller is known to act for it: with
+/// `DEVICE = false` the counter's own credential or the admin's, with `DEVICE = true`
+/// the counter's rating device. An extractor for the handlers without a body; those with
+/// one call [`CounterFor::check`] after reading it, so a malformed body is still told
+/// before a missing credential.
+struct CounterFor<const DEVICE: bool>(u16);
+
+impl<const DEVICE: bool> CounterFor<DEVICE> {
+    fn check(state: &Shared, headers: &HeaderMap, n: &str) -> Result<u16, ApiError> {
+        let n = counter_number(n)?;
+        if DEVICE {
+            authorize_device(state, headers, n)?;
+        } else {
+            authorize_counter(state, headers, n)?;
+        }
+        Ok(n)
+    }
+}
+
+impl<const DEVICE: bool> FromRequestParts<Shared> for CounterFor<DEVICE> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        let Path(n) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        Self::check(state, &parts.headers, &n).map(Self)
+    }
+}
+
+/// Acts for the counter: its own credential or the admin's.
+type StaffCounter = CounterFor<false>;
+/// The counter's rating device.
+type DeviceCounter = CounterFor<true>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -76,8 +111,7 @@ async fn sign_in(
     headers: HeaderMap,
     ApiJson(req): ApiJson<SignInRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let n = counter_number(&n)?;
-    authorize_counter(&state, &headers, n)?;
+    let n = StaffCounter::check(&state, &headers, &n)?;
     if pin_locked(n) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -120,11 +154,8 @@ async fn sign_in(
 
 async fn sign_out(
     State(state): State<Shared>,
-    Path(n): Path<String>,
-    headers: HeaderMap,
+    CounterFor(n): StaffCounter,
 ) -> Result<Json<Value>, ApiError> {
-    let n = counter_number(&n)?;
-    authorize_counter(&state, &headers, n)?;
     let out = state
         .handle
         .execute(Command::SignOut { counter: n })
@@ -173,8 +204,7 @@ async fn rate(
     headers: HeaderMap,
     ApiJson(req): ApiJson<RateRequest>,
 ) -> Result<Response, ApiError> {
-    let n = counter_number(&n)?;
-    authorize_device(&state, &headers, n)?;
+    let n = DeviceCounter::check(&state, &headers, &n)?;
     let level = RatingLevel::parse(&req.level).ok_or_else(|| {
         ApiError::bad_request(format!(
             "level '{}' is not one of very_satisfied, satisfied, unsatisfied",
@@ -197,11 +227,8 @@ async fn rate(
 /// now (null when none).
 async fn rating_target(
     State(state): State<Shared>,
-    Path(n): Path<String>,
-    headers: HeaderMap,
+    CounterFor(n): DeviceCounter,
 ) -> Result<Json<Value>, ApiError> {
-    let n = counter_number(&n)?;
-    authorize_device(&state, &headers, n)?;
     let view = state.handle.view();
     let c = &state.config;
     let name = c
