@@ -362,12 +362,83 @@ const Layso = (() => {
     clear: (key) => storageSet(window.sessionStorage, 'layso.cred.' + key, null),
   };
 
+  /**
+   * The sign-in in front of a page's panel (counter and status pages): builds the fields
+   * into the page's empty <form id="login-form">, wires it and #logout, and tries the
+   * credential kept for the tab first. opts:
+   *   credKey      where the credential is kept (creds)
+   *   panel        id of what shows once signed in
+   *   form         { title: [vi, en], titleId (optional), label: [vi, en], credential: [vi, en] }
+   *                (credential: what to type, as in "Nhập …" / "Enter …")
+   *   verify(c)    resolves { ok, text }: text says why c is refused
+   *   onSignedIn(c, verdict)  after the panel shows; onSignedOut(); onShow() as the form shows
+   * Returns { show(errorText), signOut() }.
+   */
+  function signInGate(opts) {
+    const $ = (id) => document.getElementById(id);
+    const f = opts.form;
+    const words = (pair) => ({ 'data-vi': pair[0], 'data-en': pair[1] });
+    $('login-form').replaceChildren(
+      el('h1', Object.assign({ id: f.titleId }, words(f.title))),
+      el('label', Object.assign({ for: 'credential' }, words(f.label))),
+      el('input', {
+        type: 'password', id: 'credential', name: 'credential', autocomplete: 'off', required: true,
+        'data-vi-ph': 'Nhập ' + f.credential[0], 'data-en-ph': 'Enter ' + f.credential[1],
+      }),
+      el('button', Object.assign({ class: 'btn primary', type: 'submit', id: 'login-submit' }, words(['Đăng nhập', 'Sign in']))),
+      el('div', { class: 'msg bad', id: 'login-error', role: 'alert', hidden: true }),
+    );
+    applyLang($('login-form'));
+
+    function show(errorText) {
+      $(opts.panel).hidden = true;
+      $('logout').hidden = true;
+      $('login-form').hidden = false;
+      if (opts.onShow) opts.onShow();
+      $('login-error').hidden = !errorText;
+      $('login-error').textContent = errorText || '';
+      $('credential').value = '';
+      $('credential').focus();
+    }
+    async function signIn(candidate) {
+      $('login-submit').disabled = true;
+      const verdict = await opts.verify(candidate);
+      $('login-submit').disabled = false;
+      if (!verdict.ok) {
+        creds.clear(opts.credKey);
+        show(verdict.text);
+        return;
+      }
+      creds.set(opts.credKey, candidate);
+      $('login-form').hidden = true;
+      $(opts.panel).hidden = false;
+      $('logout').hidden = false;
+      await opts.onSignedIn(candidate, verdict);
+    }
+    function signOut() {
+      opts.onSignedOut();
+      creds.clear(opts.credKey);
+      show('');
+    }
+
+    $('login-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      const v = $('credential').value.trim();
+      if (!v) { show(t('Vui lòng nhập ' + f.credential[0], 'Please enter ' + f.credential[1])); return; }
+      signIn(v);
+    });
+    $('logout').addEventListener('click', signOut);
+    const saved = creds.get(opts.credKey);
+    if (saved) signIn(saved); else show('');
+    return { show, signOut };
+  }
+
   return {
     t, lang: () => lang, setLang, onLang, applyLang, wireLangToggles, params,
     api, fetchState, lastSeq, errorText, noteServerNow, now,
     clockText, clockTextSeconds, dateText, durationText, every, startClock, pad2,
     setSiteOffset, siteDay, siteTime, durationWords, pick, deviceText,
     serviceName, printerTrouble, printerStateText, printerDevice,
-    openStream, debounce, el, creds,
+    openStream, debounce, el, creds, signInGate,
   };
 })();

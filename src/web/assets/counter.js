@@ -16,6 +16,7 @@
   let busy = false;
   let streamStarted = false;
   let messageTimer = null;
+  let gate = null; // the sign-in (L.signInGate), set by start()
 
   function myCounter() {
     if (!state || !Array.isArray(state.counters)) return null;
@@ -27,18 +28,6 @@
   }
 
   // ---- sign-in ------------------------------------------------------------------------
-
-  function showLogin(errorText) {
-    $('desk').hidden = true;
-    $('logout').hidden = true;
-    $('login-form').hidden = false;
-    $('login-title').textContent = L.t('Đăng nhập quầy ', 'Sign in to counter ') + (counterNo || '?');
-    const err = $('login-error');
-    err.hidden = !errorText;
-    err.textContent = errorText || '';
-    $('credential').value = '';
-    $('credential').focus();
-  }
 
   async function verify(candidate) {
     if (!counterNo) {
@@ -55,33 +44,15 @@
     return { ok: false, text: L.errorText(res) };
   }
 
-  async function signIn(candidate) {
-    $('login-submit').disabled = true;
-    const v = await verify(candidate);
-    $('login-submit').disabled = false;
-    if (!v.ok) {
-      L.creds.clear(credKey);
-      showLogin(v.text);
-      return;
-    }
+  async function onSignedIn(candidate, verdict) {
     token = candidate;
-    counterName = v.name;
-    L.creds.set(credKey, candidate);
-    $('login-form').hidden = true;
-    $('desk').hidden = false;
-    $('logout').hidden = false;
+    counterName = verdict.name;
     await refresh();
     if (!streamStarted) {
       streamStarted = true;
       const after = L.lastSeq(state);
       L.openStream({ after, onEntry: () => refreshSoon(), onStatus: (up) => { $('conn').hidden = up; } });
     }
-  }
-
-  function signOut() {
-    token = null;
-    L.creds.clear(credKey);
-    showLogin('');
   }
 
   // ---- rendering ----------------------------------------------------------------------
@@ -208,8 +179,8 @@
     if (code === 'empty_queue') {
       showMessage('calm', (res.data && (L.lang() === 'en' ? res.data.message_en : res.data.message_vi)) || L.t('Không có khách đang chờ', 'No one is waiting'));
     } else if (res.status === 401 || res.status === 403) {
-      signOut();
-      showLogin(L.t('Phiên đăng nhập không còn hợp lệ. Vui lòng đăng nhập lại.', 'Your sign-in is no longer valid. Please sign in again.'));
+      gate.signOut();
+      gate.show(L.t('Phiên đăng nhập không còn hợp lệ. Vui lòng đăng nhập lại.', 'Your sign-in is no longer valid. Please sign in again.'));
     } else {
       showMessage('bad', L.errorText(res), 8000);
     }
@@ -259,13 +230,6 @@
     L.onLang(render);
     L.startClock($('clock'), false);
     setInterval(renderTimer, 1000);
-    $('login-form').addEventListener('submit', (e) => {
-      e.preventDefault();
-      const v = $('credential').value.trim();
-      if (!v) { showLogin(L.t('Vui lòng nhập mã đăng nhập', 'Please enter the credential')); return; }
-      signIn(v);
-    });
-    $('logout').addEventListener('click', signOut);
     $('btn-next').addEventListener('click', () => act('next'));
     $('btn-recall').addEventListener('click', () => act('recall'));
     $('btn-skip').addEventListener('click', () => act('skip'));
@@ -276,8 +240,20 @@
     document.addEventListener('keydown', onKey);
     setInterval(() => { if (token) refresh(); }, 20000);
     renderTitle();
-    const saved = L.creds.get(credKey);
-    if (saved) signIn(saved); else showLogin('');
+    gate = L.signInGate({
+      credKey,
+      panel: 'desk',
+      form: {
+        title: ['Đăng nhập quầy', 'Counter sign-in'],
+        titleId: 'login-title',
+        label: ['Mã đăng nhập của quầy', 'Counter credential'],
+        credential: ['mã đăng nhập', 'the credential'],
+      },
+      verify,
+      onSignedIn,
+      onSignedOut: () => { token = null; },
+      onShow: () => { $('login-title').textContent = L.t('Đăng nhập quầy ', 'Sign in to counter ') + (counterNo || '?'); },
+    });
   }
 
   start();

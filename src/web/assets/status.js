@@ -12,34 +12,17 @@
   let loadedAt = null;
   let streamStarted = false;
 
-  function showLogin(errorText) {
-    $('panel').hidden = true;
-    $('logout').hidden = true;
-    $('login-form').hidden = false;
-    $('login-error').hidden = !errorText;
-    $('login-error').textContent = errorText || '';
-    $('credential').value = '';
-    $('credential').focus();
+  async function verify(candidate) {
+    const res = await L.api('GET', '/api/v1/admin/whoami', { token: candidate });
+    if (res.ok) return { ok: true };
+    if (res.status === 401 || res.status === 403) {
+      return { ok: false, text: L.t('Mã quản trị không đúng. Trang trạng thái chỉ dành cho quản trị viên.', 'Wrong admin credential. The status page is for administrators only.') };
+    }
+    return { ok: false, text: L.errorText(res) };
   }
 
-  async function signIn(candidate) {
-    $('login-submit').disabled = true;
-    const res = await L.api('GET', '/api/v1/admin/whoami', { token: candidate });
-    $('login-submit').disabled = false;
-    if (!res.ok) {
-      L.creds.clear(CRED);
-      if (res.status === 401 || res.status === 403) {
-        showLogin(L.t('Mã quản trị không đúng. Trang trạng thái chỉ dành cho quản trị viên.', 'Wrong admin credential. The status page is for administrators only.'));
-      } else {
-        showLogin(L.errorText(res));
-      }
-      return;
-    }
+  async function onSignedIn(candidate) {
     token = candidate;
-    L.creds.set(CRED, candidate);
-    $('login-form').hidden = true;
-    $('panel').hidden = false;
-    $('logout').hidden = false;
     await refresh();
     if (!streamStarted) {
       streamStarted = true;
@@ -183,16 +166,19 @@
     L.wireLangToggles();
     L.onLang(render);
     L.startClock($('clock'), false);
-    $('login-form').addEventListener('submit', (e) => {
-      e.preventDefault();
-      const v = $('credential').value.trim();
-      if (!v) { showLogin(L.t('Vui lòng nhập mã quản trị', 'Please enter the admin credential')); return; }
-      signIn(v);
-    });
-    $('logout').addEventListener('click', () => { token = null; L.creds.clear(CRED); showLogin(''); });
     setInterval(() => { if (token) refresh(); }, 10000);
-    const saved = L.creds.get(CRED);
-    if (saved) signIn(saved); else showLogin('');
+    L.signInGate({
+      credKey: CRED,
+      panel: 'panel',
+      form: {
+        title: ['Đăng nhập quản trị', 'Administrator sign-in'],
+        label: ['Mã quản trị', 'Admin credential'],
+        credential: ['mã quản trị', 'the admin credential'],
+      },
+      verify,
+      onSignedIn,
+      onSignedOut: () => { token = null; },
+    });
   }
 
   start();
