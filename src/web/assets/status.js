@@ -162,7 +162,26 @@
   }
   const refreshSoon = L.debounce(refresh, 500);
 
+  // The panel's cards: wide or not, id, heading [vi, en], then [tag, class, id] of each
+  // thing the card holds (render fills them).
+  const CARDS = [
+    [true, 'health-card', ['Cần xử lý', 'Needs attention'], [['ul', 'problems', 'problems']]],
+    [false, null, ['Hệ thống', 'System'], [['dl', 'kv', 'system']]],
+    [false, null, ['Kho dữ liệu', 'Store'], [['dl', 'kv', 'store'], ['ul', 'alarms', 'alarms']]],
+    [false, null, ['Thiết bị', 'Devices'], [['table', 's-table', 'devices']]],
+    [false, null, ['Kết nối lên tỉnh', 'Uplink to the province'], [['dl', 'kv', 'uplink']]],
+    [true, null, ['Quầy và hàng chờ', 'Counters and queues'], [['table', 's-table', 'counters'], ['table', 's-table', 'services']]],
+  ];
+
+  function buildCards() {
+    $('cards').replaceChildren(...CARDS.map(([wide, id, heading, parts]) => L.el('div', { class: wide ? 'card s-card wide' : 'card s-card', id }, [
+      L.el('h2', { 'data-vi': heading[0], 'data-en': heading[1] }),
+      ...parts.map(([tag, cls, partId]) => L.el(tag, { class: cls, id: partId })),
+    ])));
+  }
+
   function start() {
+    buildCards();
     L.wireLangToggles();
     L.onLang(render);
     L.startClock($('clock'), false);
