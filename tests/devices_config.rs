@@ -91,6 +91,23 @@ fn serde_error(text: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The one error `validate` finds in `text`: (the text its span covers, its message).
+#[track_caller]
+fn only_error(text: &str) -> (String, String) {
+    let mut errs = check(text);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    errs.remove(0)
+}
+
+/// Asserts that one of `errs` points at `span` and its message contains `part`.
+#[track_caller]
+fn assert_error_at(errs: &[(String, String)], span: &str, part: &str) {
+    assert!(
+        errs.iter().any(|(s, m)| s == span && m.contains(part)),
+        "no error at {span} saying {part:?}: {errs:?}"
+    );
+}
+
 #[test]
 fn consistent_config_parses_and_validates() {
     let d = parse(GOOD);
@@ -115,16 +132,14 @@ fn unknown_service_in_a_button_action() {
         r#"service = "A", priority = true"#,
         r#"service = "Z", priority = true"#,
     );
-    let errs = check(&text);
-    assert_eq!(errs.len(), 1, "{errs:?}");
+    let (span, msg) = only_error(&text);
     assert_eq!(
-        errs[0].0,
+        span,
         r#"{ kind = "issue", service = "Z", priority = true }"#
     );
     assert!(
-        errs[0].1.contains("unknown service \"Z\"") && errs[0].1.contains("A, B"),
-        "{}",
-        errs[0].1
+        msg.contains("unknown service \"Z\"") && msg.contains("A, B"),
+        "{msg}"
     );
 }
 
@@ -147,13 +162,11 @@ fn two_buttons_on_one_line_point_at_the_second_line_key() {
 #[test]
 fn counter_display_for_a_counter_that_does_not_exist() {
     let text = GOOD.replace("counters = [1, 2, 3]", "counters = [1, 9, 3]");
-    let errs = check(&text);
-    assert_eq!(errs.len(), 1, "{errs:?}");
-    assert_eq!(errs[0].0, "9");
+    let (span, msg) = only_error(&text);
+    assert_eq!(span, "9");
     assert!(
-        errs[0].1.contains("counter 9, which does not exist") && errs[0].1.contains("1, 2, 3"),
-        "{}",
-        errs[0].1
+        msg.contains("counter 9, which does not exist") && msg.contains("1, 2, 3"),
+        "{msg}"
     );
 }
 
@@ -163,9 +176,8 @@ fn button_counter_action_for_a_missing_counter() {
         r#"{ kind = "next", counter = 2 }"#,
         r#"{ kind = "next", counter = 7 }"#,
     );
-    let errs = check(&text);
-    assert_eq!(errs.len(), 1, "{errs:?}");
-    assert_eq!(errs[0].0, r#"{ kind = "next", counter = 7 }"#);
+    let (span, _) = only_error(&text);
+    assert_eq!(span, r#"{ kind = "next", counter = 7 }"#);
 }
 
 #[test]
@@ -182,15 +194,8 @@ fn display_options_that_do_not_fit_their_kind_or_range() {
     // intensity out of range, columns on a max7219, rows 3, counters 1 and 2 listed twice,
     // and five counters on an LCD.
     assert!(spans.contains(&"16"), "{errs:?}");
-    assert!(
-        errs.iter()
-            .any(|(s, m)| s == "20" && m.contains("`columns` applies only to kind = \"hd44780\"")),
-        "{errs:?}"
-    );
-    assert!(
-        errs.iter().any(|(s, m)| s == "3" && m.contains("rows 3")),
-        "{errs:?}"
-    );
+    assert_error_at(&errs, "20", "`columns` applies only to kind = \"hd44780\"");
+    assert_error_at(&errs, "3", "rows 3");
     assert_eq!(
         errs.iter()
             .filter(|(_, m)| m.contains("listed twice"))
@@ -198,11 +203,7 @@ fn display_options_that_do_not_fit_their_kind_or_range() {
         2,
         "{errs:?}"
     );
-    assert!(
-        errs.iter()
-            .any(|(s, m)| s == "[1, 2, 3, 1, 2]" && m.contains("do not fit on 3 rows")),
-        "{errs:?}"
-    );
+    assert_error_at(&errs, "[1, 2, 3, 1, 2]", "do not fit on 3 rows");
     assert_eq!(errs.len(), 6, "{errs:?}");
 }
 
@@ -218,21 +219,14 @@ fn led_board_checks() {
             "checksum = \"xor\"\nchecksum_at = \"before_suffix\"\nchecksum_to = \"end_of_suffix\"",
         );
     let errs = check(&text);
-    assert!(errs.iter().any(|(s, m)| s == "\"{ticket} -> {desk}\"" && m.contains("unknown placeholder {desk}")), "{errs:?}");
-    assert!(
-        errs.iter().any(|(s, m)| s == "9601" && m.contains("9600")),
-        "{errs:?}"
+    assert_error_at(
+        &errs,
+        "\"{ticket} -> {desk}\"",
+        "unknown placeholder {desk}",
     );
-    assert!(
-        errs.iter()
-            .any(|(s, m)| s == "4" && m.contains("counter 4")),
-        "{errs:?}"
-    );
-    assert!(
-        errs.iter()
-            .any(|(s, m)| s == "\"end_of_suffix\"" && m.contains("cannot cover the suffix")),
-        "{errs:?}"
-    );
+    assert_error_at(&errs, "9601", "9600");
+    assert_error_at(&errs, "4", "counter 4");
+    assert_error_at(&errs, "\"end_of_suffix\"", "cannot cover the suffix");
     assert_eq!(errs.len(), 4, "{errs:?}");
 }
 

@@ -243,12 +243,8 @@ async fn refused_while_failing(site: &Site, name: &str, text: &str) -> (String, 
         error.contains(text),
         "{name}: store.error names the cause: {error}"
     );
-    let r = c
-        .post(site.url("/api/v1/tickets"))
-        .json(&serde_json::json!({"service": "A"}))
-        .send()
-        .await
-        .expect("post while failing");
+    let body = serde_json::json!({"service": "A"});
+    let r = site.post_json(&c, "/api/v1/tickets", &body).await;
     let status = r.status().as_u16();
     let body: serde_json::Value = r.json().await.unwrap_or_default();
     assert_eq!(

@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::daemon::{config_text, free_port, Daemon, Site, BIN};
+use support::process::run_ok;
+
+/// What to do when the `layso` binary cannot be run.
+const BUILT: &str = "cargo builds it for the integration tests";
 
 /// Build the default pack into `dir/pack` (the CI pack build). Needs espeak-ng.
 fn build_pack(dir: &Path) -> PathBuf {
@@ -19,17 +23,14 @@ fn build_pack(dir: &Path) -> PathBuf {
         "espeak-ng is missing: install it with `apt-get install espeak-ng` (scripts/test.sh does)"
     );
     let pack = dir.join("pack");
-    let out = Command::new(BIN)
-        .args(["voice", "build-pack", "--out"])
-        .arg(&pack)
-        .output()
-        .expect("run layso voice build-pack");
-    assert!(
-        out.status.success(),
-        "build-pack failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = run_ok(
+        "build-pack",
+        BUILT,
+        Command::new(BIN)
+            .args(["voice", "build-pack", "--out"])
+            .arg(&pack),
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("clips written"));
+    assert!(String::from_utf8_lossy(&stdout).contains("clips written"));
     pack
 }
 
@@ -165,20 +166,17 @@ fn announce_writes_the_wav_and_prints_the_text() {
     )
     .expect("write");
     let wav = tmp.path().join("call.wav");
-    let out = Command::new(BIN)
-        .args(["announce", "--config"])
-        .arg(&cfg)
-        .args(["--ticket", "A012", "--counter", "3", "--out"])
-        .arg(&wav)
-        .output()
-        .expect("announce");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = run_ok(
+        "announce",
+        BUILT,
+        Command::new(BIN)
+            .args(["announce", "--config"])
+            .arg(&cfg)
+            .args(["--ticket", "A012", "--counter", "3", "--out"])
+            .arg(&wav),
     );
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
+        String::from_utf8_lossy(&stdout).trim(),
         "Xin mời công dân có số thứ tự a không một hai đến quầy số ba"
     );
     let pcm = layso::voice::wav::parse(&std::fs::read(&wav).expect("read wav")).expect("a WAV");

@@ -136,6 +136,22 @@ impl Fs {
         })
     }
 
+    /// Removes `name` in `parent` from the backing directory with `remove` (a file or an
+    /// empty directory) and forgets its inode.
+    fn remove(
+        &self,
+        parent: INodeNo,
+        name: &OsStr,
+        remove: fn(PathBuf) -> std::io::Result<()>,
+    ) -> Result<(), Errno> {
+        self.gate(true)?;
+        let mut st = self.st.lock().map_err(|_| Errno::EIO)?;
+        let rel = self.path_of(&st, parent)?.join(name);
+        remove(self.real(&rel)).map_err(|e| errno(&e))?;
+        Fs::forget_path(&mut st, &rel);
+        Ok(())
+    }
+
     /// Fails with EIO after a cut, or with the switch's errno for a modifying operation.
     fn gate(&self, modifies: bool) -> Result<(), Errno> {
         if self.sw.cut.load(Ordering::SeqCst) {
@@ -305,26 +321,12 @@ impl Filesystem for Fs {
     }
 
     fn unlink(&self, _r: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        tryr!(reply, self.gate(true));
-        let mut st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let rel = tryr!(reply, self.path_of(&st, parent)).join(name);
-        tryr!(
-            reply,
-            std::fs::remove_file(self.real(&rel)).map_err(|e| errno(&e))
-        );
-        Fs::forget_path(&mut st, &rel);
+        tryr!(reply, self.remove(parent, name, std::fs::remove_file));
         reply.ok();
     }
 
     fn rmdir(&self, _r: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        tryr!(reply, self.gate(true));
-        let mut st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let rel = tryr!(reply, self.path_of(&st, parent)).join(name);
-        tryr!(
-            reply,
-            std::fs::remove_dir(self.real(&rel)).map_err(|e| errno(&e))
-        );
-        Fs::forget_path(&mut st, &rel);
+        tryr!(reply, self.remove(parent, name, std::fs::remove_dir));
         reply.ok();
     }
 

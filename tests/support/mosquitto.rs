@@ -66,16 +66,11 @@ pub struct Pki {
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let bin = require("openssl");
-    let out = Command::new(bin)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run openssl: {e}"));
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let mut cmd = Command::new(require("openssl"));
+    process::run_ok(
+        &format!("openssl {args:?}"),
+        INSTALL_HINT,
+        cmd.args(args).current_dir(dir),
     );
 }
 
