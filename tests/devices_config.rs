@@ -91,12 +91,26 @@ fn serde_error(text: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The one error `validate` finds in `text`: (the text its span covers, its message).
+/// `GOOD` with `edit.0` replaced by `edit.1` has exactly one error: its span covers `span`
+/// and its message contains each of `parts`.
 #[track_caller]
-fn only_error(text: &str) -> (String, String) {
-    let mut errs = check(text);
+fn assert_one_error(edit: (&str, &str), span: &str, parts: &[&str]) {
+    let (text, at, msg) = one_error(edit);
+    assert_eq!(&text[at], span);
+    for part in parts {
+        assert!(msg.contains(part), "{part:?} in {msg}");
+    }
+}
+
+/// `GOOD` with `edit.0` replaced by `edit.1`, which must have exactly one error: (that text,
+/// the error's span, its message).
+#[track_caller]
+fn one_error(edit: (&str, &str)) -> (String, std::ops::Range<usize>, String) {
+    let text = GOOD.replace(edit.0, edit.1);
+    let mut errs = spans(&text);
     assert_eq!(errs.len(), 1, "{errs:?}");
-    errs.remove(0)
+    let (span, msg) = errs.remove(0);
+    (text, span, msg)
 }
 
 /// Asserts that one of `errs` points at `span` and its message contains `part`.
@@ -128,28 +142,20 @@ fn consistent_config_parses_and_validates() {
 
 #[test]
 fn unknown_service_in_a_button_action() {
-    let text = GOOD.replace(
-        r#"service = "A", priority = true"#,
-        r#"service = "Z", priority = true"#,
-    );
-    let (span, msg) = only_error(&text);
-    assert_eq!(
-        span,
-        r#"{ kind = "issue", service = "Z", priority = true }"#
-    );
-    assert!(
-        msg.contains("unknown service \"Z\"") && msg.contains("A, B"),
-        "{msg}"
+    assert_one_error(
+        (
+            r#"service = "A", priority = true"#,
+            r#"service = "Z", priority = true"#,
+        ),
+        r#"{ kind = "issue", service = "Z", priority = true }"#,
+        &["unknown service \"Z\"", "A, B"],
     );
 }
 
 #[test]
 fn two_buttons_on_one_line_point_at_the_second_line_key() {
     // Same line written two ways: "gpiochip0" and "/dev/gpiochip0".
-    let text = GOOD.replace("line = 27", "line = 17");
-    let errs = spans(&text);
-    assert_eq!(errs.len(), 1, "{errs:?}");
-    let (span, msg) = &errs[0];
+    let (text, span, msg) = one_error(("line = 27", "line = 17"));
     assert_eq!(&text[span.clone()], "17");
     // The span is the second button's `line`, not the first one's.
     let second = text
@@ -161,23 +167,23 @@ fn two_buttons_on_one_line_point_at_the_second_line_key() {
 
 #[test]
 fn counter_display_for_a_counter_that_does_not_exist() {
-    let text = GOOD.replace("counters = [1, 2, 3]", "counters = [1, 9, 3]");
-    let (span, msg) = only_error(&text);
-    assert_eq!(span, "9");
-    assert!(
-        msg.contains("counter 9, which does not exist") && msg.contains("1, 2, 3"),
-        "{msg}"
+    assert_one_error(
+        ("counters = [1, 2, 3]", "counters = [1, 9, 3]"),
+        "9",
+        &["counter 9, which does not exist", "1, 2, 3"],
     );
 }
 
 #[test]
 fn button_counter_action_for_a_missing_counter() {
-    let text = GOOD.replace(
-        r#"{ kind = "next", counter = 2 }"#,
+    assert_one_error(
+        (
+            r#"{ kind = "next", counter = 2 }"#,
+            r#"{ kind = "next", counter = 7 }"#,
+        ),
         r#"{ kind = "next", counter = 7 }"#,
+        &[],
     );
-    let (span, _) = only_error(&text);
-    assert_eq!(span, r#"{ kind = "next", counter = 7 }"#);
 }
 
 #[test]
@@ -273,10 +279,7 @@ fn serde_rejects_unknown_keys_and_kinds_with_a_position() {
 
 #[test]
 fn frame_without_an_end_points_at_the_frame_table() {
-    let text = GOOD.replace("suffix = [0x03]\n", "");
-    let errs = spans(&text);
-    assert_eq!(errs.len(), 1, "{errs:?}");
-    let (span, msg) = &errs[0];
+    let (text, span, msg) = one_error(("suffix = [0x03]\n", ""));
     assert!(msg.contains("where the text ends"), "{msg}");
     // The span lies inside the [led_boards.frame] table.
     let table = text.find("[led_boards.frame]").unwrap_or(usize::MAX);

@@ -99,6 +99,50 @@ fn expected_bytes(cfg: &PrinterConfig, j: &PrintJob) -> Vec<u8> {
     TicketEncoder::new(cfg).expect("font").encode(j)
 }
 
+/// Sends the job for `ticket`; `emu` must hold its first ticket within 8 s, else the test
+/// fails saying `what`. The job sent.
+async fn print_one(
+    tx: &mpsc::Sender<PrintJob>,
+    emu: &Emulator,
+    ticket: &str,
+    what: &str,
+) -> PrintJob {
+    let j = job(ticket);
+    send(tx, j.clone()).await;
+    assert!(emu.wait_tickets(1, Duration::from_secs(8)).await, "{what}");
+    j
+}
+
+/// [`print_one`], and the ticket's bytes on the wire are exactly the encoder's for `cfg`.
+async fn print_exact(
+    tx: &mpsc::Sender<PrintJob>,
+    emu: &Emulator,
+    cfg: &PrinterConfig,
+    ticket: &str,
+) {
+    let j = print_one(tx, emu, ticket, "ticket not received").await;
+    assert_eq!(
+        emu.tickets()[0].bytes,
+        expected_bytes(cfg, &j),
+        "bytes on the wire differ from the encoder's"
+    );
+}
+
+/// Sends the job for `ticket` with its deadline `ms` from now; the adapter must drop it
+/// (its first drop) within 5 s, else the test fails waiting for `what`.
+async fn send_too_late(
+    tx: &mpsc::Sender<PrintJob>,
+    handle: &PrinterHandle,
+    ticket: &str,
+    ms: i64,
+    what: &str,
+) {
+    let mut j = job(ticket);
+    j.deadline_ms = now_ms() + ms;
+    send(tx, j).await;
+    wait_for(what, Duration::from_secs(5), || handle.dropped() == 1).await;
+}
+
 fn serial_cfg(link: &Path) -> PrinterConfig {
     fast(PrinterConfig::with_path(
         TransportKind::Serial,
@@ -116,32 +160,14 @@ async fn serial_pty_prints_reports_states_and_drops_late_jobs() {
 
     wait_state(&states, PrinterState::Ok).await;
 
-    let j = job("A001");
-    send(&tx, j.clone()).await;
-    assert!(
-        emu.wait_tickets(1, Duration::from_secs(8)).await,
-        "ticket not received"
-    );
-    let t = &emu.tickets()[0];
-    assert_eq!(
-        t.bytes,
-        expected_bytes(&cfg, &j),
-        "bytes on the wire differ from the encoder's"
-    );
-    assert!(t.png.exists());
+    print_exact(&tx, &emu, &cfg, "A001").await;
+    assert!(emu.tickets()[0].png.exists());
     assert!(emu.status_queries() >= 3);
 
     // Paper out: state reported, a job with a short deadline is dropped, not printed late.
     emu.set_state(PrinterState::PaperOut);
     wait_state(&states, PrinterState::PaperOut).await;
-    let mut late = job("A002");
-    late.deadline_ms = now_ms() + 600;
-    send(&tx, late).await;
-    let h = &handle;
-    wait_for("the late job to be dropped", Duration::from_secs(5), || {
-        h.dropped() == 1
-    })
-    .await;
+    send_too_late(&tx, &handle, "A002", 600, "the late job to be dropped").await;
     emu.set_state(PrinterState::Ok);
     wait_state(&states, PrinterState::Ok).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -211,8 +237,7 @@ async fn serial_pty_reconnects_when_the_device_returns() {
     cfg.paper_mm = Spanned::new(0..0, 58);
     let (tx, handle, states) = start(cfg.clone());
     wait_state(&states, PrinterState::Ok).await;
-    send(&tx, job("B001")).await;
-    assert!(emu.wait_tickets(1, Duration::from_secs(8)).await);
+    print_one(&tx, &emu, "B001", "ticket not received").await;
 
     // Unplug: the device disappears.
     emu.stop();
@@ -250,8 +275,7 @@ async fn silent_printer_is_unreachable_until_it_answers() {
     assert!(detail.contains("no reply"), "{detail}");
     emu.set_silent(false);
     wait_state(&states, PrinterState::Ok).await;
-    send(&tx, job("C001")).await;
-    assert!(emu.wait_tickets(1, Duration::from_secs(8)).await);
+    print_one(&tx, &emu, "C001", "ticket not received").await;
     stop(tx, handle).await;
 }
 
@@ -262,10 +286,7 @@ async fn tcp_prints_and_reconnects_after_printer_reboot() {
     let cfg = fast(PrinterConfig::tcp("127.0.0.1", port));
     let (tx, handle, states) = start(cfg.clone());
     wait_state(&states, PrinterState::Ok).await;
-    let j = job("D001");
-    send(&tx, j.clone()).await;
-    assert!(emu.wait_tickets(1, Duration::from_secs(8)).await);
-    assert_eq!(emu.tickets()[0].bytes, expected_bytes(&cfg, &j));
+    print_exact(&tx, &emu, &cfg, "D001").await;
 
     // The printer drops the connection: the adapter notices and connects again.
     emu.disconnect();
@@ -278,11 +299,7 @@ async fn tcp_prints_and_reconnects_after_printer_reboot() {
     wait_state(&states, PrinterState::Unreachable).await;
     let emu2 = Emulator::tcp(port, 576, "tcp-2").expect("tcp emulator again");
     wait_state(&states, PrinterState::Ok).await;
-    send(&tx, job("D002")).await;
-    assert!(
-        emu2.wait_tickets(1, Duration::from_secs(8)).await,
-        "job not printed after reboot"
-    );
+    print_one(&tx, &emu2, "D002", "job not printed after reboot").await;
     stop(tx, handle).await;
 }
 
@@ -346,14 +363,7 @@ async fn missing_device_is_unreachable_with_a_clear_detail() {
         .unwrap_or_default();
     assert!(detail.contains("no-such-tty"), "{detail}");
     // A job that cannot be printed in time is dropped.
-    let mut j = job("F001");
-    j.deadline_ms = now_ms() + 300;
-    send(&tx, j).await;
-    let h = &handle;
-    wait_for("the job to be dropped", Duration::from_secs(5), || {
-        h.dropped() == 1
-    })
-    .await;
+    send_too_late(&tx, &handle, "F001", 300, "the job to be dropped").await;
     stop(tx, handle).await;
 }
 
@@ -369,10 +379,7 @@ async fn serial_with_xon_xoff_flow_control_and_noisy_replies() {
     cfg.baud = Spanned::new(0..0, 9600);
     let (tx, handle, states) = start(cfg.clone());
     wait_state(&states, PrinterState::Ok).await;
-    let j = job("G001");
-    send(&tx, j.clone()).await;
-    assert!(emu.wait_tickets(1, Duration::from_secs(8)).await);
-    assert_eq!(emu.tickets()[0].bytes, expected_bytes(&cfg, &j));
+    print_exact(&tx, &emu, &cfg, "G001").await;
     stop(tx, handle).await;
 }
 
@@ -392,16 +399,18 @@ async fn printer_class_device_file_with_status() {
     wait_state(&states, PrinterState::Ok).await;
     emu.set_state(PrinterState::PaperNearEnd);
     wait_state(&states, PrinterState::PaperNearEnd).await;
-    let j = job("H001");
-    send(&tx, j.clone()).await;
-    assert!(emu.wait_tickets(1, Duration::from_secs(8)).await);
-    assert_eq!(emu.tickets()[0].bytes, expected_bytes(&cfg, &j));
+    print_exact(&tx, &emu, &cfg, "H001").await;
     // The device goes away and comes back.
     emu.stop();
     wait_state(&states, PrinterState::Unreachable).await;
     let emu2 = Emulator::pty(&link, 576, "lp-device-2").expect("pty emulator again");
     wait_state(&states, PrinterState::Ok).await;
-    send(&tx, job("H002")).await;
-    assert!(emu2.wait_tickets(1, Duration::from_secs(8)).await);
+    print_one(
+        &tx,
+        &emu2,
+        "H002",
+        "job not printed after the device returned",
+    )
+    .await;
     stop(tx, handle).await;
 }

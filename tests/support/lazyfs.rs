@@ -25,7 +25,7 @@ use std::ffi::OsStr;
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const PAGE: u64 = 4096;
@@ -144,12 +144,23 @@ impl Fs {
         name: &OsStr,
         remove: fn(PathBuf) -> std::io::Result<()>,
     ) -> Result<(), Errno> {
-        self.gate(true)?;
-        let mut st = self.st.lock().map_err(|_| Errno::EIO)?;
-        let rel = self.path_of(&st, parent)?.join(name);
+        let (mut st, dir) = self.enter(true, parent)?;
+        let rel = dir.join(name);
         remove(self.real(&rel)).map_err(|e| errno(&e))?;
         Fs::forget_path(&mut st, &rel);
         Ok(())
+    }
+
+    /// Passes the gate (see [`Fs::gate`]), locks the state and finds the path of `ino`.
+    fn enter(
+        &self,
+        modifies: bool,
+        ino: INodeNo,
+    ) -> Result<(MutexGuard<'_, State>, PathBuf), Errno> {
+        self.gate(modifies)?;
+        let st = self.st.lock().map_err(|_| Errno::EIO)?;
+        let rel = self.path_of(&st, ino)?;
+        Ok((st, rel))
     }
 
     /// Fails with EIO after a cut, or with the switch's errno for a modifying operation.
@@ -233,9 +244,8 @@ macro_rules! tryr {
 
 impl Filesystem for Fs {
     fn lookup(&self, _r: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        tryr!(reply, self.gate(false));
-        let mut st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let rel = tryr!(reply, self.path_of(&st, parent)).join(name);
+        let (mut st, dir) = tryr!(reply, self.enter(false, parent));
+        let rel = dir.join(name);
         if std::fs::symlink_metadata(self.real(&rel)).is_err() {
             reply.error(Errno::ENOENT);
             return;
@@ -246,9 +256,7 @@ impl Filesystem for Fs {
     }
 
     fn getattr(&self, _r: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
-        tryr!(reply, self.gate(false));
-        let st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let rel = tryr!(reply, self.path_of(&st, ino));
+        let (st, rel) = tryr!(reply, self.enter(false, ino));
         let a = tryr!(reply, self.attr(&st, ino.0, &rel));
         reply.attr(&TTL, &a);
     }
@@ -272,9 +280,7 @@ impl Filesystem for Fs {
         reply: ReplyAttr,
     ) {
         let modifies = mode.is_some() || size.is_some();
-        tryr!(reply, self.gate(modifies));
-        let mut st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let rel = tryr!(reply, self.path_of(&st, ino));
+        let (mut st, rel) = tryr!(reply, self.enter(modifies, ino));
         if let Some(m) = mode {
             let p = std::fs::Permissions::from_mode(m & 0o7777);
             tryr!(
@@ -304,9 +310,8 @@ impl Filesystem for Fs {
         _u: u32,
         reply: ReplyEntry,
     ) {
-        tryr!(reply, self.gate(true));
-        let mut st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let rel = tryr!(reply, self.path_of(&st, parent)).join(name);
+        let (mut st, dir) = tryr!(reply, self.enter(true, parent));
+        let rel = dir.join(name);
         tryr!(
             reply,
             std::fs::create_dir(self.real(&rel)).map_err(|e| errno(&e))
@@ -340,9 +345,8 @@ impl Filesystem for Fs {
         _flags: RenameFlags,
         reply: ReplyEmpty,
     ) {
-        tryr!(reply, self.gate(true));
-        let mut st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let from = tryr!(reply, self.path_of(&st, parent)).join(name);
+        let (mut st, dir) = tryr!(reply, self.enter(true, parent));
+        let from = dir.join(name);
         let to = tryr!(reply, self.path_of(&st, newparent)).join(newname);
         tryr!(
             reply,
@@ -375,9 +379,7 @@ impl Filesystem for Fs {
 
     fn open(&self, _r: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
         let writes = flags.0 & libc::O_ACCMODE != libc::O_RDONLY || flags.0 & libc::O_TRUNC != 0;
-        tryr!(reply, self.gate(writes));
-        let mut st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let rel = tryr!(reply, self.path_of(&st, ino));
+        let (mut st, rel) = tryr!(reply, self.enter(writes, ino));
         if flags.0 & libc::O_TRUNC != 0 {
             let sh = tryr!(reply, self.shadow(&mut st, ino.0, &rel));
             sh.data.clear();
@@ -396,9 +398,8 @@ impl Filesystem for Fs {
         flags: i32,
         reply: ReplyCreate,
     ) {
-        tryr!(reply, self.gate(true));
-        let mut st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let rel = tryr!(reply, self.path_of(&st, parent)).join(name);
+        let (mut st, dir) = tryr!(reply, self.enter(true, parent));
+        let rel = dir.join(name);
         let real = self.real(&rel);
         let existed = real.exists();
         if existed && flags & libc::O_EXCL != 0 {
@@ -471,9 +472,7 @@ impl Filesystem for Fs {
         _lock: Option<LockOwner>,
         reply: ReplyWrite,
     ) {
-        tryr!(reply, self.gate(true));
-        let mut st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let rel = tryr!(reply, self.path_of(&st, ino));
+        let (mut st, rel) = tryr!(reply, self.enter(true, ino));
         let sh = tryr!(reply, self.shadow(&mut st, ino.0, &rel));
         let end = offset as usize + data.len();
         if sh.data.len() < end {
@@ -522,9 +521,7 @@ impl Filesystem for Fs {
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
-        tryr!(reply, self.gate(false));
-        let mut st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let rel = tryr!(reply, self.path_of(&st, ino));
+        let (mut st, rel) = tryr!(reply, self.enter(false, ino));
         let rd = tryr!(
             reply,
             std::fs::read_dir(self.real(&rel)).map_err(|e| errno(&e))
