@@ -8,7 +8,7 @@ use layso::devices::printer::{
     spawn, PrintJob, PrinterConfig, PrinterHandle, PrinterState, TicketEncoder, TransportKind,
 };
 use printer_emu::Emulator;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
@@ -55,6 +55,12 @@ fn start(cfg: PrinterConfig) -> (mpsc::Sender<PrintJob>, PrinterHandle, States) 
         }
     });
     (tx, handle, states)
+}
+
+/// The details of the states reported so far, oldest first.
+fn details(states: &States) -> Vec<String> {
+    let v = states.lock().map(|v| v.clone()).unwrap_or_default();
+    v.into_iter().map(|(_, d)| d).collect()
 }
 
 fn last_state(states: &States) -> Option<PrinterState> {
@@ -143,6 +149,26 @@ async fn send_too_late(
     wait_for(what, Duration::from_secs(5), || handle.dropped() == 1).await;
 }
 
+/// Starts the adapter on `cfg` and waits until it reports the printer ready.
+async fn start_ok(cfg: &PrinterConfig) -> (mpsc::Sender<PrintJob>, PrinterHandle, States) {
+    let (tx, handle, states) = start(cfg.clone());
+    wait_state(&states, PrinterState::Ok).await;
+    (tx, handle, states)
+}
+
+/// A printer emulator (`paper_dots` wide, called `name`) on a pseudo-terminal behind the
+/// link `file` in a new temp dir: (the dir, which must outlive the test, the link, it).
+fn pty_printer(
+    file: &str,
+    paper_dots: usize,
+    name: &str,
+) -> (tempfile::TempDir, PathBuf, Emulator) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = dir.path().join(file);
+    let emu = Emulator::pty(&link, paper_dots, name).expect("pty emulator");
+    (dir, link, emu)
+}
+
 fn serial_cfg(link: &Path) -> PrinterConfig {
     fast(PrinterConfig::with_path(
         TransportKind::Serial,
@@ -152,13 +178,9 @@ fn serial_cfg(link: &Path) -> PrinterConfig {
 
 #[tokio::test]
 async fn serial_pty_prints_reports_states_and_drops_late_jobs() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let link = dir.path().join("printer");
-    let emu = Emulator::pty(&link, 576, "pty-states").expect("pty emulator");
+    let (_dir, link, emu) = pty_printer("printer", 576, "pty-states");
     let cfg = serial_cfg(&link);
-    let (tx, handle, states) = start(cfg.clone());
-
-    wait_state(&states, PrinterState::Ok).await;
+    let (tx, handle, states) = start_ok(&cfg).await;
 
     print_exact(&tx, &emu, &cfg, "A001").await;
     assert!(emu.tickets()[0].png.exists());
@@ -230,13 +252,10 @@ async fn serial_pty_prints_reports_states_and_drops_late_jobs() {
 
 #[tokio::test]
 async fn serial_pty_reconnects_when_the_device_returns() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let link = dir.path().join("ttyPRINTER");
-    let emu = Emulator::pty(&link, 384, "pty-restart-1").expect("pty emulator");
+    let (_dir, link, emu) = pty_printer("ttyPRINTER", 384, "pty-restart-1");
     let mut cfg = serial_cfg(&link);
     cfg.paper_mm = Spanned::new(0..0, 58);
-    let (tx, handle, states) = start(cfg.clone());
-    wait_state(&states, PrinterState::Ok).await;
+    let (tx, handle, states) = start_ok(&cfg).await;
     print_one(&tx, &emu, "B001", "ticket not received").await;
 
     // Unplug: the device disappears.
@@ -260,18 +279,11 @@ async fn serial_pty_reconnects_when_the_device_returns() {
 
 #[tokio::test]
 async fn silent_printer_is_unreachable_until_it_answers() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let link = dir.path().join("printer");
-    let emu = Emulator::pty(&link, 576, "pty-silent").expect("pty emulator");
-    let (tx, handle, states) = start(serial_cfg(&link));
-    wait_state(&states, PrinterState::Ok).await;
+    let (_dir, link, emu) = pty_printer("printer", 576, "pty-silent");
+    let (tx, handle, states) = start_ok(&serial_cfg(&link)).await;
     emu.set_silent(true);
     wait_state(&states, PrinterState::Unreachable).await;
-    let detail = states
-        .lock()
-        .ok()
-        .and_then(|v| v.last().map(|(_, d)| d.clone()))
-        .unwrap_or_default();
+    let detail = details(&states).pop().unwrap_or_default();
     assert!(detail.contains("no reply"), "{detail}");
     emu.set_silent(false);
     wait_state(&states, PrinterState::Ok).await;
@@ -284,8 +296,7 @@ async fn tcp_prints_and_reconnects_after_printer_reboot() {
     let emu = Emulator::tcp(0, 576, "tcp-1").expect("tcp emulator");
     let port = emu.port();
     let cfg = fast(PrinterConfig::tcp("127.0.0.1", port));
-    let (tx, handle, states) = start(cfg.clone());
-    wait_state(&states, PrinterState::Ok).await;
+    let (tx, handle, states) = start_ok(&cfg).await;
     print_exact(&tx, &emu, &cfg, "D001").await;
 
     // The printer drops the connection: the adapter notices and connects again.
@@ -311,8 +322,7 @@ async fn file_transport_writes_the_exact_bytes_and_reprints() {
         TransportKind::File,
         path.to_string_lossy(),
     ));
-    let (tx, handle, states) = start(cfg.clone());
-    wait_state(&states, PrinterState::Ok).await;
+    let (tx, handle, _states) = start_ok(&cfg).await;
     let j = job("E001");
     send(&tx, j.clone()).await;
     let want = expected_bytes(&cfg, &j);
@@ -356,11 +366,7 @@ async fn missing_device_is_unreachable_with_a_clear_detail() {
     let cfg = serial_cfg(&dir.path().join("no-such-tty"));
     let (tx, handle, states) = start(cfg);
     wait_state(&states, PrinterState::Unreachable).await;
-    let detail = states
-        .lock()
-        .ok()
-        .and_then(|v| v.first().map(|(_, d)| d.clone()))
-        .unwrap_or_default();
+    let detail = details(&states).into_iter().next().unwrap_or_default();
     assert!(detail.contains("no-such-tty"), "{detail}");
     // A job that cannot be printed in time is dropped.
     send_too_late(&tx, &handle, "F001", 300, "the job to be dropped").await;
@@ -369,16 +375,13 @@ async fn missing_device_is_unreachable_with_a_clear_detail() {
 
 #[tokio::test]
 async fn serial_with_xon_xoff_flow_control_and_noisy_replies() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let link = dir.path().join("printer");
-    let emu = Emulator::pty(&link, 576, "pty-xonxoff").expect("pty emulator");
+    let (_dir, link, emu) = pty_printer("printer", 576, "pty-xonxoff");
     emu.set_noisy(true); // XOFF, XON and stray bytes before every status reply
     let mut cfg = serial_cfg(&link);
     cfg.flow_control = layso::devices::printer::FlowControl::Software;
     cfg.parity = layso::devices::printer::Parity::Even;
     cfg.baud = Spanned::new(0..0, 9600);
-    let (tx, handle, states) = start(cfg.clone());
-    wait_state(&states, PrinterState::Ok).await;
+    let (tx, handle, _states) = start_ok(&cfg).await;
     print_exact(&tx, &emu, &cfg, "G001").await;
     stop(tx, handle).await;
 }
@@ -387,16 +390,13 @@ async fn serial_with_xon_xoff_flow_control_and_noisy_replies() {
 async fn printer_class_device_file_with_status() {
     // A character device behind the `file` transport, as /dev/usb/lp0 would be (here the
     // emulator's pseudo-terminal), with DLE EOT status read back through it.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let link = dir.path().join("lp0");
-    let emu = Emulator::pty(&link, 576, "lp-device").expect("pty emulator");
+    let (_dir, link, emu) = pty_printer("lp0", 576, "lp-device");
     let mut cfg = fast(PrinterConfig::with_path(
         TransportKind::File,
         link.to_string_lossy(),
     ));
     cfg.status = Some(true);
-    let (tx, handle, states) = start(cfg.clone());
-    wait_state(&states, PrinterState::Ok).await;
+    let (tx, handle, states) = start_ok(&cfg).await;
     emu.set_state(PrinterState::PaperNearEnd);
     wait_state(&states, PrinterState::PaperNearEnd).await;
     print_exact(&tx, &emu, &cfg, "H001").await;
