@@ -757,6 +757,18 @@ impl InProcess {
         poll(timeout, || cond(&self.status())).await
     }
 
+    /// [`InProcess::wait_status`], and the test fails saying `what` and the last status when
+    /// `cond` is not met in time.
+    pub async fn assert_status(
+        &self,
+        timeout: Duration,
+        what: &str,
+        cond: impl FnMut(&Value) -> bool,
+    ) {
+        let met = self.wait_status(timeout, cond).await;
+        assert!(met, "{what}: {}", self.status());
+    }
+
     pub async fn shutdown(mut self) {
         if let Some(u) = self.uplink.take() {
             u.stop().await;
