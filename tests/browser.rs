@@ -103,13 +103,7 @@ async fn run(daemon: &Base) -> Result<(), String> {
     shots(&display, "display-idle", (1920, 1080)).await?;
 
     // ---- kiosk: issue a ticket ------------------------------------------------------------
-    ops.open(
-        &daemon.url("/kiosk"),
-        "service buttons on the kiosk",
-        "return document.querySelectorAll('button.service').length",
-        secs(10),
-    )
-    .await?;
+    ops.open_kiosk(&daemon.url("/kiosk")).await?;
     let name_a = ops
         .text("button.service[data-service='A'] .svc-name")
         .await?;
@@ -124,14 +118,7 @@ async fn run(daemon: &Base) -> Result<(), String> {
     })?;
     shots(&ops, "kiosk", (800, 480)).await?;
 
-    ops.click("button.service[data-service='A']").await?;
-    ops.wait_js(
-        "the issued number on the kiosk",
-        "return !document.getElementById('issued').hidden && document.getElementById('issued-number').textContent",
-        secs(5),
-    )
-    .await?;
-    let ticket = ops.text("#issued-number").await?;
+    let ticket = ops.issue_on_kiosk("A").await?;
     ensure(
         ticket.starts_with('A')
             && ticket[1..].chars().all(|c| c.is_ascii_digit())
@@ -180,13 +167,7 @@ async fn run(daemon: &Base) -> Result<(), String> {
     ops.click("#issued").await?;
 
     // ---- counter: refused credential, then sign in and call by keyboard -------------------
-    ops.open(
-        &daemon.url("/counter/1"),
-        "the counter sign-in form",
-        "return !document.getElementById('login-form').hidden",
-        secs(5),
-    )
-    .await?;
+    ops.open_sign_in(&daemon.url("/counter/1"), secs(5)).await?;
     ops.sign_in(
         "sai-mat-khau",
         "the wrong-credential message",
@@ -245,13 +226,7 @@ async fn run(daemon: &Base) -> Result<(), String> {
     shots(&ops, "counter-serving", (800, 480)).await?;
 
     // ---- status page: refused, then admin ----------------------------------------------
-    ops.open(
-        &daemon.url("/status"),
-        "the status sign-in form",
-        "return !document.getElementById('login-form').hidden",
-        secs(5),
-    )
-    .await?;
+    ops.open_sign_in(&daemon.url("/status"), secs(5)).await?;
     ops.sign_in(
         "counter1-dev",
         "the refused admin message",
@@ -456,23 +431,8 @@ async fn printer_flow(base: &Base) -> Result<(), String> {
     let secs = Duration::from_secs;
     let mut driver = Driver::start().await?;
     let kiosk = driver.session(800, 480).await?;
-    kiosk.goto(&base.url("/kiosk")).await?;
-    kiosk
-        .wait_js(
-            "service buttons on the kiosk",
-            "return document.querySelectorAll('button.service').length",
-            secs(10),
-        )
-        .await?;
-    kiosk.click("button.service[data-service='B']").await?;
-    kiosk
-        .wait_js(
-            "the issued number on the kiosk",
-            "return !document.getElementById('issued').hidden && document.getElementById('issued-number').textContent",
-            secs(5),
-        )
-        .await?;
-    let ticket = kiosk.text("#issued-number").await?;
+    kiosk.open_kiosk(&base.url("/kiosk")).await?;
+    let ticket = kiosk.issue_on_kiosk("B").await?;
     ensure(ticket.starts_with('B'), || {
         format!("issued number should start with B, got {ticket:?}")
     })?;

@@ -56,15 +56,8 @@ async fn reprint_flow(d: &Daemon) -> Result<(), String> {
     let secs = Duration::from_secs;
     let mut driver = Driver::start().await?;
     let kiosk = driver.session(800, 480).await?;
-    kiosk.goto(&d.url("/kiosk")).await?;
-    kiosk
-        .wait_js(
-            "service buttons",
-            "return document.querySelectorAll('button.service').length",
-            secs(10),
-        )
-        .await?;
-    kiosk.click("button.service[data-service='A']").await?;
+    kiosk.open_kiosk(&d.url("/kiosk")).await?;
+    kiosk.issue_on_kiosk("A").await?;
     kiosk
         .wait_js(
             "the reprint button on the issued-number screen",

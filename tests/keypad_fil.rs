@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use keypad_sim::{bus_config as config, wait_for, SimBus, SimOptions};
+use keypad_sim::{bus_config as config, wait_for, PadView, SimBus, SimOptions};
 use layso::devices::keypad::{self, KeyAction, KeypadBusConfig};
 use layso_keypad::segments::render;
 use layso_keypad::KeyCode;
@@ -42,6 +42,20 @@ fn last_report(reports: &Reports, address: u16) -> Option<bool> {
         .rev()
         .find(|r| r.0 == address)
         .map(|r| r.1)
+}
+
+/// Whether every keypad in `addresses` was last reported reachable.
+fn all_reachable(reports: &Reports, addresses: &[u8]) -> bool {
+    addresses
+        .iter()
+        .all(|&a| last_report(reports, u16::from(a)) == Some(true))
+}
+
+/// Whether every keypad in `addresses` has a display and keys meeting `cond`.
+fn all_show(sim: &SimBus, addresses: &[u8], cond: impl Fn(&PadView) -> bool) -> bool {
+    addresses
+        .iter()
+        .all(|&a| sim.view(a).is_some_and(|v| cond(&v)))
 }
 
 /// Waits (at most `limit`) until keypad `address`'s last reachability report is `up`.
@@ -167,9 +181,7 @@ async fn eight_keypads_with_noise_apply_every_press_exactly_once() {
     let pads: Vec<(u8, u16)> = addresses.iter().map(|&a| (a, u16::from(a) + 10)).collect();
     let (sink, reports, task) = start(&sim, &pads);
     wait_for("all keypads answering", Duration::from_secs(10), || {
-        addresses
-            .iter()
-            .all(|&a| last_report(&reports, u16::from(a)) == Some(true))
+        all_reachable(&reports, &addresses)
     })
     .await;
 
@@ -201,23 +213,13 @@ async fn eight_keypads_with_noise_apply_every_press_exactly_once() {
     wait_for(
         "every press registered by the keypads",
         Duration::from_secs(10),
-        || {
-            addresses.iter().all(|&a| {
-                sim.view(a)
-                    .is_some_and(|v| v.registered.len() == keys.len())
-            })
-        },
+        || all_show(&sim, &addresses, |v| v.registered.len() == keys.len()),
     )
     .await;
     wait_for(
         "every press applied and acknowledged",
         Duration::from_secs(30),
-        || {
-            sink.log().len() >= total
-                && addresses
-                    .iter()
-                    .all(|&a| sim.view(a).is_some_and(|v| v.queued == 0))
-        },
+        || sink.log().len() >= total && all_show(&sim, &addresses, |v| v.queued == 0),
     )
     .await;
     // Keep the bus running a little: nothing may be applied a second time.
@@ -459,9 +461,7 @@ mod real_engine {
         let pads: Vec<(u8, u16)> = addresses.iter().map(|&a| (a, u16::from(a))).collect();
         let (task, reports) = run_bus(config(sim.path(), &pads), &handle, &site_config);
         wait_for("all keypads answering", Duration::from_secs(10), || {
-            addresses
-                .iter()
-                .all(|&a| last_report(&reports, u16::from(a)) == Some(true))
+            all_reachable(&reports, &addresses)
         })
         .await;
         const PER_PAD: usize = 4;
@@ -476,9 +476,8 @@ mod real_engine {
             "every press registered, applied and acknowledged",
             Duration::from_secs(30),
             || {
-                addresses.iter().all(|&a| {
-                    sim.view(a)
-                        .is_some_and(|v| v.registered.len() == PER_PAD && v.queued == 0)
+                all_show(&sim, &addresses, |v| {
+                    v.registered.len() == PER_PAD && v.queued == 0
                 })
             },
         )

@@ -208,13 +208,8 @@ fn check_plain(text: &str, where_: &str) -> Result<(), String> {
 }
 
 async fn sign_in_status(page: &Page, d: &Daemon) -> Result<(), String> {
-    page.open(
-        &d.url("/status"),
-        "the sign-in form",
-        "return !document.getElementById('login-form').hidden",
-        Duration::from_secs(10),
-    )
-    .await?;
+    page.open_sign_in(&d.url("/status"), Duration::from_secs(10))
+        .await?;
     page.sign_in(
         "admin-dev",
         "the status panel",
@@ -455,13 +450,8 @@ async fn paper_out(
     page.click(".lang-toggle").await?;
 
     // The counter page tells staff the same, in Vietnamese.
-    page.open(
-        &d.url("/counter/1"),
-        "the counter sign-in form",
-        "return !document.getElementById('login-form').hidden",
-        Duration::from_secs(10),
-    )
-    .await?;
+    page.open_sign_in(&d.url("/counter/1"), Duration::from_secs(10))
+        .await?;
     page.type_into("#credential", "counter1-dev").await?;
     page.click("#login-submit").await?;
     wait_page(

@@ -102,12 +102,13 @@ impl Tally {
     }
 }
 
-/// A plain broker, a collector subscribed to everything under `layso/v1/`, and a daemon in
-/// `dir` publishing to it with `uplink_extra` in its `[uplink]`.
+/// In a new temp dir: a plain broker, a collector subscribed to everything under
+/// `layso/v1/`, and a daemon publishing to it with `uplink_extra` in its `[uplink]`.
 async fn daemon_with_collector(
-    dir: &std::path::Path,
     uplink_extra: &str,
-) -> (Broker, Subscriber, Daemon) {
+) -> (tempfile::TempDir, Broker, Subscriber, Daemon) {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path();
     let broker = Broker::start(&dir.join("broker"), BrokerOptions::default());
     let sub = Subscriber::start(broker.port, "layso/v1/#", None);
     assert!(
@@ -116,14 +117,13 @@ async fn daemon_with_collector(
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let d = Daemon::for_site(dir, &uplink_section(broker.port, uplink_extra)).await;
-    (broker, sub, d)
+    (tmp, broker, sub, d)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_arrive_in_order_and_metrics_match_the_activity() {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let (_broker, sub, mut d) =
-        daemon_with_collector(tmp.path(), "batch_max_events = 7\nin_flight = 3\n").await;
+    let (tmp, _broker, sub, mut d) =
+        daemon_with_collector("batch_max_events = 7\nin_flight = 3\n").await;
     let store = tmp.path().join("store");
     let mut tally = Tally::default();
     for i in 0..20 {
@@ -352,10 +352,9 @@ async fn broker_killed_and_restarted_with_persistence_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daemon_killed_while_publishing_and_restarted_loses_nothing() {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     // Small batches, few in flight: publishing a burst takes a while.
-    let (_broker, sub, mut d) =
-        daemon_with_collector(tmp.path(), "batch_max_events = 3\nin_flight = 2\n").await;
+    let (tmp, _broker, sub, mut d) =
+        daemon_with_collector("batch_max_events = 3\nin_flight = 2\n").await;
     let store = tmp.path().join("store");
     for round in 0..3 {
         // A burst of tickets; the daemon is killed the moment its state shows entries

@@ -94,16 +94,12 @@ async fn display_page_plays_the_announcement() -> Result<(), String> {
         .send()
         .await
         .map_err(|e| format!("get wav: {e}"))?;
-    let ct = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let ct = r.headers().get("content-type").cloned();
     let body = r.bytes().await.map_err(|e| format!("wav body: {e}"))?;
-    if ct != "audio/wav" || !body.starts_with(b"RIFF") || body.len() < 50_000 {
+    let is_wav = ct.as_ref().is_some_and(|v| v == "audio/wav");
+    if !is_wav || !body.starts_with(b"RIFF") || body.len() < 50_000 {
         return Err(format!(
-            "not a WAV announcement: {ct}, {} bytes",
+            "not a WAV announcement: {ct:?}, {} bytes",
             body.len()
         ));
     }

@@ -265,6 +265,41 @@ impl Page {
         self.wait_js(what, script, timeout).await
     }
 
+    /// Goes to the kiosk at `url` and waits (10 s at most) until its service buttons show.
+    pub async fn open_kiosk(&self, url: &str) -> Result<(), String> {
+        self.open(
+            url,
+            "service buttons on the kiosk",
+            "return document.querySelectorAll('button.service').length",
+            Duration::from_secs(10),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Taps service `service` on the kiosk and waits (5 s at most) for the issued-number
+    /// screen; the number it shows.
+    pub async fn issue_on_kiosk(&self, service: &str) -> Result<String, String> {
+        self.click(&format!("button.service[data-service='{service}']"))
+            .await?;
+        self.wait_js(
+            "the issued number on the kiosk",
+            "return !document.getElementById('issued').hidden && document.getElementById('issued-number').textContent",
+            Duration::from_secs(5),
+        )
+        .await?;
+        self.text("#issued-number").await
+    }
+
+    /// Goes to `url`, a page behind a sign-in, and waits (at most `timeout`) until its
+    /// sign-in form shows.
+    pub async fn open_sign_in(&self, url: &str, timeout: Duration) -> Result<(), String> {
+        let what = format!("the sign-in form of {url}");
+        let script = "return !document.getElementById('login-form').hidden";
+        self.open(url, &what, script, timeout).await?;
+        Ok(())
+    }
+
     /// Types `credential` into the page's sign-in form (`#credential`), submits it
     /// (`#login-submit`) and waits until `script` is truthy.
     pub async fn sign_in(
