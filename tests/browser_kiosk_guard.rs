@@ -110,12 +110,17 @@ async fn reprint_flow(d: &Daemon) -> Result<(), String> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kiosk_reprints_its_ticket_once() {
+/// Runs `flow` against a fresh daemon; the test fails with what went wrong and the daemon's log.
+async fn on_a_daemon(flow: impl AsyncFnOnce(&Daemon) -> Result<(), String>) {
     let d = start();
-    if let Err(e) = reprint_flow(&d).await {
+    if let Err(e) = flow(&d).await {
         panic!("{e}\n--- daemon log ---\n{}", d.log());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kiosk_reprints_its_ticket_once() {
+    on_a_daemon(reprint_flow).await;
 }
 
 /// Serves `html` to every request on a loopback port until the process ends.
@@ -187,8 +192,5 @@ Promise.allSettled(tries).then(() => {{ document.title = 'tried'; }});
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_elsewhere_cannot_issue_tickets() {
-    let d = start();
-    if let Err(e) = cross_site_flow(&d).await {
-        panic!("{e}\n--- daemon log ---\n{}", d.log());
-    }
+    on_a_daemon(cross_site_flow).await;
 }

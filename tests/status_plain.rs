@@ -240,11 +240,17 @@ async fn settled(
     script: &str,
     name: &str,
     shot_name: &str,
+    wants: &[&str],
 ) -> Result<String, String> {
     wait_page(page, what, script).await?;
     let text = words(page, "panel").await?;
     check_plain(&text, name)?;
     shot(page, shot_name).await?;
+    for want in wants {
+        ensure(text.contains(want), || {
+            format!("{name} lacks {want:?}: {text}")
+        })?;
+    }
     Ok(text)
 }
 
@@ -290,11 +296,9 @@ async fn healthy(
         "return document.querySelector('#problems li.none') && document.getElementById('uplink').textContent.includes('Đã kết nối')",
         "healthy status page",
         "status-healthy",
+        &["Mọi thứ bình thường"],
     )
     .await?;
-    ensure(text.contains("Mọi thứ bình thường"), || {
-        format!("healthy page should say all is well: {text}")
-    })?;
     // The site's zone, not the browser's (Chromium runs with TZ=UTC).
     let tz = page
         .eval("return new Date().getTimezoneOffset()")
@@ -323,15 +327,7 @@ async fn broker_down(
 ) -> Result<(), String> {
     broker.kill();
     for _ in 0..3 {
-        let r = client
-            .post(d.url("/api/v1/tickets"))
-            .json(&serde_json::json!({"service": "A"}))
-            .send()
-            .await
-            .map_err(|e| format!("issue: {e}"))?;
-        ensure(r.status().as_u16() == 201, || {
-            format!("issue answered {}", r.status())
-        })?;
+        d.issue(client, "A").await?;
     }
     wait_state(
         client,
@@ -364,24 +360,20 @@ async fn broker_down(
         || format!("--json: exit {code}, health {}", doc["health"]),
     )?;
 
-    let text = settled(
+    settled(
         page,
         "the broker-down page",
         "return document.querySelector('#problems li[data-code=\"UPL-UNREACHABLE\"]') && document.getElementById('uplink').textContent.includes('bản ghi chưa gửi')",
         "broker-down status page",
         "status-broker-down",
+        &[
+            "Không kết nối được máy chủ tỉnh",
+            "Cần làm: Kiểm tra đường truyền Internet",
+            "bản ghi chưa gửi, cũ nhất",
+            "Mất kết nối",
+        ],
     )
     .await?;
-    for want in [
-        "Không kết nối được máy chủ tỉnh",
-        "Cần làm: Kiểm tra đường truyền Internet",
-        "bản ghi chưa gửi, cũ nhất",
-        "Mất kết nối",
-    ] {
-        ensure(text.contains(want), || {
-            format!("broker-down page lacks {want:?}: {text}")
-        })?;
-    }
     // The OS's words are kept for the technician, after the sentence.
     let tech = page
         .eval("return Array.from(document.querySelectorAll('#uplink .tech')).map(e => e.textContent).join(' ')")
@@ -428,17 +420,15 @@ async fn paper_out(
     })?;
 
     // Live: the broker is back, so the uplink problem leaves the page without a reload.
-    let text = settled(
+    settled(
         page,
         "the paper-out page",
         "return document.querySelector('#problems li[data-code=\"PRN-PAPER-OUT\"]') && document.getElementById('devices').textContent.includes('Hết giấy') && !document.querySelector('#problems li[data-code=\"UPL-UNREACHABLE\"]') && document.getElementById('uplink').textContent.includes('Đã kết nối')",
         "paper-out status page",
         "status-paper-out",
+        &["Cần làm: Thay cuộn giấy."],
     )
     .await?;
-    ensure(text.contains("Cần làm: Thay cuộn giấy."), || {
-        format!("paper-out page should say what to do: {text}")
-    })?;
     // English with the toggle.
     page.click(".lang-toggle").await?;
     wait_page(

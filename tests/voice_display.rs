@@ -46,15 +46,7 @@ async fn display_page_plays_the_announcement() -> Result<(), String> {
     tokio::time::sleep(Duration::from_millis(800)).await;
 
     let client = reqwest::Client::new();
-    let r = client
-        .post(d.url("/api/v1/tickets"))
-        .json(&serde_json::json!({"service": "A"}))
-        .send()
-        .await
-        .map_err(|e| format!("issue: {e}"))?;
-    if r.status() != 201 {
-        return Err(format!("issue answered {}", r.status()));
-    }
+    d.issue(&client, "A").await?;
     let called: serde_json::Value = client
         .post(d.url("/api/v1/counters/1/next"))
         .bearer_auth("counter1-dev")

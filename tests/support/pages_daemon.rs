@@ -136,6 +136,24 @@ impl Daemon {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
+
+    /// `POST /api/v1/tickets` for `service`, which must answer 201; the answer.
+    pub async fn issue(
+        &self,
+        client: &reqwest::Client,
+        service: &str,
+    ) -> Result<serde_json::Value, String> {
+        let r = client
+            .post(self.url("/api/v1/tickets"))
+            .json(&serde_json::json!({ "service": service }))
+            .send()
+            .await
+            .map_err(|e| format!("issue: {e}"))?;
+        if r.status() != 201 {
+            return Err(format!("issue answered {}", r.status()));
+        }
+        r.json().await.map_err(|e| format!("issue reply: {e}"))
+    }
 }
 
 fn spawn(config_path: &Path, log_path: &Path) -> Result<Child, String> {

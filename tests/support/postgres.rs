@@ -4,6 +4,8 @@
 //! server runs as the `postgres` user (initdb refuses root).
 #![allow(dead_code)]
 
+// A test that uses several harnesses loads this file once per harness; each copy is private.
+#[allow(clippy::duplicate_mod)]
 #[path = "process.rs"]
 mod process;
 
