@@ -163,6 +163,23 @@ impl Fs {
         Ok((st, rel))
     }
 
+    /// Answers a lookup or a creation with the attributes of `rel`, numbering it if new.
+    fn answer_entry(&self, st: &mut State, rel: PathBuf, reply: ReplyEntry) {
+        let ino = Fs::ino_for(st, rel.clone());
+        match self.attr(st, ino, &rel) {
+            Ok(a) => reply.entry(&TTL, &a, Generation(0)),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    /// Answers with the attributes of `ino`, found at `rel`.
+    fn answer_attr(&self, st: &State, ino: INodeNo, rel: &Path, reply: ReplyAttr) {
+        match self.attr(st, ino.0, rel) {
+            Ok(a) => reply.attr(&TTL, &a),
+            Err(e) => reply.error(e),
+        }
+    }
+
     /// Fails with EIO after a cut, or with the switch's errno for a modifying operation.
     fn gate(&self, modifies: bool) -> Result<(), Errno> {
         if self.sw.cut.load(Ordering::SeqCst) {
@@ -250,15 +267,12 @@ impl Filesystem for Fs {
             reply.error(Errno::ENOENT);
             return;
         }
-        let ino = Fs::ino_for(&mut st, rel.clone());
-        let a = tryr!(reply, self.attr(&st, ino, &rel));
-        reply.entry(&TTL, &a, Generation(0));
+        self.answer_entry(&mut st, rel, reply);
     }
 
     fn getattr(&self, _r: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
         let (st, rel) = tryr!(reply, self.enter(false, ino));
-        let a = tryr!(reply, self.attr(&st, ino.0, &rel));
-        reply.attr(&TTL, &a);
+        self.answer_attr(&st, ino, &rel, reply);
     }
 
     fn setattr(
@@ -297,8 +311,7 @@ impl Filesystem for Fs {
                 sh.dirty.insert(len / PAGE);
             }
         }
-        let a = tryr!(reply, self.attr(&st, ino.0, &rel));
-        reply.attr(&TTL, &a);
+        self.answer_attr(&st, ino, &rel, reply);
     }
 
     fn mkdir(
@@ -320,9 +333,7 @@ impl Filesystem for Fs {
             self.real(&rel),
             std::fs::Permissions::from_mode(mode & 0o7777),
         );
-        let ino = Fs::ino_for(&mut st, rel.clone());
-        let a = tryr!(reply, self.attr(&st, ino, &rel));
-        reply.entry(&TTL, &a, Generation(0));
+        self.answer_entry(&mut st, rel, reply);
     }
 
     fn unlink(&self, _r: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
