@@ -168,14 +168,7 @@ async fn run(daemon: &Base) -> Result<(), String> {
 
     // ---- counter: refused credential, then sign in and call by keyboard -------------------
     ops.open_sign_in(&daemon.url("/counter/1"), secs(5)).await?;
-    ops.sign_in(
-        "sai-mat-khau",
-        "the wrong-credential message",
-        "return !document.getElementById('login-error').hidden && document.getElementById('login-error').textContent",
-        secs(5),
-    )
-    .await?;
-    let refused = ops.text("#login-error").await?;
+    let refused = ops.sign_in_refused("sai-mat-khau", secs(5)).await?;
     ensure(refused.contains("không đúng"), || {
         format!("wrong counter credential should be refused clearly, page says {refused:?}")
     })?;
@@ -227,13 +220,7 @@ async fn run(daemon: &Base) -> Result<(), String> {
 
     // ---- status page: refused, then admin ----------------------------------------------
     ops.open_sign_in(&daemon.url("/status"), secs(5)).await?;
-    ops.sign_in(
-        "counter1-dev",
-        "the refused admin message",
-        "return !document.getElementById('login-error').hidden && document.getElementById('login-error').textContent",
-        secs(5),
-    )
-    .await?;
+    ops.sign_in_refused("counter1-dev", secs(5)).await?;
     ensure(!ops.visible("#panel").await?, || {
         "status panel shown with a counter credential".into()
     })?;
@@ -337,13 +324,9 @@ async fn run(daemon: &Base) -> Result<(), String> {
     )
     .await?;
     ops.click("#btn-next").await?;
-    ops.wait_js(
-        "the empty-queue message",
-        "return !document.getElementById('message').hidden && document.getElementById('message').textContent",
-        secs(5),
-    )
-    .await?;
-    let msg = ops.text("#message").await?;
+    let msg = ops
+        .shown_text("message", "the empty-queue message", secs(5))
+        .await?;
     ensure(msg.contains("Không có khách đang chờ"), || {
         format!("empty queue should say \"Không có khách đang chờ\", says {msg:?}")
     })?;
@@ -438,28 +421,18 @@ async fn printer_flow(base: &Base) -> Result<(), String> {
     })?;
     // The adapter may learn the printer is unreachable only when it tries to print this
     // ticket: the banner must appear within a few seconds (live, via the event stream).
-    kiosk
-        .wait_js(
-            "the printer-trouble banner",
-            "return !document.getElementById('printer-banner').hidden",
-            secs(10),
-        )
+    let banner = kiosk
+        .shown_text("printer-banner", "the printer-trouble banner", secs(10))
         .await?;
-    let banner = kiosk.text("#printer-banner").await?;
     ensure(banner.contains(PRINTER_BANNER), || {
         format!("kiosk banner should say {PRINTER_BANNER:?}, says {banner:?}")
     })?;
     shots(&kiosk, "kiosk-printer-trouble", (800, 480)).await?;
     kiosk.click("#issued").await.ok();
     // The next citizen sees the warning on the issued-number screen itself.
-    kiosk.click("button.service[data-service='A']").await?;
-    kiosk
-        .wait_js(
-            "the printer warning on the issued-number screen",
-            "return !document.getElementById('issued').hidden && !document.getElementById('issued-printer').hidden",
-            secs(5),
-        )
-        .await?;
+    kiosk.issue_on_kiosk("A").await?;
+    let warning = "the printer warning on the issued-number screen";
+    kiosk.shown_text("issued-printer", warning, secs(5)).await?;
     shots(&kiosk, "kiosk-issued-printer-trouble", (800, 480)).await?;
     kiosk.close().await;
     drop(driver);

@@ -58,14 +58,8 @@ async fn reprint_flow(d: &Daemon) -> Result<(), String> {
     let kiosk = driver.session(800, 480).await?;
     kiosk.open_kiosk(&d.url("/kiosk")).await?;
     kiosk.issue_on_kiosk("A").await?;
-    kiosk
-        .wait_js(
-            "the reprint button on the issued-number screen",
-            "return !document.getElementById('issued').hidden && !document.getElementById('issued-reprint').hidden",
-            secs(5),
-        )
-        .await?;
-    let label = kiosk.text("#issued-reprint").await?;
+    let reprint = "the reprint button on the issued-number screen";
+    let label = kiosk.shown_text("issued-reprint", reprint, secs(5)).await?;
     if label != "In lại vé" {
         return Err(format!(
             "reprint button reads {label:?}, expected \"In lại vé\""

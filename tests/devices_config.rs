@@ -6,58 +6,9 @@ use layso::devices::board::{validate, ButtonActionConfig, DevicesConfig, Display
 const SERVICES: &[&str] = &["A", "B"];
 const COUNTERS: &[u16] = &[1, 2, 3];
 
-const GOOD: &str = r#"
-[[buttons]]
-name = "kiosk A"
-chip = "gpiochip0"
-line = 17
-action = { kind = "issue", service = "A" }
-
-[[buttons]]
-chip = "/dev/gpiochip0"
-line = 27
-active_low = true
-debounce_ms = 40
-min_interval_ms = 2000
-action = { kind = "issue", service = "A", priority = true }
-
-[[buttons]]
-chip = "gpiochip0"
-line = 22
-action = { kind = "next", counter = 2 }
-
-[[buttons]]
-chip = "gpiochip0"
-line = 23
-action = { kind = "recall", counter = 2 }
-
-[[counter_displays]]
-name = "digits"
-kind = "max7219"
-device = "/dev/spidev0.0"
-counters = [1, 2, 3]
-intensity = 4
-
-[[counter_displays]]
-name = "lcd"
-kind = "hd44780"
-device = "/dev/i2c-1"
-address = 0x27
-columns = 20
-rows = 4
-counters = [1, 2]
-label = "Quầy"
-
-[[led_boards]]
-name = "hall"
-port = "/dev/layso-ledboard-hall"
-text = "{ticket} -> {counter}"
-[led_boards.frame]
-prefix = [0x02]
-address = "ascii_dec2"
-suffix = [0x03]
-checksum = "xor"
-"#;
+/// A consistent devices section (buttons, counter displays, an LED board), shared with the
+/// `layso check` test in cli.rs.
+const GOOD: &str = include_str!("fixtures/devices.toml");
 
 fn parse(text: &str) -> DevicesConfig {
     toml::from_str(text).unwrap_or_else(|e| panic!("does not parse: {e}"))

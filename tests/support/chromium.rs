@@ -314,6 +314,38 @@ impl Page {
         self.wait_js(what, script, timeout).await
     }
 
+    /// Signs in with `credential`, which the page must refuse: its sign-in error, shown
+    /// within `timeout`.
+    pub async fn sign_in_refused(
+        &self,
+        credential: &str,
+        timeout: Duration,
+    ) -> Result<String, String> {
+        self.sign_in(
+            credential,
+            "the sign-in error",
+            "return !document.getElementById('login-error').hidden && document.getElementById('login-error').textContent",
+            timeout,
+        )
+        .await?;
+        self.text("#login-error").await
+    }
+
+    /// Waits (at most `timeout`, else fails saying `what`) until the element with id `id`
+    /// shows with some text; that text.
+    pub async fn shown_text(
+        &self,
+        id: &str,
+        what: &str,
+        timeout: Duration,
+    ) -> Result<String, String> {
+        let script = format!(
+            "const e = document.getElementById({id:?}); return e && !e.hidden && e.textContent"
+        );
+        self.wait_js(what, &script, timeout).await?;
+        self.text(&format!("#{id}")).await
+    }
+
     /// Presses each step's key in turn, then waits (at most `timeout`) until its script is
     /// truthy: `(key, what, script)`.
     pub async fn press_keys(
