@@ -463,27 +463,10 @@ async fn reconnect_flow(daemon: &mut Daemon) -> Result<(), String> {
         let http = http.clone();
         let base = api_base.clone();
         async move {
-            let r = http
-                .post(format!("{base}/api/v1/tickets"))
-                .json(&serde_json::json!({"service": service, "priority": false}))
-                .send()
-                .await
-                .map_err(|e| format!("issue: {e}"))?;
-            let v: serde_json::Value = r.json().await.map_err(|e| format!("issue reply: {e}"))?;
-            let ticket = v["ticket"]["ticket"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let r = http
-                .post(format!("{base}/api/v1/counters/{counter}/next"))
-                .bearer_auth(format!("counter{counter}-dev"))
-                .send()
-                .await
-                .map_err(|e| format!("next: {e}"))?;
-            ensure(r.status().is_success(), || {
-                format!("next answered {}", r.status())
-            })?;
-            Ok::<String, String>(ticket)
+            let v = daemon::issue_at(&http, &base, service).await?;
+            let ticket = v["ticket"]["ticket"].as_str().unwrap_or_default();
+            daemon::counter_at(&http, &base, counter, "next").await?;
+            Ok::<String, String>(ticket.to_string())
         }
     };
     let first = call(3, "C").await?;

@@ -47,15 +47,7 @@ async fn display_page_plays_the_announcement() -> Result<(), String> {
 
     let client = reqwest::Client::new();
     d.issue(&client, "A").await?;
-    let called: serde_json::Value = client
-        .post(d.url("/api/v1/counters/1/next"))
-        .bearer_auth("counter1-dev")
-        .send()
-        .await
-        .map_err(|e| format!("next: {e}"))?
-        .json()
-        .await
-        .map_err(|e| format!("next body: {e}"))?;
+    let called = daemon::counter_at(&client, &d.base, 1, "next").await?;
     let seq = called["events"]
         .as_array()
         .and_then(|a| a.iter().find(|e| e["event"]["kind"] == "ticket_called"))
@@ -75,7 +67,7 @@ async fn display_page_plays_the_announcement() -> Result<(), String> {
         return Err(format!("expected exactly one request for {seq}: {voice}"));
     }
     // The server saw the fetch, and served a WAV for it.
-    let log = strip_ansi(&d.log());
+    let log = d.plain_log();
     if !log.contains("announcement served to the display") || !log.contains(&format!("seq={seq}")) {
         return Err(format!(
             "the daemon did not serve announcement {seq}; log:\n{log}"
@@ -106,19 +98,4 @@ async fn display_page_plays_the_announcement() -> Result<(), String> {
     }
     page.close().await;
     Ok(())
-}
-
-/// The log without terminal colour codes.
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut esc = false;
-    for c in s.chars() {
-        match (esc, c) {
-            (false, '\u{1b}') => esc = true,
-            (true, 'm') => esc = false,
-            (true, _) => {}
-            (false, c) => out.push(c),
-        }
-    }
-    out
 }

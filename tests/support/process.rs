@@ -72,6 +72,21 @@ pub fn signal_and_reap(child: &mut Option<Child>, signal: libc::c_int) {
     }
 }
 
+/// `text` (a log) without its terminal colour codes.
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut esc = false;
+    for c in text.chars() {
+        match (esc, c) {
+            (false, '\u{1b}') => esc = true,
+            (true, 'm') => esc = false,
+            (true, _) => {}
+            (false, c) => out.push(c),
+        }
+    }
+    out
+}
+
 /// Runs `cmd` (called `what`) to its end and returns its stdout; panics saying it could not
 /// start (and `hint`, how to install it) or that it failed (and its stderr).
 pub fn run_ok(what: &str, hint: &str, cmd: &mut Command) -> Vec<u8> {
