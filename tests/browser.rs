@@ -157,12 +157,12 @@ async fn run(daemon: &Base) -> Result<(), String> {
         secs(5),
     )
     .await?;
-    let pressed = ops
-        .eval("return document.getElementById('priority').getAttribute('aria-pressed');")
-        .await?;
-    ensure(pressed.as_str() == Some("false"), || {
-        "the priority choice must reset after a ticket".into()
-    })?;
+    ops.eval_is(
+        "return document.getElementById('priority').getAttribute('aria-pressed');",
+        "false".into(),
+        "the priority choice must reset after a ticket",
+    )
+    .await?;
     shots(&ops, "kiosk-issued-priority", (800, 480)).await?;
     ops.click("#issued").await?;
 
@@ -246,12 +246,13 @@ async fn run(daemon: &Base) -> Result<(), String> {
     if elapsed < ten {
         tokio::time::sleep(ten - elapsed).await;
     }
-    let still = display
-        .eval("return document.querySelector('#tiles .tile[data-counter=\"1\"]').classList.contains('flash');")
+    display
+        .eval_is(
+            "return document.querySelector('#tiles .tile[data-counter=\"1\"]').classList.contains('flash');",
+            true.into(),
+            "the new call must keep blinking for at least 10 s",
+        )
         .await?;
-    ensure(still.as_bool() == Some(true), || {
-        "the new call must keep blinking for at least 10 s".into()
-    })?;
     display
         .wait_js(
             "the blink to end",
@@ -481,12 +482,13 @@ async fn reconnect_flow(daemon: &mut Daemon) -> Result<(), String> {
             secs(10),
         )
         .await?;
-    let tiles = display
-        .eval("return Array.from(document.querySelectorAll('#tiles .tile')).map((t) => t.dataset.counter).join(',');")
+    display
+        .eval_is(
+            "return Array.from(document.querySelectorAll('#tiles .tile')).map((t) => t.dataset.counter).join(',');",
+            "2,3".into(),
+            "/display?counters=2,3 should show counters 2 and 3 only",
+        )
         .await?;
-    ensure(tiles.as_str() == Some("2,3"), || {
-        format!("/display?counters=2,3 should show counters 2 and 3 only, shows {tiles}")
-    })?;
 
     daemon.kill();
     display

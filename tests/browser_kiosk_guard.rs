@@ -65,12 +65,13 @@ async fn reprint_flow(d: &Daemon) -> Result<(), String> {
             "reprint button reads {label:?}, expected \"In lại vé\""
         ));
     }
-    let fits = kiosk
-        .eval("const c = document.querySelector('.issued-card').getBoundingClientRect(); return c.top >= 0 && c.bottom <= window.innerHeight;")
+    kiosk
+        .eval_is(
+            "const c = document.querySelector('.issued-card').getBoundingClientRect(); return c.top >= 0 && c.bottom <= window.innerHeight;",
+            true.into(),
+            "the issued-number card with its reprint button must fit 800x480",
+        )
         .await?;
-    if fits != serde_json::Value::Bool(true) {
-        return Err("the issued-number card with its reprint button overflows 800x480".into());
-    }
     let once = printed_past(d, 0, "the ticket").await?;
     kiosk.click("#issued-reprint").await?;
     let twice = printed_past(d, once, "the reprint").await?;
@@ -88,14 +89,13 @@ async fn reprint_flow(d: &Daemon) -> Result<(), String> {
         )
         .await?;
     // The same token again (as a second tap would send it): refused, nothing printed.
-    let again = kiosk
-        .eval(
+    kiosk
+        .eval_is(
             "const r = await fetch('/api/v1/printer/reprint-last', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({token: 'x'.repeat(32)})}); return r.status;",
+            403.into(),
+            "a made-up token must be refused",
         )
         .await?;
-    if again != serde_json::json!(403) {
-        return Err(format!("a made-up token answered {again}, expected 403"));
-    }
     tokio::time::sleep(Duration::from_millis(500)).await;
     if printed_bytes(d) != twice {
         return Err("something more was printed".into());

@@ -226,6 +226,17 @@ impl Page {
             .map_err(|e| format!("script failed: {e}\n{script}"))
     }
 
+    /// Runs `script`; its result must be `want`, else the error says `what` should hold and
+    /// what the script gave.
+    pub async fn eval_is(&self, script: &str, want: Value, what: &str) -> Result<(), String> {
+        let got = self.eval(script).await?;
+        if got == want {
+            Ok(())
+        } else {
+            Err(format!("{what}: expected {want}, got {got}"))
+        }
+    }
+
     /// Polls `script` (must return a truthy value when ready) until it is truthy.
     pub async fn wait_js(
         &self,
