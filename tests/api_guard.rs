@@ -41,6 +41,9 @@ type SentRefused<'a> = (
     &'a str,
 );
 
+/// A request (method, path, headers, body) and the success status it must get.
+type SentAccepted<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a str, u16);
+
 impl Guarded {
     async fn send(
         &self,
@@ -123,7 +126,7 @@ async fn cross_site_and_non_json_requests_change_nothing() {
         ("sec-fetch-site", "same-origin"),
     ];
     let charset = [("content-type", "application/json; charset=utf-8")];
-    let accepted: [(&str, &str, &[(&str, &str)], &str, u16); 4] = rows! {
+    let accepted: [SentAccepted; 4] = rows! {
         "POST", t, &own, body, 201;
         "POST", t, &charset, body, 201;
         // Reads stay open to everyone (displays, status).

@@ -296,6 +296,10 @@ async fn kill_restart_verify(
 
 type Fault = fn(&Path, &Path);
 
+/// A fault on the db file: its name, the damage (truncate, zero a page, flip bytes) and the
+/// offset it is done at, from the file's length.
+type DbRow = (&'static str, fn(&Path, u64), fn(u64) -> u64);
+
 /// A fault applied to the files between a SIGKILL and the restart. `snapshot` runs after
 /// the first load phase (for rollback rows) with the store and a scratch directory.
 async fn file_row(
@@ -610,7 +614,7 @@ async fn storage_fault_matrix() {
     // `LAYSO_FAULT_ONLY=text` runs only the rows whose name contains it (to debug one).
     let only = std::env::var("LAYSO_FAULT_ONLY").unwrap_or_default();
     // The db file cut, zeroed or flipped at an offset computed from its length.
-    let db_rows: [(&'static str, fn(&Path, u64), fn(u64) -> u64); 7] = [
+    let db_rows: [DbRow; 7] = [
         ("db truncated to 0", truncate, |_| 0),
         ("db truncated to half", truncate, |n| n / 2),
         ("db minus one page", truncate, |n| n.saturating_sub(4096)),

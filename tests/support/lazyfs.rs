@@ -61,7 +61,7 @@ struct Fs {
     sw: Arc<Switches>,
 }
 
-fn errno(e: &std::io::Error) -> Errno {
+fn errno(e: std::io::Error) -> Errno {
     Errno::from_i32(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
@@ -111,7 +111,7 @@ impl Fs {
     }
 
     fn attr(&self, st: &State, ino: u64, rel: &Path) -> Result<FileAttr, Errno> {
-        let m = std::fs::symlink_metadata(self.real(rel)).map_err(|e| errno(&e))?;
+        let m = std::fs::symlink_metadata(self.real(rel)).map_err(errno)?;
         let size = st
             .shadows
             .get(&ino)
@@ -136,8 +136,7 @@ impl Fs {
         })
     }
 
-    /// Removes `name` in `parent` from the backing directory with `remove` (a file or an
-    /// empty directory) and forgets its inode.
+    /// Removes `name` in `parent` with `remove` (a file or an empty directory), forgets it.
     fn remove(
         &self,
         parent: INodeNo,
@@ -146,17 +145,13 @@ impl Fs {
     ) -> Result<(), Errno> {
         let (mut st, dir) = self.enter(true, parent)?;
         let rel = dir.join(name);
-        remove(self.real(&rel)).map_err(|e| errno(&e))?;
+        remove(self.real(&rel)).map_err(errno)?;
         Fs::forget_path(&mut st, &rel);
         Ok(())
     }
 
     /// Passes the gate (see [`Fs::gate`]), locks the state and finds the path of `ino`.
-    fn enter(
-        &self,
-        modifies: bool,
-        ino: INodeNo,
-    ) -> Result<(MutexGuard<'_, State>, PathBuf), Errno> {
+    fn enter(&self, modifies: bool, ino: INodeNo) -> Result<Entered<'_>, Errno> {
         self.gate(modifies)?;
         let st = self.st.lock().map_err(|_| Errno::EIO)?;
         let rel = self.path_of(&st, ino)?;
@@ -196,7 +191,7 @@ impl Fs {
         match st.shadows.entry(ino) {
             std::collections::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
             std::collections::hash_map::Entry::Vacant(e) => {
-                let data = std::fs::read(self.real(rel)).map_err(|e| errno(&e))?;
+                let data = std::fs::read(self.real(rel)).map_err(errno)?;
                 Ok(e.insert(Shadow {
                     data,
                     dirty: BTreeSet::new(),
@@ -216,7 +211,7 @@ impl Fs {
         let Some(sh) = st.shadows.get_mut(&ino) else {
             // Nothing pending: still sync what reached the backing file.
             if let Ok(f) = std::fs::File::open(&real) {
-                f.sync_all().map_err(|e| errno(&e))?;
+                f.sync_all().map_err(errno)?;
             }
             return Ok(());
         };
@@ -226,7 +221,7 @@ impl Fs {
         let f = std::fs::OpenOptions::new()
             .write(true)
             .open(&real)
-            .map_err(|e| errno(&e))?;
+            .map_err(errno)?;
         let len = sh.data.len() as u64;
         let n = sh.dirty.len() as u64;
         for p in &sh.dirty {
@@ -236,16 +231,19 @@ impl Fs {
             }
             let to = (from + PAGE).min(len);
             f.write_all_at(&sh.data[from as usize..to as usize], from)
-                .map_err(|e| errno(&e))?;
+                .map_err(errno)?;
         }
-        f.set_len(len).map_err(|e| errno(&e))?;
-        f.sync_all().map_err(|e| errno(&e))?;
+        f.set_len(len).map_err(errno)?;
+        f.sync_all().map_err(errno)?;
         sh.dirty.clear();
         sh.len_dirty = false;
         st.synced_writes += n;
         Ok(())
     }
 }
+
+/// The locked state and the path of the inode an operation is on.
+type Entered<'a> = (MutexGuard<'a, State>, PathBuf);
 
 macro_rules! tryr {
     ($reply:ident, $e:expr) => {
@@ -299,7 +297,7 @@ impl Filesystem for Fs {
             let p = std::fs::Permissions::from_mode(m & 0o7777);
             tryr!(
                 reply,
-                std::fs::set_permissions(self.real(&rel), p).map_err(|e| errno(&e))
+                std::fs::set_permissions(self.real(&rel), p).map_err(errno)
             );
         }
         if let Some(len) = size {
@@ -325,10 +323,7 @@ impl Filesystem for Fs {
     ) {
         let (mut st, dir) = tryr!(reply, self.enter(true, parent));
         let rel = dir.join(name);
-        tryr!(
-            reply,
-            std::fs::create_dir(self.real(&rel)).map_err(|e| errno(&e))
-        );
+        tryr!(reply, std::fs::create_dir(self.real(&rel)).map_err(errno));
         let _ = std::fs::set_permissions(
             self.real(&rel),
             std::fs::Permissions::from_mode(mode & 0o7777),
@@ -361,7 +356,7 @@ impl Filesystem for Fs {
         let to = tryr!(reply, self.path_of(&st, newparent)).join(newname);
         tryr!(
             reply,
-            std::fs::rename(self.real(&from), self.real(&to)).map_err(|e| errno(&e))
+            std::fs::rename(self.real(&from), self.real(&to)).map_err(errno)
         );
         Fs::forget_path(&mut st, &to);
         // Move the renamed node and everything under it (a directory) to the new path.
@@ -418,7 +413,7 @@ impl Filesystem for Fs {
             return;
         }
         if !existed {
-            tryr!(reply, std::fs::File::create(&real).map_err(|e| errno(&e)));
+            tryr!(reply, std::fs::File::create(&real).map_err(errno));
             let _ = std::fs::set_permissions(&real, std::fs::Permissions::from_mode(mode & 0o7777));
         }
         let ino = Fs::ino_for(&mut st, rel.clone());
@@ -452,10 +447,7 @@ impl Filesystem for Fs {
             return;
         }
         let rel = tryr!(reply, self.path_of(&st, ino));
-        let f = tryr!(
-            reply,
-            std::fs::File::open(self.real(&rel)).map_err(|e| errno(&e))
-        );
+        let f = tryr!(reply, std::fs::File::open(self.real(&rel)).map_err(errno));
         let mut buf = vec![0u8; size as usize];
         let mut got = 0usize;
         while got < buf.len() {
@@ -463,7 +455,7 @@ impl Filesystem for Fs {
                 Ok(0) => break,
                 Ok(n) => got += n,
                 Err(e) => {
-                    reply.error(errno(&e));
+                    reply.error(errno(e));
                     return;
                 }
             }
@@ -533,10 +525,7 @@ impl Filesystem for Fs {
         mut reply: ReplyDirectory,
     ) {
         let (mut st, rel) = tryr!(reply, self.enter(false, ino));
-        let rd = tryr!(
-            reply,
-            std::fs::read_dir(self.real(&rel)).map_err(|e| errno(&e))
-        );
+        let rd = tryr!(reply, std::fs::read_dir(self.real(&rel)).map_err(errno));
         let mut entries = vec![
             (ino.0, FileType::Directory, ".".into()),
             (ino.0, FileType::Directory, "..".into()),

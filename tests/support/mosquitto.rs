@@ -66,12 +66,9 @@ pub struct Pki {
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
+    let what = format!("openssl {args:?}");
     let mut cmd = Command::new(require("openssl"));
-    process::run_ok(
-        &format!("openssl {args:?}"),
-        INSTALL_HINT,
-        cmd.args(args).current_dir(dir),
-    );
+    process::run_ok(&what, INSTALL_HINT, cmd.args(args).current_dir(dir));
 }
 
 impl Pki {
@@ -221,8 +218,13 @@ impl Broker {
         if let Some(acl) = &opts.acl_file {
             c += &format!("acl_file {}\n", acl.display());
         }
+        Self::with_conf(dir, port, c)
+    }
+
+    /// A broker on `port` configured by `text` (written to `dir/mosquitto.conf`), not started.
+    fn with_conf(dir: &Path, port: u16, text: String) -> Broker {
         let conf = dir.join("mosquitto.conf");
-        std::fs::write(&conf, c).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&conf, text).unwrap_or_else(|e| panic!("{e}"));
         Broker {
             port,
             dir: dir.to_path_buf(),
@@ -259,15 +261,7 @@ impl Broker {
             c += &line;
             c += "\n";
         }
-        let conf = dir.join("mosquitto.conf");
-        std::fs::write(&conf, c).unwrap_or_else(|e| panic!("{e}"));
-        let mut b = Broker {
-            port,
-            dir: dir.to_path_buf(),
-            conf,
-            child: None,
-            starts: 0,
-        };
+        let mut b = Self::with_conf(dir, port, c);
         b.run();
         b
     }
@@ -282,7 +276,7 @@ impl Broker {
     pub fn run(&mut self) {
         assert!(self.child.is_none(), "broker already running");
         let bin = require("mosquitto");
-        let child = Command::new(bin)
+        let mut child = Command::new(bin)
             .arg("-c")
             .arg(&self.conf)
             .stdout(Stdio::null())
@@ -290,7 +284,6 @@ impl Broker {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start mosquitto: {e}; {INSTALL_HINT}"));
         self.starts += 1;
-        let mut child = child;
         let up =
             process::wait_listening("mosquitto", self.port, &mut child, Duration::from_secs(10));
         self.child = Some(child);
@@ -757,8 +750,7 @@ impl InProcess {
         poll(timeout, || cond(&self.status())).await
     }
 
-    /// [`InProcess::wait_status`], and the test fails saying `what` and the last status when
-    /// `cond` is not met in time.
+    /// [`InProcess::wait_status`]; if `cond` is not met in time, fails saying `what` and the status.
     pub async fn assert_status(
         &self,
         timeout: Duration,
