@@ -289,6 +289,21 @@ fn line(label: &str, s: &Stats) {
     );
 }
 
+/// `one(n)` for each of the plan's display counts, each figure printed under its label as it
+/// comes: (count, figures).
+async fn per_display_count(
+    plan: &Plan,
+    one: impl AsyncFn(usize) -> Result<(String, Stats), String>,
+) -> Result<Vec<(usize, Stats)>, String> {
+    let mut out = Vec::new();
+    for n in plan.displays {
+        let (label, s) = one(n).await?;
+        line(&label, &s);
+        out.push((n, s));
+    }
+    Ok(out)
+}
+
 async fn run(plan: &Plan) -> Result<(), String> {
     let d = daemon::Daemon::start(|cfg| {
         if let Some(web) = cfg.get_mut("web").and_then(|w| w.as_table_mut()) {
@@ -302,24 +317,19 @@ async fn run(plan: &Plan) -> Result<(), String> {
         base: d.base.clone(),
     };
     println!("display latency: counter POST /next -> ticket_called seen by each display (real daemon, loopback)");
-    let mut sse = Vec::new();
-    for n in plan.displays {
+    let sse = per_display_count(plan, async |n| {
         let s = sse_run(&d.base, &api, n, plan.sse_calls).await?;
-        line(
-            &format!("SSE, {n} display(s), {} calls", plan.sse_calls),
-            &s,
-        );
-        sse.push((n, s));
-    }
-    let mut poll = Vec::new();
-    for n in plan.displays {
+        Ok((format!("SSE, {n} display(s), {} calls", plan.sse_calls), s))
+    })
+    .await?;
+    let poll = per_display_count(plan, async |n| {
         let s = poll_run(&d.base, &api, n, plan.poll_calls).await?;
-        line(
-            &format!("poll 2 s, {n} display(s), {} calls", plan.poll_calls),
-            &s,
-        );
-        poll.push((n, s));
-    }
+        Ok((
+            format!("poll 2 s, {n} display(s), {} calls", plan.poll_calls),
+            s,
+        ))
+    })
+    .await?;
     let by_n: HashMap<usize, &Stats> = poll.iter().map(|(n, s)| (*n, s)).collect();
     for (n, s) in &sse {
         if let Some(p) = by_n.get(n) {

@@ -103,13 +103,7 @@ async fn run(daemon: &Base) -> Result<(), String> {
     shots(&display, "display-idle", (1920, 1080)).await?;
 
     // ---- kiosk: issue a ticket ------------------------------------------------------------
-    ops.open(
-        &daemon.url("/kiosk"),
-        "service buttons on the kiosk",
-        "return document.querySelectorAll('button.service').length",
-        secs(10),
-    )
-    .await?;
+    ops.open_kiosk(&daemon.url("/kiosk")).await?;
     let name_a = ops
         .text("button.service[data-service='A'] .svc-name")
         .await?;
@@ -124,14 +118,7 @@ async fn run(daemon: &Base) -> Result<(), String> {
     })?;
     shots(&ops, "kiosk", (800, 480)).await?;
 
-    ops.click("button.service[data-service='A']").await?;
-    ops.wait_js(
-        "the issued number on the kiosk",
-        "return !document.getElementById('issued').hidden && document.getElementById('issued-number').textContent",
-        secs(5),
-    )
-    .await?;
-    let ticket = ops.text("#issued-number").await?;
+    let ticket = ops.issue_on_kiosk("A").await?;
     ensure(
         ticket.starts_with('A')
             && ticket[1..].chars().all(|c| c.is_ascii_digit())
@@ -170,31 +157,18 @@ async fn run(daemon: &Base) -> Result<(), String> {
         secs(5),
     )
     .await?;
-    let pressed = ops
-        .eval("return document.getElementById('priority').getAttribute('aria-pressed');")
-        .await?;
-    ensure(pressed.as_str() == Some("false"), || {
-        "the priority choice must reset after a ticket".into()
-    })?;
+    ops.eval_is(
+        "return document.getElementById('priority').getAttribute('aria-pressed');",
+        "false".into(),
+        "the priority choice must reset after a ticket",
+    )
+    .await?;
     shots(&ops, "kiosk-issued-priority", (800, 480)).await?;
     ops.click("#issued").await?;
 
     // ---- counter: refused credential, then sign in and call by keyboard -------------------
-    ops.open(
-        &daemon.url("/counter/1"),
-        "the counter sign-in form",
-        "return !document.getElementById('login-form').hidden",
-        secs(5),
-    )
-    .await?;
-    ops.sign_in(
-        "sai-mat-khau",
-        "the wrong-credential message",
-        "return !document.getElementById('login-error').hidden && document.getElementById('login-error').textContent",
-        secs(5),
-    )
-    .await?;
-    let refused = ops.text("#login-error").await?;
+    ops.open_sign_in(&daemon.url("/counter/1"), secs(5)).await?;
+    let refused = ops.sign_in_refused("sai-mat-khau", secs(5)).await?;
     ensure(refused.contains("không đúng"), || {
         format!("wrong counter credential should be refused clearly, page says {refused:?}")
     })?;
@@ -245,20 +219,8 @@ async fn run(daemon: &Base) -> Result<(), String> {
     shots(&ops, "counter-serving", (800, 480)).await?;
 
     // ---- status page: refused, then admin ----------------------------------------------
-    ops.open(
-        &daemon.url("/status"),
-        "the status sign-in form",
-        "return !document.getElementById('login-form').hidden",
-        secs(5),
-    )
-    .await?;
-    ops.sign_in(
-        "counter1-dev",
-        "the refused admin message",
-        "return !document.getElementById('login-error').hidden && document.getElementById('login-error').textContent",
-        secs(5),
-    )
-    .await?;
+    ops.open_sign_in(&daemon.url("/status"), secs(5)).await?;
+    ops.sign_in_refused("counter1-dev", secs(5)).await?;
     ensure(!ops.visible("#panel").await?, || {
         "status panel shown with a counter credential".into()
     })?;
@@ -284,12 +246,13 @@ async fn run(daemon: &Base) -> Result<(), String> {
     if elapsed < ten {
         tokio::time::sleep(ten - elapsed).await;
     }
-    let still = display
-        .eval("return document.querySelector('#tiles .tile[data-counter=\"1\"]').classList.contains('flash');")
+    display
+        .eval_is(
+            "return document.querySelector('#tiles .tile[data-counter=\"1\"]').classList.contains('flash');",
+            true.into(),
+            "the new call must keep blinking for at least 10 s",
+        )
         .await?;
-    ensure(still.as_bool() == Some(true), || {
-        "the new call must keep blinking for at least 10 s".into()
-    })?;
     display
         .wait_js(
             "the blink to end",
@@ -362,13 +325,9 @@ async fn run(daemon: &Base) -> Result<(), String> {
     )
     .await?;
     ops.click("#btn-next").await?;
-    ops.wait_js(
-        "the empty-queue message",
-        "return !document.getElementById('message').hidden && document.getElementById('message').textContent",
-        secs(5),
-    )
-    .await?;
-    let msg = ops.text("#message").await?;
+    let msg = ops
+        .shown_text("message", "the empty-queue message", secs(5))
+        .await?;
     ensure(msg.contains("Không có khách đang chờ"), || {
         format!("empty queue should say \"Không có khách đang chờ\", says {msg:?}")
     })?;
@@ -456,50 +415,25 @@ async fn printer_flow(base: &Base) -> Result<(), String> {
     let secs = Duration::from_secs;
     let mut driver = Driver::start().await?;
     let kiosk = driver.session(800, 480).await?;
-    kiosk.goto(&base.url("/kiosk")).await?;
-    kiosk
-        .wait_js(
-            "service buttons on the kiosk",
-            "return document.querySelectorAll('button.service').length",
-            secs(10),
-        )
-        .await?;
-    kiosk.click("button.service[data-service='B']").await?;
-    kiosk
-        .wait_js(
-            "the issued number on the kiosk",
-            "return !document.getElementById('issued').hidden && document.getElementById('issued-number').textContent",
-            secs(5),
-        )
-        .await?;
-    let ticket = kiosk.text("#issued-number").await?;
+    kiosk.open_kiosk(&base.url("/kiosk")).await?;
+    let ticket = kiosk.issue_on_kiosk("B").await?;
     ensure(ticket.starts_with('B'), || {
         format!("issued number should start with B, got {ticket:?}")
     })?;
     // The adapter may learn the printer is unreachable only when it tries to print this
     // ticket: the banner must appear within a few seconds (live, via the event stream).
-    kiosk
-        .wait_js(
-            "the printer-trouble banner",
-            "return !document.getElementById('printer-banner').hidden",
-            secs(10),
-        )
+    let banner = kiosk
+        .shown_text("printer-banner", "the printer-trouble banner", secs(10))
         .await?;
-    let banner = kiosk.text("#printer-banner").await?;
     ensure(banner.contains(PRINTER_BANNER), || {
         format!("kiosk banner should say {PRINTER_BANNER:?}, says {banner:?}")
     })?;
     shots(&kiosk, "kiosk-printer-trouble", (800, 480)).await?;
     kiosk.click("#issued").await.ok();
     // The next citizen sees the warning on the issued-number screen itself.
-    kiosk.click("button.service[data-service='A']").await?;
-    kiosk
-        .wait_js(
-            "the printer warning on the issued-number screen",
-            "return !document.getElementById('issued').hidden && !document.getElementById('issued-printer').hidden",
-            secs(5),
-        )
-        .await?;
+    kiosk.issue_on_kiosk("A").await?;
+    let warning = "the printer warning on the issued-number screen";
+    kiosk.shown_text("issued-printer", warning, secs(5)).await?;
     shots(&kiosk, "kiosk-issued-printer-trouble", (800, 480)).await?;
     kiosk.close().await;
     drop(driver);
@@ -530,27 +464,10 @@ async fn reconnect_flow(daemon: &mut Daemon) -> Result<(), String> {
         let http = http.clone();
         let base = api_base.clone();
         async move {
-            let r = http
-                .post(format!("{base}/api/v1/tickets"))
-                .json(&serde_json::json!({"service": service, "priority": false}))
-                .send()
-                .await
-                .map_err(|e| format!("issue: {e}"))?;
-            let v: serde_json::Value = r.json().await.map_err(|e| format!("issue reply: {e}"))?;
-            let ticket = v["ticket"]["ticket"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let r = http
-                .post(format!("{base}/api/v1/counters/{counter}/next"))
-                .bearer_auth(format!("counter{counter}-dev"))
-                .send()
-                .await
-                .map_err(|e| format!("next: {e}"))?;
-            ensure(r.status().is_success(), || {
-                format!("next answered {}", r.status())
-            })?;
-            Ok::<String, String>(ticket)
+            let v = daemon::issue_at(&http, &base, service).await?;
+            let ticket = v["ticket"]["ticket"].as_str().unwrap_or_default();
+            daemon::counter_at(&http, &base, counter, "next").await?;
+            Ok::<String, String>(ticket.to_string())
         }
     };
     let first = call(3, "C").await?;
@@ -565,12 +482,13 @@ async fn reconnect_flow(daemon: &mut Daemon) -> Result<(), String> {
             secs(10),
         )
         .await?;
-    let tiles = display
-        .eval("return Array.from(document.querySelectorAll('#tiles .tile')).map((t) => t.dataset.counter).join(',');")
+    display
+        .eval_is(
+            "return Array.from(document.querySelectorAll('#tiles .tile')).map((t) => t.dataset.counter).join(',');",
+            "2,3".into(),
+            "/display?counters=2,3 should show counters 2 and 3 only",
+        )
         .await?;
-    ensure(tiles.as_str() == Some("2,3"), || {
-        format!("/display?counters=2,3 should show counters 2 and 3 only, shows {tiles}")
-    })?;
 
     daemon.kill();
     display

@@ -56,34 +56,22 @@ async fn reprint_flow(d: &Daemon) -> Result<(), String> {
     let secs = Duration::from_secs;
     let mut driver = Driver::start().await?;
     let kiosk = driver.session(800, 480).await?;
-    kiosk.goto(&d.url("/kiosk")).await?;
-    kiosk
-        .wait_js(
-            "service buttons",
-            "return document.querySelectorAll('button.service').length",
-            secs(10),
-        )
-        .await?;
-    kiosk.click("button.service[data-service='A']").await?;
-    kiosk
-        .wait_js(
-            "the reprint button on the issued-number screen",
-            "return !document.getElementById('issued').hidden && !document.getElementById('issued-reprint').hidden",
-            secs(5),
-        )
-        .await?;
-    let label = kiosk.text("#issued-reprint").await?;
+    kiosk.open_kiosk(&d.url("/kiosk")).await?;
+    kiosk.issue_on_kiosk("A").await?;
+    let reprint = "the reprint button on the issued-number screen";
+    let label = kiosk.shown_text("issued-reprint", reprint, secs(5)).await?;
     if label != "In lại vé" {
         return Err(format!(
             "reprint button reads {label:?}, expected \"In lại vé\""
         ));
     }
-    let fits = kiosk
-        .eval("const c = document.querySelector('.issued-card').getBoundingClientRect(); return c.top >= 0 && c.bottom <= window.innerHeight;")
+    kiosk
+        .eval_is(
+            "const c = document.querySelector('.issued-card').getBoundingClientRect(); return c.top >= 0 && c.bottom <= window.innerHeight;",
+            true.into(),
+            "the issued-number card with its reprint button must fit 800x480",
+        )
         .await?;
-    if fits != serde_json::Value::Bool(true) {
-        return Err("the issued-number card with its reprint button overflows 800x480".into());
-    }
     let once = printed_past(d, 0, "the ticket").await?;
     kiosk.click("#issued-reprint").await?;
     let twice = printed_past(d, once, "the reprint").await?;
@@ -101,14 +89,13 @@ async fn reprint_flow(d: &Daemon) -> Result<(), String> {
         )
         .await?;
     // The same token again (as a second tap would send it): refused, nothing printed.
-    let again = kiosk
-        .eval(
+    kiosk
+        .eval_is(
             "const r = await fetch('/api/v1/printer/reprint-last', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({token: 'x'.repeat(32)})}); return r.status;",
+            403.into(),
+            "a made-up token must be refused",
         )
         .await?;
-    if again != serde_json::json!(403) {
-        return Err(format!("a made-up token answered {again}, expected 403"));
-    }
     tokio::time::sleep(Duration::from_millis(500)).await;
     if printed_bytes(d) != twice {
         return Err("something more was printed".into());
@@ -117,12 +104,17 @@ async fn reprint_flow(d: &Daemon) -> Result<(), String> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kiosk_reprints_its_ticket_once() {
+/// Runs `flow` against a fresh daemon; the test fails with what went wrong and the daemon's log.
+async fn on_a_daemon(flow: impl AsyncFnOnce(&Daemon) -> Result<(), String>) {
     let d = start();
-    if let Err(e) = reprint_flow(&d).await {
+    if let Err(e) = flow(&d).await {
         panic!("{e}\n--- daemon log ---\n{}", d.log());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kiosk_reprints_its_ticket_once() {
+    on_a_daemon(reprint_flow).await;
 }
 
 /// Serves `html` to every request on a loopback port until the process ends.
@@ -194,8 +186,5 @@ Promise.allSettled(tries).then(() => {{ document.title = 'tried'; }});
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_elsewhere_cannot_issue_tickets() {
-    let d = start();
-    if let Err(e) = cross_site_flow(&d).await {
-        panic!("{e}\n--- daemon log ---\n{}", d.log());
-    }
+    on_a_daemon(cross_site_flow).await;
 }

@@ -137,26 +137,17 @@ fn version() {
 
 #[test]
 fn inconsistent_device_config() {
-    let text = dev()
-        + r#"
-[[buttons]]
-name = "kiosk-x"
-chip = "/dev/gpiochip0"
-line = 17
-action = { kind = "issue", service = "Z" }
-
-[[buttons]]
-name = "kiosk-a"
-chip = "/dev/gpiochip0"
-line = 17
-action = { kind = "issue", service = "A" }
-
-[[counter_displays]]
-name = "desk-9"
-kind = "max7219"
-device = "/dev/spidev0.0"
-counters = [9]
-"#;
+    // The consistent devices section of tests/devices_config.rs with three mistakes: an
+    // unknown service, two buttons on one GPIO line, a display for a counter that is not there.
+    let devices = include_str!("fixtures/devices.toml")
+        .replacen(
+            r#"action = { kind = "issue", service = "A" }"#,
+            r#"action = { kind = "issue", service = "Z" }"#,
+            1,
+        )
+        .replace("line = 27", "line = 17")
+        .replace("counters = [1, 2, 3]", "counters = [9]");
+    let text = dev() + "\n" + &devices;
     let (code, _, err) = check(&text);
     assert_eq!(code, 2, "{err}");
     let lines: Vec<&str> = err.lines().collect();

@@ -6,58 +6,9 @@ use layso::devices::board::{validate, ButtonActionConfig, DevicesConfig, Display
 const SERVICES: &[&str] = &["A", "B"];
 const COUNTERS: &[u16] = &[1, 2, 3];
 
-const GOOD: &str = r#"
-[[buttons]]
-name = "kiosk A"
-chip = "gpiochip0"
-line = 17
-action = { kind = "issue", service = "A" }
-
-[[buttons]]
-chip = "/dev/gpiochip0"
-line = 27
-active_low = true
-debounce_ms = 40
-min_interval_ms = 2000
-action = { kind = "issue", service = "A", priority = true }
-
-[[buttons]]
-chip = "gpiochip0"
-line = 22
-action = { kind = "next", counter = 2 }
-
-[[buttons]]
-chip = "gpiochip0"
-line = 23
-action = { kind = "recall", counter = 2 }
-
-[[counter_displays]]
-name = "digits"
-kind = "max7219"
-device = "/dev/spidev0.0"
-counters = [1, 2, 3]
-intensity = 4
-
-[[counter_displays]]
-name = "lcd"
-kind = "hd44780"
-device = "/dev/i2c-1"
-address = 0x27
-columns = 20
-rows = 4
-counters = [1, 2]
-label = "Quầy"
-
-[[led_boards]]
-name = "hall"
-port = "/dev/layso-ledboard-hall"
-text = "{ticket} -> {counter}"
-[led_boards.frame]
-prefix = [0x02]
-address = "ascii_dec2"
-suffix = [0x03]
-checksum = "xor"
-"#;
+/// A consistent devices section (buttons, counter displays, an LED board), shared with the
+/// `layso check` test in cli.rs.
+const GOOD: &str = include_str!("fixtures/devices.toml");
 
 fn parse(text: &str) -> DevicesConfig {
     toml::from_str(text).unwrap_or_else(|e| panic!("does not parse: {e}"))
@@ -91,6 +42,37 @@ fn serde_error(text: &str) -> String {
         .unwrap_or_default()
 }
 
+/// `GOOD` with `edit.0` replaced by `edit.1` has exactly one error: its span covers `span`
+/// and its message contains each of `parts`.
+#[track_caller]
+fn assert_one_error(edit: (&str, &str), span: &str, parts: &[&str]) {
+    let (text, at, msg) = one_error(edit);
+    assert_eq!(&text[at], span);
+    for part in parts {
+        assert!(msg.contains(part), "{part:?} in {msg}");
+    }
+}
+
+/// `GOOD` with `edit.0` replaced by `edit.1`, which must have exactly one error: (that text,
+/// the error's span, its message).
+#[track_caller]
+fn one_error(edit: (&str, &str)) -> (String, std::ops::Range<usize>, String) {
+    let text = GOOD.replace(edit.0, edit.1);
+    let mut errs = spans(&text);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let (span, msg) = errs.remove(0);
+    (text, span, msg)
+}
+
+/// Asserts that one of `errs` points at `span` and its message contains `part`.
+#[track_caller]
+fn assert_error_at(errs: &[(String, String)], span: &str, part: &str) {
+    assert!(
+        errs.iter().any(|(s, m)| s == span && m.contains(part)),
+        "no error at {span} saying {part:?}: {errs:?}"
+    );
+}
+
 #[test]
 fn consistent_config_parses_and_validates() {
     let d = parse(GOOD);
@@ -111,30 +93,20 @@ fn consistent_config_parses_and_validates() {
 
 #[test]
 fn unknown_service_in_a_button_action() {
-    let text = GOOD.replace(
-        r#"service = "A", priority = true"#,
-        r#"service = "Z", priority = true"#,
-    );
-    let errs = check(&text);
-    assert_eq!(errs.len(), 1, "{errs:?}");
-    assert_eq!(
-        errs[0].0,
-        r#"{ kind = "issue", service = "Z", priority = true }"#
-    );
-    assert!(
-        errs[0].1.contains("unknown service \"Z\"") && errs[0].1.contains("A, B"),
-        "{}",
-        errs[0].1
+    assert_one_error(
+        (
+            r#"service = "A", priority = true"#,
+            r#"service = "Z", priority = true"#,
+        ),
+        r#"{ kind = "issue", service = "Z", priority = true }"#,
+        &["unknown service \"Z\"", "A, B"],
     );
 }
 
 #[test]
 fn two_buttons_on_one_line_point_at_the_second_line_key() {
     // Same line written two ways: "gpiochip0" and "/dev/gpiochip0".
-    let text = GOOD.replace("line = 27", "line = 17");
-    let errs = spans(&text);
-    assert_eq!(errs.len(), 1, "{errs:?}");
-    let (span, msg) = &errs[0];
+    let (text, span, msg) = one_error(("line = 27", "line = 17"));
     assert_eq!(&text[span.clone()], "17");
     // The span is the second button's `line`, not the first one's.
     let second = text
@@ -146,26 +118,23 @@ fn two_buttons_on_one_line_point_at_the_second_line_key() {
 
 #[test]
 fn counter_display_for_a_counter_that_does_not_exist() {
-    let text = GOOD.replace("counters = [1, 2, 3]", "counters = [1, 9, 3]");
-    let errs = check(&text);
-    assert_eq!(errs.len(), 1, "{errs:?}");
-    assert_eq!(errs[0].0, "9");
-    assert!(
-        errs[0].1.contains("counter 9, which does not exist") && errs[0].1.contains("1, 2, 3"),
-        "{}",
-        errs[0].1
+    assert_one_error(
+        ("counters = [1, 2, 3]", "counters = [1, 9, 3]"),
+        "9",
+        &["counter 9, which does not exist", "1, 2, 3"],
     );
 }
 
 #[test]
 fn button_counter_action_for_a_missing_counter() {
-    let text = GOOD.replace(
-        r#"{ kind = "next", counter = 2 }"#,
+    assert_one_error(
+        (
+            r#"{ kind = "next", counter = 2 }"#,
+            r#"{ kind = "next", counter = 7 }"#,
+        ),
         r#"{ kind = "next", counter = 7 }"#,
+        &[],
     );
-    let errs = check(&text);
-    assert_eq!(errs.len(), 1, "{errs:?}");
-    assert_eq!(errs[0].0, r#"{ kind = "next", counter = 7 }"#);
 }
 
 #[test]
@@ -182,15 +151,8 @@ fn display_options_that_do_not_fit_their_kind_or_range() {
     // intensity out of range, columns on a max7219, rows 3, counters 1 and 2 listed twice,
     // and five counters on an LCD.
     assert!(spans.contains(&"16"), "{errs:?}");
-    assert!(
-        errs.iter()
-            .any(|(s, m)| s == "20" && m.contains("`columns` applies only to kind = \"hd44780\"")),
-        "{errs:?}"
-    );
-    assert!(
-        errs.iter().any(|(s, m)| s == "3" && m.contains("rows 3")),
-        "{errs:?}"
-    );
+    assert_error_at(&errs, "20", "`columns` applies only to kind = \"hd44780\"");
+    assert_error_at(&errs, "3", "rows 3");
     assert_eq!(
         errs.iter()
             .filter(|(_, m)| m.contains("listed twice"))
@@ -198,11 +160,7 @@ fn display_options_that_do_not_fit_their_kind_or_range() {
         2,
         "{errs:?}"
     );
-    assert!(
-        errs.iter()
-            .any(|(s, m)| s == "[1, 2, 3, 1, 2]" && m.contains("do not fit on 3 rows")),
-        "{errs:?}"
-    );
+    assert_error_at(&errs, "[1, 2, 3, 1, 2]", "do not fit on 3 rows");
     assert_eq!(errs.len(), 6, "{errs:?}");
 }
 
@@ -218,21 +176,14 @@ fn led_board_checks() {
             "checksum = \"xor\"\nchecksum_at = \"before_suffix\"\nchecksum_to = \"end_of_suffix\"",
         );
     let errs = check(&text);
-    assert!(errs.iter().any(|(s, m)| s == "\"{ticket} -> {desk}\"" && m.contains("unknown placeholder {desk}")), "{errs:?}");
-    assert!(
-        errs.iter().any(|(s, m)| s == "9601" && m.contains("9600")),
-        "{errs:?}"
+    assert_error_at(
+        &errs,
+        "\"{ticket} -> {desk}\"",
+        "unknown placeholder {desk}",
     );
-    assert!(
-        errs.iter()
-            .any(|(s, m)| s == "4" && m.contains("counter 4")),
-        "{errs:?}"
-    );
-    assert!(
-        errs.iter()
-            .any(|(s, m)| s == "\"end_of_suffix\"" && m.contains("cannot cover the suffix")),
-        "{errs:?}"
-    );
+    assert_error_at(&errs, "9601", "9600");
+    assert_error_at(&errs, "4", "counter 4");
+    assert_error_at(&errs, "\"end_of_suffix\"", "cannot cover the suffix");
     assert_eq!(errs.len(), 4, "{errs:?}");
 }
 
@@ -279,10 +230,7 @@ fn serde_rejects_unknown_keys_and_kinds_with_a_position() {
 
 #[test]
 fn frame_without_an_end_points_at_the_frame_table() {
-    let text = GOOD.replace("suffix = [0x03]\n", "");
-    let errs = spans(&text);
-    assert_eq!(errs.len(), 1, "{errs:?}");
-    let (span, msg) = &errs[0];
+    let (text, span, msg) = one_error(("suffix = [0x03]\n", ""));
     assert!(msg.contains("where the text ends"), "{msg}");
     // The span lies inside the [led_boards.frame] table.
     let table = text.find("[led_boards.frame]").unwrap_or(usize::MAX);

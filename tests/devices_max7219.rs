@@ -17,6 +17,15 @@ fn tx(bytes: &[u8]) -> Vec<T<u8>> {
     ]
 }
 
+/// In a chain of two, chip 0's digits 1–4 set to `segs`, one transaction each (a no-op for
+/// chip 1, whose bytes go first).
+fn chip0_digits(segs: [u8; 4]) -> Vec<T<u8>> {
+    (1u8..=4)
+        .zip(segs)
+        .flat_map(|(digit, seg)| tx(&[0x00, 0x00, digit, seg]))
+        .collect()
+}
+
 /// Every chip in a chain of `chips` gets `(reg, data)` in one transaction.
 fn all(chips: usize, reg: u8, data: u8) -> Vec<T<u8>> {
     tx(&[reg, data].repeat(chips))
@@ -139,15 +148,9 @@ fn chain_of_two_shows_numbers_and_blinks_one_group() {
     expect.extend(tx(&[0x00, 0x00, 0x03, 0x7E])); // digit 3: '0'
     expect.extend(tx(&[0x00, 0x00, 0x04, 0x77])); // digit 4: 'A'
                                                   // Blink off for counter 1: only chip 0's four lit digits are blanked.
-    expect.extend(tx(&[0x00, 0x00, 0x01, 0x00]));
-    expect.extend(tx(&[0x00, 0x00, 0x02, 0x00]));
-    expect.extend(tx(&[0x00, 0x00, 0x03, 0x00]));
-    expect.extend(tx(&[0x00, 0x00, 0x04, 0x00]));
+    expect.extend(chip0_digits([0x00; 4]));
     // Blink on again.
-    expect.extend(tx(&[0x00, 0x00, 0x01, 0x6D]));
-    expect.extend(tx(&[0x00, 0x00, 0x02, 0x30]));
-    expect.extend(tx(&[0x00, 0x00, 0x03, 0x7E]));
-    expect.extend(tx(&[0x00, 0x00, 0x04, 0x77]));
+    expect.extend(chip0_digits([0x6D, 0x30, 0x7E, 0x77]));
     // Counter 2 is called: B105 on chip 1 (its '-' on digit 1 becomes '5').
     expect.extend(tx(&[0x01, 0x5B, 0x00, 0x00]));
     expect.extend(tx(&[0x02, 0x7E, 0x00, 0x00]));

@@ -51,12 +51,8 @@ async fn live_and_resumed_streams() {
     let live = tokio::spawn(async move { read_ids(port, None, 2).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
     for s in ["A", "B"] {
-        client
-            .post(site.url("/api/v1/tickets"))
-            .json(&serde_json::json!({"service": s}))
-            .send()
-            .await
-            .expect("issue");
+        let body = serde_json::json!({"service": s});
+        site.post_json(&client, "/api/v1/tickets", &body).await;
     }
     let live = live.await.expect("live reader");
     let kinds: Vec<_> = live

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use keypad_sim::{bus_config as config, wait_for, SimBus, SimOptions};
+use keypad_sim::{bus_config as config, wait_for, PadView, SimBus, SimOptions};
 use layso::devices::keypad::{self, KeyAction, KeypadBusConfig};
 use layso_keypad::segments::render;
 use layso_keypad::KeyCode;
@@ -29,18 +29,8 @@ fn start_at(path: &std::path::Path, pads: &[(u8, u16)]) -> (Arc<QueueSink>, Repo
     let counters: Vec<u16> = pads.iter().map(|p| p.1).collect();
     let (sink, rx) = QueueSink::new(&counters);
     let sink = Arc::new(sink);
-    let reports: Reports = Arc::default();
-    let r = reports.clone();
-    let task = tokio::spawn(keypad::run(
-        config(path, pads),
-        sink.clone(),
-        rx,
-        move |a, ok, d| {
-            if let Ok(mut v) = r.lock() {
-                v.push((a, ok, d));
-            }
-        },
-    ));
+    let (reports, report) = reporter();
+    let task = tokio::spawn(keypad::run(config(path, pads), sink.clone(), rx, report));
     (sink, reports, task)
 }
 
@@ -54,9 +44,52 @@ fn last_report(reports: &Reports, address: u16) -> Option<bool> {
         .map(|r| r.1)
 }
 
+/// Whether every keypad in `addresses` was last reported reachable.
+fn all_reachable(reports: &Reports, addresses: &[u8]) -> bool {
+    addresses
+        .iter()
+        .all(|&a| last_report(reports, u16::from(a)) == Some(true))
+}
+
+/// Whether every keypad in `addresses` has a display and keys meeting `cond`.
+fn all_show(sim: &SimBus, addresses: &[u8], cond: impl Fn(&PadView) -> bool) -> bool {
+    addresses
+        .iter()
+        .all(|&a| sim.view(a).is_some_and(|v| cond(&v)))
+}
+
 /// Waits (at most `limit`) until keypad `address`'s last reachability report is `up`.
-async fn wait_reported(what: &str, limit: Duration, reports: &Reports, address: u16, up: bool) {
-    wait_for(what, limit, || last_report(reports, address) == Some(up)).await;
+async fn wait_reported(reports: &Reports, address: u16, up: bool, limit: Duration) {
+    let what = format!(
+        "keypad {address} reported {}",
+        if up { "reachable" } else { "unreachable" }
+    );
+    wait_for(&what, limit, || last_report(reports, address) == Some(up)).await;
+}
+
+/// Eight simulated keypads (addresses 1–8) on a bus that flips bits and drops replies,
+/// seeded with `seed`: (the addresses, the bus).
+fn noisy_bus(seed: u64) -> (Vec<u8>, SimBus) {
+    let addresses: Vec<u8> = (1..=8).collect();
+    let mut opts = SimOptions::new(addresses.clone());
+    opts.flip_per_byte = 0.004;
+    opts.drop_reply = 0.08;
+    opts.seed = seed;
+    let sim = SimBus::start(opts).expect("pseudo-terminal for the simulated bus");
+    (addresses, sim)
+}
+
+/// Where the adapter's reachability reports (address, reachable, detail) are collected, and
+/// the callback that collects them.
+fn reporter() -> (Reports, impl Fn(u16, bool, String) + Send + Sync + 'static) {
+    let reports: Reports = Arc::default();
+    let r = reports.clone();
+    let report = move |a, ok, d| {
+        if let Ok(mut v) = r.lock() {
+            v.push((a, ok, d));
+        }
+    };
+    (reports, report)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,14 +99,7 @@ async fn next_press_calls_next_ticket_and_display_shows_it() {
     // Keypad 2 is configured but absent: it must be reported unreachable while 1 works.
     let (sink, reports, task) = start(&sim, &[(1, 3), (2, 4)]);
 
-    wait_reported(
-        "keypad 1 reported reachable",
-        Duration::from_secs(5),
-        &reports,
-        1,
-        true,
-    )
-    .await;
+    wait_reported(&reports, 1, true, Duration::from_secs(5)).await;
     wait_for(
         "nothing-current display ----",
         Duration::from_secs(5),
@@ -127,14 +153,7 @@ async fn next_press_calls_next_ticket_and_display_shows_it() {
         ]
     );
 
-    wait_reported(
-        "keypad 2 reported unreachable",
-        Duration::from_secs(5),
-        &reports,
-        2,
-        false,
-    )
-    .await;
+    wait_reported(&reports, 2, false, Duration::from_secs(5)).await;
     let detail = reports
         .lock()
         .ok()
@@ -158,18 +177,11 @@ async fn next_press_calls_next_ticket_and_display_shows_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_keypads_with_noise_apply_every_press_exactly_once() {
-    let addresses: Vec<u8> = (1..=8).collect();
-    let mut opts = SimOptions::new(addresses.clone());
-    opts.flip_per_byte = 0.004;
-    opts.drop_reply = 0.08;
-    opts.seed = 0xC0FFEE;
-    let sim = SimBus::start(opts).expect("pseudo-terminal for the simulated bus");
+    let (addresses, sim) = noisy_bus(0xC0FFEE);
     let pads: Vec<(u8, u16)> = addresses.iter().map(|&a| (a, u16::from(a) + 10)).collect();
     let (sink, reports, task) = start(&sim, &pads);
     wait_for("all keypads answering", Duration::from_secs(10), || {
-        addresses
-            .iter()
-            .all(|&a| last_report(&reports, u16::from(a)) == Some(true))
+        all_reachable(&reports, &addresses)
     })
     .await;
 
@@ -201,23 +213,13 @@ async fn eight_keypads_with_noise_apply_every_press_exactly_once() {
     wait_for(
         "every press registered by the keypads",
         Duration::from_secs(10),
-        || {
-            addresses.iter().all(|&a| {
-                sim.view(a)
-                    .is_some_and(|v| v.registered.len() == keys.len())
-            })
-        },
+        || all_show(&sim, &addresses, |v| v.registered.len() == keys.len()),
     )
     .await;
     wait_for(
         "every press applied and acknowledged",
         Duration::from_secs(30),
-        || {
-            sink.log().len() >= total
-                && addresses
-                    .iter()
-                    .all(|&a| sim.view(a).is_some_and(|v| v.queued == 0))
-        },
+        || sink.log().len() >= total && all_show(&sim, &addresses, |v| v.queued == 0),
     )
     .await;
     // Keep the bus running a little: nothing may be applied a second time.
@@ -277,26 +279,12 @@ async fn serial_port_lost_and_back_is_reopened() {
     let sim = SimBus::start(SimOptions::new(vec![5])).expect("pseudo-terminal");
     std::os::unix::fs::symlink(sim.path(), &link).expect("symlink");
     let (sink, reports, task) = start_at(&link, &[(5, 1)]);
-    wait_reported(
-        "keypad 5 answering",
-        Duration::from_secs(5),
-        &reports,
-        5,
-        true,
-    )
-    .await;
+    wait_reported(&reports, 5, true, Duration::from_secs(5)).await;
 
     // Unplug: the pseudo-terminal disappears.
     drop(sim);
     std::fs::remove_file(&link).expect("remove symlink");
-    wait_reported(
-        "keypad 5 reported unreachable after the port vanished",
-        Duration::from_secs(5),
-        &reports,
-        5,
-        false,
-    )
-    .await;
+    wait_reported(&reports, 5, false, Duration::from_secs(5)).await;
     let detail = reports
         .lock()
         .ok()
@@ -310,14 +298,7 @@ async fn serial_port_lost_and_back_is_reopened() {
     // Plug back in: a new device under the same name; the adapter reopens it by itself.
     let sim = SimBus::start(SimOptions::new(vec![5])).expect("pseudo-terminal");
     std::os::unix::fs::symlink(sim.path(), &link).expect("symlink");
-    wait_reported(
-        "keypad 5 answering again",
-        Duration::from_secs(10),
-        &reports,
-        5,
-        true,
-    )
-    .await;
+    wait_reported(&reports, 5, true, Duration::from_secs(10)).await;
     sim.press(5, KeyCode::Next);
     wait_for(
         "press works after the reopen",
@@ -385,21 +366,12 @@ mod real_engine {
         tokio::task::JoinHandle<Result<(), keypad::KeypadError>>,
         Reports,
     ) {
-        let reports: Reports = Arc::default();
-        let r = reports.clone();
-        let task = tokio::spawn(keypad::run(
-            cfg,
-            Arc::new(EngineSink {
-                handle: handle.clone(),
-                config: site_config.clone(),
-            }),
-            displays_of(handle),
-            move |a, ok, d| {
-                if let Ok(mut v) = r.lock() {
-                    v.push((a, ok, d));
-                }
-            },
-        ));
+        let (reports, report) = reporter();
+        let sink = Arc::new(EngineSink {
+            handle: handle.clone(),
+            config: site_config.clone(),
+        });
+        let task = tokio::spawn(keypad::run(cfg, sink, displays_of(handle), report));
         (task, reports)
     }
 
@@ -444,14 +416,7 @@ mod real_engine {
         let sim = SimBus::start(SimOptions::new(vec![7])).expect("pseudo-terminal");
         let cfg = config(sim.path(), &[(7, 2)]);
         let (task, reports) = run_bus(cfg, &handle, &site_config);
-        wait_reported(
-            "keypad 7 answering",
-            Duration::from_secs(5),
-            &reports,
-            7,
-            true,
-        )
-        .await;
+        wait_reported(&reports, 7, true, Duration::from_secs(5)).await;
 
         sim.press(7, KeyCode::Next);
         wait_for(
@@ -492,18 +457,11 @@ mod real_engine {
         let (handle, site_config) = start_engine(dir.path(), 8).await;
         issue(&handle, 60).await;
         let mut calls = handle.subscribe();
-        let addresses: Vec<u8> = (1..=8).collect();
-        let mut opts = SimOptions::new(addresses.clone());
-        opts.flip_per_byte = 0.004;
-        opts.drop_reply = 0.08;
-        opts.seed = 0xFEED;
-        let sim = SimBus::start(opts).expect("pseudo-terminal");
+        let (addresses, sim) = noisy_bus(0xFEED);
         let pads: Vec<(u8, u16)> = addresses.iter().map(|&a| (a, u16::from(a))).collect();
         let (task, reports) = run_bus(config(sim.path(), &pads), &handle, &site_config);
         wait_for("all keypads answering", Duration::from_secs(10), || {
-            addresses
-                .iter()
-                .all(|&a| last_report(&reports, u16::from(a)) == Some(true))
+            all_reachable(&reports, &addresses)
         })
         .await;
         const PER_PAD: usize = 4;
@@ -518,9 +476,8 @@ mod real_engine {
             "every press registered, applied and acknowledged",
             Duration::from_secs(30),
             || {
-                addresses.iter().all(|&a| {
-                    sim.view(a)
-                        .is_some_and(|v| v.registered.len() == PER_PAD && v.queued == 0)
+                all_show(&sim, &addresses, |v| {
+                    v.registered.len() == PER_PAD && v.queued == 0
                 })
             },
         )

@@ -8,7 +8,7 @@ use layso::devices::printer::{
     spawn, PrintJob, PrinterConfig, PrinterHandle, PrinterState, TicketEncoder, TransportKind,
 };
 use printer_emu::Emulator;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
@@ -57,6 +57,12 @@ fn start(cfg: PrinterConfig) -> (mpsc::Sender<PrintJob>, PrinterHandle, States) 
     (tx, handle, states)
 }
 
+/// The details of the states reported so far, oldest first.
+fn details(states: &States) -> Vec<String> {
+    let v = states.lock().map(|v| v.clone()).unwrap_or_default();
+    v.into_iter().map(|(_, d)| d).collect()
+}
+
 fn last_state(states: &States) -> Option<PrinterState> {
     states.lock().ok().and_then(|v| v.last().map(|(s, _)| *s))
 }
@@ -99,6 +105,70 @@ fn expected_bytes(cfg: &PrinterConfig, j: &PrintJob) -> Vec<u8> {
     TicketEncoder::new(cfg).expect("font").encode(j)
 }
 
+/// Sends the job for `ticket`; `emu` must hold its first ticket within 8 s, else the test
+/// fails saying `what`. The job sent.
+async fn print_one(
+    tx: &mpsc::Sender<PrintJob>,
+    emu: &Emulator,
+    ticket: &str,
+    what: &str,
+) -> PrintJob {
+    let j = job(ticket);
+    send(tx, j.clone()).await;
+    assert!(emu.wait_tickets(1, Duration::from_secs(8)).await, "{what}");
+    j
+}
+
+/// [`print_one`], and the ticket's bytes on the wire are exactly the encoder's for `cfg`.
+async fn print_exact(
+    tx: &mpsc::Sender<PrintJob>,
+    emu: &Emulator,
+    cfg: &PrinterConfig,
+    ticket: &str,
+) {
+    let j = print_one(tx, emu, ticket, "ticket not received").await;
+    assert_eq!(
+        emu.tickets()[0].bytes,
+        expected_bytes(cfg, &j),
+        "bytes on the wire differ from the encoder's"
+    );
+}
+
+/// Sends the job for `ticket` with its deadline `ms` from now; the adapter must drop it
+/// (its first drop) within 5 s, else the test fails waiting for `what`.
+async fn send_too_late(
+    tx: &mpsc::Sender<PrintJob>,
+    handle: &PrinterHandle,
+    ticket: &str,
+    ms: i64,
+    what: &str,
+) {
+    let mut j = job(ticket);
+    j.deadline_ms = now_ms() + ms;
+    send(tx, j).await;
+    wait_for(what, Duration::from_secs(5), || handle.dropped() == 1).await;
+}
+
+/// Starts the adapter on `cfg` and waits until it reports the printer ready.
+async fn start_ok(cfg: &PrinterConfig) -> (mpsc::Sender<PrintJob>, PrinterHandle, States) {
+    let (tx, handle, states) = start(cfg.clone());
+    wait_state(&states, PrinterState::Ok).await;
+    (tx, handle, states)
+}
+
+/// A printer emulator (`paper_dots` wide, called `name`) on a pseudo-terminal behind the
+/// link `file` in a new temp dir: (the dir, which must outlive the test, the link, it).
+fn pty_printer(
+    file: &str,
+    paper_dots: usize,
+    name: &str,
+) -> (tempfile::TempDir, PathBuf, Emulator) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = dir.path().join(file);
+    let emu = Emulator::pty(&link, paper_dots, name).expect("pty emulator");
+    (dir, link, emu)
+}
+
 fn serial_cfg(link: &Path) -> PrinterConfig {
     fast(PrinterConfig::with_path(
         TransportKind::Serial,
@@ -108,40 +178,18 @@ fn serial_cfg(link: &Path) -> PrinterConfig {
 
 #[tokio::test]
 async fn serial_pty_prints_reports_states_and_drops_late_jobs() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let link = dir.path().join("printer");
-    let emu = Emulator::pty(&link, 576, "pty-states").expect("pty emulator");
+    let (_dir, link, emu) = pty_printer("printer", 576, "pty-states");
     let cfg = serial_cfg(&link);
-    let (tx, handle, states) = start(cfg.clone());
+    let (tx, handle, states) = start_ok(&cfg).await;
 
-    wait_state(&states, PrinterState::Ok).await;
-
-    let j = job("A001");
-    send(&tx, j.clone()).await;
-    assert!(
-        emu.wait_tickets(1, Duration::from_secs(8)).await,
-        "ticket not received"
-    );
-    let t = &emu.tickets()[0];
-    assert_eq!(
-        t.bytes,
-        expected_bytes(&cfg, &j),
-        "bytes on the wire differ from the encoder's"
-    );
-    assert!(t.png.exists());
+    print_exact(&tx, &emu, &cfg, "A001").await;
+    assert!(emu.tickets()[0].png.exists());
     assert!(emu.status_queries() >= 3);
 
     // Paper out: state reported, a job with a short deadline is dropped, not printed late.
     emu.set_state(PrinterState::PaperOut);
     wait_state(&states, PrinterState::PaperOut).await;
-    let mut late = job("A002");
-    late.deadline_ms = now_ms() + 600;
-    send(&tx, late).await;
-    let h = &handle;
-    wait_for("the late job to be dropped", Duration::from_secs(5), || {
-        h.dropped() == 1
-    })
-    .await;
+    send_too_late(&tx, &handle, "A002", 600, "the late job to be dropped").await;
     emu.set_state(PrinterState::Ok);
     wait_state(&states, PrinterState::Ok).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -204,15 +252,11 @@ async fn serial_pty_prints_reports_states_and_drops_late_jobs() {
 
 #[tokio::test]
 async fn serial_pty_reconnects_when_the_device_returns() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let link = dir.path().join("ttyPRINTER");
-    let emu = Emulator::pty(&link, 384, "pty-restart-1").expect("pty emulator");
+    let (_dir, link, emu) = pty_printer("ttyPRINTER", 384, "pty-restart-1");
     let mut cfg = serial_cfg(&link);
     cfg.paper_mm = Spanned::new(0..0, 58);
-    let (tx, handle, states) = start(cfg.clone());
-    wait_state(&states, PrinterState::Ok).await;
-    send(&tx, job("B001")).await;
-    assert!(emu.wait_tickets(1, Duration::from_secs(8)).await);
+    let (tx, handle, states) = start_ok(&cfg).await;
+    print_one(&tx, &emu, "B001", "ticket not received").await;
 
     // Unplug: the device disappears.
     emu.stop();
@@ -235,23 +279,15 @@ async fn serial_pty_reconnects_when_the_device_returns() {
 
 #[tokio::test]
 async fn silent_printer_is_unreachable_until_it_answers() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let link = dir.path().join("printer");
-    let emu = Emulator::pty(&link, 576, "pty-silent").expect("pty emulator");
-    let (tx, handle, states) = start(serial_cfg(&link));
-    wait_state(&states, PrinterState::Ok).await;
+    let (_dir, link, emu) = pty_printer("printer", 576, "pty-silent");
+    let (tx, handle, states) = start_ok(&serial_cfg(&link)).await;
     emu.set_silent(true);
     wait_state(&states, PrinterState::Unreachable).await;
-    let detail = states
-        .lock()
-        .ok()
-        .and_then(|v| v.last().map(|(_, d)| d.clone()))
-        .unwrap_or_default();
+    let detail = details(&states).pop().unwrap_or_default();
     assert!(detail.contains("no reply"), "{detail}");
     emu.set_silent(false);
     wait_state(&states, PrinterState::Ok).await;
-    send(&tx, job("C001")).await;
-    assert!(emu.wait_tickets(1, Duration::from_secs(8)).await);
+    print_one(&tx, &emu, "C001", "ticket not received").await;
     stop(tx, handle).await;
 }
 
@@ -260,12 +296,8 @@ async fn tcp_prints_and_reconnects_after_printer_reboot() {
     let emu = Emulator::tcp(0, 576, "tcp-1").expect("tcp emulator");
     let port = emu.port();
     let cfg = fast(PrinterConfig::tcp("127.0.0.1", port));
-    let (tx, handle, states) = start(cfg.clone());
-    wait_state(&states, PrinterState::Ok).await;
-    let j = job("D001");
-    send(&tx, j.clone()).await;
-    assert!(emu.wait_tickets(1, Duration::from_secs(8)).await);
-    assert_eq!(emu.tickets()[0].bytes, expected_bytes(&cfg, &j));
+    let (tx, handle, states) = start_ok(&cfg).await;
+    print_exact(&tx, &emu, &cfg, "D001").await;
 
     // The printer drops the connection: the adapter notices and connects again.
     emu.disconnect();
@@ -278,11 +310,7 @@ async fn tcp_prints_and_reconnects_after_printer_reboot() {
     wait_state(&states, PrinterState::Unreachable).await;
     let emu2 = Emulator::tcp(port, 576, "tcp-2").expect("tcp emulator again");
     wait_state(&states, PrinterState::Ok).await;
-    send(&tx, job("D002")).await;
-    assert!(
-        emu2.wait_tickets(1, Duration::from_secs(8)).await,
-        "job not printed after reboot"
-    );
+    print_one(&tx, &emu2, "D002", "job not printed after reboot").await;
     stop(tx, handle).await;
 }
 
@@ -294,8 +322,7 @@ async fn file_transport_writes_the_exact_bytes_and_reprints() {
         TransportKind::File,
         path.to_string_lossy(),
     ));
-    let (tx, handle, states) = start(cfg.clone());
-    wait_state(&states, PrinterState::Ok).await;
+    let (tx, handle, _states) = start_ok(&cfg).await;
     let j = job("E001");
     send(&tx, j.clone()).await;
     let want = expected_bytes(&cfg, &j);
@@ -339,40 +366,23 @@ async fn missing_device_is_unreachable_with_a_clear_detail() {
     let cfg = serial_cfg(&dir.path().join("no-such-tty"));
     let (tx, handle, states) = start(cfg);
     wait_state(&states, PrinterState::Unreachable).await;
-    let detail = states
-        .lock()
-        .ok()
-        .and_then(|v| v.first().map(|(_, d)| d.clone()))
-        .unwrap_or_default();
+    let detail = details(&states).into_iter().next().unwrap_or_default();
     assert!(detail.contains("no-such-tty"), "{detail}");
     // A job that cannot be printed in time is dropped.
-    let mut j = job("F001");
-    j.deadline_ms = now_ms() + 300;
-    send(&tx, j).await;
-    let h = &handle;
-    wait_for("the job to be dropped", Duration::from_secs(5), || {
-        h.dropped() == 1
-    })
-    .await;
+    send_too_late(&tx, &handle, "F001", 300, "the job to be dropped").await;
     stop(tx, handle).await;
 }
 
 #[tokio::test]
 async fn serial_with_xon_xoff_flow_control_and_noisy_replies() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let link = dir.path().join("printer");
-    let emu = Emulator::pty(&link, 576, "pty-xonxoff").expect("pty emulator");
+    let (_dir, link, emu) = pty_printer("printer", 576, "pty-xonxoff");
     emu.set_noisy(true); // XOFF, XON and stray bytes before every status reply
     let mut cfg = serial_cfg(&link);
     cfg.flow_control = layso::devices::printer::FlowControl::Software;
     cfg.parity = layso::devices::printer::Parity::Even;
     cfg.baud = Spanned::new(0..0, 9600);
-    let (tx, handle, states) = start(cfg.clone());
-    wait_state(&states, PrinterState::Ok).await;
-    let j = job("G001");
-    send(&tx, j.clone()).await;
-    assert!(emu.wait_tickets(1, Duration::from_secs(8)).await);
-    assert_eq!(emu.tickets()[0].bytes, expected_bytes(&cfg, &j));
+    let (tx, handle, _states) = start_ok(&cfg).await;
+    print_exact(&tx, &emu, &cfg, "G001").await;
     stop(tx, handle).await;
 }
 
@@ -380,28 +390,27 @@ async fn serial_with_xon_xoff_flow_control_and_noisy_replies() {
 async fn printer_class_device_file_with_status() {
     // A character device behind the `file` transport, as /dev/usb/lp0 would be (here the
     // emulator's pseudo-terminal), with DLE EOT status read back through it.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let link = dir.path().join("lp0");
-    let emu = Emulator::pty(&link, 576, "lp-device").expect("pty emulator");
+    let (_dir, link, emu) = pty_printer("lp0", 576, "lp-device");
     let mut cfg = fast(PrinterConfig::with_path(
         TransportKind::File,
         link.to_string_lossy(),
     ));
     cfg.status = Some(true);
-    let (tx, handle, states) = start(cfg.clone());
-    wait_state(&states, PrinterState::Ok).await;
+    let (tx, handle, states) = start_ok(&cfg).await;
     emu.set_state(PrinterState::PaperNearEnd);
     wait_state(&states, PrinterState::PaperNearEnd).await;
-    let j = job("H001");
-    send(&tx, j.clone()).await;
-    assert!(emu.wait_tickets(1, Duration::from_secs(8)).await);
-    assert_eq!(emu.tickets()[0].bytes, expected_bytes(&cfg, &j));
+    print_exact(&tx, &emu, &cfg, "H001").await;
     // The device goes away and comes back.
     emu.stop();
     wait_state(&states, PrinterState::Unreachable).await;
     let emu2 = Emulator::pty(&link, 576, "lp-device-2").expect("pty emulator again");
     wait_state(&states, PrinterState::Ok).await;
-    send(&tx, job("H002")).await;
-    assert!(emu2.wait_tickets(1, Duration::from_secs(8)).await);
+    print_one(
+        &tx,
+        &emu2,
+        "H002",
+        "job not printed after the device returned",
+    )
+    .await;
     stop(tx, handle).await;
 }

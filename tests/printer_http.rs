@@ -137,12 +137,10 @@ async fn tcp_printer_drop_if_late_and_reconnect() {
 
     // Reprint, as the kiosk that issued the ticket asks with its single-use token.
     let token = b3["reprint_token"].as_str().unwrap_or("").to_string();
-    let r = client
-        .post(site.url("/api/v1/printer/reprint-last"))
-        .json(&serde_json::json!({ "token": token }))
-        .send()
-        .await
-        .expect("reprint");
+    let body = serde_json::json!({ "token": token });
+    let r = site
+        .post_json(&client, "/api/v1/printer/reprint-last", &body)
+        .await;
     assert_eq!(r.status(), 202);
     assert!(
         emu2.wait_tickets(2, Duration::from_secs(10)).await,

@@ -208,13 +208,8 @@ fn check_plain(text: &str, where_: &str) -> Result<(), String> {
 }
 
 async fn sign_in_status(page: &Page, d: &Daemon) -> Result<(), String> {
-    page.open(
-        &d.url("/status"),
-        "the sign-in form",
-        "return !document.getElementById('login-form').hidden",
-        Duration::from_secs(10),
-    )
-    .await?;
+    page.open_sign_in(&d.url("/status"), Duration::from_secs(10))
+        .await?;
     page.sign_in(
         "admin-dev",
         "the status panel",
@@ -245,11 +240,17 @@ async fn settled(
     script: &str,
     name: &str,
     shot_name: &str,
+    wants: &[&str],
 ) -> Result<String, String> {
     wait_page(page, what, script).await?;
     let text = words(page, "panel").await?;
     check_plain(&text, name)?;
     shot(page, shot_name).await?;
+    for want in wants {
+        ensure(text.contains(want), || {
+            format!("{name} lacks {want:?}: {text}")
+        })?;
+    }
     Ok(text)
 }
 
@@ -295,11 +296,9 @@ async fn healthy(
         "return document.querySelector('#problems li.none') && document.getElementById('uplink').textContent.includes('Đã kết nối')",
         "healthy status page",
         "status-healthy",
+        &["Mọi thứ bình thường"],
     )
     .await?;
-    ensure(text.contains("Mọi thứ bình thường"), || {
-        format!("healthy page should say all is well: {text}")
-    })?;
     // The site's zone, not the browser's (Chromium runs with TZ=UTC).
     let tz = page
         .eval("return new Date().getTimezoneOffset()")
@@ -328,15 +327,7 @@ async fn broker_down(
 ) -> Result<(), String> {
     broker.kill();
     for _ in 0..3 {
-        let r = client
-            .post(d.url("/api/v1/tickets"))
-            .json(&serde_json::json!({"service": "A"}))
-            .send()
-            .await
-            .map_err(|e| format!("issue: {e}"))?;
-        ensure(r.status().as_u16() == 201, || {
-            format!("issue answered {}", r.status())
-        })?;
+        d.issue(client, "A").await?;
     }
     wait_state(
         client,
@@ -369,24 +360,20 @@ async fn broker_down(
         || format!("--json: exit {code}, health {}", doc["health"]),
     )?;
 
-    let text = settled(
+    settled(
         page,
         "the broker-down page",
         "return document.querySelector('#problems li[data-code=\"UPL-UNREACHABLE\"]') && document.getElementById('uplink').textContent.includes('bản ghi chưa gửi')",
         "broker-down status page",
         "status-broker-down",
+        &[
+            "Không kết nối được máy chủ tỉnh",
+            "Cần làm: Kiểm tra đường truyền Internet",
+            "bản ghi chưa gửi, cũ nhất",
+            "Mất kết nối",
+        ],
     )
     .await?;
-    for want in [
-        "Không kết nối được máy chủ tỉnh",
-        "Cần làm: Kiểm tra đường truyền Internet",
-        "bản ghi chưa gửi, cũ nhất",
-        "Mất kết nối",
-    ] {
-        ensure(text.contains(want), || {
-            format!("broker-down page lacks {want:?}: {text}")
-        })?;
-    }
     // The OS's words are kept for the technician, after the sentence.
     let tech = page
         .eval("return Array.from(document.querySelectorAll('#uplink .tech')).map(e => e.textContent).join(' ')")
@@ -433,17 +420,15 @@ async fn paper_out(
     })?;
 
     // Live: the broker is back, so the uplink problem leaves the page without a reload.
-    let text = settled(
+    settled(
         page,
         "the paper-out page",
         "return document.querySelector('#problems li[data-code=\"PRN-PAPER-OUT\"]') && document.getElementById('devices').textContent.includes('Hết giấy') && !document.querySelector('#problems li[data-code=\"UPL-UNREACHABLE\"]') && document.getElementById('uplink').textContent.includes('Đã kết nối')",
         "paper-out status page",
         "status-paper-out",
+        &["Cần làm: Thay cuộn giấy."],
     )
     .await?;
-    ensure(text.contains("Cần làm: Thay cuộn giấy."), || {
-        format!("paper-out page should say what to do: {text}")
-    })?;
     // English with the toggle.
     page.click(".lang-toggle").await?;
     wait_page(
@@ -455,13 +440,8 @@ async fn paper_out(
     page.click(".lang-toggle").await?;
 
     // The counter page tells staff the same, in Vietnamese.
-    page.open(
-        &d.url("/counter/1"),
-        "the counter sign-in form",
-        "return !document.getElementById('login-form').hidden",
-        Duration::from_secs(10),
-    )
-    .await?;
+    page.open_sign_in(&d.url("/counter/1"), Duration::from_secs(10))
+        .await?;
     page.type_into("#credential", "counter1-dev").await?;
     page.click("#login-submit").await?;
     wait_page(

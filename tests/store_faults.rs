@@ -130,6 +130,16 @@ fn flip(path: &Path, at: u64) {
     f.write_all_at(&b[..n], at).expect("flip");
 }
 
+/// Zeroes the 4 KiB page at `at`.
+fn zero_page(path: &Path, at: u64) {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .expect("db");
+    f.write_all_at(&[0u8; 4096], at).expect("zero");
+}
+
 fn len(path: &Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
@@ -243,12 +253,8 @@ async fn refused_while_failing(site: &Site, name: &str, text: &str) -> (String, 
         error.contains(text),
         "{name}: store.error names the cause: {error}"
     );
-    let r = c
-        .post(site.url("/api/v1/tickets"))
-        .json(&serde_json::json!({"service": "A"}))
-        .send()
-        .await
-        .expect("post while failing");
+    let body = serde_json::json!({"service": "A"});
+    let r = site.post_json(&c, "/api/v1/tickets", &body).await;
     let status = r.status().as_u16();
     let body: serde_json::Value = r.json().await.unwrap_or_default();
     assert_eq!(
@@ -290,9 +296,17 @@ async fn kill_restart_verify(
 
 type Fault = fn(&Path, &Path);
 
+/// A fault on the db file: its name, the damage (truncate, zero a page, flip bytes) and the
+/// offset it is done at, from the file's length.
+type DbRow = (&'static str, fn(&Path, u64), fn(u64) -> u64);
+
 /// A fault applied to the files between a SIGKILL and the restart. `snapshot` runs after
 /// the first load phase (for rollback rows) with the store and a scratch directory.
-async fn file_row(name: &'static str, fault: Fault, snapshot: Option<Fault>) -> Row {
+async fn file_row(
+    name: &'static str,
+    fault: impl FnOnce(&Path, &Path),
+    snapshot: Option<Fault>,
+) -> Row {
     let site = Site::new("");
     let store = site.store();
     let scratch = site.dir.path().join("scratch");
@@ -597,41 +611,27 @@ async fn fuse_errno_row(name: &'static str, errno: i32, text: &str) -> Row {
 async fn storage_fault_matrix() {
     let started = Instant::now();
     let mut rows = Vec::new();
+    // `LAYSO_FAULT_ONLY=text` runs only the rows whose name contains it (to debug one).
+    let only = std::env::var("LAYSO_FAULT_ONLY").unwrap_or_default();
+    // The db file cut, zeroed or flipped at an offset computed from its length.
+    let db_rows: [DbRow; 7] = [
+        ("db truncated to 0", truncate, |_| 0),
+        ("db truncated to half", truncate, |n| n / 2),
+        ("db minus one page", truncate, |n| n.saturating_sub(4096)),
+        ("db first 4 KiB zeroed", zero_page, |_| 0),
+        ("db bytes flipped at start", flip, |_| 0),
+        ("db bytes flipped in the middle", flip, |n| n / 2),
+        ("db bytes flipped at the end", flip, |n| {
+            n.saturating_sub(16)
+        }),
+    ];
+    for (name, damage, at) in db_rows {
+        if name.contains(&only) {
+            let fault = |s: &Path, _: &Path| damage(&db(s), at(len(&db(s))));
+            rows.push(file_row(name, fault, None).await);
+        }
+    }
     let file_rows: Vec<(&'static str, Fault, Option<Fault>)> = vec![
-        ("db truncated to 0", |s, _| truncate(&db(s), 0), None),
-        (
-            "db truncated to half",
-            |s, _| truncate(&db(s), len(&db(s)) / 2),
-            None,
-        ),
-        (
-            "db minus one page",
-            |s, _| truncate(&db(s), len(&db(s)).saturating_sub(4096)),
-            None,
-        ),
-        (
-            "db first 4 KiB zeroed",
-            |s, _| {
-                use std::os::unix::fs::FileExt;
-                let f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(db(s))
-                    .expect("db");
-                f.write_all_at(&[0u8; 4096], 0).expect("zero");
-            },
-            None,
-        ),
-        ("db bytes flipped at start", |s, _| flip(&db(s), 0), None),
-        (
-            "db bytes flipped in the middle",
-            |s, _| flip(&db(s), len(&db(s)) / 2),
-            None,
-        ),
-        (
-            "db bytes flipped at the end",
-            |s, _| flip(&db(s), len(&db(s)).saturating_sub(16)),
-            None,
-        ),
         (
             "conf deleted",
             |s, _| std::fs::remove_file(s.join("conf")).expect("rm conf"),
@@ -704,8 +704,6 @@ async fn storage_fault_matrix() {
             None,
         ),
     ];
-    // `LAYSO_FAULT_ONLY=text` runs only the rows whose name contains it (to debug one).
-    let only = std::env::var("LAYSO_FAULT_ONLY").unwrap_or_default();
     for (name, fault, snap) in file_rows {
         if name.contains(&only) {
             rows.push(file_row(name, fault, snap).await);

@@ -168,22 +168,18 @@ printf '[Service]\nType=oneshot\nExecStart=/usr/local/bin/devprobe\nStandardOutp
 systemctl daemon-reload
 systemctl start layso-devprobe.service
 sed 's/^/note devprobe: /' /probe/devprobe.txt >>"$out"
-grep -q '^/dev/ttyS9 \(opened\|Input/output error\|No such device or address\|No such device\)$' /probe/devprobe.txt &&
-    ok "serial node of group dialout passes permissions and DeviceAllow=char-ttyS (the driver answers)" ||
-    bad "serial node of group dialout: $(grep ttyS9 /probe/devprobe.txt)"
-grep -q '^/dev/ttyS10 Permission denied$' /probe/devprobe.txt &&
-    ok "serial node without the group: Permission denied" ||
-    bad "serial node without the group: $(grep ttyS10 /probe/devprobe.txt)"
-grep -q '^/dev/probe-tun Operation not permitted$' /probe/devprobe.txt &&
-    ok "device class not in DeviceAllow=: Operation not permitted (DevicePolicy=closed)" ||
-    bad "device class not in DeviceAllow=: $(grep probe-tun /probe/devprobe.txt)"
+# saw PATTERN KEY PASS FAIL: ok PASS if a line devprobe wrote matches PATTERN, else FAIL with
+# the lines that name KEY.
+saw() { grep -q "$1" /probe/devprobe.txt && ok "$3" || bad "$4: $(grep "$2" /probe/devprobe.txt)"; }
+saw '^/dev/ttyS9 \(opened\|Input/output error\|No such device or address\|No such device\)$' ttyS9 \
+    "serial node of group dialout passes permissions and DeviceAllow=char-ttyS (the driver answers)" "serial node of group dialout"
+saw '^/dev/ttyS10 Permission denied$' ttyS10 "serial node without the group: Permission denied" "serial node without the group"
+saw '^/dev/probe-tun Operation not permitted$' probe-tun \
+    "device class not in DeviceAllow=: Operation not permitted (DevicePolicy=closed)" "device class not in DeviceAllow="
 
-grep -q '^adjtimex ok' /probe/devprobe.txt &&
-    ok "adjtimex (clock sync status) allowed under the unit's system-call filter" ||
-    bad "adjtimex under the unit's system-call filter: $(grep adjtimex /probe/devprobe.txt)"
-grep -q '^clock_settime error' /probe/devprobe.txt &&
-    ok "clock_settime refused under the unit" ||
-    bad "clock_settime under the unit: $(grep clock_settime /probe/devprobe.txt)"
+saw '^adjtimex ok' adjtimex "adjtimex (clock sync status) allowed under the unit's system-call filter" \
+    "adjtimex under the unit's system-call filter"
+saw '^clock_settime error' clock_settime "clock_settime refused under the unit" "clock_settime under the unit"
 note "$(systemd-analyze security --no-pager layso.service 2>&1 | tail -1)"
 
 dpkg -r layso >/probe/dpkg-r.log 2>&1 </dev/null

@@ -73,28 +73,20 @@ async fn backlog_of_50000_events_drains_after_a_long_outage() {
     let st = site.status();
     assert_eq!(st["connected"], false, "{st}");
     assert!(st["last_error"]["message"].is_string(), "{st}");
-    assert!(
-        site.wait_status(Duration::from_secs(3), |s| s["backlog"]["count"]
-            .as_u64()
-            .unwrap_or(0)
-            >= EVENTS)
-            .await,
-        "status shows the backlog: {}",
-        site.status()
-    );
+    site.assert_status(Duration::from_secs(3), "status shows the backlog", |s| {
+        s["backlog"]["count"].as_u64().unwrap_or(0) >= EVENTS
+    })
+    .await;
 
     // The broker comes back, with the province's collector.
     broker.run();
     let back_at = now_ms();
     let sub = Subscriber::start(port, "layso/v1/#", None);
     let drain_start = Instant::now();
-    assert!(
-        site.wait_status(Duration::from_secs(120), |s| s["backlog"]["count"] == 0
-            && s["connected"] == true)
-            .await,
-        "backlog did not drain: {}",
-        site.status()
-    );
+    site.assert_status(Duration::from_secs(120), "backlog did not drain", |s| {
+        s["backlog"]["count"] == 0 && s["connected"] == true
+    })
+    .await;
     eprintln!(
         "drained (including the reconnect backoff) in {:.1} s",
         drain_start.elapsed().as_secs_f64()

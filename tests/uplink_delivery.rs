@@ -102,8 +102,13 @@ impl Tally {
     }
 }
 
-/// A plain broker and a collector subscribed to everything under `layso/v1/`.
-async fn broker_with_collector(dir: &std::path::Path) -> (Broker, Subscriber) {
+/// In a new temp dir: a plain broker, a collector subscribed to everything under
+/// `layso/v1/`, and a daemon publishing to it with `uplink_extra` in its `[uplink]`.
+async fn daemon_with_collector(
+    uplink_extra: &str,
+) -> (tempfile::TempDir, Broker, Subscriber, Daemon) {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path();
     let broker = Broker::start(&dir.join("broker"), BrokerOptions::default());
     let sub = Subscriber::start(broker.port, "layso/v1/#", None);
     assert!(
@@ -111,20 +116,15 @@ async fn broker_with_collector(dir: &std::path::Path) -> (Broker, Subscriber) {
             .await
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    (broker, sub)
+    let d = Daemon::for_site(dir, &uplink_section(broker.port, uplink_extra)).await;
+    (tmp, broker, sub, d)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_arrive_in_order_and_metrics_match_the_activity() {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let (broker, sub) = broker_with_collector(tmp.path()).await;
-
+    let (tmp, _broker, sub, mut d) =
+        daemon_with_collector("batch_max_events = 7\nin_flight = 3\n").await;
     let store = tmp.path().join("store");
-    let mut d = Daemon::for_site(
-        tmp.path(),
-        &uplink_section(broker.port, "batch_max_events = 7\nin_flight = 3\n"),
-    )
-    .await;
     let mut tally = Tally::default();
     for i in 0..20 {
         let svc = if i % 5 < 3 { "A" } else { "B" };
@@ -352,15 +352,10 @@ async fn broker_killed_and_restarted_with_persistence_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daemon_killed_while_publishing_and_restarted_loses_nothing() {
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let (broker, sub) = broker_with_collector(tmp.path()).await;
     // Small batches, few in flight: publishing a burst takes a while.
+    let (tmp, _broker, sub, mut d) =
+        daemon_with_collector("batch_max_events = 3\nin_flight = 2\n").await;
     let store = tmp.path().join("store");
-    let mut d = Daemon::for_site(
-        tmp.path(),
-        &uplink_section(broker.port, "batch_max_events = 3\nin_flight = 2\n"),
-    )
-    .await;
     for round in 0..3 {
         // A burst of tickets; the daemon is killed the moment its state shows entries
         // logged but not yet acknowledged by the broker, i.e. while publishing.

@@ -110,14 +110,11 @@ async fn tls_with_a_client_certificate_works_and_without_one_is_refused() {
         &tls_uplink(broker.port, &pki.ca, None),
     );
     issue(&nocert, 3).await;
-    assert!(
-        nocert
-            .wait_status(Duration::from_secs(10), |s| s["last_error"]["message"]
-                .is_string())
-            .await,
-        "{}",
-        nocert.status()
-    );
+    nocert
+        .assert_status(Duration::from_secs(10), "no connection error", |s| {
+            s["last_error"]["message"].is_string()
+        })
+        .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let st = nocert.status();
     assert_eq!(st["connected"], false, "{st}");
@@ -156,15 +153,10 @@ async fn acl_denial_is_surfaced_and_nothing_is_lost() {
     );
     let first = site.status()["refusals"].as_u64().unwrap_or(0);
     // Retried later, refused again, never counted as published.
-    assert!(
-        site.wait_status(Duration::from_secs(10), |s| s["refusals"]
-            .as_u64()
-            .unwrap_or(0)
-            >= first + 2)
-            .await,
-        "not retried: {}",
-        site.status()
-    );
+    site.assert_status(Duration::from_secs(10), "not retried", |s| {
+        s["refusals"].as_u64().unwrap_or(0) >= first + 2
+    })
+    .await;
     let st = site.status();
     assert_eq!(st["connected"], true, "{st}");
     assert_eq!(st["published_seq"], 0, "{st}");
@@ -190,13 +182,12 @@ async fn acl_denial_is_surfaced_and_nothing_is_lost() {
         &store,
         &tls_uplink(broker.port, &pki.ca, Some(&own)),
     );
-    assert!(
-        site.wait_status(Duration::from_secs(15), |s| s["backlog"]["count"] == 0
-            && s["refusing"] == false)
-            .await,
-        "{}",
-        site.status()
-    );
+    site.assert_status(
+        Duration::from_secs(15),
+        "not delivered after the fix",
+        |s| s["backlog"]["count"] == 0 && s["refusing"] == false,
+    )
+    .await;
     assert!(
         sub.wait_for(Duration::from_secs(10), |c| c
             .missing_of("site-b", &logged)

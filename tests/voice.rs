@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::daemon::{config_text, free_port, Daemon, Site, BIN};
+use support::process::run_ok;
+
+/// What to do when the `layso` binary cannot be run.
+const BUILT: &str = "cargo builds it for the integration tests";
 
 /// Build the default pack into `dir/pack` (the CI pack build). Needs espeak-ng.
 fn build_pack(dir: &Path) -> PathBuf {
@@ -19,17 +23,14 @@ fn build_pack(dir: &Path) -> PathBuf {
         "espeak-ng is missing: install it with `apt-get install espeak-ng` (scripts/test.sh does)"
     );
     let pack = dir.join("pack");
-    let out = Command::new(BIN)
-        .args(["voice", "build-pack", "--out"])
-        .arg(&pack)
-        .output()
-        .expect("run layso voice build-pack");
-    assert!(
-        out.status.success(),
-        "build-pack failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = run_ok(
+        "build-pack",
+        BUILT,
+        Command::new(BIN)
+            .args(["voice", "build-pack", "--out"])
+            .arg(&pack),
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("clips written"));
+    assert!(String::from_utf8_lossy(&stdout).contains("clips written"));
     pack
 }
 
@@ -89,16 +90,19 @@ fn plays(dir: &Path, min_bytes: usize) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-#[test]
-fn check_validates_the_pack_with_line_and_column() {
+/// A temp dir with the test pack built in it and a `layso.toml` using it with `player`:
+/// (the dir, the pack, the config).
+fn pack_site(player: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let tmp = tempfile::tempdir().expect("tmp");
     let pack = build_pack(tmp.path());
     let cfg = tmp.path().join("layso.toml");
-    std::fs::write(
-        &cfg,
-        voice_config(free_port(), tmp.path(), &pack, "player = \"file\""),
-    )
-    .expect("write");
+    std::fs::write(&cfg, voice_config(free_port(), tmp.path(), &pack, player)).expect("write");
+    (tmp, pack, cfg)
+}
+
+#[test]
+fn check_validates_the_pack_with_line_and_column() {
+    let (_tmp, pack, cfg) = pack_site("player = \"file\"");
     let check = |what: &str| {
         let out = Command::new(BIN)
             .args(["check", "--config"])
@@ -151,34 +155,19 @@ fn check_validates_the_pack_with_line_and_column() {
 
 #[test]
 fn announce_writes_the_wav_and_prints_the_text() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let pack = build_pack(tmp.path());
-    let cfg = tmp.path().join("layso.toml");
-    std::fs::write(
-        &cfg,
-        voice_config(
-            free_port(),
-            tmp.path(),
-            &pack,
-            "player = \"file\"\ndigits = \"digits\"",
-        ),
-    )
-    .expect("write");
+    let (tmp, _pack, cfg) = pack_site("player = \"file\"\ndigits = \"digits\"");
     let wav = tmp.path().join("call.wav");
-    let out = Command::new(BIN)
-        .args(["announce", "--config"])
-        .arg(&cfg)
-        .args(["--ticket", "A012", "--counter", "3", "--out"])
-        .arg(&wav)
-        .output()
-        .expect("announce");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = run_ok(
+        "announce",
+        BUILT,
+        Command::new(BIN)
+            .args(["announce", "--config"])
+            .arg(&cfg)
+            .args(["--ticket", "A012", "--counter", "3", "--out"])
+            .arg(&wav),
     );
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
+        String::from_utf8_lossy(&stdout).trim(),
         "Xin mời công dân có số thứ tự a không một hai đến quầy số ba"
     );
     let pcm = layso::voice::wav::parse(&std::fs::read(&wav).expect("read wav")).expect("a WAV");
@@ -207,6 +196,19 @@ async fn voice_site(
     (site, daemon, client)
 }
 
+/// Issues a ticket for `service` and calls it at `counter`; the ticket's number.
+async fn issue_and_call(
+    site: &Site,
+    client: &reqwest::Client,
+    service: &str,
+    counter: u16,
+) -> String {
+    let t = site.issue(client, service).await;
+    let ticket = t["ticket"]["ticket"].as_str().unwrap_or_default();
+    site.counter(client, counter, "next").await;
+    ticket.to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_counter_call_is_played_through_aplay() {
     let (site, _daemon, client) = voice_site(
@@ -221,12 +223,7 @@ async fn a_counter_call_is_played_through_aplay() {
     )
     .await;
 
-    let t = site.issue(&client, "A").await;
-    let ticket = t["ticket"]["ticket"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    site.counter(&client, 1, "next").await;
+    let ticket = issue_and_call(&site, &client, "A", 1).await;
     // A quick recall of the same ticket is merged into the call being said.
     site.counter(&client, 1, "recall").await;
 
@@ -299,12 +296,7 @@ async fn the_file_player_writes_each_call_as_a_wav() {
     )
     .await;
     let out_dir = site.dir.path().join("voice-out");
-    let t = site.issue(&client, "B").await;
-    let ticket = t["ticket"]["ticket"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    site.counter(&client, 2, "next").await;
+    let ticket = issue_and_call(&site, &client, "B", 2).await;
     let start = Instant::now();
     let mut files = Vec::new();
     while start.elapsed() < Duration::from_secs(20) && files.is_empty() {

@@ -46,24 +46,8 @@ async fn display_page_plays_the_announcement() -> Result<(), String> {
     tokio::time::sleep(Duration::from_millis(800)).await;
 
     let client = reqwest::Client::new();
-    let r = client
-        .post(d.url("/api/v1/tickets"))
-        .json(&serde_json::json!({"service": "A"}))
-        .send()
-        .await
-        .map_err(|e| format!("issue: {e}"))?;
-    if r.status() != 201 {
-        return Err(format!("issue answered {}", r.status()));
-    }
-    let called: serde_json::Value = client
-        .post(d.url("/api/v1/counters/1/next"))
-        .bearer_auth("counter1-dev")
-        .send()
-        .await
-        .map_err(|e| format!("next: {e}"))?
-        .json()
-        .await
-        .map_err(|e| format!("next body: {e}"))?;
+    d.issue(&client, "A").await?;
+    let called = daemon::counter_at(&client, &d.base, 1, "next").await?;
     let seq = called["events"]
         .as_array()
         .and_then(|a| a.iter().find(|e| e["event"]["kind"] == "ticket_called"))
@@ -83,7 +67,7 @@ async fn display_page_plays_the_announcement() -> Result<(), String> {
         return Err(format!("expected exactly one request for {seq}: {voice}"));
     }
     // The server saw the fetch, and served a WAV for it.
-    let log = strip_ansi(&d.log());
+    let log = d.plain_log();
     if !log.contains("announcement served to the display") || !log.contains(&format!("seq={seq}")) {
         return Err(format!(
             "the daemon did not serve announcement {seq}; log:\n{log}"
@@ -94,16 +78,12 @@ async fn display_page_plays_the_announcement() -> Result<(), String> {
         .send()
         .await
         .map_err(|e| format!("get wav: {e}"))?;
-    let ct = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let ct = r.headers().get("content-type").cloned();
     let body = r.bytes().await.map_err(|e| format!("wav body: {e}"))?;
-    if ct != "audio/wav" || !body.starts_with(b"RIFF") || body.len() < 50_000 {
+    let is_wav = ct.as_ref().is_some_and(|v| v == "audio/wav");
+    if !is_wav || !body.starts_with(b"RIFF") || body.len() < 50_000 {
         return Err(format!(
-            "not a WAV announcement: {ct}, {} bytes",
+            "not a WAV announcement: {ct:?}, {} bytes",
             body.len()
         ));
     }
@@ -118,19 +98,4 @@ async fn display_page_plays_the_announcement() -> Result<(), String> {
     }
     page.close().await;
     Ok(())
-}
-
-/// The log without terminal colour codes.
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut esc = false;
-    for c in s.chars() {
-        match (esc, c) {
-            (false, '\u{1b}') => esc = true,
-            (true, 'm') => esc = false,
-            (true, _) => {}
-            (false, c) => out.push(c),
-        }
-    }
-    out
 }

@@ -226,6 +226,17 @@ impl Page {
             .map_err(|e| format!("script failed: {e}\n{script}"))
     }
 
+    /// Runs `script`; its result must be `want`, else the error says `what` should hold and
+    /// what the script gave.
+    pub async fn eval_is(&self, script: &str, want: Value, what: &str) -> Result<(), String> {
+        let got = self.eval(script).await?;
+        if got == want {
+            Ok(())
+        } else {
+            Err(format!("{what}: expected {want}, got {got}"))
+        }
+    }
+
     /// Polls `script` (must return a truthy value when ready) until it is truthy.
     pub async fn wait_js(
         &self,
@@ -265,6 +276,41 @@ impl Page {
         self.wait_js(what, script, timeout).await
     }
 
+    /// Goes to the kiosk at `url` and waits (10 s at most) until its service buttons show.
+    pub async fn open_kiosk(&self, url: &str) -> Result<(), String> {
+        self.open(
+            url,
+            "service buttons on the kiosk",
+            "return document.querySelectorAll('button.service').length",
+            Duration::from_secs(10),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Taps service `service` on the kiosk and waits (5 s at most) for the issued-number
+    /// screen; the number it shows.
+    pub async fn issue_on_kiosk(&self, service: &str) -> Result<String, String> {
+        self.click(&format!("button.service[data-service='{service}']"))
+            .await?;
+        self.wait_js(
+            "the issued number on the kiosk",
+            "return !document.getElementById('issued').hidden && document.getElementById('issued-number').textContent",
+            Duration::from_secs(5),
+        )
+        .await?;
+        self.text("#issued-number").await
+    }
+
+    /// Goes to `url`, a page behind a sign-in, and waits (at most `timeout`) until its
+    /// sign-in form shows.
+    pub async fn open_sign_in(&self, url: &str, timeout: Duration) -> Result<(), String> {
+        let what = format!("the sign-in form of {url}");
+        let script = "return !document.getElementById('login-form').hidden";
+        self.open(url, &what, script, timeout).await?;
+        Ok(())
+    }
+
     /// Types `credential` into the page's sign-in form (`#credential`), submits it
     /// (`#login-submit`) and waits until `script` is truthy.
     pub async fn sign_in(
@@ -277,6 +323,38 @@ impl Page {
         self.type_into("#credential", credential).await?;
         self.click("#login-submit").await?;
         self.wait_js(what, script, timeout).await
+    }
+
+    /// Signs in with `credential`, which the page must refuse: its sign-in error, shown
+    /// within `timeout`.
+    pub async fn sign_in_refused(
+        &self,
+        credential: &str,
+        timeout: Duration,
+    ) -> Result<String, String> {
+        self.sign_in(
+            credential,
+            "the sign-in error",
+            "return !document.getElementById('login-error').hidden && document.getElementById('login-error').textContent",
+            timeout,
+        )
+        .await?;
+        self.text("#login-error").await
+    }
+
+    /// Waits (at most `timeout`, else fails saying `what`) until the element with id `id`
+    /// shows with some text; that text.
+    pub async fn shown_text(
+        &self,
+        id: &str,
+        what: &str,
+        timeout: Duration,
+    ) -> Result<String, String> {
+        let script = format!(
+            "const e = document.getElementById({id:?}); return e && !e.hidden && e.textContent"
+        );
+        self.wait_js(what, &script, timeout).await?;
+        self.text(&format!("#{id}")).await
     }
 
     /// Presses each step's key in turn, then waits (at most `timeout`) until its script is

@@ -137,14 +137,21 @@ impl Site {
             .expect("state is JSON")
     }
 
+    /// `POST path` with `body` as JSON; the answer, whatever its status.
+    pub async fn post_json(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        let sent = client.post(self.url(path)).json(body).send().await;
+        sent.unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
     /// `POST /api/v1/tickets`, which must answer 201.
     pub async fn issue(&self, client: &reqwest::Client, service: &str) -> serde_json::Value {
-        let r = client
-            .post(self.url("/api/v1/tickets"))
-            .json(&serde_json::json!({"service": service}))
-            .send()
-            .await
-            .expect("POST /api/v1/tickets");
+        let body = serde_json::json!({"service": service});
+        let r = self.post_json(client, "/api/v1/tickets", &body).await;
         assert_eq!(
             r.status(),
             201,

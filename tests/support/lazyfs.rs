@@ -25,7 +25,7 @@ use std::ffi::OsStr;
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const PAGE: u64 = 4096;
@@ -61,7 +61,7 @@ struct Fs {
     sw: Arc<Switches>,
 }
 
-fn errno(e: &std::io::Error) -> Errno {
+fn errno(e: std::io::Error) -> Errno {
     Errno::from_i32(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
@@ -111,7 +111,7 @@ impl Fs {
     }
 
     fn attr(&self, st: &State, ino: u64, rel: &Path) -> Result<FileAttr, Errno> {
-        let m = std::fs::symlink_metadata(self.real(rel)).map_err(|e| errno(&e))?;
+        let m = std::fs::symlink_metadata(self.real(rel)).map_err(errno)?;
         let size = st
             .shadows
             .get(&ino)
@@ -136,6 +136,45 @@ impl Fs {
         })
     }
 
+    /// Removes `name` in `parent` with `remove` (a file or an empty directory), forgets it.
+    fn remove(
+        &self,
+        parent: INodeNo,
+        name: &OsStr,
+        remove: fn(PathBuf) -> std::io::Result<()>,
+    ) -> Result<(), Errno> {
+        let (mut st, dir) = self.enter(true, parent)?;
+        let rel = dir.join(name);
+        remove(self.real(&rel)).map_err(errno)?;
+        Fs::forget_path(&mut st, &rel);
+        Ok(())
+    }
+
+    /// Passes the gate (see [`Fs::gate`]), locks the state and finds the path of `ino`.
+    fn enter(&self, modifies: bool, ino: INodeNo) -> Result<Entered<'_>, Errno> {
+        self.gate(modifies)?;
+        let st = self.st.lock().map_err(|_| Errno::EIO)?;
+        let rel = self.path_of(&st, ino)?;
+        Ok((st, rel))
+    }
+
+    /// Answers a lookup or a creation with the attributes of `rel`, numbering it if new.
+    fn answer_entry(&self, st: &mut State, rel: PathBuf, reply: ReplyEntry) {
+        let ino = Fs::ino_for(st, rel.clone());
+        match self.attr(st, ino, &rel) {
+            Ok(a) => reply.entry(&TTL, &a, Generation(0)),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    /// Answers with the attributes of `ino`, found at `rel`.
+    fn answer_attr(&self, st: &State, ino: INodeNo, rel: &Path, reply: ReplyAttr) {
+        match self.attr(st, ino.0, rel) {
+            Ok(a) => reply.attr(&TTL, &a),
+            Err(e) => reply.error(e),
+        }
+    }
+
     /// Fails with EIO after a cut, or with the switch's errno for a modifying operation.
     fn gate(&self, modifies: bool) -> Result<(), Errno> {
         if self.sw.cut.load(Ordering::SeqCst) {
@@ -152,7 +191,7 @@ impl Fs {
         match st.shadows.entry(ino) {
             std::collections::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
             std::collections::hash_map::Entry::Vacant(e) => {
-                let data = std::fs::read(self.real(rel)).map_err(|e| errno(&e))?;
+                let data = std::fs::read(self.real(rel)).map_err(errno)?;
                 Ok(e.insert(Shadow {
                     data,
                     dirty: BTreeSet::new(),
@@ -172,7 +211,7 @@ impl Fs {
         let Some(sh) = st.shadows.get_mut(&ino) else {
             // Nothing pending: still sync what reached the backing file.
             if let Ok(f) = std::fs::File::open(&real) {
-                f.sync_all().map_err(|e| errno(&e))?;
+                f.sync_all().map_err(errno)?;
             }
             return Ok(());
         };
@@ -182,7 +221,7 @@ impl Fs {
         let f = std::fs::OpenOptions::new()
             .write(true)
             .open(&real)
-            .map_err(|e| errno(&e))?;
+            .map_err(errno)?;
         let len = sh.data.len() as u64;
         let n = sh.dirty.len() as u64;
         for p in &sh.dirty {
@@ -192,16 +231,19 @@ impl Fs {
             }
             let to = (from + PAGE).min(len);
             f.write_all_at(&sh.data[from as usize..to as usize], from)
-                .map_err(|e| errno(&e))?;
+                .map_err(errno)?;
         }
-        f.set_len(len).map_err(|e| errno(&e))?;
-        f.sync_all().map_err(|e| errno(&e))?;
+        f.set_len(len).map_err(errno)?;
+        f.sync_all().map_err(errno)?;
         sh.dirty.clear();
         sh.len_dirty = false;
         st.synced_writes += n;
         Ok(())
     }
 }
+
+/// The locked state and the path of the inode an operation is on.
+type Entered<'a> = (MutexGuard<'a, State>, PathBuf);
 
 macro_rules! tryr {
     ($reply:ident, $e:expr) => {
@@ -217,24 +259,18 @@ macro_rules! tryr {
 
 impl Filesystem for Fs {
     fn lookup(&self, _r: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        tryr!(reply, self.gate(false));
-        let mut st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let rel = tryr!(reply, self.path_of(&st, parent)).join(name);
+        let (mut st, dir) = tryr!(reply, self.enter(false, parent));
+        let rel = dir.join(name);
         if std::fs::symlink_metadata(self.real(&rel)).is_err() {
             reply.error(Errno::ENOENT);
             return;
         }
-        let ino = Fs::ino_for(&mut st, rel.clone());
-        let a = tryr!(reply, self.attr(&st, ino, &rel));
-        reply.entry(&TTL, &a, Generation(0));
+        self.answer_entry(&mut st, rel, reply);
     }
 
     fn getattr(&self, _r: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
-        tryr!(reply, self.gate(false));
-        let st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let rel = tryr!(reply, self.path_of(&st, ino));
-        let a = tryr!(reply, self.attr(&st, ino.0, &rel));
-        reply.attr(&TTL, &a);
+        let (st, rel) = tryr!(reply, self.enter(false, ino));
+        self.answer_attr(&st, ino, &rel, reply);
     }
 
     fn setattr(
@@ -256,14 +292,12 @@ impl Filesystem for Fs {
         reply: ReplyAttr,
     ) {
         let modifies = mode.is_some() || size.is_some();
-        tryr!(reply, self.gate(modifies));
-        let mut st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let rel = tryr!(reply, self.path_of(&st, ino));
+        let (mut st, rel) = tryr!(reply, self.enter(modifies, ino));
         if let Some(m) = mode {
             let p = std::fs::Permissions::from_mode(m & 0o7777);
             tryr!(
                 reply,
-                std::fs::set_permissions(self.real(&rel), p).map_err(|e| errno(&e))
+                std::fs::set_permissions(self.real(&rel), p).map_err(errno)
             );
         }
         if let Some(len) = size {
@@ -275,8 +309,7 @@ impl Filesystem for Fs {
                 sh.dirty.insert(len / PAGE);
             }
         }
-        let a = tryr!(reply, self.attr(&st, ino.0, &rel));
-        reply.attr(&TTL, &a);
+        self.answer_attr(&st, ino, &rel, reply);
     }
 
     fn mkdir(
@@ -288,43 +321,23 @@ impl Filesystem for Fs {
         _u: u32,
         reply: ReplyEntry,
     ) {
-        tryr!(reply, self.gate(true));
-        let mut st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let rel = tryr!(reply, self.path_of(&st, parent)).join(name);
-        tryr!(
-            reply,
-            std::fs::create_dir(self.real(&rel)).map_err(|e| errno(&e))
-        );
+        let (mut st, dir) = tryr!(reply, self.enter(true, parent));
+        let rel = dir.join(name);
+        tryr!(reply, std::fs::create_dir(self.real(&rel)).map_err(errno));
         let _ = std::fs::set_permissions(
             self.real(&rel),
             std::fs::Permissions::from_mode(mode & 0o7777),
         );
-        let ino = Fs::ino_for(&mut st, rel.clone());
-        let a = tryr!(reply, self.attr(&st, ino, &rel));
-        reply.entry(&TTL, &a, Generation(0));
+        self.answer_entry(&mut st, rel, reply);
     }
 
     fn unlink(&self, _r: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        tryr!(reply, self.gate(true));
-        let mut st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let rel = tryr!(reply, self.path_of(&st, parent)).join(name);
-        tryr!(
-            reply,
-            std::fs::remove_file(self.real(&rel)).map_err(|e| errno(&e))
-        );
-        Fs::forget_path(&mut st, &rel);
+        tryr!(reply, self.remove(parent, name, std::fs::remove_file));
         reply.ok();
     }
 
     fn rmdir(&self, _r: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        tryr!(reply, self.gate(true));
-        let mut st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let rel = tryr!(reply, self.path_of(&st, parent)).join(name);
-        tryr!(
-            reply,
-            std::fs::remove_dir(self.real(&rel)).map_err(|e| errno(&e))
-        );
-        Fs::forget_path(&mut st, &rel);
+        tryr!(reply, self.remove(parent, name, std::fs::remove_dir));
         reply.ok();
     }
 
@@ -338,13 +351,12 @@ impl Filesystem for Fs {
         _flags: RenameFlags,
         reply: ReplyEmpty,
     ) {
-        tryr!(reply, self.gate(true));
-        let mut st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let from = tryr!(reply, self.path_of(&st, parent)).join(name);
+        let (mut st, dir) = tryr!(reply, self.enter(true, parent));
+        let from = dir.join(name);
         let to = tryr!(reply, self.path_of(&st, newparent)).join(newname);
         tryr!(
             reply,
-            std::fs::rename(self.real(&from), self.real(&to)).map_err(|e| errno(&e))
+            std::fs::rename(self.real(&from), self.real(&to)).map_err(errno)
         );
         Fs::forget_path(&mut st, &to);
         // Move the renamed node and everything under it (a directory) to the new path.
@@ -373,9 +385,7 @@ impl Filesystem for Fs {
 
     fn open(&self, _r: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
         let writes = flags.0 & libc::O_ACCMODE != libc::O_RDONLY || flags.0 & libc::O_TRUNC != 0;
-        tryr!(reply, self.gate(writes));
-        let mut st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let rel = tryr!(reply, self.path_of(&st, ino));
+        let (mut st, rel) = tryr!(reply, self.enter(writes, ino));
         if flags.0 & libc::O_TRUNC != 0 {
             let sh = tryr!(reply, self.shadow(&mut st, ino.0, &rel));
             sh.data.clear();
@@ -394,9 +404,8 @@ impl Filesystem for Fs {
         flags: i32,
         reply: ReplyCreate,
     ) {
-        tryr!(reply, self.gate(true));
-        let mut st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let rel = tryr!(reply, self.path_of(&st, parent)).join(name);
+        let (mut st, dir) = tryr!(reply, self.enter(true, parent));
+        let rel = dir.join(name);
         let real = self.real(&rel);
         let existed = real.exists();
         if existed && flags & libc::O_EXCL != 0 {
@@ -404,7 +413,7 @@ impl Filesystem for Fs {
             return;
         }
         if !existed {
-            tryr!(reply, std::fs::File::create(&real).map_err(|e| errno(&e)));
+            tryr!(reply, std::fs::File::create(&real).map_err(errno));
             let _ = std::fs::set_permissions(&real, std::fs::Permissions::from_mode(mode & 0o7777));
         }
         let ino = Fs::ino_for(&mut st, rel.clone());
@@ -438,10 +447,7 @@ impl Filesystem for Fs {
             return;
         }
         let rel = tryr!(reply, self.path_of(&st, ino));
-        let f = tryr!(
-            reply,
-            std::fs::File::open(self.real(&rel)).map_err(|e| errno(&e))
-        );
+        let f = tryr!(reply, std::fs::File::open(self.real(&rel)).map_err(errno));
         let mut buf = vec![0u8; size as usize];
         let mut got = 0usize;
         while got < buf.len() {
@@ -449,7 +455,7 @@ impl Filesystem for Fs {
                 Ok(0) => break,
                 Ok(n) => got += n,
                 Err(e) => {
-                    reply.error(errno(&e));
+                    reply.error(errno(e));
                     return;
                 }
             }
@@ -469,9 +475,7 @@ impl Filesystem for Fs {
         _lock: Option<LockOwner>,
         reply: ReplyWrite,
     ) {
-        tryr!(reply, self.gate(true));
-        let mut st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let rel = tryr!(reply, self.path_of(&st, ino));
+        let (mut st, rel) = tryr!(reply, self.enter(true, ino));
         let sh = tryr!(reply, self.shadow(&mut st, ino.0, &rel));
         let end = offset as usize + data.len();
         if sh.data.len() < end {
@@ -520,13 +524,8 @@ impl Filesystem for Fs {
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
-        tryr!(reply, self.gate(false));
-        let mut st = tryr!(reply, self.st.lock().map_err(|_| Errno::EIO));
-        let rel = tryr!(reply, self.path_of(&st, ino));
-        let rd = tryr!(
-            reply,
-            std::fs::read_dir(self.real(&rel)).map_err(|e| errno(&e))
-        );
+        let (mut st, rel) = tryr!(reply, self.enter(false, ino));
+        let rd = tryr!(reply, std::fs::read_dir(self.real(&rel)).map_err(errno));
         let mut entries = vec![
             (ino.0, FileType::Directory, ".".into()),
             (ino.0, FileType::Directory, "..".into()),

@@ -5,12 +5,14 @@
 
 use std::fs::File;
 use std::io::{ErrorKind, Read};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+#[path = "pty.rs"]
+mod pty;
 
 use layso::devices::ledboard::{decode_frame, Decoded, FrameConfig, FrameError};
 
@@ -47,40 +49,19 @@ impl LedBoardEmu {
         template: FrameConfig,
         reply: Vec<u8>,
     ) -> std::io::Result<Self> {
-        use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
-        let pty = nix::pty::openpty(None, None).map_err(std::io::Error::from)?;
-        // Not inherited by a daemon the test spawns later: unplugging must really hang up.
-        for fd in [pty.master.as_raw_fd(), pty.slave.as_raw_fd()] {
-            // SAFETY: fcntl on descriptors we own; only the close-on-exec flag changes.
-            unsafe {
-                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
-            }
-        }
-        // A real board has no line discipline: no echo, no newline translation.
-        let mut t = tcgetattr(&pty.slave).map_err(std::io::Error::from)?;
-        cfmakeraw(&mut t);
-        tcsetattr(&pty.slave, SetArg::TCSANOW, &t).map_err(std::io::Error::from)?;
-        let device = nix::unistd::ttyname(&pty.slave).map_err(std::io::Error::from)?;
+        // Close-on-exec (unplugging must really hang up), raw (a real board has no line
+        // discipline), and a non-blocking master so the reader thread can notice `stop`.
+        let (master, slave, device) = pty::open_raw()?;
         let tmp = link.with_extension("new");
         let _ = std::fs::remove_file(&tmp);
         std::os::unix::fs::symlink(&device, &tmp)?;
         std::fs::rename(&tmp, link)?;
-        // Non-blocking master so the reader thread can notice `stop`.
-        let master = File::from(pty.master);
-        // SAFETY: fcntl on a descriptor we own; only flags change.
-        let flags = unsafe { libc::fcntl(master.as_raw_fd(), libc::F_GETFL) };
-        if flags < 0
-            || unsafe { libc::fcntl(master.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) }
-                < 0
-        {
-            return Err(std::io::Error::last_os_error());
-        }
-        let slave = pty.slave; // kept open so reads on the master block instead of failing
+        let master = File::from(master);
         let stop = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Mutex::new(Shared::default()));
         let (stop2, shared2) = (stop.clone(), shared.clone());
         let thread = std::thread::spawn(move || {
-            let _slave = slave;
+            let _slave = slave; // kept open so reads on the master block instead of failing
             let mut master = master;
             let mut acc: Vec<u8> = Vec::new();
             let mut buf = [0u8; 512];

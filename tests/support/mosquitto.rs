@@ -66,17 +66,9 @@ pub struct Pki {
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let bin = require("openssl");
-    let out = Command::new(bin)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run openssl: {e}"));
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let what = format!("openssl {args:?}");
+    let mut cmd = Command::new(require("openssl"));
+    process::run_ok(&what, INSTALL_HINT, cmd.args(args).current_dir(dir));
 }
 
 impl Pki {
@@ -226,8 +218,13 @@ impl Broker {
         if let Some(acl) = &opts.acl_file {
             c += &format!("acl_file {}\n", acl.display());
         }
+        Self::with_conf(dir, port, c)
+    }
+
+    /// A broker on `port` configured by `text` (written to `dir/mosquitto.conf`), not started.
+    fn with_conf(dir: &Path, port: u16, text: String) -> Broker {
         let conf = dir.join("mosquitto.conf");
-        std::fs::write(&conf, c).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&conf, text).unwrap_or_else(|e| panic!("{e}"));
         Broker {
             port,
             dir: dir.to_path_buf(),
@@ -264,15 +261,7 @@ impl Broker {
             c += &line;
             c += "\n";
         }
-        let conf = dir.join("mosquitto.conf");
-        std::fs::write(&conf, c).unwrap_or_else(|e| panic!("{e}"));
-        let mut b = Broker {
-            port,
-            dir: dir.to_path_buf(),
-            conf,
-            child: None,
-            starts: 0,
-        };
+        let mut b = Self::with_conf(dir, port, c);
         b.run();
         b
     }
@@ -287,7 +276,7 @@ impl Broker {
     pub fn run(&mut self) {
         assert!(self.child.is_none(), "broker already running");
         let bin = require("mosquitto");
-        let child = Command::new(bin)
+        let mut child = Command::new(bin)
             .arg("-c")
             .arg(&self.conf)
             .stdout(Stdio::null())
@@ -295,7 +284,6 @@ impl Broker {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start mosquitto: {e}; {INSTALL_HINT}"));
         self.starts += 1;
-        let mut child = child;
         let up =
             process::wait_listening("mosquitto", self.port, &mut child, Duration::from_secs(10));
         self.child = Some(child);
@@ -760,6 +748,17 @@ impl InProcess {
         mut cond: impl FnMut(&Value) -> bool,
     ) -> bool {
         poll(timeout, || cond(&self.status())).await
+    }
+
+    /// [`InProcess::wait_status`]; if `cond` is not met in time, fails saying `what` and the status.
+    pub async fn assert_status(
+        &self,
+        timeout: Duration,
+        what: &str,
+        cond: impl FnMut(&Value) -> bool,
+    ) {
+        let met = self.wait_status(timeout, cond).await;
+        assert!(met, "{what}: {}", self.status());
     }
 
     pub async fn shutdown(mut self) {

@@ -133,8 +133,22 @@ impl Daemon {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
 
+    /// [`Daemon::log`] without its terminal colour codes.
+    pub fn plain_log(&self) -> String {
+        process::strip_ansi(&self.log())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// [`issue_at`] on this daemon.
+    pub async fn issue(
+        &self,
+        client: &reqwest::Client,
+        service: &str,
+    ) -> Result<serde_json::Value, String> {
+        issue_at(client, &self.base, service).await
     }
 }
 
@@ -150,4 +164,42 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `POST {base}/api/v1/tickets` for `service`, which must answer 201; the answer.
+pub async fn issue_at(
+    client: &reqwest::Client,
+    base: &str,
+    service: &str,
+) -> Result<serde_json::Value, String> {
+    let r = client
+        .post(format!("{base}/api/v1/tickets"))
+        .json(&serde_json::json!({ "service": service }))
+        .send()
+        .await
+        .map_err(|e| format!("issue: {e}"))?;
+    if r.status() != 201 {
+        return Err(format!("issue answered {}", r.status()));
+    }
+    r.json().await.map_err(|e| format!("issue reply: {e}"))
+}
+
+/// `POST {base}/api/v1/counters/{n}/{action}` with counter n's dev credential, which must
+/// succeed; the answer.
+pub async fn counter_at(
+    client: &reqwest::Client,
+    base: &str,
+    n: u16,
+    action: &str,
+) -> Result<serde_json::Value, String> {
+    let r = client
+        .post(format!("{base}/api/v1/counters/{n}/{action}"))
+        .bearer_auth(format!("counter{n}-dev"))
+        .send()
+        .await
+        .map_err(|e| format!("{action}: {e}"))?;
+    if !r.status().is_success() {
+        return Err(format!("{action} answered {}", r.status()));
+    }
+    r.json().await.map_err(|e| format!("{action} body: {e}"))
 }

@@ -4,6 +4,11 @@
 //! server runs as the `postgres` user (initdb refuses root).
 #![allow(dead_code)]
 
+// A test that uses several harnesses loads this file once per harness; each copy is private.
+#[allow(clippy::duplicate_mod)]
+#[path = "process.rs"]
+mod process;
+
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -88,20 +93,8 @@ impl Pg {
         if let Some((u, g)) = ids {
             cmd.uid(u).gid(g);
         }
-        let out = cmd
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run initdb: {e}; {PG_HINT}"));
-        assert!(
-            out.status.success(),
-            "initdb failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-            l.local_addr()
-                .map(|a| a.port())
-                .unwrap_or_else(|e| panic!("{e}"))
-        };
+        process::run_ok("initdb", PG_HINT, &mut cmd);
+        let port = process::free_port().unwrap_or_else(|e| panic!("{e}"));
         let mut pg = Pg {
             port,
             dir,

@@ -71,3 +71,32 @@ pub fn signal_and_reap(child: &mut Option<Child>, signal: libc::c_int) {
         let _ = c.wait();
     }
 }
+
+/// `text` (a log) without its terminal colour codes.
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut esc = false;
+    for c in text.chars() {
+        match (esc, c) {
+            (false, '\u{1b}') => esc = true,
+            (true, 'm') => esc = false,
+            (true, _) => {}
+            (false, c) => out.push(c),
+        }
+    }
+    out
+}
+
+/// Runs `cmd` (called `what`) to its end and returns its stdout; panics saying it could not
+/// start (and `hint`, how to install it) or that it failed (and its stderr).
+pub fn run_ok(what: &str, hint: &str, cmd: &mut Command) -> Vec<u8> {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}; {hint}"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
