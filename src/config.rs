@@ -46,7 +46,6 @@ struct RawConfig {
     store: store::RawStore,
     #[serde(default)]
     web: RawWeb,
-    #[serde(default)]
     printer: Option<PrinterConfig>,
     #[serde(default)]
     buttons: Vec<ButtonConfig>,
@@ -54,15 +53,11 @@ struct RawConfig {
     counter_displays: Vec<CounterDisplayConfig>,
     #[serde(default)]
     led_boards: Vec<LedBoardConfig>,
-    #[serde(default)]
     keypads: Option<KeypadBusConfig>,
-    #[serde(default)]
     uplink: Option<uplink::UplinkConfig>,
-    #[serde(default)]
     voice: Option<crate::voice::VoiceConfig>,
     #[serde(default)]
     officers: Vec<ratings::RawOfficer>,
-    #[serde(default)]
     ratings: Option<ratings::RawRatings>,
 }
 
@@ -443,27 +438,7 @@ mod tests {
     use super::*;
     use test_support::assert_problem;
 
-    const GOOD: &str = r#"
-[site]
-id = "test-site"
-name = "Trung tâm thử"
-province = "hcm"
-
-[[services]]
-id = "A"
-name_vi = "Hộ tịch"
-
-[[services]]
-id = "B"
-name_vi = "Đất đai"
-prefix = "B"
-first_number = 100
-
-[[counters]]
-number = 1
-services = ["A", "B"]
-credential = "secret-one"
-"#;
+    const GOOD: &str = include_str!("config/fixtures/good.toml");
 
     fn problems(text: &str) -> Vec<Problem> {
         match parse(text, "t.toml", None) {
@@ -484,6 +459,44 @@ credential = "secret-one"
         assert_eq!(c.counters[0].name, "Quầy 1");
         assert_eq!(c.web.kiosk_rate_per_minute, 30);
         assert!(c.summary().contains("Hộ tịch"));
+    }
+
+    /// Optional keys carry no `#[serde(default)]`: a missing one must still read as None.
+    #[test]
+    fn sections_with_only_their_required_keys_parse() {
+        let text = format!(
+            "{GOOD}{}",
+            include_str!("config/fixtures/required_only.toml")
+        );
+        let c = match parse(&text, "t.toml", None) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(c.store.quota_mb, None);
+        assert_eq!(c.web.bind.to_string(), "0.0.0.0:8080");
+        assert!(c
+            .printer
+            .is_some_and(|p| p.status.is_none() && p.host.is_none()));
+        assert_eq!(
+            (c.buttons[0].debounce_ms(), c.buttons[0].name.clone()),
+            (30, None)
+        );
+        assert_eq!(c.counter_displays[0].intensity(), 8);
+        assert!(c.counter_displays[0].label.is_none());
+        assert_eq!(
+            (c.led_boards[0].baud(), c.led_boards[0].address_for(2)),
+            (9600, 1)
+        );
+        assert!(c
+            .uplink
+            .is_some_and(|u| u.port.is_none() && u.tls.is_none()));
+        assert!(c
+            .voice
+            .is_some_and(|v| v.place.is_none() && v.out_dir.is_none()));
+        assert_eq!(
+            (c.ratings.head_counter, c.ratings.window_seconds),
+            (None, 120)
+        );
     }
 
     #[test]

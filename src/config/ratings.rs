@@ -20,7 +20,6 @@ pub(crate) struct RawOfficer {
 pub(crate) struct RawReason {
     code: Spanned<String>,
     vi: String,
-    #[serde(default)]
     en: Option<String>,
 }
 
@@ -34,13 +33,10 @@ pub(crate) struct RawDevice {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRatings {
-    #[serde(default)]
     allow_anonymous_counters: Option<bool>,
-    #[serde(default)]
     window_seconds: Option<Spanned<u32>>,
     #[serde(default)]
     rate_on_skip: bool,
-    #[serde(default)]
     head_counter: Option<Spanned<u16>>,
     #[serde(default)]
     reasons: Vec<RawReason>,
@@ -286,20 +282,8 @@ mod tests {
     use crate::config::parse;
     use crate::config::test_support::{assert_problem, located_problems};
 
-    const BASE: &str = r#"[site]
-id = "t"
-name = "T"
-province = "hcm"
-
-[[services]]
-id = "A"
-name_vi = "Hộ tịch"
-
-[[counters]]
-number = 1
-services = ["A"]
-credential = "secret-one"
-"#;
+    /// Site `t`, service A, counter 1.
+    const BASE: &str = include_str!("fixtures/one_counter.toml");
 
     fn problems(extra: &str) -> Vec<String> {
         located_problems(&format!("{BASE}{extra}"))

@@ -11,9 +11,7 @@ use toml::Spanned;
 pub(super) struct RawService {
     pub(super) id: Spanned<String>,
     pub(super) name_vi: String,
-    #[serde(default)]
     pub(super) name_en: Option<String>,
-    #[serde(default)]
     pub(super) prefix: Option<Spanned<String>>,
     #[serde(default = "one")]
     pub(super) first_number: Spanned<u32>,

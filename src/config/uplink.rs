@@ -19,38 +19,26 @@ pub struct UplinkConfig {
     /// Broker host name or IP address.
     pub host: Spanned<String>,
     /// Broker port (default 1883, or 8883 with `[uplink.tls]`).
-    #[serde(default)]
     pub port: Option<Spanned<u16>>,
     /// MQTT client id (default: the site id).
-    #[serde(default)]
     pub client_id: Option<Spanned<String>>,
     /// Topic prefix (default `layso/v1`).
-    #[serde(default)]
     pub topic_prefix: Option<Spanned<String>>,
-    #[serde(default)]
     pub username: Option<Spanned<String>>,
-    #[serde(default)]
     pub password: Option<Spanned<String>>,
     /// MQTT keep-alive in seconds (default 30).
-    #[serde(default)]
     pub keep_alive_secs: Option<Spanned<u64>>,
     /// Seconds between metrics messages (default 60).
-    #[serde(default)]
     pub metrics_interval_secs: Option<Spanned<u64>>,
     /// Most log entries in one events message (default 1000).
-    #[serde(default)]
     pub batch_max_events: Option<Spanned<usize>>,
     /// Most bytes in one events message (default 262144).
-    #[serde(default)]
     pub batch_max_bytes: Option<Spanned<usize>>,
     /// Events messages sent but not yet acknowledged, at most (default 8).
-    #[serde(default)]
     pub in_flight: Option<Spanned<u16>>,
     /// Treat a PUBACK "no matching subscribers" as not delivered: keep the batch and
     /// retry later (default false). For provinces whose collector holds a session.
-    #[serde(default)]
     pub hold_without_subscribers: Option<bool>,
-    #[serde(default)]
     pub tls: Option<TlsFiles>,
 }
 
@@ -61,10 +49,8 @@ pub struct TlsFiles {
     /// CA certificate(s) that signed the broker's certificate.
     pub ca_file: Spanned<PathBuf>,
     /// This site's client certificate (chain), PEM.
-    #[serde(default)]
     pub cert_file: Option<Spanned<PathBuf>>,
     /// This site's private key, PEM (PKCS#8, PKCS#1 or SEC1).
-    #[serde(default)]
     pub key_file: Option<Spanned<PathBuf>>,
 }
 

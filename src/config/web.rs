@@ -11,21 +11,13 @@ use toml::Spanned;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawWeb {
-    #[serde(default)]
     bind: Option<Spanned<String>>,
-    #[serde(default)]
     admin_credential: Option<Spanned<String>>,
-    #[serde(default)]
     kiosk_rate_per_minute: Option<u32>,
-    #[serde(default)]
     max_body_bytes: Option<Spanned<usize>>,
-    #[serde(default)]
     max_connections: Option<Spanned<usize>>,
-    #[serde(default)]
     keepalive_soft_limit: Option<Spanned<usize>>,
-    #[serde(default)]
     header_timeout_s: Option<Spanned<u64>>,
-    #[serde(default)]
     idle_timeout_s: Option<Spanned<u64>>,
 }
 

@@ -114,11 +114,8 @@ pub(crate) fn redact(url: &str) -> String {
 struct Raw {
     broker: Spanned<RawBroker>,
     database: Spanned<RawDatabase>,
-    #[serde(default)]
     web: Option<RawWeb>,
-    #[serde(default)]
     collector: Option<RawCollector>,
-    #[serde(default)]
     hours: Option<RawHours>,
 }
 
@@ -126,27 +123,16 @@ struct Raw {
 #[serde(deny_unknown_fields)]
 struct RawBroker {
     host: Spanned<String>,
-    #[serde(default)]
     port: Option<Spanned<i64>>,
-    #[serde(default)]
     client_id: Option<Spanned<String>>,
-    #[serde(default)]
     share_group: Option<Spanned<String>>,
-    #[serde(default)]
     prefix: Option<String>,
-    #[serde(default)]
     province: Option<Spanned<String>>,
-    #[serde(default)]
     username: Option<String>,
-    #[serde(default)]
     password: Option<String>,
-    #[serde(default)]
     ca_file: Option<PathBuf>,
-    #[serde(default)]
     cert_file: Option<Spanned<PathBuf>>,
-    #[serde(default)]
     key_file: Option<PathBuf>,
-    #[serde(default)]
     session_expiry_secs: Option<Spanned<i64>>,
 }
 
@@ -165,26 +151,18 @@ struct RawWeb {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCollector {
-    #[serde(default)]
     batch_max_messages: Option<Spanned<i64>>,
-    #[serde(default)]
     batch_max_wait_ms: Option<Spanned<i64>>,
-    #[serde(default)]
     resend_after_secs: Option<Spanned<i64>>,
-    #[serde(default)]
     figures_every_secs: Option<Spanned<i64>>,
-    #[serde(default)]
     figures_min_age_secs: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawHours {
-    #[serde(default)]
     weekday: Option<Spanned<Vec<String>>>,
-    #[serde(default)]
     saturday: Option<Spanned<Vec<String>>>,
-    #[serde(default)]
     utc_offset: Option<Spanned<String>>,
 }
 

@@ -16,7 +16,6 @@ pub use crate::devices::ledboard::{LedBoardConfig, DEFAULT_LED_TEXT};
 #[serde(deny_unknown_fields)]
 pub struct ButtonConfig {
     /// Name used in health reports; defaults to `button <chip>:<line>`.
-    #[serde(default)]
     pub name: Option<String>,
     /// GPIO character device: `gpiochip0` or `/dev/gpiochip0`.
     pub chip: Spanned<String>,
@@ -26,10 +25,8 @@ pub struct ButtonConfig {
     #[serde(default = "default_true")]
     pub active_low: bool,
     /// A level must hold this long before it counts (default 30 ms, 1..=500).
-    #[serde(default)]
     pub debounce_ms: Option<Spanned<u64>>,
     /// A press counts only if no press was recognised in the preceding interval (default 1500 ms).
-    #[serde(default)]
     pub min_interval_ms: Option<Spanned<u64>>,
     /// `{ kind = "issue", service = "A", priority = false }`, `{ kind = "next", counter = 3 }`
     /// or `{ kind = "recall", counter = 3 }`.
@@ -98,31 +95,22 @@ pub struct CounterDisplayConfig {
     /// hd44780 one row each.
     pub counters: Spanned<Vec<Spanned<u16>>>,
     /// max7219: digits per counter, 8 (one module each, default) or 4 (two counters per module).
-    #[serde(default)]
     pub group_digits: Option<Spanned<u8>>,
     /// max7219: brightness 0..=15 (default 8).
-    #[serde(default)]
     pub intensity: Option<Spanned<u8>>,
     /// max7219: SPI clock (default 1 MHz, at most 10 MHz).
-    #[serde(default)]
     pub spi_hz: Option<Spanned<u32>>,
     /// hd44780: 7-bit I2C address of the PCF8574 backpack (default 0x27).
-    #[serde(default)]
     pub address: Option<Spanned<u16>>,
     /// hd44780: 16 or 20 (default 16).
-    #[serde(default)]
     pub columns: Option<Spanned<u8>>,
     /// hd44780: 2 or 4 (default 2).
-    #[serde(default)]
     pub rows: Option<Spanned<u8>>,
     /// hd44780: row caption before the counter number (default "Quầy", shown as "Quay").
-    #[serde(default)]
     pub label: Option<String>,
     /// How long a new call blinks (default 3000 ms; 0 disables blinking).
-    #[serde(default)]
     pub blink_ms: Option<Spanned<u64>>,
     /// Blink half-period: on for this long, off for this long (default 250 ms).
-    #[serde(default)]
     pub blink_period_ms: Option<Spanned<u64>>,
 }
 

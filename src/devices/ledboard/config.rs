@@ -15,19 +15,15 @@ pub struct LedBoardConfig {
     /// Serial device, preferably a udev name such as `/dev/layso-ledboard-hall`.
     pub port: Spanned<String>,
     /// Baud rate (default 9600).
-    #[serde(default)]
     pub baud: Option<Spanned<u32>>,
     /// Board address put into the frame (default 1).
-    #[serde(default)]
     pub address: Option<Spanned<u16>>,
     /// Per-counter boards on one bus: the board address is the counter number.
     #[serde(default)]
     pub address_is_counter: bool,
     /// Counters whose calls this board shows (default: all).
-    #[serde(default)]
     pub counters: Option<Spanned<Vec<Spanned<u16>>>>,
     /// Text template with `{ticket}` and `{counter}` (default "Số {ticket} - Quầy {counter}").
-    #[serde(default)]
     pub text: Option<Spanned<String>>,
     /// The vendor frame template.
     pub frame: Spanned<FrameConfig>,

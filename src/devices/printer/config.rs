@@ -153,10 +153,8 @@ pub struct PrinterConfig {
     /// "serial" | "file" | "tcp".
     pub transport: Spanned<TransportKind>,
     /// Device or file path (serial, file).
-    #[serde(default)]
     pub path: Option<Spanned<String>>,
     /// Printer address (tcp).
-    #[serde(default)]
     pub host: Option<Spanned<String>>,
     #[serde(default = "d_port")]
     pub port: Spanned<u16>,
@@ -184,7 +182,6 @@ pub struct PrinterConfig {
     pub status_timeout_ms: Spanned<u64>,
     /// Query status with `DLE EOT`. Default: yes for serial and tcp, no for file (a plain
     /// file cannot answer; set true for a bidirectional `/dev/usb/lp0`).
-    #[serde(default)]
     pub status: Option<bool>,
 }
 
