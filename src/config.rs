@@ -315,23 +315,37 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// Check configuration text. Relative store paths are resolved against the working
 /// directory (as the dev config expects); `_base` is kept for callers that need it.
 pub fn parse(text: &str, file: &str, _base: Option<&Path>) -> Result<Config, ConfigError> {
+    let mut config = parse_checked(text, file, clean_toml_message, check)?;
+    let loc = Locator::new(text);
+    config.warnings = placeholder_warnings(text, &loc);
+    config
+        .warnings
+        .extend(coverage::warnings(text, &config, &loc));
+    Ok(config)
+}
+
+/// Reads `text` as TOML into `R` (a TOML error is the one problem, its message passed
+/// through `toml_message`), then `check`s it: every problem it reports, by byte span and
+/// message, comes back located and in the order of the file.
+pub(crate) fn parse_checked<R: serde::de::DeserializeOwned, C>(
+    text: &str,
+    file: &str,
+    toml_message: fn(&str) -> String,
+    check: impl FnOnce(R, &mut dyn FnMut(Range<usize>, String)) -> C,
+) -> Result<C, ConfigError> {
     let loc = Locator::new(text);
     let err = |problems| ConfigError {
         file: file.to_string(),
         problems,
     };
-    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+    let raw: R = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
-        err(vec![loc.problem(span, clean_toml_message(e.message()))])
+        err(vec![loc.problem(span, toml_message(e.message()))])
     })?;
     let mut problems = Vec::new();
-    let mut config = check(raw, &loc, &mut problems);
-    config.warnings = placeholder_warnings(text, &loc);
-    config
-        .warnings
-        .extend(coverage::warnings(text, &config, &loc));
+    let checked = check(raw, &mut |span, msg| problems.push(loc.problem(span, msg)));
     if problems.is_empty() {
-        Ok(config)
+        Ok(checked)
     } else {
         problems.sort_by_key(|p| (p.line, p.column));
         Err(err(problems))
@@ -347,9 +361,7 @@ fn clean_toml_message(m: &str) -> String {
     }
 }
 
-fn check(raw: RawConfig, loc: &Locator, out: &mut Vec<Problem>) -> Config {
-    let mut p = |span: Range<usize>, msg: String| out.push(loc.problem(span, msg));
-
+fn check(raw: RawConfig, mut p: &mut dyn FnMut(Range<usize>, String)) -> Config {
     let site = site::check(raw.site, &mut p);
     let (services, ids) = services::check(raw.services, &mut p);
     let (counters, creds) = counters::check(raw.counters, &ids, &mut p);

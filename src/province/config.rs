@@ -1,7 +1,7 @@
 //! The collector's configuration (`layso province run|check --config FILE`): TOML →
 //! checked [`ProvinceConfig`], every problem with line:column like `layso check`.
 
-use crate::config::{ConfigError, Locator, Problem};
+use crate::config::{ConfigError, Problem};
 use crate::uplink::config::TlsPaths;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -148,7 +148,7 @@ struct RawWeb {
     listen: Spanned<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCollector {
     batch_max_messages: Option<Spanned<i64>>,
@@ -249,17 +249,19 @@ pub(crate) fn parse(
     file: &str,
     env_url: Option<String>,
 ) -> Result<ProvinceConfig, ConfigError> {
-    let loc = Locator::new(text);
-    let err = |problems| ConfigError {
-        file: file.to_string(),
-        problems,
-    };
-    let raw: Raw = toml::from_str(text).map_err(|e| {
-        let span = e.span().unwrap_or(0..0);
-        err(vec![loc.problem(span, e.message().trim().to_string())])
-    })?;
-    let mut problems = Vec::new();
-    let mut p = |span: Range<usize>, msg: String| problems.push(loc.problem(span, msg));
+    crate::config::parse_checked(
+        text,
+        file,
+        |m| m.trim().to_string(),
+        |raw, p| check(raw, env_url, p),
+    )
+}
+
+fn check(
+    raw: Raw,
+    env_url: Option<String>,
+    mut p: &mut dyn FnMut(Range<usize>, String),
+) -> ProvinceConfig {
     let b = raw.broker.get_ref();
     let host = b.host.get_ref().trim().to_string();
     if host.is_empty() {
@@ -368,43 +370,26 @@ pub(crate) fn parse(
             SocketAddr::from(([127, 0, 0, 1], 8090))
         }),
     };
-    let c = raw.collector.as_ref();
-    let none = None;
-    let batch_max_messages = int_in(
-        c.map_or(&none, |c| &c.batch_max_messages),
-        1000,
-        1..100_001,
-        "batch_max_messages",
-        &mut p,
-    ) as usize;
-    let batch_ms = int_in(
-        c.map_or(&none, |c| &c.batch_max_wait_ms),
-        50,
-        1..10_001,
-        "batch_max_wait_ms",
-        &mut p,
-    );
-    let resend = int_in(
-        c.map_or(&none, |c| &c.resend_after_secs),
-        10,
-        1..86_401,
-        "resend_after_secs",
-        &mut p,
-    );
-    let figures = int_in(
-        c.map_or(&none, |c| &c.figures_every_secs),
-        5,
-        1..3601,
-        "figures_every_secs",
-        &mut p,
-    );
-    let min_age = int_in(
-        c.map_or(&none, |c| &c.figures_min_age_secs),
-        30,
-        0..86_401,
-        "figures_min_age_secs",
-        &mut p,
-    );
+    let c = raw.collector.unwrap_or_default();
+    // (value, default, valid range, key)
+    let [batch_max_messages, batch_ms, resend, figures, min_age] = [
+        (
+            &c.batch_max_messages,
+            1000,
+            1..100_001,
+            "batch_max_messages",
+        ),
+        (&c.batch_max_wait_ms, 50, 1..10_001, "batch_max_wait_ms"),
+        (&c.resend_after_secs, 10, 1..86_401, "resend_after_secs"),
+        (&c.figures_every_secs, 5, 1..3601, "figures_every_secs"),
+        (
+            &c.figures_min_age_secs,
+            30,
+            0..86_401,
+            "figures_min_age_secs",
+        ),
+    ]
+    .map(|(v, default, range, what)| int_in(v, default, range, what, &mut p));
     let mut hours = Hours::default();
     if let Some(h) = &raw.hours {
         hours.weekday = windows(&h.weekday, hours.weekday.clone(), "weekday", &mut p);
@@ -416,29 +401,24 @@ pub(crate) fn parse(
             }
         }
     }
-    if problems.is_empty() {
-        Ok(ProvinceConfig {
-            host,
-            port,
-            client_id,
-            share_group,
-            prefix: b.prefix.clone().unwrap_or_else(|| "layso/v1".into()),
-            province,
-            credentials,
-            tls,
-            session_expiry_secs,
-            database_url,
-            listen,
-            batch_max_messages,
-            batch_max_wait: Duration::from_millis(batch_ms as u64),
-            resend_after: Duration::from_secs(resend as u64),
-            figures_every: Duration::from_secs(figures as u64),
-            figures_min_age: Duration::from_secs(min_age as u64),
-            hours,
-        })
-    } else {
-        problems.sort_by_key(|p| (p.line, p.column));
-        Err(err(problems))
+    ProvinceConfig {
+        host,
+        port,
+        client_id,
+        share_group,
+        prefix: b.prefix.clone().unwrap_or_else(|| "layso/v1".into()),
+        province,
+        credentials,
+        tls,
+        session_expiry_secs,
+        database_url,
+        listen,
+        batch_max_messages: batch_max_messages as usize,
+        batch_max_wait: Duration::from_millis(batch_ms as u64),
+        resend_after: Duration::from_secs(resend as u64),
+        figures_every: Duration::from_secs(figures as u64),
+        figures_min_age: Duration::from_secs(min_age as u64),
+        hours,
     }
 }
 
