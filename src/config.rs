@@ -169,27 +169,25 @@ impl Config {
             off.abs() / 60,
             off.abs() % 60
         );
-        s += &format!("services   {}\n", self.services.len());
-        for v in &self.services {
-            s += &format!(
-                "  {:<4} {} / {} (tickets {}{:0w$}…)\n",
+        listing(&mut s, "services", &self.services, |v| {
+            format!(
+                "{:<4} {} / {} (tickets {}{:0w$}…)",
                 v.id,
                 v.name_vi,
                 v.name_en,
                 v.prefix,
                 v.first_number,
                 w = v.digits as usize
-            );
-        }
-        s += &format!("counters   {}\n", self.counters.len());
-        for c in &self.counters {
-            s += &format!(
-                "  {:<4} {} serves {}\n",
+            )
+        });
+        listing(&mut s, "counters", &self.counters, |c| {
+            format!(
+                "{:<4} {} serves {}",
                 c.number,
                 c.name,
                 c.services.join(", ")
-            );
-        }
+            )
+        });
         s += &format!(
             "store      {} (published entries kept {} days{})\n",
             self.store.path.display(),
@@ -239,6 +237,14 @@ impl Config {
     }
 }
 
+/// A summary heading with the count, then one indented line an item.
+fn listing<T>(s: &mut String, title: &str, items: &[T], line: impl Fn(&T) -> String) {
+    *s += &format!("{title:<10} {}\n", items.len());
+    for item in items {
+        *s += &format!("  {}\n", line(item));
+    }
+}
+
 // ---------------------------------------------------------------- errors
 
 /// One problem in a configuration file.
@@ -266,6 +272,22 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+impl ConfigError {
+    /// The file could not be read: the one problem, at no line; `hint` names a file to give.
+    pub(crate) fn unreadable(file: &str, e: std::io::Error, hint: &str) -> Self {
+        ConfigError {
+            file: file.to_string(),
+            problems: vec![Problem {
+                line: 0,
+                column: 0,
+                message: format!(
+                    "cannot read the configuration: {e}; give a readable TOML file ({hint})"
+                ),
+            }],
+        }
+    }
+}
 
 /// Turns byte spans into 1-based line and column (in characters).
 pub(crate) struct Locator<'a> {
@@ -295,16 +317,8 @@ impl<'a> Locator<'a> {
 /// Read and check a configuration file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| ConfigError {
-        file: file.clone(),
-        problems: vec![Problem {
-            line: 0,
-            column: 0,
-            message: format!(
-                "cannot read the configuration: {e}; give a readable TOML file (default {DEFAULT_PATH})"
-            ),
-        }],
-    })?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| ConfigError::unreadable(&file, e, &format!("default {DEFAULT_PATH}")))?;
     let text = coverage::utf8(&bytes).map_err(|p| ConfigError {
         file: file.clone(),
         problems: vec![p],

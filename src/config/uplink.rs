@@ -150,6 +150,23 @@ fn check_pem(
     }
 }
 
+/// Two keys that only work together: both, or none and a problem at the one given alone.
+fn pair<'a, A, B>(
+    a: &'a Option<Spanned<A>>,
+    b: &'a Option<Spanned<B>>,
+    a_alone: &str,
+    b_alone: &str,
+    out: &mut Vec<(Range<usize>, String)>,
+) -> Option<(&'a Spanned<A>, &'a Spanned<B>)> {
+    match (a, b) {
+        (Some(a), Some(b)) => return Some((a, b)),
+        (Some(a), None) => out.push((a.span(), a_alone.into())),
+        (None, Some(b)) => out.push((b.span(), b_alone.into())),
+        (None, None) => {}
+    }
+    None
+}
+
 impl UplinkConfig {
     /// Every semantic problem, as byte spans of the file and messages.
     pub fn validate(&self) -> Vec<(Range<usize>, String)> {
@@ -205,24 +222,14 @@ impl UplinkConfig {
             }
             None => DEFAULT_PREFIX.to_string(),
         };
-        let credentials = match (&self.username, &self.password) {
-            (Some(u), Some(p)) => Some((u.get_ref().clone(), p.get_ref().clone())),
-            (Some(u), None) => {
-                out.push((
-                    u.span(),
-                    "username without password: add password = \"…\" or remove username".into(),
-                ));
-                None
-            }
-            (None, Some(p)) => {
-                out.push((
-                    p.span(),
-                    "password without username: add username = \"…\" or remove password".into(),
-                ));
-                None
-            }
-            (None, None) => None,
-        };
+        let credentials = pair(
+            &self.username,
+            &self.password,
+            "username without password: add password = \"…\" or remove username",
+            "password without username: add username = \"…\" or remove password",
+            out,
+        )
+        .map(|(u, p)| (u.get_ref().clone(), p.get_ref().clone()));
         let keep_alive = range_check(&self.keep_alive_secs, 5, 3600, "keep_alive_secs", 30, out);
         let metrics = range_check(
             &self.metrics_interval_secs,
@@ -251,28 +258,18 @@ impl UplinkConfig {
         let in_flight = range_check(&self.in_flight, 1, 64, "in_flight", 8, out);
         let tls = self.tls.as_ref().map(|t| {
             check_pem(&t.ca_file, "CA certificate", false, out);
-            let client = match (&t.cert_file, &t.key_file) {
-                (Some(c), Some(k)) => {
-                    check_pem(c, "client certificate", false, out);
-                    check_pem(k, "client private key", true, out);
-                    Some((c.get_ref().clone(), k.get_ref().clone()))
-                }
-                (Some(c), None) => {
-                    out.push((
-                        c.span(),
-                        "cert_file without key_file: add the client's private key".into(),
-                    ));
-                    None
-                }
-                (None, Some(k)) => {
-                    out.push((
-                        k.span(),
-                        "key_file without cert_file: add the client's certificate".into(),
-                    ));
-                    None
-                }
-                (None, None) => None,
-            };
+            let client = pair(
+                &t.cert_file,
+                &t.key_file,
+                "cert_file without key_file: add the client's private key",
+                "key_file without cert_file: add the client's certificate",
+                out,
+            )
+            .map(|(c, k)| {
+                check_pem(c, "client certificate", false, out);
+                check_pem(k, "client private key", true, out);
+                (c.get_ref().clone(), k.get_ref().clone())
+            });
             TlsPaths {
                 ca_file: t.ca_file.get_ref().clone(),
                 client,

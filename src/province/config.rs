@@ -1,7 +1,7 @@
 //! The collector's configuration (`layso province run|check --config FILE`): TOML →
 //! checked [`ProvinceConfig`], every problem with line:column like `layso check`.
 
-use crate::config::{ConfigError, Problem};
+use crate::config::ConfigError;
 use crate::uplink::config::TlsPaths;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -169,16 +169,8 @@ struct RawHours {
 /// Read and check a file; `DATABASE_URL` (when set and not empty) replaces `[database] url`.
 pub(crate) fn load(path: &Path) -> Result<ProvinceConfig, ConfigError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        file: file.clone(),
-        problems: vec![Problem {
-            line: 0,
-            column: 0,
-            message: format!(
-                "cannot read the configuration: {e}; give a readable TOML file (example: config/province/dev.toml)"
-            ),
-        }],
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::unreadable(&file, e, "example: config/province/dev.toml"))?;
     let env_url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
     parse(&text, &file, env_url)
 }
