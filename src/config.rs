@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 mod counters;
 mod coverage;
+pub(crate) mod defaults;
 mod devices;
 mod services;
 mod site;

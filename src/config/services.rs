@@ -19,11 +19,9 @@ pub(super) struct RawService {
     pub(super) digits: Spanned<u8>,
 }
 
-fn one() -> Spanned<u32> {
-    Spanned::new(0..0, 1)
-}
-fn three() -> Spanned<u8> {
-    Spanned::new(0..0, 3)
+super::defaults::unwritten_defaults! {
+    one: u32 = 1,
+    three: u8 = 3,
 }
 
 /// Check `[[services]]`; also returns the set of service ids.

@@ -4,6 +4,8 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::config::defaults::yes;
+
 /// `[[led_boards]]` entries are checked with their frame format, in `devices::ledboard`.
 pub use crate::devices::ledboard::{LedBoardConfig, DEFAULT_LED_TEXT};
 
@@ -22,7 +24,7 @@ pub struct ButtonConfig {
     /// Line offset on that chip (on a Raspberry Pi: the BCM GPIO number).
     pub line: Spanned<u32>,
     /// `true` (default) when the button pulls the line to ground (pull-up, pressed = low).
-    #[serde(default = "default_true")]
+    #[serde(default = "yes")]
     pub active_low: bool,
     /// A level must hold this long before it counts (default 30 ms, 1..=500).
     pub debounce_ms: Option<Spanned<u64>>,
@@ -66,10 +68,6 @@ pub(crate) fn chip_path(chip: &str) -> String {
     } else {
         format!("/dev/{chip}")
     }
-}
-
-fn default_true() -> bool {
-    true
 }
 
 /// Which driver a counter display uses.
