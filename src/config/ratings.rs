@@ -291,30 +291,7 @@ mod tests {
 
     #[test]
     fn good_sections_parse() {
-        let text = format!(
-            "{BASE}{}",
-            r#"
-[[officers]]
-id = "lan"
-name = "Nguyễn Thị Lan"
-pin = "4821"
-
-[ratings]
-allow_anonymous_counters = false
-window_seconds = 90
-rate_on_skip = true
-head_counter = 1
-
-[[ratings.reasons]]
-code = "slow"
-vi = "Chờ lâu"
-en = "Waited too long"
-
-[[ratings.devices]]
-counter = 1
-credential = "tablet-one-secret"
-"#
-        );
+        let text = format!("{BASE}{}", include_str!("fixtures/ratings_sections.toml"));
         let c = match parse(&text, "t.toml", None) {
             Ok(c) => c,
             Err(e) => panic!("{e}"),
