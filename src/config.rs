@@ -12,6 +12,7 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+mod checks;
 mod counters;
 mod coverage;
 pub(crate) mod defaults;

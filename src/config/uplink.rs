@@ -103,20 +103,9 @@ fn range_check<T: PartialOrd + Copy + std::fmt::Display>(
     default: T,
     out: &mut Vec<(Range<usize>, String)>,
 ) -> T {
-    match v {
-        Some(s) if *s.get_ref() < lo || *s.get_ref() > hi => {
-            out.push((
-                s.span(),
-                format!(
-                    "{name} = {}: use {lo} to {hi} (default {default})",
-                    s.get_ref()
-                ),
-            ));
-            default
-        }
-        Some(s) => *s.get_ref(),
-        None => default,
-    }
+    super::checks::in_range(v.as_ref(), lo..=hi, name, default, &mut |span, msg| {
+        out.push((span, msg))
+    })
 }
 
 fn check_pem(

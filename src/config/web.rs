@@ -63,20 +63,13 @@ pub(crate) fn check(
         }
         v
     });
-    let max_body_bytes = match &raw.max_body_bytes {
-        Some(m) if !(256..=1_048_576).contains(m.get_ref()) => {
-            p(
-                m.span(),
-                format!(
-                    "max_body_bytes = {}: use 256 to 1048576 (default 4096)",
-                    m.get_ref()
-                ),
-            );
-            4096
-        }
-        Some(m) => *m.get_ref(),
-        None => 4096,
-    };
+    let max_body_bytes = super::checks::in_range(
+        raw.max_body_bytes.as_ref(),
+        256..=1_048_576,
+        "max_body_bytes",
+        4096,
+        p,
+    );
     let web = WebConfig {
         bind,
         admin_credential,
