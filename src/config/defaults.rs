@@ -11,6 +11,11 @@ pub(crate) fn unwritten<T>(value: T) -> Spanned<T> {
     Spanned::new(0..0, value)
 }
 
+/// The value written for a key, or `default` when the key was left out.
+pub(crate) fn written_or<T: Copy>(key: &Option<Spanned<T>>, default: T) -> T {
+    key.as_ref().map_or(default, |v| *v.get_ref())
+}
+
 /// `#[serde(default = "yes")]`: a flag that is on unless the file says false.
 pub(crate) fn yes() -> bool {
     true

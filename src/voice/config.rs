@@ -3,6 +3,7 @@
 
 use super::reading::{Dialect, DigitsMode};
 use super::template::{self, Speech};
+use crate::config::defaults::written_or;
 use serde::Deserialize;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -205,7 +206,7 @@ impl VoiceConfig {
                 Some("digits") => DigitsMode::Digits,
                 _ => DigitsMode::Number,
             },
-            repeat: self.repeat.as_ref().map_or(1, |r| *r.get_ref()).clamp(1, 3),
+            repeat: written_or(&self.repeat, 1).clamp(1, 3),
             chime: self.chime.unwrap_or(true),
             prefixes,
             counter_names: config

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::config::defaults::yes;
+use crate::config::defaults::{written_or, yes};
 
 /// `[[led_boards]]` entries are checked with their frame format, in `devices::ledboard`.
 pub use crate::devices::ledboard::{LedBoardConfig, DEFAULT_LED_TEXT};
@@ -42,14 +42,10 @@ pub(crate) const DEFAULT_MIN_INTERVAL_MS: u64 = 1500;
 
 impl ButtonConfig {
     pub fn debounce_ms(&self) -> u64 {
-        self.debounce_ms
-            .as_ref()
-            .map_or(DEFAULT_DEBOUNCE_MS, |v| *v.get_ref())
+        written_or(&self.debounce_ms, DEFAULT_DEBOUNCE_MS)
     }
     pub fn min_interval_ms(&self) -> u64 {
-        self.min_interval_ms
-            .as_ref()
-            .map_or(DEFAULT_MIN_INTERVAL_MS, |v| *v.get_ref())
+        written_or(&self.min_interval_ms, DEFAULT_MIN_INTERVAL_MS)
     }
     /// The chip as a device path (`gpiochip0` -> `/dev/gpiochip0`).
     pub fn chip_path(&self) -> String {
@@ -124,39 +120,31 @@ impl CounterDisplayConfig {
             .collect()
     }
     pub(crate) fn group_digits(&self) -> usize {
-        self.group_digits
-            .as_ref()
-            .map_or(8, |g| usize::from(*g.get_ref()))
+        usize::from(written_or(&self.group_digits, 8))
     }
     pub(crate) fn intensity(&self) -> u8 {
-        self.intensity.as_ref().map_or(8, |v| *v.get_ref())
+        written_or(&self.intensity, 8)
     }
     pub(crate) fn spi_hz(&self) -> u32 {
-        self.spi_hz.as_ref().map_or(1_000_000, |v| *v.get_ref())
+        written_or(&self.spi_hz, 1_000_000)
     }
     pub(crate) fn address(&self) -> u16 {
-        self.address.as_ref().map_or(0x27, |v| *v.get_ref())
+        written_or(&self.address, 0x27)
     }
     pub(crate) fn columns(&self) -> usize {
-        self.columns
-            .as_ref()
-            .map_or(16, |v| usize::from(*v.get_ref()))
+        usize::from(written_or(&self.columns, 16))
     }
     pub(crate) fn rows(&self) -> usize {
-        self.rows.as_ref().map_or(2, |v| usize::from(*v.get_ref()))
+        usize::from(written_or(&self.rows, 2))
     }
     pub(crate) fn label(&self) -> &str {
         self.label.as_deref().unwrap_or("Quầy")
     }
     pub(crate) fn blink_ms(&self) -> u64 {
-        self.blink_ms
-            .as_ref()
-            .map_or(DEFAULT_BLINK_MS, |v| *v.get_ref())
+        written_or(&self.blink_ms, DEFAULT_BLINK_MS)
     }
     pub(crate) fn blink_period_ms(&self) -> u64 {
-        self.blink_period_ms
-            .as_ref()
-            .map_or(DEFAULT_BLINK_PERIOD_MS, |v| *v.get_ref())
+        written_or(&self.blink_period_ms, DEFAULT_BLINK_PERIOD_MS)
     }
     /// Number of chained MAX7219 modules needed for the configured counters.
     pub fn chips(&self) -> usize {

@@ -4,6 +4,8 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::config::defaults::written_or;
+
 use super::FrameConfig;
 
 /// One `[[led_boards]]` entry: a serial LED board (hall board or per-counter boards on a bus).
@@ -33,7 +35,7 @@ pub const DEFAULT_LED_TEXT: &str = "Số {ticket} - Quầy {counter}";
 
 impl LedBoardConfig {
     pub(crate) fn baud(&self) -> u32 {
-        self.baud.as_ref().map_or(9600, |v| *v.get_ref())
+        written_or(&self.baud, 9600)
     }
     pub(crate) fn text_template(&self) -> &str {
         self.text.as_ref().map_or(DEFAULT_LED_TEXT, |t| t.get_ref())
@@ -50,7 +52,7 @@ impl LedBoardConfig {
         if self.address_is_counter {
             counter
         } else {
-            self.address.as_ref().map_or(1, |a| *a.get_ref())
+            written_or(&self.address, 1)
         }
     }
 }
