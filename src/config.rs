@@ -12,8 +12,10 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+mod checks;
 mod counters;
 mod coverage;
+pub(crate) mod defaults;
 mod devices;
 mod services;
 mod site;
@@ -46,7 +48,6 @@ struct RawConfig {
     store: store::RawStore,
     #[serde(default)]
     web: RawWeb,
-    #[serde(default)]
     printer: Option<PrinterConfig>,
     #[serde(default)]
     buttons: Vec<ButtonConfig>,
@@ -54,15 +55,11 @@ struct RawConfig {
     counter_displays: Vec<CounterDisplayConfig>,
     #[serde(default)]
     led_boards: Vec<LedBoardConfig>,
-    #[serde(default)]
     keypads: Option<KeypadBusConfig>,
-    #[serde(default)]
     uplink: Option<uplink::UplinkConfig>,
-    #[serde(default)]
     voice: Option<crate::voice::VoiceConfig>,
     #[serde(default)]
     officers: Vec<ratings::RawOfficer>,
-    #[serde(default)]
     ratings: Option<ratings::RawRatings>,
 }
 
@@ -174,27 +171,25 @@ impl Config {
             off.abs() / 60,
             off.abs() % 60
         );
-        s += &format!("services   {}\n", self.services.len());
-        for v in &self.services {
-            s += &format!(
-                "  {:<4} {} / {} (tickets {}{:0w$}…)\n",
+        listing(&mut s, "services", &self.services, |v| {
+            format!(
+                "{:<4} {} / {} (tickets {}{:0w$}…)",
                 v.id,
                 v.name_vi,
                 v.name_en,
                 v.prefix,
                 v.first_number,
                 w = v.digits as usize
-            );
-        }
-        s += &format!("counters   {}\n", self.counters.len());
-        for c in &self.counters {
-            s += &format!(
-                "  {:<4} {} serves {}\n",
+            )
+        });
+        listing(&mut s, "counters", &self.counters, |c| {
+            format!(
+                "{:<4} {} serves {}",
                 c.number,
                 c.name,
                 c.services.join(", ")
-            );
-        }
+            )
+        });
         s += &format!(
             "store      {} (published entries kept {} days{})\n",
             self.store.path.display(),
@@ -244,6 +239,14 @@ impl Config {
     }
 }
 
+/// A summary heading with the count, then one indented line an item.
+fn listing<T>(s: &mut String, title: &str, items: &[T], line: impl Fn(&T) -> String) {
+    *s += &format!("{title:<10} {}\n", items.len());
+    for item in items {
+        *s += &format!("  {}\n", line(item));
+    }
+}
+
 // ---------------------------------------------------------------- errors
 
 /// One problem in a configuration file.
@@ -271,6 +274,22 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+impl ConfigError {
+    /// The file could not be read: the one problem, at no line; `hint` names a file to give.
+    pub(crate) fn unreadable(file: &str, e: std::io::Error, hint: &str) -> Self {
+        ConfigError {
+            file: file.to_string(),
+            problems: vec![Problem {
+                line: 0,
+                column: 0,
+                message: format!(
+                    "cannot read the configuration: {e}; give a readable TOML file ({hint})"
+                ),
+            }],
+        }
+    }
+}
 
 /// Turns byte spans into 1-based line and column (in characters).
 pub(crate) struct Locator<'a> {
@@ -300,16 +319,8 @@ impl<'a> Locator<'a> {
 /// Read and check a configuration file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| ConfigError {
-        file: file.clone(),
-        problems: vec![Problem {
-            line: 0,
-            column: 0,
-            message: format!(
-                "cannot read the configuration: {e}; give a readable TOML file (default {DEFAULT_PATH})"
-            ),
-        }],
-    })?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| ConfigError::unreadable(&file, e, &format!("default {DEFAULT_PATH}")))?;
     let text = coverage::utf8(&bytes).map_err(|p| ConfigError {
         file: file.clone(),
         problems: vec![p],
@@ -320,23 +331,37 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// Check configuration text. Relative store paths are resolved against the working
 /// directory (as the dev config expects); `_base` is kept for callers that need it.
 pub fn parse(text: &str, file: &str, _base: Option<&Path>) -> Result<Config, ConfigError> {
+    let mut config = parse_checked(text, file, clean_toml_message, check)?;
+    let loc = Locator::new(text);
+    config.warnings = placeholder_warnings(text, &loc);
+    config
+        .warnings
+        .extend(coverage::warnings(text, &config, &loc));
+    Ok(config)
+}
+
+/// Reads `text` as TOML into `R` (a TOML error is the one problem, its message passed
+/// through `toml_message`), then `check`s it: every problem it reports, by byte span and
+/// message, comes back located and in the order of the file.
+pub(crate) fn parse_checked<R: serde::de::DeserializeOwned, C>(
+    text: &str,
+    file: &str,
+    toml_message: fn(&str) -> String,
+    check: impl FnOnce(R, &mut dyn FnMut(Range<usize>, String)) -> C,
+) -> Result<C, ConfigError> {
     let loc = Locator::new(text);
     let err = |problems| ConfigError {
         file: file.to_string(),
         problems,
     };
-    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+    let raw: R = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
-        err(vec![loc.problem(span, clean_toml_message(e.message()))])
+        err(vec![loc.problem(span, toml_message(e.message()))])
     })?;
     let mut problems = Vec::new();
-    let mut config = check(raw, &loc, &mut problems);
-    config.warnings = placeholder_warnings(text, &loc);
-    config
-        .warnings
-        .extend(coverage::warnings(text, &config, &loc));
+    let checked = check(raw, &mut |span, msg| problems.push(loc.problem(span, msg)));
     if problems.is_empty() {
-        Ok(config)
+        Ok(checked)
     } else {
         problems.sort_by_key(|p| (p.line, p.column));
         Err(err(problems))
@@ -352,9 +377,7 @@ fn clean_toml_message(m: &str) -> String {
     }
 }
 
-fn check(raw: RawConfig, loc: &Locator, out: &mut Vec<Problem>) -> Config {
-    let mut p = |span: Range<usize>, msg: String| out.push(loc.problem(span, msg));
-
+fn check(raw: RawConfig, mut p: &mut dyn FnMut(Range<usize>, String)) -> Config {
     let site = site::check(raw.site, &mut p);
     let (services, ids) = services::check(raw.services, &mut p);
     let (counters, creds) = counters::check(raw.counters, &ids, &mut p);
@@ -443,27 +466,7 @@ mod tests {
     use super::*;
     use test_support::assert_problem;
 
-    const GOOD: &str = r#"
-[site]
-id = "test-site"
-name = "Trung tâm thử"
-province = "hcm"
-
-[[services]]
-id = "A"
-name_vi = "Hộ tịch"
-
-[[services]]
-id = "B"
-name_vi = "Đất đai"
-prefix = "B"
-first_number = 100
-
-[[counters]]
-number = 1
-services = ["A", "B"]
-credential = "secret-one"
-"#;
+    const GOOD: &str = include_str!("config/fixtures/good.toml");
 
     fn problems(text: &str) -> Vec<Problem> {
         match parse(text, "t.toml", None) {
@@ -484,6 +487,44 @@ credential = "secret-one"
         assert_eq!(c.counters[0].name, "Quầy 1");
         assert_eq!(c.web.kiosk_rate_per_minute, 30);
         assert!(c.summary().contains("Hộ tịch"));
+    }
+
+    /// Optional keys carry no `#[serde(default)]`: a missing one must still read as None.
+    #[test]
+    fn sections_with_only_their_required_keys_parse() {
+        let text = format!(
+            "{GOOD}{}",
+            include_str!("config/fixtures/required_only.toml")
+        );
+        let c = match parse(&text, "t.toml", None) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(c.store.quota_mb, None);
+        assert_eq!(c.web.bind.to_string(), "0.0.0.0:8080");
+        assert!(c
+            .printer
+            .is_some_and(|p| p.status.is_none() && p.host.is_none()));
+        assert_eq!(
+            (c.buttons[0].debounce_ms(), c.buttons[0].name.clone()),
+            (30, None)
+        );
+        assert_eq!(c.counter_displays[0].intensity(), 8);
+        assert!(c.counter_displays[0].label.is_none());
+        assert_eq!(
+            (c.led_boards[0].baud(), c.led_boards[0].address_for(2)),
+            (9600, 1)
+        );
+        assert!(c
+            .uplink
+            .is_some_and(|u| u.port.is_none() && u.tls.is_none()));
+        assert!(c
+            .voice
+            .is_some_and(|v| v.place.is_none() && v.out_dir.is_none()));
+        assert_eq!(
+            (c.ratings.head_counter, c.ratings.window_seconds),
+            (None, 120)
+        );
     }
 
     #[test]

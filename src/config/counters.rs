@@ -10,7 +10,6 @@ use toml::Spanned;
 #[serde(deny_unknown_fields)]
 pub(super) struct RawCounter {
     pub(super) number: Spanned<u16>,
-    #[serde(default)]
     pub(super) name: Option<String>,
     pub(super) services: Spanned<Vec<Spanned<String>>>,
     pub(super) credential: Spanned<String>,

@@ -20,7 +20,6 @@ pub(crate) struct RawOfficer {
 pub(crate) struct RawReason {
     code: Spanned<String>,
     vi: String,
-    #[serde(default)]
     en: Option<String>,
 }
 
@@ -34,13 +33,10 @@ pub(crate) struct RawDevice {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRatings {
-    #[serde(default)]
     allow_anonymous_counters: Option<bool>,
-    #[serde(default)]
     window_seconds: Option<Spanned<u32>>,
     #[serde(default)]
     rate_on_skip: bool,
-    #[serde(default)]
     head_counter: Option<Spanned<u16>>,
     #[serde(default)]
     reasons: Vec<RawReason>,
@@ -286,20 +282,8 @@ mod tests {
     use crate::config::parse;
     use crate::config::test_support::{assert_problem, located_problems};
 
-    const BASE: &str = r#"[site]
-id = "t"
-name = "T"
-province = "hcm"
-
-[[services]]
-id = "A"
-name_vi = "Hộ tịch"
-
-[[counters]]
-number = 1
-services = ["A"]
-credential = "secret-one"
-"#;
+    /// Site `t`, service A, counter 1.
+    const BASE: &str = include_str!("fixtures/one_counter.toml");
 
     fn problems(extra: &str) -> Vec<String> {
         located_problems(&format!("{BASE}{extra}"))
@@ -307,30 +291,7 @@ credential = "secret-one"
 
     #[test]
     fn good_sections_parse() {
-        let text = format!(
-            "{BASE}{}",
-            r#"
-[[officers]]
-id = "lan"
-name = "Nguyễn Thị Lan"
-pin = "4821"
-
-[ratings]
-allow_anonymous_counters = false
-window_seconds = 90
-rate_on_skip = true
-head_counter = 1
-
-[[ratings.reasons]]
-code = "slow"
-vi = "Chờ lâu"
-en = "Waited too long"
-
-[[ratings.devices]]
-counter = 1
-credential = "tablet-one-secret"
-"#
-        );
+        let text = format!("{BASE}{}", include_str!("fixtures/ratings_sections.toml"));
         let c = match parse(&text, "t.toml", None) {
             Ok(c) => c,
             Err(e) => panic!("{e}"),

@@ -11,9 +11,7 @@ use toml::Spanned;
 pub(super) struct RawService {
     pub(super) id: Spanned<String>,
     pub(super) name_vi: String,
-    #[serde(default)]
     pub(super) name_en: Option<String>,
-    #[serde(default)]
     pub(super) prefix: Option<Spanned<String>>,
     #[serde(default = "one")]
     pub(super) first_number: Spanned<u32>,
@@ -21,11 +19,9 @@ pub(super) struct RawService {
     pub(super) digits: Spanned<u8>,
 }
 
-fn one() -> Spanned<u32> {
-    Spanned::new(0..0, 1)
-}
-fn three() -> Spanned<u8> {
-    Spanned::new(0..0, 3)
+super::defaults::unwritten_defaults! {
+    one: u32 = 1,
+    three: u8 = 3,
 }
 
 /// Check `[[services]]`; also returns the set of service ids.

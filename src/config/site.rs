@@ -18,11 +18,9 @@ pub(super) struct RawSite {
     pub(super) day_starts_at: Spanned<String>,
 }
 
-fn default_offset() -> Spanned<String> {
-    Spanned::new(0..0, "+07:00".into())
-}
-fn default_day_start() -> Spanned<String> {
-    Spanned::new(0..0, "00:00".into())
+super::defaults::unwritten_defaults! {
+    default_offset: String = "+07:00".into(),
+    default_day_start: String = "00:00".into(),
 }
 
 /// Check `[site]`.

@@ -9,11 +9,8 @@ use toml::Spanned;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStore {
-    #[serde(default)]
     pub(super) path: Option<PathBuf>,
-    #[serde(default)]
     pub(super) retention_days: Option<Spanned<u32>>,
-    #[serde(default)]
     pub(super) quota_mb: Option<u64>,
 }
 

@@ -19,38 +19,26 @@ pub struct UplinkConfig {
     /// Broker host name or IP address.
     pub host: Spanned<String>,
     /// Broker port (default 1883, or 8883 with `[uplink.tls]`).
-    #[serde(default)]
     pub port: Option<Spanned<u16>>,
     /// MQTT client id (default: the site id).
-    #[serde(default)]
     pub client_id: Option<Spanned<String>>,
     /// Topic prefix (default `layso/v1`).
-    #[serde(default)]
     pub topic_prefix: Option<Spanned<String>>,
-    #[serde(default)]
     pub username: Option<Spanned<String>>,
-    #[serde(default)]
     pub password: Option<Spanned<String>>,
     /// MQTT keep-alive in seconds (default 30).
-    #[serde(default)]
     pub keep_alive_secs: Option<Spanned<u64>>,
     /// Seconds between metrics messages (default 60).
-    #[serde(default)]
     pub metrics_interval_secs: Option<Spanned<u64>>,
     /// Most log entries in one events message (default 1000).
-    #[serde(default)]
     pub batch_max_events: Option<Spanned<usize>>,
     /// Most bytes in one events message (default 262144).
-    #[serde(default)]
     pub batch_max_bytes: Option<Spanned<usize>>,
     /// Events messages sent but not yet acknowledged, at most (default 8).
-    #[serde(default)]
     pub in_flight: Option<Spanned<u16>>,
     /// Treat a PUBACK "no matching subscribers" as not delivered: keep the batch and
     /// retry later (default false). For provinces whose collector holds a session.
-    #[serde(default)]
     pub hold_without_subscribers: Option<bool>,
-    #[serde(default)]
     pub tls: Option<TlsFiles>,
 }
 
@@ -61,10 +49,8 @@ pub struct TlsFiles {
     /// CA certificate(s) that signed the broker's certificate.
     pub ca_file: Spanned<PathBuf>,
     /// This site's client certificate (chain), PEM.
-    #[serde(default)]
     pub cert_file: Option<Spanned<PathBuf>>,
     /// This site's private key, PEM (PKCS#8, PKCS#1 or SEC1).
-    #[serde(default)]
     pub key_file: Option<Spanned<PathBuf>>,
 }
 
@@ -117,20 +103,9 @@ fn range_check<T: PartialOrd + Copy + std::fmt::Display>(
     default: T,
     out: &mut Vec<(Range<usize>, String)>,
 ) -> T {
-    match v {
-        Some(s) if *s.get_ref() < lo || *s.get_ref() > hi => {
-            out.push((
-                s.span(),
-                format!(
-                    "{name} = {}: use {lo} to {hi} (default {default})",
-                    s.get_ref()
-                ),
-            ));
-            default
-        }
-        Some(s) => *s.get_ref(),
-        None => default,
-    }
+    super::checks::in_range(v.as_ref(), lo..=hi, name, default, &mut |span, msg| {
+        out.push((span, msg))
+    })
 }
 
 fn check_pem(
@@ -162,6 +137,23 @@ fn check_pem(
             ),
         )),
     }
+}
+
+/// Two keys that only work together: both, or none and a problem at the one given alone.
+fn pair<'a, A, B>(
+    a: &'a Option<Spanned<A>>,
+    b: &'a Option<Spanned<B>>,
+    a_alone: &str,
+    b_alone: &str,
+    out: &mut Vec<(Range<usize>, String)>,
+) -> Option<(&'a Spanned<A>, &'a Spanned<B>)> {
+    match (a, b) {
+        (Some(a), Some(b)) => return Some((a, b)),
+        (Some(a), None) => out.push((a.span(), a_alone.into())),
+        (None, Some(b)) => out.push((b.span(), b_alone.into())),
+        (None, None) => {}
+    }
+    None
 }
 
 impl UplinkConfig {
@@ -219,24 +211,14 @@ impl UplinkConfig {
             }
             None => DEFAULT_PREFIX.to_string(),
         };
-        let credentials = match (&self.username, &self.password) {
-            (Some(u), Some(p)) => Some((u.get_ref().clone(), p.get_ref().clone())),
-            (Some(u), None) => {
-                out.push((
-                    u.span(),
-                    "username without password: add password = \"…\" or remove username".into(),
-                ));
-                None
-            }
-            (None, Some(p)) => {
-                out.push((
-                    p.span(),
-                    "password without username: add username = \"…\" or remove password".into(),
-                ));
-                None
-            }
-            (None, None) => None,
-        };
+        let credentials = pair(
+            &self.username,
+            &self.password,
+            "username without password: add password = \"…\" or remove username",
+            "password without username: add username = \"…\" or remove password",
+            out,
+        )
+        .map(|(u, p)| (u.get_ref().clone(), p.get_ref().clone()));
         let keep_alive = range_check(&self.keep_alive_secs, 5, 3600, "keep_alive_secs", 30, out);
         let metrics = range_check(
             &self.metrics_interval_secs,
@@ -265,28 +247,18 @@ impl UplinkConfig {
         let in_flight = range_check(&self.in_flight, 1, 64, "in_flight", 8, out);
         let tls = self.tls.as_ref().map(|t| {
             check_pem(&t.ca_file, "CA certificate", false, out);
-            let client = match (&t.cert_file, &t.key_file) {
-                (Some(c), Some(k)) => {
-                    check_pem(c, "client certificate", false, out);
-                    check_pem(k, "client private key", true, out);
-                    Some((c.get_ref().clone(), k.get_ref().clone()))
-                }
-                (Some(c), None) => {
-                    out.push((
-                        c.span(),
-                        "cert_file without key_file: add the client's private key".into(),
-                    ));
-                    None
-                }
-                (None, Some(k)) => {
-                    out.push((
-                        k.span(),
-                        "key_file without cert_file: add the client's certificate".into(),
-                    ));
-                    None
-                }
-                (None, None) => None,
-            };
+            let client = pair(
+                &t.cert_file,
+                &t.key_file,
+                "cert_file without key_file: add the client's private key",
+                "key_file without cert_file: add the client's certificate",
+                out,
+            )
+            .map(|(c, k)| {
+                check_pem(c, "client certificate", false, out);
+                check_pem(k, "client private key", true, out);
+                (c.get_ref().clone(), k.get_ref().clone())
+            });
             TlsPaths {
                 ca_file: t.ca_file.get_ref().clone(),
                 client,

@@ -11,21 +11,13 @@ use toml::Spanned;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawWeb {
-    #[serde(default)]
     bind: Option<Spanned<String>>,
-    #[serde(default)]
     admin_credential: Option<Spanned<String>>,
-    #[serde(default)]
     kiosk_rate_per_minute: Option<u32>,
-    #[serde(default)]
     max_body_bytes: Option<Spanned<usize>>,
-    #[serde(default)]
     max_connections: Option<Spanned<usize>>,
-    #[serde(default)]
     keepalive_soft_limit: Option<Spanned<usize>>,
-    #[serde(default)]
     header_timeout_s: Option<Spanned<u64>>,
-    #[serde(default)]
     idle_timeout_s: Option<Spanned<u64>>,
 }
 
@@ -71,20 +63,13 @@ pub(crate) fn check(
         }
         v
     });
-    let max_body_bytes = match &raw.max_body_bytes {
-        Some(m) if !(256..=1_048_576).contains(m.get_ref()) => {
-            p(
-                m.span(),
-                format!(
-                    "max_body_bytes = {}: use 256 to 1048576 (default 4096)",
-                    m.get_ref()
-                ),
-            );
-            4096
-        }
-        Some(m) => *m.get_ref(),
-        None => 4096,
-    };
+    let max_body_bytes = super::checks::in_range(
+        raw.max_body_bytes.as_ref(),
+        256..=1_048_576,
+        "max_body_bytes",
+        4096,
+        p,
+    );
     let web = WebConfig {
         bind,
         admin_credential,

@@ -1,6 +1,7 @@
 //! The `[web]` connection limits: how many HTTP connections the daemon holds, and how
 //! long it waits for a request head or on an idle keep-alive connection.
 
+use super::checks::{in_range, in_range_of};
 use std::ops::Range;
 use std::time::Duration;
 use toml::Spanned;
@@ -42,46 +43,21 @@ pub(crate) struct RawLimits<'a> {
 /// Check the limits; every problem goes to `p` with its span.
 pub(crate) fn check(raw: RawLimits, mut p: impl FnMut(Range<usize>, String)) -> ConnLimits {
     let d = ConnLimits::default();
-    let mut range =
-        |v: Option<&Spanned<usize>>, lo: usize, hi: usize, key: &str, def: usize| match v {
-            Some(s) if !(lo..=hi).contains(s.get_ref()) => {
-                p(
-                    s.span(),
-                    format!("{key} = {}: use {lo} to {hi} (default {def})", s.get_ref()),
-                );
-                def
-            }
-            Some(s) => *s.get_ref(),
-            None => def,
-        };
-    let max_connections = range(
+    let max_connections = in_range(
         raw.max_connections,
-        16,
-        60_000,
+        16..=60_000,
         "max_connections",
         d.max_connections,
+        &mut p,
     );
-    let soft = range(
+    let soft = in_range(
         raw.keepalive_soft_limit,
-        1,
-        60_000,
+        1..=60_000,
         "keepalive_soft_limit",
         d.keepalive_soft_limit.min(max_connections),
+        &mut p,
     );
-    let mut secs = |v: Option<&Spanned<u64>>, key: &str, def: u64| match v {
-        Some(s) if !(1..=300).contains(s.get_ref()) => {
-            p(
-                s.span(),
-                format!(
-                    "{key} = {}: use 1 to 300 seconds (default {def})",
-                    s.get_ref()
-                ),
-            );
-            def
-        }
-        Some(s) => *s.get_ref(),
-        None => def,
-    };
+    let mut secs = |v, key, default| in_range_of(v, 1..=300, " seconds", key, default, &mut p);
     let header = secs(
         raw.header_timeout_s,
         "header_timeout_s",

@@ -1,7 +1,7 @@
 //! The collector's configuration (`layso province run|check --config FILE`): TOML →
 //! checked [`ProvinceConfig`], every problem with line:column like `layso check`.
 
-use crate::config::{ConfigError, Locator, Problem};
+use crate::config::ConfigError;
 use crate::uplink::config::TlsPaths;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -114,11 +114,8 @@ pub(crate) fn redact(url: &str) -> String {
 struct Raw {
     broker: Spanned<RawBroker>,
     database: Spanned<RawDatabase>,
-    #[serde(default)]
     web: Option<RawWeb>,
-    #[serde(default)]
     collector: Option<RawCollector>,
-    #[serde(default)]
     hours: Option<RawHours>,
 }
 
@@ -126,27 +123,16 @@ struct Raw {
 #[serde(deny_unknown_fields)]
 struct RawBroker {
     host: Spanned<String>,
-    #[serde(default)]
     port: Option<Spanned<i64>>,
-    #[serde(default)]
     client_id: Option<Spanned<String>>,
-    #[serde(default)]
     share_group: Option<Spanned<String>>,
-    #[serde(default)]
     prefix: Option<String>,
-    #[serde(default)]
     province: Option<Spanned<String>>,
-    #[serde(default)]
     username: Option<String>,
-    #[serde(default)]
     password: Option<String>,
-    #[serde(default)]
     ca_file: Option<PathBuf>,
-    #[serde(default)]
     cert_file: Option<Spanned<PathBuf>>,
-    #[serde(default)]
     key_file: Option<PathBuf>,
-    #[serde(default)]
     session_expiry_secs: Option<Spanned<i64>>,
 }
 
@@ -162,45 +148,29 @@ struct RawWeb {
     listen: Spanned<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCollector {
-    #[serde(default)]
     batch_max_messages: Option<Spanned<i64>>,
-    #[serde(default)]
     batch_max_wait_ms: Option<Spanned<i64>>,
-    #[serde(default)]
     resend_after_secs: Option<Spanned<i64>>,
-    #[serde(default)]
     figures_every_secs: Option<Spanned<i64>>,
-    #[serde(default)]
     figures_min_age_secs: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawHours {
-    #[serde(default)]
     weekday: Option<Spanned<Vec<String>>>,
-    #[serde(default)]
     saturday: Option<Spanned<Vec<String>>>,
-    #[serde(default)]
     utc_offset: Option<Spanned<String>>,
 }
 
 /// Read and check a file; `DATABASE_URL` (when set and not empty) replaces `[database] url`.
 pub(crate) fn load(path: &Path) -> Result<ProvinceConfig, ConfigError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        file: file.clone(),
-        problems: vec![Problem {
-            line: 0,
-            column: 0,
-            message: format!(
-                "cannot read the configuration: {e}; give a readable TOML file (example: config/province/dev.toml)"
-            ),
-        }],
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::unreadable(&file, e, "example: config/province/dev.toml"))?;
     let env_url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
     parse(&text, &file, env_url)
 }
@@ -271,17 +241,19 @@ pub(crate) fn parse(
     file: &str,
     env_url: Option<String>,
 ) -> Result<ProvinceConfig, ConfigError> {
-    let loc = Locator::new(text);
-    let err = |problems| ConfigError {
-        file: file.to_string(),
-        problems,
-    };
-    let raw: Raw = toml::from_str(text).map_err(|e| {
-        let span = e.span().unwrap_or(0..0);
-        err(vec![loc.problem(span, e.message().trim().to_string())])
-    })?;
-    let mut problems = Vec::new();
-    let mut p = |span: Range<usize>, msg: String| problems.push(loc.problem(span, msg));
+    crate::config::parse_checked(
+        text,
+        file,
+        |m| m.trim().to_string(),
+        |raw, p| check(raw, env_url, p),
+    )
+}
+
+fn check(
+    raw: Raw,
+    env_url: Option<String>,
+    mut p: &mut dyn FnMut(Range<usize>, String),
+) -> ProvinceConfig {
     let b = raw.broker.get_ref();
     let host = b.host.get_ref().trim().to_string();
     if host.is_empty() {
@@ -390,43 +362,26 @@ pub(crate) fn parse(
             SocketAddr::from(([127, 0, 0, 1], 8090))
         }),
     };
-    let c = raw.collector.as_ref();
-    let none = None;
-    let batch_max_messages = int_in(
-        c.map_or(&none, |c| &c.batch_max_messages),
-        1000,
-        1..100_001,
-        "batch_max_messages",
-        &mut p,
-    ) as usize;
-    let batch_ms = int_in(
-        c.map_or(&none, |c| &c.batch_max_wait_ms),
-        50,
-        1..10_001,
-        "batch_max_wait_ms",
-        &mut p,
-    );
-    let resend = int_in(
-        c.map_or(&none, |c| &c.resend_after_secs),
-        10,
-        1..86_401,
-        "resend_after_secs",
-        &mut p,
-    );
-    let figures = int_in(
-        c.map_or(&none, |c| &c.figures_every_secs),
-        5,
-        1..3601,
-        "figures_every_secs",
-        &mut p,
-    );
-    let min_age = int_in(
-        c.map_or(&none, |c| &c.figures_min_age_secs),
-        30,
-        0..86_401,
-        "figures_min_age_secs",
-        &mut p,
-    );
+    let c = raw.collector.unwrap_or_default();
+    // (value, default, valid range, key)
+    let [batch_max_messages, batch_ms, resend, figures, min_age] = [
+        (
+            &c.batch_max_messages,
+            1000,
+            1..100_001,
+            "batch_max_messages",
+        ),
+        (&c.batch_max_wait_ms, 50, 1..10_001, "batch_max_wait_ms"),
+        (&c.resend_after_secs, 10, 1..86_401, "resend_after_secs"),
+        (&c.figures_every_secs, 5, 1..3601, "figures_every_secs"),
+        (
+            &c.figures_min_age_secs,
+            30,
+            0..86_401,
+            "figures_min_age_secs",
+        ),
+    ]
+    .map(|(v, default, range, what)| int_in(v, default, range, what, &mut p));
     let mut hours = Hours::default();
     if let Some(h) = &raw.hours {
         hours.weekday = windows(&h.weekday, hours.weekday.clone(), "weekday", &mut p);
@@ -438,29 +393,24 @@ pub(crate) fn parse(
             }
         }
     }
-    if problems.is_empty() {
-        Ok(ProvinceConfig {
-            host,
-            port,
-            client_id,
-            share_group,
-            prefix: b.prefix.clone().unwrap_or_else(|| "layso/v1".into()),
-            province,
-            credentials,
-            tls,
-            session_expiry_secs,
-            database_url,
-            listen,
-            batch_max_messages,
-            batch_max_wait: Duration::from_millis(batch_ms as u64),
-            resend_after: Duration::from_secs(resend as u64),
-            figures_every: Duration::from_secs(figures as u64),
-            figures_min_age: Duration::from_secs(min_age as u64),
-            hours,
-        })
-    } else {
-        problems.sort_by_key(|p| (p.line, p.column));
-        Err(err(problems))
+    ProvinceConfig {
+        host,
+        port,
+        client_id,
+        share_group,
+        prefix: b.prefix.clone().unwrap_or_else(|| "layso/v1".into()),
+        province,
+        credentials,
+        tls,
+        session_expiry_secs,
+        database_url,
+        listen,
+        batch_max_messages: batch_max_messages as usize,
+        batch_max_wait: Duration::from_millis(batch_ms as u64),
+        resend_after: Duration::from_secs(resend as u64),
+        figures_every: Duration::from_secs(figures as u64),
+        figures_min_age: Duration::from_secs(min_age as u64),
+        hours,
     }
 }
 

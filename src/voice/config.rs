@@ -3,6 +3,7 @@
 
 use super::reading::{Dialect, DigitsMode};
 use super::template::{self, Speech};
+use crate::config::defaults::written_or;
 use serde::Deserialize;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -16,39 +17,28 @@ pub(crate) const DEFAULT_PACK: &str = "/usr/share/layso/voice";
 #[serde(deny_unknown_fields)]
 pub struct VoiceConfig {
     /// false: no announcements at all (default true).
-    #[serde(default)]
     pub enabled: Option<bool>,
     /// "board" (the Pi's speaker), "display" (the hall display page), "none".
-    #[serde(default, rename = "where")]
+    #[serde(rename = "where")]
     pub place: Option<Spanned<String>>,
-    #[serde(default)]
     pub template: Option<Spanned<String>>,
     /// "north" or "south".
-    #[serde(default)]
     pub dialect: Option<Spanned<String>>,
     /// "number" (A012: "a mười hai") or "digits" ("a không một hai").
-    #[serde(default)]
     pub digits: Option<Spanned<String>>,
     /// How many times the announcement is said, 1 to 3 (default 1).
-    #[serde(default)]
     pub repeat: Option<Spanned<u8>>,
     /// Play the chime first (default true).
-    #[serde(default)]
     pub chime: Option<bool>,
     /// The voice pack directory (default /usr/share/layso/voice).
-    #[serde(default)]
     pub pack: Option<Spanned<PathBuf>>,
     /// "alsa" (an `aplay` child) or "file" (WAVs written into `out_dir`, for laptops).
-    #[serde(default)]
     pub player: Option<Spanned<String>>,
     /// ALSA device for `aplay -D` (e.g. "default", "hdmi:CARD=vc4hdmi0", "plughw:CARD=Device").
-    #[serde(default)]
     pub alsa_device: Option<Spanned<String>>,
     /// The aplay command (default "aplay").
-    #[serde(default)]
     pub aplay: Option<Spanned<String>>,
     /// Where the file player writes (default ./var/voice).
-    #[serde(default)]
     pub out_dir: Option<PathBuf>,
 }
 
@@ -216,7 +206,7 @@ impl VoiceConfig {
                 Some("digits") => DigitsMode::Digits,
                 _ => DigitsMode::Number,
             },
-            repeat: self.repeat.as_ref().map_or(1, |r| *r.get_ref()).clamp(1, 3),
+            repeat: written_or(&self.repeat, 1).clamp(1, 3),
             chime: self.chime.unwrap_or(true),
             prefixes,
             counter_names: config
@@ -246,23 +236,14 @@ impl VoiceConfig {
 
 #[cfg(test)]
 mod tests {
-    const SITE: &str = r#"[site]
-id = "t"
-name = "T"
-province = "hcm"
-
-[[services]]
-id = "A"
-name_vi = "Hộ tịch"
-
-[[counters]]
-number = 1
-name = "Quầy hộ tịch"
-services = ["A"]
-credential = "secret-one"
+    /// The shared one-counter site, its counter named (spoken in calls), then `[voice]`.
+    const SITE: &str = concat!(
+        include_str!("../config/fixtures/one_counter.toml"),
+        r#"name = "Quầy hộ tịch"
 
 [voice]
-"#;
+"#
+    );
 
     fn problems(voice: &str) -> Vec<String> {
         crate::config::test_support::located_problems(&format!("{SITE}{voice}"))

@@ -4,6 +4,8 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::config::defaults::{written_or, yes};
+
 /// `[[led_boards]]` entries are checked with their frame format, in `devices::ledboard`.
 pub use crate::devices::ledboard::{LedBoardConfig, DEFAULT_LED_TEXT};
 
@@ -16,20 +18,17 @@ pub use crate::devices::ledboard::{LedBoardConfig, DEFAULT_LED_TEXT};
 #[serde(deny_unknown_fields)]
 pub struct ButtonConfig {
     /// Name used in health reports; defaults to `button <chip>:<line>`.
-    #[serde(default)]
     pub name: Option<String>,
     /// GPIO character device: `gpiochip0` or `/dev/gpiochip0`.
     pub chip: Spanned<String>,
     /// Line offset on that chip (on a Raspberry Pi: the BCM GPIO number).
     pub line: Spanned<u32>,
     /// `true` (default) when the button pulls the line to ground (pull-up, pressed = low).
-    #[serde(default = "default_true")]
+    #[serde(default = "yes")]
     pub active_low: bool,
     /// A level must hold this long before it counts (default 30 ms, 1..=500).
-    #[serde(default)]
     pub debounce_ms: Option<Spanned<u64>>,
     /// A press counts only if no press was recognised in the preceding interval (default 1500 ms).
-    #[serde(default)]
     pub min_interval_ms: Option<Spanned<u64>>,
     /// `{ kind = "issue", service = "A", priority = false }`, `{ kind = "next", counter = 3 }`
     /// or `{ kind = "recall", counter = 3 }`.
@@ -43,14 +42,10 @@ pub(crate) const DEFAULT_MIN_INTERVAL_MS: u64 = 1500;
 
 impl ButtonConfig {
     pub fn debounce_ms(&self) -> u64 {
-        self.debounce_ms
-            .as_ref()
-            .map_or(DEFAULT_DEBOUNCE_MS, |v| *v.get_ref())
+        written_or(&self.debounce_ms, DEFAULT_DEBOUNCE_MS)
     }
     pub fn min_interval_ms(&self) -> u64 {
-        self.min_interval_ms
-            .as_ref()
-            .map_or(DEFAULT_MIN_INTERVAL_MS, |v| *v.get_ref())
+        written_or(&self.min_interval_ms, DEFAULT_MIN_INTERVAL_MS)
     }
     /// The chip as a device path (`gpiochip0` -> `/dev/gpiochip0`).
     pub fn chip_path(&self) -> String {
@@ -69,10 +64,6 @@ pub(crate) fn chip_path(chip: &str) -> String {
     } else {
         format!("/dev/{chip}")
     }
-}
-
-fn default_true() -> bool {
-    true
 }
 
 /// Which driver a counter display uses.
@@ -98,31 +89,22 @@ pub struct CounterDisplayConfig {
     /// hd44780 one row each.
     pub counters: Spanned<Vec<Spanned<u16>>>,
     /// max7219: digits per counter, 8 (one module each, default) or 4 (two counters per module).
-    #[serde(default)]
     pub group_digits: Option<Spanned<u8>>,
     /// max7219: brightness 0..=15 (default 8).
-    #[serde(default)]
     pub intensity: Option<Spanned<u8>>,
     /// max7219: SPI clock (default 1 MHz, at most 10 MHz).
-    #[serde(default)]
     pub spi_hz: Option<Spanned<u32>>,
     /// hd44780: 7-bit I2C address of the PCF8574 backpack (default 0x27).
-    #[serde(default)]
     pub address: Option<Spanned<u16>>,
     /// hd44780: 16 or 20 (default 16).
-    #[serde(default)]
     pub columns: Option<Spanned<u8>>,
     /// hd44780: 2 or 4 (default 2).
-    #[serde(default)]
     pub rows: Option<Spanned<u8>>,
     /// hd44780: row caption before the counter number (default "Quầy", shown as "Quay").
-    #[serde(default)]
     pub label: Option<String>,
     /// How long a new call blinks (default 3000 ms; 0 disables blinking).
-    #[serde(default)]
     pub blink_ms: Option<Spanned<u64>>,
     /// Blink half-period: on for this long, off for this long (default 250 ms).
-    #[serde(default)]
     pub blink_period_ms: Option<Spanned<u64>>,
 }
 
@@ -138,39 +120,31 @@ impl CounterDisplayConfig {
             .collect()
     }
     pub(crate) fn group_digits(&self) -> usize {
-        self.group_digits
-            .as_ref()
-            .map_or(8, |g| usize::from(*g.get_ref()))
+        usize::from(written_or(&self.group_digits, 8))
     }
     pub(crate) fn intensity(&self) -> u8 {
-        self.intensity.as_ref().map_or(8, |v| *v.get_ref())
+        written_or(&self.intensity, 8)
     }
     pub(crate) fn spi_hz(&self) -> u32 {
-        self.spi_hz.as_ref().map_or(1_000_000, |v| *v.get_ref())
+        written_or(&self.spi_hz, 1_000_000)
     }
     pub(crate) fn address(&self) -> u16 {
-        self.address.as_ref().map_or(0x27, |v| *v.get_ref())
+        written_or(&self.address, 0x27)
     }
     pub(crate) fn columns(&self) -> usize {
-        self.columns
-            .as_ref()
-            .map_or(16, |v| usize::from(*v.get_ref()))
+        usize::from(written_or(&self.columns, 16))
     }
     pub(crate) fn rows(&self) -> usize {
-        self.rows.as_ref().map_or(2, |v| usize::from(*v.get_ref()))
+        usize::from(written_or(&self.rows, 2))
     }
     pub(crate) fn label(&self) -> &str {
         self.label.as_deref().unwrap_or("Quầy")
     }
     pub(crate) fn blink_ms(&self) -> u64 {
-        self.blink_ms
-            .as_ref()
-            .map_or(DEFAULT_BLINK_MS, |v| *v.get_ref())
+        written_or(&self.blink_ms, DEFAULT_BLINK_MS)
     }
     pub(crate) fn blink_period_ms(&self) -> u64 {
-        self.blink_period_ms
-            .as_ref()
-            .map_or(DEFAULT_BLINK_PERIOD_MS, |v| *v.get_ref())
+        written_or(&self.blink_period_ms, DEFAULT_BLINK_PERIOD_MS)
     }
     /// Number of chained MAX7219 modules needed for the configured counters.
     pub fn chips(&self) -> usize {

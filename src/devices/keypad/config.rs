@@ -8,6 +8,8 @@ use layso_keypad::regs::{char_time_us, master_gap_us};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::config::defaults::unwritten_defaults;
+
 /// Parity of the bus characters (8 data bits; 1 stop bit).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -59,14 +61,10 @@ pub struct KeypadBusConfig {
     pub rs485_rts: bool,
 }
 
-fn default_baud() -> Spanned<u32> {
-    Spanned::new(0..0, 19_200)
-}
-fn default_poll() -> Spanned<u64> {
-    Spanned::new(0..0, 0)
-}
-fn default_timeout() -> Spanned<u64> {
-    Spanned::new(0..0, 50)
+unwritten_defaults! {
+    default_baud: u32 = 19_200,
+    default_poll: u64 = 0,
+    default_timeout: u64 = 50,
 }
 
 use crate::devices::serial::BAUD_RATES as STANDARD_BAUDS;

@@ -4,6 +4,8 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::config::defaults::written_or;
+
 use super::FrameConfig;
 
 /// One `[[led_boards]]` entry: a serial LED board (hall board or per-counter boards on a bus).
@@ -15,19 +17,15 @@ pub struct LedBoardConfig {
     /// Serial device, preferably a udev name such as `/dev/layso-ledboard-hall`.
     pub port: Spanned<String>,
     /// Baud rate (default 9600).
-    #[serde(default)]
     pub baud: Option<Spanned<u32>>,
     /// Board address put into the frame (default 1).
-    #[serde(default)]
     pub address: Option<Spanned<u16>>,
     /// Per-counter boards on one bus: the board address is the counter number.
     #[serde(default)]
     pub address_is_counter: bool,
     /// Counters whose calls this board shows (default: all).
-    #[serde(default)]
     pub counters: Option<Spanned<Vec<Spanned<u16>>>>,
     /// Text template with `{ticket}` and `{counter}` (default "Số {ticket} - Quầy {counter}").
-    #[serde(default)]
     pub text: Option<Spanned<String>>,
     /// The vendor frame template.
     pub frame: Spanned<FrameConfig>,
@@ -37,7 +35,7 @@ pub const DEFAULT_LED_TEXT: &str = "Số {ticket} - Quầy {counter}";
 
 impl LedBoardConfig {
     pub(crate) fn baud(&self) -> u32 {
-        self.baud.as_ref().map_or(9600, |v| *v.get_ref())
+        written_or(&self.baud, 9600)
     }
     pub(crate) fn text_template(&self) -> &str {
         self.text.as_ref().map_or(DEFAULT_LED_TEXT, |t| t.get_ref())
@@ -54,7 +52,7 @@ impl LedBoardConfig {
         if self.address_is_counter {
             counter
         } else {
-            self.address.as_ref().map_or(1, |a| *a.get_ref())
+            written_or(&self.address, 1)
         }
     }
 }

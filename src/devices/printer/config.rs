@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 use toml::Spanned;
 
+use crate::config::defaults::{unwritten, unwritten_defaults};
+
 /// How the printer is reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -61,22 +63,17 @@ pub enum RasterAlign {
     Justify,
 }
 
-/// What this printer model understands.
+/// What this printer model understands (a key left out takes its value from `Default`).
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Profile {
-    #[serde(default)]
     pub qr: QrMode,
     /// Send `FS .` after init (clones that start in Chinese mode).
-    #[serde(default)]
     pub cancel_kanji: bool,
-    #[serde(default)]
     pub raster_align: RasterAlign,
     /// QR module size in dots, 1..=16.
-    #[serde(default = "d_qr_module")]
     pub qr_module: Spanned<u8>,
     /// Largest `GS !` multiplier for the big number, 1..=8.
-    #[serde(default = "d_number_scale")]
     pub number_scale: Spanned<u8>,
 }
 
@@ -86,46 +83,37 @@ impl Default for Profile {
             qr: QrMode::Native,
             cancel_kanji: false,
             raster_align: RasterAlign::Pad,
-            qr_module: d_qr_module(),
-            number_scale: d_number_scale(),
+            qr_module: unwritten(6),
+            number_scale: unwritten(6),
         }
     }
 }
 
-/// What goes on the ticket. Texts may contain Vietnamese; placeholders are in braces.
+/// What goes on the ticket. Texts may contain Vietnamese; placeholders are in braces. A key
+/// left out takes its value from `Default`.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct LayoutConfig {
     /// Lines above the center name (e.g. the commune's People's Committee).
-    #[serde(default)]
     pub header: Vec<Spanned<String>>,
     /// Print the job's site (center) name.
-    #[serde(default = "d_true")]
     pub site_name: bool,
     /// Lines at the bottom.
-    #[serde(default)]
     pub footer: Vec<Spanned<String>>,
     /// Shown on priority tickets.
-    #[serde(default = "d_priority_text")]
     pub priority_text: Spanned<String>,
     /// Issue time line; `{date}` (dd/mm/yyyy) and `{time}` (hh:mm).
-    #[serde(default = "d_time_text")]
     pub time_text: Spanned<String>,
     /// People-waiting line; `{n}`. Empty: no line.
-    #[serde(default = "d_waiting_text")]
     pub waiting_text: Spanned<String>,
     /// Print a QR code.
-    #[serde(default = "d_true")]
     pub qr: bool,
     /// QR content when the job carries none: `{site}`, `{service}` (percent-encoded),
     /// `{day}` (yyyymmdd, local), `{ticket}`.
-    #[serde(default = "d_qr_template")]
     pub qr_template: Spanned<String>,
     /// Pixel size of the center name and header/footer lines.
-    #[serde(default = "d_text_px")]
     pub text_px: Spanned<u32>,
     /// Pixel size of the service name.
-    #[serde(default = "d_title_px")]
     pub title_px: Spanned<u32>,
 }
 
@@ -135,13 +123,13 @@ impl Default for LayoutConfig {
             header: Vec::new(),
             site_name: true,
             footer: Vec::new(),
-            priority_text: d_priority_text(),
-            time_text: d_time_text(),
-            waiting_text: d_waiting_text(),
+            priority_text: unwritten("ƯU TIÊN".to_string()),
+            time_text: unwritten("{date}  {time}".to_string()),
+            waiting_text: unwritten("Số người chờ trước bạn: {n}".to_string()),
             qr: true,
-            qr_template: d_qr_template(),
-            text_px: d_text_px(),
-            title_px: d_title_px(),
+            qr_template: unwritten("LAYSO:{day}:{ticket}".to_string()),
+            text_px: unwritten(22),
+            title_px: unwritten(28),
         }
     }
 }
@@ -153,10 +141,8 @@ pub struct PrinterConfig {
     /// "serial" | "file" | "tcp".
     pub transport: Spanned<TransportKind>,
     /// Device or file path (serial, file).
-    #[serde(default)]
     pub path: Option<Spanned<String>>,
     /// Printer address (tcp).
-    #[serde(default)]
     pub host: Option<Spanned<String>>,
     #[serde(default = "d_port")]
     pub port: Spanned<u16>,
@@ -184,57 +170,16 @@ pub struct PrinterConfig {
     pub status_timeout_ms: Spanned<u64>,
     /// Query status with `DLE EOT`. Default: yes for serial and tcp, no for file (a plain
     /// file cannot answer; set true for a bidirectional `/dev/usb/lp0`).
-    #[serde(default)]
     pub status: Option<bool>,
 }
 
-fn sp<T>(v: T) -> Spanned<T> {
-    Spanned::new(0..0, v)
-}
-fn d_true() -> bool {
-    true
-}
-fn d_qr_module() -> Spanned<u8> {
-    sp(6)
-}
-fn d_number_scale() -> Spanned<u8> {
-    sp(6)
-}
-fn d_priority_text() -> Spanned<String> {
-    sp("ƯU TIÊN".to_string())
-}
-fn d_time_text() -> Spanned<String> {
-    sp("{date}  {time}".to_string())
-}
-fn d_waiting_text() -> Spanned<String> {
-    sp("Số người chờ trước bạn: {n}".to_string())
-}
-fn d_qr_template() -> Spanned<String> {
-    sp("LAYSO:{day}:{ticket}".to_string())
-}
-fn d_text_px() -> Spanned<u32> {
-    sp(22)
-}
-fn d_title_px() -> Spanned<u32> {
-    sp(28)
-}
-fn d_port() -> Spanned<u16> {
-    sp(9100)
-}
-fn d_baud() -> Spanned<u32> {
-    sp(19200)
-}
-fn d_paper() -> Spanned<u32> {
-    sp(80)
-}
-fn d_print_timeout() -> Spanned<u64> {
-    sp(30)
-}
-fn d_poll() -> Spanned<u64> {
-    sp(2000)
-}
-fn d_status_timeout() -> Spanned<u64> {
-    sp(500)
+unwritten_defaults! {
+    d_port: u16 = 9100,
+    d_baud: u32 = 19_200,
+    d_paper: u32 = 80,
+    d_print_timeout: u64 = 30,
+    d_poll: u64 = 2000,
+    d_status_timeout: u64 = 500,
 }
 
 /// Baud rates accepted for `baud` (the one list shared by every serial device).
@@ -247,7 +192,7 @@ impl PrinterConfig {
     /// A config with defaults for `transport`; set `path` or `host` as needed.
     pub(crate) fn new(transport: TransportKind) -> Self {
         PrinterConfig {
-            transport: sp(transport),
+            transport: unwritten(transport),
             path: None,
             host: None,
             port: d_port(),
@@ -267,15 +212,15 @@ impl PrinterConfig {
     /// Convenience: a config on `path` (serial or file).
     pub fn with_path(transport: TransportKind, path: impl Into<String>) -> Self {
         let mut c = Self::new(transport);
-        c.path = Some(sp(path.into()));
+        c.path = Some(unwritten(path.into()));
         c
     }
 
     /// Convenience: a TCP config.
     pub fn tcp(host: impl Into<String>, port: u16) -> Self {
         let mut c = Self::new(TransportKind::Tcp);
-        c.host = Some(sp(host.into()));
-        c.port = sp(port);
+        c.host = Some(unwritten(host.into()));
+        c.port = unwritten(port);
         c
     }
 
