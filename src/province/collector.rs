@@ -13,7 +13,7 @@ use rumqttc::v5::mqttbytes::v5::{Packet, Publish};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{AsyncClient, ClientError, Event, MqttOptions};
 use rumqttc::{TlsConfiguration, Transport};
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -23,6 +23,11 @@ use tokio_postgres::Client;
 /// messages are up to a site's `batch_max_bytes` (256 KiB by default), so a message count
 /// alone would not bound memory. A batch closes at half of this.
 const HOLD_BYTES: usize = 4 << 20;
+
+/// Most re-send requests (the collector's only publishes) awaiting the broker's PUBACK.
+/// rumqttc keeps a slot per possible in-flight publish for the whole session: left at its
+/// default (65,535) that table alone is 14 MB.
+const OUTGOING_INFLIGHT: u16 = 256;
 
 /// How often the hand-off figures are logged (when something moved).
 const STATS_EVERY: Duration = Duration::from_secs(10);
@@ -68,6 +73,7 @@ fn mqtt_options(c: &ProvinceConfig) -> Result<MqttOptions, String> {
     o.set_connection_timeout(10);
     o.set_max_packet_size(Some(16 * 1024 * 1024));
     o.set_receive_maximum(Some(receive_maximum(c)));
+    o.set_outgoing_inflight_upper_limit(OUTGOING_INFLIGHT);
     if let Some((u, p)) = &c.credentials {
         o.set_credentials(u.clone(), p.clone());
     }
@@ -76,6 +82,33 @@ fn mqtt_options(c: &ProvinceConfig) -> Result<MqttOptions, String> {
         o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(cfg)));
     }
     Ok(o)
+}
+
+/// What acknowledging a committed message needs (its payload is gone by then): 16 bytes
+/// instead of a whole `Publish`. A broker that ignores Receive Maximum (Mosquitto
+/// < 2.0.13) can keep tens of thousands of acks waiting for the request queue.
+#[derive(Debug, Clone, Copy)]
+struct Ack {
+    pkid: u16,
+    qos: QoS,
+    conn: u64,
+}
+
+impl Ack {
+    fn of(p: &Publish, conn: u64) -> Self {
+        Ack {
+            pkid: p.pkid,
+            qos: p.qos,
+            conn,
+        }
+    }
+
+    /// The acknowledgement rumqttc sends for this message (it reads only the id and QoS).
+    fn publish(&self) -> Publish {
+        let mut p = Publish::new("", self.qos, Vec::new(), None);
+        p.pkid = self.pkid;
+        p
+    }
 }
 
 /// A message handed from the reader to the writer, with the connection it came on.
@@ -192,25 +225,28 @@ fn log_flow(flow: &Flow, messages: u64, events: u64, what: &str) {
 /// an earlier connection is not acknowledged: the broker sends it again on this one
 /// (same session) and its packet id may already name another message. Acks the request
 /// queue has no room for wait in `unsent` (the writer never waits on the reader).
-fn send_acks(mqtt: &AsyncClient, flow: &Flow, acks: &mut Vec<(Publish, u64)>) {
+fn send_acks(mqtt: &AsyncClient, flow: &Flow, acks: &mut VecDeque<Ack>) {
     let current = flow.connection();
-    let mut sent = 0;
-    for (p, conn) in acks.iter() {
-        if *conn != current {
-            sent += 1;
-            continue;
-        }
-        match mqtt.try_ack(p) {
-            Ok(()) => sent += 1,
-            Err(ClientError::TryRequest(_)) => break,
-            Err(e) => {
-                tracing::warn!(%e, "cannot acknowledge a message (the broker sends it again)");
-                sent += 1;
+    while let Some(a) = acks.front() {
+        if a.conn == current {
+            match mqtt.try_ack(&a.publish()) {
+                Ok(()) => {}
+                Err(ClientError::TryRequest(_)) => break,
+                Err(e) => {
+                    tracing::warn!(%e, "cannot acknowledge a message (the broker sends it again)");
+                }
             }
         }
+        acks.pop_front();
     }
-    acks.drain(..sent);
+    // A burst of waiting acks must not keep its memory for the rest of the run.
+    if acks.capacity() > 4 * ACKS_KEPT && acks.len() < ACKS_KEPT {
+        acks.shrink_to(ACKS_KEPT);
+    }
 }
+
+/// Capacity of the waiting-acks queue kept between bursts.
+const ACKS_KEPT: usize = 4096;
 
 /// Read batches of messages, commit them, then acknowledge them, in order.
 async fn ingest(
@@ -221,7 +257,7 @@ async fn ingest(
     flow: &Flow,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut unsent: Vec<(Publish, u64)> = Vec::new();
+    let mut unsent: VecDeque<Ack> = VecDeque::new();
     let (mut messages, mut events) = (0u64, 0u64);
     let mut last_stats = tokio::time::Instant::now();
     loop {
@@ -252,14 +288,8 @@ async fn ingest(
         let now = now_ms();
         let mut batch = to_batch(cfg, held.iter().map(|h| &h.publish), now);
         // The rows are all that is needed now: drop the payloads, keep what acks need.
-        let acks: Vec<(Publish, u64)> = held
-            .into_iter()
-            .map(|mut h| {
-                h.publish.payload = Default::default();
-                h.publish.topic = Default::default();
-                (h.publish, h.conn)
-            })
-            .collect();
+        let acks: Vec<Ack> = held.iter().map(|h| Ack::of(&h.publish, h.conn)).collect();
+        drop(held);
         flow.parsed(bytes);
         let n_events = batch.events.len() as u64;
         let mut attempt = 0u32;
@@ -410,15 +440,18 @@ mod tests {
         let flow = Flow::new(10, 1000);
         flow.connected();
         flow.connected(); // connection 2 is current
-        let mut acks = vec![
+        let mut acks: VecDeque<Ack> = [
             (publish(1), 1), // came on connection 1: the broker sends it again
             (publish(2), 2),
             (publish(3), 2),
             (publish(4), 2), // no room: waits
             (publish(5), 1),
-        ];
+        ]
+        .iter()
+        .map(|(p, c)| Ack::of(p, *c))
+        .collect();
         send_acks(&mqtt, &flow, &mut acks);
-        let left: Vec<u16> = acks.iter().map(|a| a.0.pkid).collect();
+        let left: Vec<u16> = acks.iter().map(|a| a.pkid).collect();
         assert_eq!(left, vec![4, 5]);
         // A reconnect later: what waited is from an old connection now and is dropped.
         flow.connected();
