@@ -580,34 +580,20 @@ async fn in_chromium(col: &province::Collector) -> Result<(), String> {
     Ok(())
 }
 
-const OFFICERS: &str = r#"
-[[officers]]
-id = "lan"
-name = "Nguyễn Thị Lan"
-pin = "4821"
-
-[[officers]]
-id = "minh"
-name = "Trần Văn Minh"
-pin = "1357"
-
-[ratings]
-[[ratings.reasons]]
-code = "slow"
-vi = "Chờ quá lâu"
-
+/// The shared ratings fixture (officers lan and minh, the counter-1 tablet), with one
+/// more reason and a tablet at counter 2.
+const OFFICERS: &str = concat!(
+    include_str!("fixtures/ratings.toml"),
+    r#"
 [[ratings.reasons]]
 code = "rude"
 vi = "Thái độ chưa tốt"
 
 [[ratings.devices]]
-counter = 1
-credential = "tablet-1-secret"
-
-[[ratings.devices]]
 counter = 2
 credential = "tablet-2-secret"
-"#;
+"#
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_province_agrees_with_the_centers_daily_report() {

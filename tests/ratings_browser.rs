@@ -18,28 +18,12 @@ async fn shot(page: &Page, name: &str) -> Result<(), String> {
 }
 
 fn configure(cfg: &mut toml::Table) -> Result<(), String> {
-    let extra: toml::Table = r#"
-[[officers]]
-id = "lan"
-name = "Nguyễn Thị Lan"
-pin = "4821"
-
-[ratings]
-allow_anonymous_counters = false
-head_counter = 3
-
-[[ratings.reasons]]
-code = "slow"
-vi = "Chờ quá lâu"
-
-[[ratings.reasons]]
-code = "unclear"
-vi = "Hướng dẫn chưa rõ"
-
-[[ratings.devices]]
-counter = 1
-credential = "tablet1-dev"
-"#
+    // Nobody works anonymously here; officers, reasons and the counter-1 tablet are the
+    // shared ratings fixture.
+    let extra: toml::Table = concat!(
+        "[ratings]\nallow_anonymous_counters = false\nhead_counter = 3\n\n",
+        include_str!("fixtures/ratings.toml")
+    )
     .parse()
     .map_err(|e| format!("test TOML: {e}"))?;
     cfg.extend(extra);
@@ -78,7 +62,7 @@ async fn run(base: &str) -> Result<(), String> {
     // The tablet: its own credential, then idle.
     tablet.goto(&format!("{base}/rate/1")).await?;
     shown(&tablet, "rate-login", 10).await?;
-    tablet.type_into("#rate-credential", "tablet1-dev").await?;
+    tablet.type_into("#rate-credential", "tablet-1-secret").await?;
     tablet.click("#rate-login-submit").await?;
     shown(&tablet, "idle", 10).await?;
 
@@ -226,7 +210,7 @@ async fn run(base: &str) -> Result<(), String> {
     shown(&tablet, "idle", 5).await?;
     let v: serde_json::Value = reqwest::Client::new()
         .get(format!("{base}/api/v1/counters/1/rating"))
-        .bearer_auth("tablet1-dev")
+        .bearer_auth("tablet-1-secret")
         .send()
         .await
         .map_err(|e| format!("rating target: {e}"))?
