@@ -121,25 +121,14 @@ async fn sites_to_postgres_exactly_once_with_a_collector_killed_mid_batch() {
         assert_exactly_once(d, dir, s, &pg).await;
     }
     // Figures, dashboard JSON and the report come from those rows.
-    let http = reqwest::Client::new();
-    let mut overview = serde_json::Value::Null;
-    for _ in 0..100 {
-        overview = http
-            .get(b.url("/api/overview"))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .json()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let ready = overview["sites"].as_array().is_some_and(|a| {
-            a.len() == 3 && a.iter().all(|s| s["tickets_today"].as_i64() == Some(33))
-        });
-        if ready {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let overview = b
+        .poll_json("/api/overview", 100, |v| {
+            v["sites"].as_array().is_some_and(|a| {
+                a.len() == 3 && a.iter().all(|s| s["tickets_today"].as_i64() == Some(33))
+            })
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let list = overview["sites"].as_array().cloned().unwrap_or_default();
     assert_eq!(list.len(), 3, "{overview}");
     for s in &list {
@@ -158,34 +147,20 @@ async fn sites_to_postgres_exactly_once_with_a_collector_killed_mid_batch() {
         );
         assert_eq!(s["online"], false, "the sites were stopped: {s}");
     }
-    let site: serde_json::Value = http
-        .get(b.url("/api/sites/hcm-p1"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .json()
+    let site = b
+        .get_json("/api/sites/hcm-p1")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(site["days"][0]["issued"], 33, "{site}");
-    assert!(
-        site["days"][0]["served"].as_i64().unwrap_or(0) > 0,
-        "{site}"
-    );
-    assert!(
-        site["days"][0]["per_counter"]["1"]["served"]
-            .as_i64()
-            .unwrap_or(0)
-            > 0,
-        "{site}"
-    );
-    assert!(
-        site["days"][0]["per_service"]["A"]["issued"]
-            .as_i64()
-            .unwrap_or(0)
-            > 0,
-        "{site}"
-    );
-    let csv = http
+    let day = &site["days"][0];
+    for (what, n) in [
+        ("served", &day["served"]),
+        ("served at counter 1", &day["per_counter"]["1"]["served"]),
+        ("issued for service A", &day["per_service"]["A"]["issued"]),
+    ] {
+        assert!(n.as_i64().unwrap_or(0) > 0, "{what}: {site}");
+    }
+    let csv = reqwest::Client::new()
         .get(b.url("/report?format=csv"))
         .send()
         .await
@@ -316,25 +291,14 @@ async fn broker_queue_limit_exceeded_and_a_site_offline_then_back() {
         "the overflow should have left gaps to request:\n{}",
         tail(&c.log())
     );
-    let http = reqwest::Client::new();
-    let mut page = serde_json::Value::Null;
-    for _ in 0..50 {
-        page = http
-            .get(c.url("/api/sites/qn-a"))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .json()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        if page["outages"]
-            .as_array()
-            .is_some_and(|o| o.iter().any(|x| x["kind"] == "power"))
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let page = c
+        .poll_json("/api/sites/qn-a", 50, |p| {
+            p["outages"]
+                .as_array()
+                .is_some_and(|o| o.iter().any(|x| x["kind"] == "power"))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let power: Vec<&serde_json::Value> = page["outages"]
         .as_array()
         .map(|o| o.iter().filter(|x| x["kind"] == "power").collect())

@@ -117,24 +117,13 @@ async fn run() -> Result<(), String> {
     let mut driver = Driver::start().await?;
     let page = driver.session(1280, 800).await?;
     // The figures worker computes within a few seconds; the page refreshes every 15 s.
-    let http = reqwest::Client::new();
-    for _ in 0..100 {
-        let v: serde_json::Value = http
-            .get(col.url("/api/overview"))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
-        if v["sites"].as_array().is_some_and(|a| {
+    col.poll_json("/api/overview", 100, |v| {
+        v["sites"].as_array().is_some_and(|a| {
             a.iter()
                 .all(|s| s["tickets_today"].as_i64().unwrap_or(0) > 0)
-        }) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        })
+    })
+    .await?;
     page.goto(&col.url("/")).await?;
     page.wait_js(
         "3 rows",

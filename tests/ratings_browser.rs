@@ -62,7 +62,9 @@ async fn run(base: &str) -> Result<(), String> {
     // The tablet: its own credential, then idle.
     tablet.goto(&format!("{base}/rate/1")).await?;
     shown(&tablet, "rate-login", 10).await?;
-    tablet.type_into("#rate-credential", "tablet-1-secret").await?;
+    tablet
+        .type_into("#rate-credential", "tablet-1-secret")
+        .await?;
     tablet.click("#rate-login-submit").await?;
     shown(&tablet, "idle", 10).await?;
 

@@ -120,6 +120,21 @@ fn today(cfg: &ProvinceConfig, now: i64) -> Day {
     .local_date(now)
 }
 
+/// A query for one center's row and more: its site row and the rest, or the response to
+/// send (the database's error, or 404 when there is no such center).
+fn one_center<T>(
+    r: Result<(Option<tokio_postgres::Row>, T), Response>,
+    id: &str,
+) -> Result<(tokio_postgres::Row, T), Response> {
+    match r? {
+        (Some(site), rest) => Ok((site, rest)),
+        (None, _) => Err(fail(
+            StatusCode::NOT_FOUND,
+            format!("no center with id \"{id}\"; the list is at /api/overview"),
+        )),
+    }
+}
+
 fn db_err(e: tokio_postgres::Error) -> String {
     format!("database: {e}")
 }
@@ -226,15 +241,9 @@ async fn site(State(ctx): State<Shared>, Path(id): Path<String>) -> Response {
         })
     })
     .await;
-    let (site, days) = match r {
+    let (site, days) = match one_center(r, &id) {
         Ok(x) => x,
         Err(resp) => return resp,
-    };
-    let Some(site) = site else {
-        return fail(
-            StatusCode::NOT_FOUND,
-            format!("no center with id \"{id}\"; the list is at /api/overview"),
-        );
     };
     let mut outages = Vec::new();
     let days: Vec<Value> = days

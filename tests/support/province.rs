@@ -140,6 +140,38 @@ impl Collector {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// GET `path` from the collector's web server and read its JSON body, whatever the
+    /// status (an error body is JSON too).
+    pub async fn get_json(&self, path: &str) -> Result<serde_json::Value, String> {
+        let url = self.url(path);
+        let r = reqwest::Client::new()
+            .get(&url)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        r.json().await.map_err(|e| format!("GET {url}: {e}"))
+    }
+
+    /// GET `path` until `ready` holds of its JSON, at most `tries` times 200 ms apart (the
+    /// figures worker computes within a few seconds); the last answer.
+    pub async fn poll_json(
+        &self,
+        path: &str,
+        tries: u32,
+        ready: impl Fn(&serde_json::Value) -> bool,
+    ) -> Result<serde_json::Value, String> {
+        let mut v = serde_json::Value::Null;
+        for _ in 0..tries {
+            v = self.get_json(path).await?;
+            if ready(&v) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Ok(v)
+    }
 }
 
 impl Drop for Collector {

@@ -2,7 +2,7 @@
 //! `GET /api/sites/{id}/people?day=YYYY-MM-DD | week=YYYY-Www` (default: today), in the
 //! board's daily report shapes so that both read alike.
 
-use super::{db_err, fail, today, with_db, Shared};
+use super::{db_err, fail, one_center, today, with_db, Shared};
 use crate::core::time::Day;
 use crate::province::{report, store};
 use axum::extract::{Path, Query, State};
@@ -64,15 +64,9 @@ pub(super) async fn people(
         })
     })
     .await;
-    let (site, spans) = match r {
+    let (site, spans) = match one_center(r, &id) {
         Ok(x) => x,
         Err(resp) => return resp,
-    };
-    let Some(site) = site else {
-        return fail(
-            StatusCode::NOT_FOUND,
-            format!("no center with id \"{id}\"; the list is at /api/overview"),
-        );
     };
     let p = spans.into_iter().next().map(|(_, p)| p).unwrap_or_default();
     let mut out = json!({
