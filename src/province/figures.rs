@@ -123,9 +123,11 @@ pub(crate) fn parse_entry(body: &str) -> Option<Ev> {
     })
 }
 
-/// Figures of one site on one business day.
+/// What a site's figures add up to over days: the counts, the raw durations (so that
+/// medians can be taken over a span) and the availability over the opening hours.
+/// `DayFigures` (which derefs to them) and `store::Span` are these and what each alone has.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub(crate) struct DayFigures {
+pub(crate) struct Sums {
     pub issued: i64,
     pub served: i64,
     pub skipped: i64,
@@ -134,8 +136,6 @@ pub(crate) struct DayFigures {
     pub waits_ms: Vec<i64>,
     /// Service times (first call → served), ms, sorted.
     pub service_ms: Vec<i64>,
-    pub per_service: Value,
-    pub per_counter: Value,
     /// Opening time elapsed (up to `now`), and how much of it the daemon was up and
     /// connected to the province.
     pub open_ms: i64,
@@ -146,9 +146,67 @@ pub(crate) struct DayFigures {
     pub uplink_dips: i64,
     pub uplink_dip_ms: i64,
     pub printer_trouble_ms: i64,
+}
+
+impl Sums {
+    /// Add another day's (or span's) figures; the durations are kept unsorted.
+    pub(crate) fn add(&mut self, o: &Sums) {
+        self.issued += o.issued;
+        self.served += o.served;
+        self.skipped += o.skipped;
+        self.transferred += o.transferred;
+        self.waits_ms.extend_from_slice(&o.waits_ms);
+        self.service_ms.extend_from_slice(&o.service_ms);
+        self.open_ms += o.open_ms;
+        self.up_ms += o.up_ms;
+        self.connected_ms += o.connected_ms;
+        self.power_dips += o.power_dips;
+        self.power_dip_ms += o.power_dip_ms;
+        self.uplink_dips += o.uplink_dips;
+        self.uplink_dip_ms += o.uplink_dip_ms;
+        self.printer_trouble_ms += o.printer_trouble_ms;
+    }
+
+    /// Share of the opening hours the daemon was up (1 when there were no hours).
+    pub(crate) fn up_share(&self) -> f64 {
+        if self.open_ms > 0 {
+            self.up_ms as f64 / self.open_ms as f64
+        } else {
+            1.0
+        }
+    }
+
+    pub(crate) fn connected_share(&self) -> f64 {
+        if self.open_ms > 0 {
+            self.connected_ms as f64 / self.open_ms as f64
+        } else {
+            1.0
+        }
+    }
+}
+
+/// Figures of one site on one business day.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct DayFigures {
+    pub sums: Sums,
+    pub per_service: Value,
+    pub per_counter: Value,
     pub clock_unsync_share: f64,
     /// Outages overlapping the day: `[{kind, from, to}]`.
     pub outages: Value,
+}
+
+impl std::ops::Deref for DayFigures {
+    type Target = Sums;
+    fn deref(&self) -> &Sums {
+        &self.sums
+    }
+}
+
+impl std::ops::DerefMut for DayFigures {
+    fn deref_mut(&mut self) -> &mut Sums {
+        &mut self.sums
+    }
 }
 
 /// Nearest-rank percentile of sorted values (`None` when empty).
