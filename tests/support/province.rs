@@ -79,7 +79,9 @@ impl Collector {
     pub async fn run(&mut self) {
         let child = process::layso_command(&["province", "run"], &self.config, &self.log)
             .and_then(|mut c| {
+                // NO_COLOR: plain log lines for the tests to read.
                 c.env("LAYSO_LOG", "info,rumqttc=warn")
+                    .env("NO_COLOR", "1")
                     .env_remove("DATABASE_URL")
                     .spawn()
                     .map_err(|e| e.to_string())
