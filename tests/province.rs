@@ -347,33 +347,30 @@ async fn postgres_restart_loses_nothing() {
     assert_exactly_once(&mut site, dir, "ct-a", &pg).await;
 }
 
-#[test]
-fn province_check_reports_line_and_column() {
-    let ok = std::process::Command::new(env!("CARGO_BIN_EXE_layso"))
+/// `layso province check --config FILE`, without `DATABASE_URL` from the environment.
+fn province_check(config: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_layso"))
         .args(["province", "check", "--config"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/province/dev.toml"))
+        .arg(config)
         .env_remove("DATABASE_URL")
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn province_check_reports_line_and_column() {
+    let ok =
+        province_check(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/province/dev.toml"));
     assert!(
         ok.status.success(),
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("dashboard http://127.0.0.1:8090"));
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let bad = tmp.path().join("bad.toml");
-    std::fs::write(
-        &bad,
-        "[broker]\nhost = \"h\"\n[database]\nurl = \"x\"\n[web]\nlisten = \"nowhere\"\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_layso"))
-        .args(["province", "check", "--config"])
-        .arg(&bad)
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+    // A bad PostgreSQL URL on line 4 and a bad listen address on line 6.
+    let out = province_check(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/province_bad.toml"),
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
