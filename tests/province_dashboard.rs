@@ -13,7 +13,7 @@ mod postgres;
 mod province;
 
 use chromium::Driver;
-use mosquitto::{now_ms, Broker, BrokerOptions};
+use mosquitto::now_ms;
 use std::time::Duration;
 
 /// Three centers: their status and latest metrics, and the events of today and the two
@@ -107,11 +107,8 @@ async fn dashboard_in_chromium() {
 
 async fn run() -> Result<(), String> {
     chromium::require_chromium()?;
-    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let pg = postgres::Pg::start();
-    let broker = Broker::start(&tmp.path().join("broker"), BrokerOptions::default());
-    let col =
-        province::Collector::start(&tmp.path().join("c"), "dash", broker.port, &pg.url()).await;
+    let stage = province::Stage::start("dash").await?;
+    let (pg, col) = (&stage.pg, &stage.col);
     seed(&pg.url()).await;
     let secs = Duration::from_secs;
     let mut driver = Driver::start().await?;

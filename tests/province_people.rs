@@ -220,11 +220,8 @@ async fn ratings_and_officers_computed_by_hand() {
 
 async fn by_hand() -> Result<(), String> {
     chromium::require_chromium()?;
-    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let pg = postgres::Pg::start();
-    let broker = Broker::start(&tmp.path().join("broker"), BrokerOptions::default());
-    let col =
-        province::Collector::start(&tmp.path().join("c"), "people", broker.port, &pg.url()).await;
+    let stage = province::Stage::start("people").await?;
+    let (pg, col) = (&stage.pg, &stage.col);
     seed(&pg.url()).await?;
     let http = reqwest::Client::new();
     let (today, other) = days();
@@ -453,7 +450,7 @@ async fn by_hand() -> Result<(), String> {
         tđ,Phường Tân Định,(không có cán bộ),1,1,0,2,2,2,2,1,0,0,1,0\r\n";
     check("officers section", sections[3], want_officers)?;
 
-    in_chromium(&col).await
+    in_chromium(col).await
 }
 
 async fn in_chromium(col: &province::Collector) -> Result<(), String> {
@@ -603,17 +600,14 @@ async fn the_province_agrees_with_the_centers_daily_report() {
 }
 
 async fn agreement() -> Result<(), String> {
-    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let pg = postgres::Pg::start();
-    let broker = Broker::start(&tmp.path().join("broker"), BrokerOptions::default());
-    let col =
-        province::Collector::start(&tmp.path().join("c"), "agree", broker.port, &pg.url()).await;
+    let stage = province::Stage::start("agree").await?;
+    let col = &stage.col;
     let web = free_port();
     let uplink = format!(
         "host = \"127.0.0.1\"\nport = {}\nmetrics_interval_secs = 1\n",
-        broker.port
+        stage.broker.port
     );
-    let site_dir = tmp.path().join("site");
+    let site_dir = stage.tmp.path().join("site");
     std::fs::create_dir_all(&site_dir).map_err(|e| e.to_string())?;
     let text = site_config(SITE, &site_dir.join("store"), web, &uplink) + OFFICERS;
     let d = Daemon::start(&site_dir, &text, web).await;

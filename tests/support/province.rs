@@ -182,6 +182,34 @@ impl Drop for Collector {
     }
 }
 
+/// A throw-away PostgreSQL, a Mosquitto and one collector on them, in a temp dir;
+/// dropped in the order of the fields: the collector first, the directory last.
+pub struct Stage {
+    pub col: Collector,
+    pub broker: super::mosquitto::Broker,
+    pub pg: super::postgres::Pg,
+    pub tmp: tempfile::TempDir,
+}
+
+impl Stage {
+    /// Start them, the collector with client id `name`.
+    pub async fn start(name: &str) -> Result<Stage, String> {
+        let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let pg = super::postgres::Pg::start();
+        let broker = super::mosquitto::Broker::start(
+            &tmp.path().join("broker"),
+            super::mosquitto::BrokerOptions::default(),
+        );
+        let col = Collector::start(&tmp.path().join("c"), name, broker.port, &pg.url()).await;
+        Ok(Stage {
+            col,
+            broker,
+            pg,
+            tmp,
+        })
+    }
+}
+
 /// The seqs stored for `site`, ascending, and how many rows (duplicates would differ).
 pub async fn db_seqs(client: &tokio_postgres::Client, site: &str) -> Vec<u64> {
     client
