@@ -30,14 +30,20 @@ fn configure(cfg: &mut toml::Table) -> Result<(), String> {
     Ok(())
 }
 
+/// Send `req` and read its JSON body; the errors name `what`.
+async fn json_of(req: reqwest::RequestBuilder, what: &str) -> Result<serde_json::Value, String> {
+    let r = req.send().await.map_err(|e| format!("{what}: {e}"))?;
+    r.json().await.map_err(|e| format!("{what} body: {e}"))
+}
+
 async fn issue(base: &str) -> Result<String, String> {
-    let r = reqwest::Client::new()
-        .post(format!("{base}/api/v1/tickets"))
-        .json(&serde_json::json!({"service": "A"}))
-        .send()
-        .await
-        .map_err(|e| format!("issue: {e}"))?;
-    let v: serde_json::Value = r.json().await.map_err(|e| format!("issue body: {e}"))?;
+    let v = json_of(
+        reqwest::Client::new()
+            .post(format!("{base}/api/v1/tickets"))
+            .json(&serde_json::json!({"service": "A"})),
+        "issue",
+    )
+    .await?;
     Ok(v["ticket"]["ticket"]
         .as_str()
         .unwrap_or_default()
@@ -210,15 +216,13 @@ async fn run(base: &str) -> Result<(), String> {
         return Err("the tablet left the question before 30 s".into());
     }
     shown(&tablet, "idle", 5).await?;
-    let v: serde_json::Value = reqwest::Client::new()
-        .get(format!("{base}/api/v1/counters/1/rating"))
-        .bearer_auth("tablet-1-secret")
-        .send()
-        .await
-        .map_err(|e| format!("rating target: {e}"))?
-        .json()
-        .await
-        .map_err(|e| format!("rating target body: {e}"))?;
+    let v = json_of(
+        reqwest::Client::new()
+            .get(format!("{base}/api/v1/counters/1/rating"))
+            .bearer_auth("tablet-1-secret"),
+        "rating target",
+    )
+    .await?;
     if v["ratable"]["ticket"] != second.as_str() {
         return Err(format!(
             "{second} should still be unrated after the timeout: {v}"
