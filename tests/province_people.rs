@@ -21,6 +21,7 @@ mod province;
 
 use chromium::Driver;
 use mosquitto::{free_port, now_ms, site_config, Broker, BrokerOptions, Daemon, SITE};
+use province::check;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -201,14 +202,6 @@ fn times(v: &Value) -> (u64, Option<i64>, Option<i64>) {
         v["median_s"].as_i64(),
         v["p90_s"].as_i64(),
     )
-}
-
-fn check<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Result<(), String> {
-    if got == want {
-        Ok(())
-    } else {
-        Err(format!("{what}: got {got:?}, want {want:?}"))
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

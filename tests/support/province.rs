@@ -210,6 +210,19 @@ impl Stage {
     }
 }
 
+/// `Ok` when `got == want`, else an error naming `what` with both.
+pub fn check<T, U>(what: &str, got: T, want: U) -> Result<(), String>
+where
+    T: PartialEq<U> + std::fmt::Debug,
+    U: std::fmt::Debug,
+{
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{what}: got {got:?}, want {want:?}"))
+    }
+}
+
 /// The seqs stored for `site`, ascending, and how many rows (duplicates would differ).
 pub async fn db_seqs(client: &tokio_postgres::Client, site: &str) -> Vec<u64> {
     client
