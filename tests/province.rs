@@ -22,6 +22,14 @@ fn uplink(port: u16) -> String {
     format!("host = \"127.0.0.1\"\nport = {port}\nmetrics_interval_secs = 1\nhold_without_subscribers = true\n")
 }
 
+/// A broker that keeps its sessions' queued messages on disk.
+fn persistent() -> BrokerOptions {
+    BrokerOptions {
+        persistence: true,
+        ..Default::default()
+    }
+}
+
 async fn start_site(dir: &Path, site: &str, broker: u16) -> Daemon {
     let d = dir.join(site);
     std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
@@ -82,13 +90,7 @@ async fn sites_to_postgres_exactly_once_with_a_collector_killed_mid_batch() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let dir = tmp.path();
     let pg = Pg::start();
-    let broker = Broker::start(
-        &dir.join("broker"),
-        BrokerOptions {
-            persistence: true,
-            ..Default::default()
-        },
-    );
+    let broker = Broker::start(&dir.join("broker"), persistent());
     let mut a = Collector::start(&dir.join("c"), "collector-a", broker.port, &pg.url()).await;
     let b = Collector::start(&dir.join("c"), "collector-b", broker.port, &pg.url()).await;
     let sites = ["hcm-p1", "hcm-p2", "hcm-p3"];
@@ -205,11 +207,7 @@ async fn broker_restarts_with_and_without_persistence() {
     let dir = tmp.path();
     let pg = Pg::start();
     let port = free_port();
-    let persistent = BrokerOptions {
-        persistence: true,
-        ..Default::default()
-    };
-    let mut broker = Broker::start_on(&dir.join("broker"), port, persistent);
+    let mut broker = Broker::start_on(&dir.join("broker"), port, persistent());
     let mut c = Collector::start(&dir.join("c"), "collector-a", port, &pg.url()).await;
     let sites = ["dn-a", "dn-b"];
     let mut daemons = Vec::new();
@@ -315,13 +313,7 @@ async fn postgres_restart_loses_nothing() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let dir = tmp.path();
     let mut pg = Pg::start();
-    let broker = Broker::start(
-        &dir.join("broker"),
-        BrokerOptions {
-            persistence: true,
-            ..Default::default()
-        },
-    );
+    let broker = Broker::start(&dir.join("broker"), persistent());
     let c = Collector::start(&dir.join("c"), "collector-a", broker.port, &pg.url()).await;
     let mut site = start_site(dir, "ct-a", broker.port).await;
     activity(&site, 6).await;
