@@ -375,12 +375,19 @@ async fn by_hand() -> Result<(), String> {
             (3, Some(300), Some(600)),
         ),
     )?;
-    let bad = http
-        .get(col.url("/api/sites/bt/people?week=2026-W99"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    check("bad week", bad.status().as_u16(), 400)?;
+    // Refusals: a week that does not exist, a center that does not exist.
+    for (what, path, want) in [
+        ("bad week", "/api/sites/bt/people?week=2026-W99", 400),
+        ("unknown center's people", "/api/sites/nope/people", 404),
+        ("unknown center", "/api/sites/nope", 404),
+    ] {
+        let r = http
+            .get(col.url(path))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        check(what, r.status().as_u16(), want)?;
+    }
     let site_json = get(&http, &col.url("/api/sites/bt")).await?;
     let other_day = site_json["days"]
         .as_array()
