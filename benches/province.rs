@@ -148,6 +148,8 @@ fn main() {
         .args(["province", "run", "--config"])
         .arg(&conf)
         .env("LAYSO_LOG", "warn,layso::province::collector=info")
+        // Plain log lines, without colour codes: the hand-off figures are read back.
+        .env("NO_COLOR", "1")
         .env_remove("DATABASE_URL")
         .stdout(Stdio::null())
         .stderr(log)
@@ -309,20 +311,7 @@ fn main() {
     let _ = collector.wait();
     // The collector's own account of its reader → writer hand-off (logged at shutdown).
     let log = std::fs::read_to_string(tmp.path().join("collector.log")).unwrap_or_default();
-    let plain: String = {
-        let mut out = String::new();
-        let mut esc = false;
-        for c in log.chars() {
-            match (esc, c) {
-                (false, '\x1b') => esc = true,
-                (true, 'm') => esc = false,
-                (true, _) => {}
-                (false, c) => out.push(c),
-            }
-        }
-        out
-    };
-    match plain
+    match log
         .lines()
         .rfind(|l| l.contains("collector hand-off at shutdown"))
     {

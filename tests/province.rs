@@ -22,6 +22,14 @@ fn uplink(port: u16) -> String {
     format!("host = \"127.0.0.1\"\nport = {port}\nmetrics_interval_secs = 1\nhold_without_subscribers = true\n")
 }
 
+/// A broker that keeps its sessions' queued messages on disk.
+fn persistent() -> BrokerOptions {
+    BrokerOptions {
+        persistence: true,
+        ..Default::default()
+    }
+}
+
 async fn start_site(dir: &Path, site: &str, broker: u16) -> Daemon {
     let d = dir.join(site);
     std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
@@ -82,13 +90,7 @@ async fn sites_to_postgres_exactly_once_with_a_collector_killed_mid_batch() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let dir = tmp.path();
     let pg = Pg::start();
-    let broker = Broker::start(
-        &dir.join("broker"),
-        BrokerOptions {
-            persistence: true,
-            ..Default::default()
-        },
-    );
+    let broker = Broker::start(&dir.join("broker"), persistent());
     let mut a = Collector::start(&dir.join("c"), "collector-a", broker.port, &pg.url()).await;
     let b = Collector::start(&dir.join("c"), "collector-b", broker.port, &pg.url()).await;
     let sites = ["hcm-p1", "hcm-p2", "hcm-p3"];
@@ -121,25 +123,14 @@ async fn sites_to_postgres_exactly_once_with_a_collector_killed_mid_batch() {
         assert_exactly_once(d, dir, s, &pg).await;
     }
     // Figures, dashboard JSON and the report come from those rows.
-    let http = reqwest::Client::new();
-    let mut overview = serde_json::Value::Null;
-    for _ in 0..100 {
-        overview = http
-            .get(b.url("/api/overview"))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .json()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let ready = overview["sites"].as_array().is_some_and(|a| {
-            a.len() == 3 && a.iter().all(|s| s["tickets_today"].as_i64() == Some(33))
-        });
-        if ready {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let overview = b
+        .poll_json("/api/overview", 100, |v| {
+            v["sites"].as_array().is_some_and(|a| {
+                a.len() == 3 && a.iter().all(|s| s["tickets_today"].as_i64() == Some(33))
+            })
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let list = overview["sites"].as_array().cloned().unwrap_or_default();
     assert_eq!(list.len(), 3, "{overview}");
     for s in &list {
@@ -158,34 +149,20 @@ async fn sites_to_postgres_exactly_once_with_a_collector_killed_mid_batch() {
         );
         assert_eq!(s["online"], false, "the sites were stopped: {s}");
     }
-    let site: serde_json::Value = http
-        .get(b.url("/api/sites/hcm-p1"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .json()
+    let site = b
+        .get_json("/api/sites/hcm-p1")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(site["days"][0]["issued"], 33, "{site}");
-    assert!(
-        site["days"][0]["served"].as_i64().unwrap_or(0) > 0,
-        "{site}"
-    );
-    assert!(
-        site["days"][0]["per_counter"]["1"]["served"]
-            .as_i64()
-            .unwrap_or(0)
-            > 0,
-        "{site}"
-    );
-    assert!(
-        site["days"][0]["per_service"]["A"]["issued"]
-            .as_i64()
-            .unwrap_or(0)
-            > 0,
-        "{site}"
-    );
-    let csv = http
+    let day = &site["days"][0];
+    for (what, n) in [
+        ("served", &day["served"]),
+        ("served at counter 1", &day["per_counter"]["1"]["served"]),
+        ("issued for service A", &day["per_service"]["A"]["issued"]),
+    ] {
+        assert!(n.as_i64().unwrap_or(0) > 0, "{what}: {site}");
+    }
+    let csv = reqwest::Client::new()
         .get(b.url("/report?format=csv"))
         .send()
         .await
@@ -230,11 +207,7 @@ async fn broker_restarts_with_and_without_persistence() {
     let dir = tmp.path();
     let pg = Pg::start();
     let port = free_port();
-    let persistent = BrokerOptions {
-        persistence: true,
-        ..Default::default()
-    };
-    let mut broker = Broker::start_on(&dir.join("broker"), port, persistent);
+    let mut broker = Broker::start_on(&dir.join("broker"), port, persistent());
     let mut c = Collector::start(&dir.join("c"), "collector-a", port, &pg.url()).await;
     let sites = ["dn-a", "dn-b"];
     let mut daemons = Vec::new();
@@ -316,25 +289,14 @@ async fn broker_queue_limit_exceeded_and_a_site_offline_then_back() {
         "the overflow should have left gaps to request:\n{}",
         tail(&c.log())
     );
-    let http = reqwest::Client::new();
-    let mut page = serde_json::Value::Null;
-    for _ in 0..50 {
-        page = http
-            .get(c.url("/api/sites/qn-a"))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .json()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        if page["outages"]
-            .as_array()
-            .is_some_and(|o| o.iter().any(|x| x["kind"] == "power"))
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let page = c
+        .poll_json("/api/sites/qn-a", 50, |p| {
+            p["outages"]
+                .as_array()
+                .is_some_and(|o| o.iter().any(|x| x["kind"] == "power"))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let power: Vec<&serde_json::Value> = page["outages"]
         .as_array()
         .map(|o| o.iter().filter(|x| x["kind"] == "power").collect())
@@ -351,13 +313,7 @@ async fn postgres_restart_loses_nothing() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let dir = tmp.path();
     let mut pg = Pg::start();
-    let broker = Broker::start(
-        &dir.join("broker"),
-        BrokerOptions {
-            persistence: true,
-            ..Default::default()
-        },
-    );
+    let broker = Broker::start(&dir.join("broker"), persistent());
     let c = Collector::start(&dir.join("c"), "collector-a", broker.port, &pg.url()).await;
     let mut site = start_site(dir, "ct-a", broker.port).await;
     activity(&site, 6).await;
@@ -383,33 +339,30 @@ async fn postgres_restart_loses_nothing() {
     assert_exactly_once(&mut site, dir, "ct-a", &pg).await;
 }
 
-#[test]
-fn province_check_reports_line_and_column() {
-    let ok = std::process::Command::new(env!("CARGO_BIN_EXE_layso"))
+/// `layso province check --config FILE`, without `DATABASE_URL` from the environment.
+fn province_check(config: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_layso"))
         .args(["province", "check", "--config"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/province/dev.toml"))
+        .arg(config)
         .env_remove("DATABASE_URL")
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn province_check_reports_line_and_column() {
+    let ok =
+        province_check(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/province/dev.toml"));
     assert!(
         ok.status.success(),
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("dashboard http://127.0.0.1:8090"));
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let bad = tmp.path().join("bad.toml");
-    std::fs::write(
-        &bad,
-        "[broker]\nhost = \"h\"\n[database]\nurl = \"x\"\n[web]\nlisten = \"nowhere\"\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_layso"))
-        .args(["province", "check", "--config"])
-        .arg(&bad)
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+    // A bad PostgreSQL URL on line 4 and a bad listen address on line 6.
+    let out = province_check(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/province_bad.toml"),
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

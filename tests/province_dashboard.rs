@@ -13,7 +13,8 @@ mod postgres;
 mod province;
 
 use chromium::Driver;
-use mosquitto::{now_ms, Broker, BrokerOptions};
+use mosquitto::now_ms;
+use province::check;
 use std::time::Duration;
 
 /// Three centers: their status and latest metrics, and the events of today and the two
@@ -107,55 +108,43 @@ async fn dashboard_in_chromium() {
 
 async fn run() -> Result<(), String> {
     chromium::require_chromium()?;
-    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let pg = postgres::Pg::start();
-    let broker = Broker::start(&tmp.path().join("broker"), BrokerOptions::default());
-    let col =
-        province::Collector::start(&tmp.path().join("c"), "dash", broker.port, &pg.url()).await;
+    let stage = province::Stage::start("dash").await?;
+    let (pg, col) = (&stage.pg, &stage.col);
     seed(&pg.url()).await;
     let secs = Duration::from_secs;
     let mut driver = Driver::start().await?;
     let page = driver.session(1280, 800).await?;
     // The figures worker computes within a few seconds; the page refreshes every 15 s.
-    let http = reqwest::Client::new();
-    for _ in 0..100 {
-        let v: serde_json::Value = http
-            .get(col.url("/api/overview"))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
-        if v["sites"].as_array().is_some_and(|a| {
+    col.poll_json("/api/overview", 100, |v| {
+        v["sites"].as_array().is_some_and(|a| {
             a.iter()
                 .all(|s| s["tickets_today"].as_i64().unwrap_or(0) > 0)
-        }) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    page.goto(&col.url("/")).await?;
-    page.wait_js(
+        })
+    })
+    .await?;
+    page.open(
+        &col.url("/"),
         "3 rows",
         "return document.querySelectorAll('#sites tbody tr').length === 3",
         secs(10),
     )
     .await?;
-    let head = page.text("#sites thead th").await?;
-    if head != "Trung tâm" {
-        return Err(format!("first header in Vietnamese expected, got {head:?}"));
-    }
-    let first = page.text("#sites tbody tr td a").await?;
-    if first != "Phường Bến Thành" {
-        return Err(format!("sorted by name first: got {first:?}"));
-    }
-    let offline = page
-        .eval("return [...document.querySelectorAll('#sites tbody tr')].filter(r => r.children[1].classList.contains('off')).length")
-        .await?;
-    if offline != 1 {
-        return Err(format!("one center offline expected, got {offline}"));
-    }
+    check(
+        "first header, in Vietnamese",
+        page.text("#sites thead th").await?,
+        "Trung tâm",
+    )?;
+    check(
+        "first center, sorted by name",
+        page.text("#sites tbody tr td a").await?,
+        "Phường Bến Thành",
+    )?;
+    check(
+        "centers offline",
+        page.eval("return [...document.querySelectorAll('#sites tbody tr')].filter(r => r.children[1].classList.contains('off')).length")
+            .await?,
+        1,
+    )?;
     // Filter by name.
     page.type_into("#filter", "Tân").await?;
     page.wait_js(
@@ -169,20 +158,18 @@ async fn run() -> Result<(), String> {
     // Sort by tickets today, twice: descending.
     page.click("th[data-k='tickets_today']").await?;
     page.click("th[data-k='tickets_today']").await?;
-    let top = page
-        .eval("return document.querySelector('#sites tbody tr').dataset.site")
-        .await?;
-    if top != "bt" {
-        return Err(format!(
-            "most tickets first after sorting descending: got {top}"
-        ));
-    }
-    let cell = page
-        .eval("return document.querySelector('#sites tbody tr').children[3].textContent")
-        .await?;
-    if cell != "120" {
-        return Err(format!("tickets today of bt: {cell}"));
-    }
+    check(
+        "most tickets first after sorting descending",
+        page.eval("return document.querySelector('#sites tbody tr').dataset.site")
+            .await?,
+        "bt",
+    )?;
+    check(
+        "tickets today of bt",
+        page.eval("return document.querySelector('#sites tbody tr').children[3].textContent")
+            .await?,
+        "120",
+    )?;
     // English.
     page.click("#lang").await?;
     page.wait_js(
@@ -202,23 +189,26 @@ async fn run() -> Result<(), String> {
         return Err(format!("report link: {href}"));
     }
     // The center page: inline SVG charts and the outage list (still in English).
-    page.goto(&col.url("/site/t%C4%91")).await?;
-    page.wait_js(
+    page.open(
+        &col.url("/site/t%C4%91"),
         "charts",
         "return document.querySelectorAll('#c_tickets svg rect.bar').length === 3",
         secs(10),
     )
     .await?;
-    let kind = page.text("#outages tbody td").await?;
-    if kind != "Power" {
-        return Err(format!("the power outage should be listed: {kind:?}"));
-    }
-    let external = page
-        .eval("return [...document.querySelectorAll('script[src],link[href],img[src]')].length")
-        .await?;
-    if external != 0 {
-        return Err(format!("no external assets expected, found {external}"));
-    }
+    check(
+        "the power outage listed",
+        page.text("#outages tbody td").await?,
+        "Power",
+    )?;
+    check(
+        "external assets",
+        page.eval(
+            "return [...document.querySelectorAll('script[src],link[href],img[src]')].length",
+        )
+        .await?,
+        0,
+    )?;
     page.close().await;
     Ok(())
 }

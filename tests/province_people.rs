@@ -21,6 +21,7 @@ mod province;
 
 use chromium::Driver;
 use mosquitto::{free_port, now_ms, site_config, Broker, BrokerOptions, Daemon, SITE};
+use province::check;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -203,14 +204,6 @@ fn times(v: &Value) -> (u64, Option<i64>, Option<i64>) {
     )
 }
 
-fn check<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Result<(), String> {
-    if got == want {
-        Ok(())
-    } else {
-        Err(format!("{what}: got {got:?}, want {want:?}"))
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ratings_and_officers_computed_by_hand() {
     if let Err(e) = by_hand().await {
@@ -220,11 +213,8 @@ async fn ratings_and_officers_computed_by_hand() {
 
 async fn by_hand() -> Result<(), String> {
     chromium::require_chromium()?;
-    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let pg = postgres::Pg::start();
-    let broker = Broker::start(&tmp.path().join("broker"), BrokerOptions::default());
-    let col =
-        province::Collector::start(&tmp.path().join("c"), "people", broker.port, &pg.url()).await;
+    let stage = province::Stage::start("people").await?;
+    let (pg, col) = (&stage.pg, &stage.col);
     seed(&pg.url()).await?;
     let http = reqwest::Client::new();
     let (today, other) = days();
@@ -306,51 +296,42 @@ async fn by_hand() -> Result<(), String> {
             f["ratings"]["total"].as_u64(),
         )
     };
-    check(
-        "lan today",
-        counts(&o["lan"]),
-        (Some(2), Some(2), Some(0), Some(2)),
-    )?;
-    // Waits 60, 300 → nearest-rank median 60, p90 300; service 300, 150 → 150, 300.
-    check(
-        "lan waiting today",
-        times(&o["lan"]["waiting"]),
-        (2, Some(60), Some(300)),
-    )?;
-    check(
-        "lan service today",
-        times(&o["lan"]["service"]),
-        (2, Some(150), Some(300)),
-    )?;
+    // An officer's (called, served, no-shows, ratings), then the waiting and service
+    // times (count, median, p90), seconds.
+    let work = |f: &Value| (counts(f), times(&f["waiting"]), times(&f["service"]));
+    // lan waits 60, 300 → nearest-rank median 60, p90 300; service 300, 150 → 150, 300.
+    for (who, want) in [
+        (
+            "lan",
+            (
+                (Some(2), Some(2), Some(0), Some(2)),
+                (2, Some(60), Some(300)),
+                (2, Some(150), Some(300)),
+            ),
+        ),
+        (
+            "minh",
+            (
+                (Some(2), Some(1), Some(1), Some(1)),
+                (2, Some(180), Some(300)),
+                (1, Some(120), Some(120)),
+            ),
+        ),
+        (
+            "",
+            (
+                (Some(1), Some(1), Some(0), Some(1)),
+                (1, Some(450), Some(450)),
+                (1, Some(100), Some(100)),
+            ),
+        ),
+    ] {
+        check(&format!("officer {who:?} today"), work(&o[who]), want)?;
+    }
     check(
         "lan levels today",
         levels(&o["lan"]["ratings"]),
         vec![(1, 0.5), (0, 0.0), (1, 0.5)],
-    )?;
-    check(
-        "minh today",
-        counts(&o["minh"]),
-        (Some(2), Some(1), Some(1), Some(1)),
-    )?;
-    check(
-        "minh waiting today",
-        times(&o["minh"]["waiting"]),
-        (2, Some(180), Some(300)),
-    )?;
-    check(
-        "minh service today",
-        times(&o["minh"]["service"]),
-        (1, Some(120), Some(120)),
-    )?;
-    check(
-        "no officer today",
-        counts(&o[""]),
-        (Some(1), Some(1), Some(0), Some(1)),
-    )?;
-    check(
-        "no officer times",
-        (times(&o[""]["waiting"]), times(&o[""]["service"])),
-        ((1, Some(450), Some(450)), (1, Some(100), Some(100))),
     )?;
     // The old site's work is "no officer".
     let td_day = get(
@@ -384,29 +365,29 @@ async fn by_hand() -> Result<(), String> {
         w["ratings"]["reasons"].clone(),
         json!({"rude": 1, "slow": 2}),
     )?;
-    let lan = &w["officers"]["lan"];
+    // lan waits 60, 100, 300 → 100, 300; service 150, 300, 600 → 300, 600.
     check(
         "lan week",
-        counts(lan),
-        (Some(3), Some(3), Some(0), Some(3)),
+        work(&w["officers"]["lan"]),
+        (
+            (Some(3), Some(3), Some(0), Some(3)),
+            (3, Some(100), Some(300)),
+            (3, Some(300), Some(600)),
+        ),
     )?;
-    // Waits 60, 100, 300 → 100, 300; service 150, 300, 600 → 300, 600.
-    check(
-        "lan waiting week",
-        times(&lan["waiting"]),
-        (3, Some(100), Some(300)),
-    )?;
-    check(
-        "lan service week",
-        times(&lan["service"]),
-        (3, Some(300), Some(600)),
-    )?;
-    let bad = http
-        .get(col.url("/api/sites/bt/people?week=2026-W99"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    check("bad week", bad.status().as_u16(), 400)?;
+    // Refusals: a week that does not exist, a center that does not exist.
+    for (what, path, want) in [
+        ("bad week", "/api/sites/bt/people?week=2026-W99", 400),
+        ("unknown center's people", "/api/sites/nope/people", 404),
+        ("unknown center", "/api/sites/nope", 404),
+    ] {
+        let r = http
+            .get(col.url(path))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        check(what, r.status().as_u16(), want)?;
+    }
     let site_json = get(&http, &col.url("/api/sites/bt")).await?;
     let other_day = site_json["days"]
         .as_array()
@@ -453,7 +434,7 @@ async fn by_hand() -> Result<(), String> {
         tđ,Phường Tân Định,(không có cán bộ),1,1,0,2,2,2,2,1,0,0,1,0\r\n";
     check("officers section", sections[3], want_officers)?;
 
-    in_chromium(&col).await
+    in_chromium(col).await
 }
 
 async fn in_chromium(col: &province::Collector) -> Result<(), String> {
@@ -470,31 +451,20 @@ async fn in_chromium(col: &province::Collector) -> Result<(), String> {
     let cell = |site: &str, class: &str| {
         format!("const c = document.querySelector('#sites tbody tr[data-site=\"{site}\"] td.{class}'); return [c.textContent, c.classList.contains('alert')]")
     };
-    check(
-        "bt unsatisfied cell",
-        page.eval(&cell("bt", "unsat")).await?,
-        json!(["1", true]),
-    )?;
-    check(
-        "tđ unsatisfied cell",
-        page.eval(&cell("tđ", "unsat")).await?,
-        json!(["1", true]),
-    )?;
-    check(
-        "q7 unsatisfied cell",
-        page.eval(&cell("q7", "unsat")).await?,
-        json!(["0", false]),
-    )?;
-    check(
-        "bt satisfied cell",
-        page.eval(&cell("bt", "sat")).await?,
-        json!(["75.0 % (4)", false]),
-    )?;
-    check(
-        "q7 satisfied cell",
-        page.eval(&cell("q7", "sat")).await?,
-        json!(["—", false]),
-    )?;
+    // Each cell's text and whether it is marked as an alert.
+    for (site, class, want) in [
+        ("bt", "unsat", json!(["1", true])),
+        ("tđ", "unsat", json!(["1", true])),
+        ("q7", "unsat", json!(["0", false])),
+        ("bt", "sat", json!(["75.0 % (4)", false])),
+        ("q7", "sat", json!(["—", false])),
+    ] {
+        check(
+            &format!("{site} td.{class} cell"),
+            page.eval(&cell(site, class)).await?,
+            want,
+        )?;
+    }
     let summary = page.text("#ratings").await?;
     for want in [
         "Rất hài lòng: 1 (20.0 %)",
@@ -538,16 +508,22 @@ async fn in_chromium(col: &province::Collector) -> Result<(), String> {
         format!("return [...document.querySelectorAll('#officers tbody tr[data-officer=\"{who}\"] td')].map(c => c.textContent)")
     };
     // Officer, called, served, no-shows, median wait, median service, levels.
-    check(
-        "lan today",
-        page.eval(&row("lan")).await?,
-        json!(["lan", "2", "2", "0", "1.0", "2.5", "1", "0", "1"]),
-    )?;
-    check(
-        "no officer today",
-        page.eval(&row("")).await?,
-        json!(["(no officer)", "1", "1", "0", "7.5", "1.7", "0", "1", "0"]),
-    )?;
+    for (who, want) in [
+        (
+            "lan",
+            json!(["lan", "2", "2", "0", "1.0", "2.5", "1", "0", "1"]),
+        ),
+        (
+            "",
+            json!(["(no officer)", "1", "1", "0", "7.5", "1.7", "0", "1", "0"]),
+        ),
+    ] {
+        check(
+            &format!("officer {who:?} row today"),
+            page.eval(&row(who)).await?,
+            want,
+        )?;
+    }
     page.click("#span button[data-span='week']").await?;
     page.wait_js(
         "this week",
@@ -580,34 +556,20 @@ async fn in_chromium(col: &province::Collector) -> Result<(), String> {
     Ok(())
 }
 
-const OFFICERS: &str = r#"
-[[officers]]
-id = "lan"
-name = "Nguyễn Thị Lan"
-pin = "4821"
-
-[[officers]]
-id = "minh"
-name = "Trần Văn Minh"
-pin = "1357"
-
-[ratings]
-[[ratings.reasons]]
-code = "slow"
-vi = "Chờ quá lâu"
-
+/// The shared ratings fixture (officers lan and minh, the counter-1 tablet), with one
+/// more reason and a tablet at counter 2.
+const OFFICERS: &str = concat!(
+    include_str!("fixtures/ratings.toml"),
+    r#"
 [[ratings.reasons]]
 code = "rude"
 vi = "Thái độ chưa tốt"
 
 [[ratings.devices]]
-counter = 1
-credential = "tablet-1-secret"
-
-[[ratings.devices]]
 counter = 2
 credential = "tablet-2-secret"
-"#;
+"#
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_province_agrees_with_the_centers_daily_report() {
@@ -617,17 +579,14 @@ async fn the_province_agrees_with_the_centers_daily_report() {
 }
 
 async fn agreement() -> Result<(), String> {
-    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let pg = postgres::Pg::start();
-    let broker = Broker::start(&tmp.path().join("broker"), BrokerOptions::default());
-    let col =
-        province::Collector::start(&tmp.path().join("c"), "agree", broker.port, &pg.url()).await;
+    let stage = province::Stage::start("agree").await?;
+    let col = &stage.col;
     let web = free_port();
     let uplink = format!(
         "host = \"127.0.0.1\"\nport = {}\nmetrics_interval_secs = 1\n",
-        broker.port
+        stage.broker.port
     );
-    let site_dir = tmp.path().join("site");
+    let site_dir = stage.tmp.path().join("site");
     std::fs::create_dir_all(&site_dir).map_err(|e| e.to_string())?;
     let text = site_config(SITE, &site_dir.join("store"), web, &uplink) + OFFICERS;
     let d = Daemon::start(&site_dir, &text, web).await;
@@ -647,26 +606,21 @@ async fn agreement() -> Result<(), String> {
         }
     };
     let ok = |what: &str, got: u16, want: u16| check(what, got, want);
-    ok(
-        "sign-in lan",
-        post(
-            "/api/v1/counters/1/signin".into(),
-            "counter-1-secret",
-            json!({"officer": "lan", "pin": "4821"}),
-        )
-        .await?,
-        200,
-    )?;
-    ok(
-        "sign-in minh",
-        post(
-            "/api/v1/counters/2/signin".into(),
-            "counter-2-secret",
-            json!({"officer": "minh", "pin": "1357"}),
-        )
-        .await?,
-        200,
-    )?;
+    for (n, cred, officer, pin) in [
+        (1, "counter-1-secret", "lan", "4821"),
+        (2, "counter-2-secret", "minh", "1357"),
+    ] {
+        ok(
+            &format!("sign-in {officer}"),
+            post(
+                format!("/api/v1/counters/{n}/signin"),
+                cred,
+                json!({"officer": officer, "pin": pin}),
+            )
+            .await?,
+            200,
+        )?;
+    }
     let issue = |s: &'static str| {
         let d = &d;
         async move {

@@ -11,35 +11,12 @@ use axum::http::StatusCode;
 use serde_json::Value;
 use std::path::Path;
 
-const EXTRA: &str = r#"
-[[officers]]
-id = "lan"
-name = "Nguyễn Thị Lan"
-pin = "4821"
-
-[[officers]]
-id = "minh"
-name = "Trần Văn Minh"
-pin = "1357"
-
-[ratings]
-allow_anonymous_counters = false
-window_seconds = 120
-head_counter = 3
-
-[[ratings.reasons]]
-code = "slow"
-vi = "Chờ lâu"
-en = "Waited too long"
-
-[[ratings.reasons]]
-code = "unclear"
-vi = "Hướng dẫn chưa rõ"
-
-[[ratings.devices]]
-counter = 1
-credential = "tablet1-dev"
-"#;
+/// This site does not allow anonymous counters; the officers, reasons and the counter-1
+/// tablet are the shared ratings fixture.
+const EXTRA: &str = concat!(
+    "[ratings]\nallow_anonymous_counters = false\nwindow_seconds = 120\nhead_counter = 3\n\n",
+    include_str!("fixtures/ratings.toml")
+);
 
 fn api(store: &Path) -> Api {
     Api::start(Setup {
@@ -73,7 +50,7 @@ fn ok(got: &(StatusCode, Value)) {
 }
 
 const C1: Option<&str> = Some("counter1-dev");
-const TAB: Option<&str> = Some("tablet1-dev");
+const TAB: Option<&str> = Some("tablet-1-secret");
 
 #[tokio::test]
 async fn officers_ratings_and_the_day_report() {
@@ -254,7 +231,7 @@ async fn officers_ratings_and_the_day_report() {
         assert_eq!(v["report"]["officers"]["lan"]["served"], 1);
         assert_eq!(v["report"]["officers"]["lan"]["no_shows"], 1);
         assert_eq!(v["names"]["officers"]["lan"], "Nguyễn Thị Lan");
-        assert_eq!(v["names"]["reasons"]["slow"], "Chờ lâu");
+        assert_eq!(v["names"]["reasons"]["slow"], "Chờ quá lâu");
     };
     check(&rep.1);
     let day = rep.1["report"]["day"]
@@ -275,7 +252,7 @@ async fn officers_ratings_and_the_day_report() {
         csv.contains("\nofficer,lan,Nguyễn Thị Lan,0,2,1,1,"),
         "{csv}"
     );
-    assert!(csv.contains("\nslow,Chờ lâu,1\n"), "{csv}");
+    assert!(csv.contains("\nslow,Chờ quá lâu,1\n"), "{csv}");
     a.assert_refused(&rows! {
         "GET", "/api/v1/reports/day?day=2026-13-45", Some("admin-dev"), "", 400, "bad_request";
     })

@@ -18,42 +18,32 @@ async fn shot(page: &Page, name: &str) -> Result<(), String> {
 }
 
 fn configure(cfg: &mut toml::Table) -> Result<(), String> {
-    let extra: toml::Table = r#"
-[[officers]]
-id = "lan"
-name = "Nguyễn Thị Lan"
-pin = "4821"
-
-[ratings]
-allow_anonymous_counters = false
-head_counter = 3
-
-[[ratings.reasons]]
-code = "slow"
-vi = "Chờ quá lâu"
-
-[[ratings.reasons]]
-code = "unclear"
-vi = "Hướng dẫn chưa rõ"
-
-[[ratings.devices]]
-counter = 1
-credential = "tablet1-dev"
-"#
+    // Nobody works anonymously here; officers, reasons and the counter-1 tablet are the
+    // shared ratings fixture.
+    let extra: toml::Table = concat!(
+        "[ratings]\nallow_anonymous_counters = false\nhead_counter = 3\n\n",
+        include_str!("fixtures/ratings.toml")
+    )
     .parse()
     .map_err(|e| format!("test TOML: {e}"))?;
     cfg.extend(extra);
     Ok(())
 }
 
+/// Send `req` and read its JSON body; the errors name `what`.
+async fn json_of(req: reqwest::RequestBuilder, what: &str) -> Result<serde_json::Value, String> {
+    let r = req.send().await.map_err(|e| format!("{what}: {e}"))?;
+    r.json().await.map_err(|e| format!("{what} body: {e}"))
+}
+
 async fn issue(base: &str) -> Result<String, String> {
-    let r = reqwest::Client::new()
-        .post(format!("{base}/api/v1/tickets"))
-        .json(&serde_json::json!({"service": "A"}))
-        .send()
-        .await
-        .map_err(|e| format!("issue: {e}"))?;
-    let v: serde_json::Value = r.json().await.map_err(|e| format!("issue body: {e}"))?;
+    let v = json_of(
+        reqwest::Client::new()
+            .post(format!("{base}/api/v1/tickets"))
+            .json(&serde_json::json!({"service": "A"})),
+        "issue",
+    )
+    .await?;
     Ok(v["ticket"]["ticket"]
         .as_str()
         .unwrap_or_default()
@@ -78,7 +68,9 @@ async fn run(base: &str) -> Result<(), String> {
     // The tablet: its own credential, then idle.
     tablet.goto(&format!("{base}/rate/1")).await?;
     shown(&tablet, "rate-login", 10).await?;
-    tablet.type_into("#rate-credential", "tablet1-dev").await?;
+    tablet
+        .type_into("#rate-credential", "tablet-1-secret")
+        .await?;
     tablet.click("#rate-login-submit").await?;
     shown(&tablet, "idle", 10).await?;
 
@@ -145,27 +137,27 @@ async fn run(base: &str) -> Result<(), String> {
     }
     shown(&tablet, "idle", 10).await?;
 
-    // The status page shows the unsatisfied alert.
-    desk.goto(&format!("{base}/status")).await?;
-    shown(&desk, "login-form", 10).await?;
-    desk.sign_in(
-        "admin-dev",
-        "the unsatisfied alert on the status page",
-        &format!("const e = document.getElementById('ratings-alerts'); return e && !e.hidden && e.textContent.includes('{first}') && e.textContent.includes('slow');"),
-        Duration::from_secs(10),
-    )
-    .await?;
-
-    // And on the counter page of the center's head (counter 3).
-    desk.goto(&format!("{base}/counter/3")).await?;
-    shown(&desk, "login-form", 10).await?;
-    desk.sign_in(
-        "counter3-dev",
-        "the unsatisfied alert on the head's counter page",
-        &format!("const e = document.getElementById('head-alerts'); return e && !e.hidden && e.textContent.includes('{first}');"),
-        Duration::from_secs(10),
-    )
-    .await?;
+    // The status page shows the unsatisfied alert, and so does the counter page of the
+    // center's head (counter 3).
+    for (path, credential, what, script) in [
+        (
+            "status",
+            "admin-dev",
+            "the unsatisfied alert on the status page",
+            format!("const e = document.getElementById('ratings-alerts'); return e && !e.hidden && e.textContent.includes('{first}') && e.textContent.includes('slow');"),
+        ),
+        (
+            "counter/3",
+            "counter3-dev",
+            "the unsatisfied alert on the head's counter page",
+            format!("const e = document.getElementById('head-alerts'); return e && !e.hidden && e.textContent.includes('{first}');"),
+        ),
+    ] {
+        desk.goto(&format!("{base}/{path}")).await?;
+        shown(&desk, "login-form", 10).await?;
+        desk.sign_in(credential, what, &script, Duration::from_secs(10))
+            .await?;
+    }
 
     // The report page shows it, per level and per officer.
     desk.goto(&format!("{base}/report")).await?;
@@ -224,15 +216,13 @@ async fn run(base: &str) -> Result<(), String> {
         return Err("the tablet left the question before 30 s".into());
     }
     shown(&tablet, "idle", 5).await?;
-    let v: serde_json::Value = reqwest::Client::new()
-        .get(format!("{base}/api/v1/counters/1/rating"))
-        .bearer_auth("tablet1-dev")
-        .send()
-        .await
-        .map_err(|e| format!("rating target: {e}"))?
-        .json()
-        .await
-        .map_err(|e| format!("rating target body: {e}"))?;
+    let v = json_of(
+        reqwest::Client::new()
+            .get(format!("{base}/api/v1/counters/1/rating"))
+            .bearer_auth("tablet-1-secret"),
+        "rating target",
+    )
+    .await?;
     if v["ratable"]["ticket"] != second.as_str() {
         return Err(format!(
             "{second} should still be unrated after the timeout: {v}"

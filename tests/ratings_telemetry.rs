@@ -9,21 +9,8 @@ use mosquitto::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-const RATINGS: &str = r#"
-[[officers]]
-id = "lan"
-name = "Nguyễn Thị Lan"
-pin = "4821"
-
-[ratings]
-[[ratings.reasons]]
-code = "slow"
-vi = "Chờ quá lâu"
-
-[[ratings.devices]]
-counter = 1
-credential = "tablet-1-secret"
-"#;
+/// Officers, reasons and the counter-1 tablet (`tablet-1-secret`).
+const RATINGS: &str = include_str!("fixtures/ratings.toml");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn officer_and_rating_entries_reach_the_collector() {

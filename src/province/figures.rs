@@ -22,6 +22,31 @@ pub(crate) struct Ev {
     pub kind: Kind,
 }
 
+/// A ticket at a counter: what a call, a serve and a skip (no-show) say of it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AtCounter {
+    pub ticket: String,
+    pub service: String,
+    pub counter: i64,
+}
+
+/// What came back at the end of a dip (`power_restored` / `uplink_restored`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dip {
+    Power,
+    Uplink,
+}
+
+impl Dip {
+    /// The outage kind in the figures' JSON.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Dip::Power => "power",
+            Dip::Uplink => "uplink",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Kind {
     Issued {
@@ -29,21 +54,11 @@ pub(crate) enum Kind {
         service: String,
     },
     Called {
-        ticket: String,
-        service: String,
-        counter: i64,
+        at: AtCounter,
         recall: i64,
     },
-    Served {
-        ticket: String,
-        service: String,
-        counter: i64,
-    },
-    Skipped {
-        ticket: String,
-        service: String,
-        counter: i64,
-    },
+    Served(AtCounter),
+    Skipped(AtCounter),
     Transferred {
         ticket: String,
         from: String,
@@ -52,11 +67,9 @@ pub(crate) enum Kind {
         device: String,
         state: String,
     },
-    PowerRestored {
-        from: i64,
-        to: i64,
-    },
-    UplinkRestored {
+    /// A dip `from..to` (ms) that has ended.
+    Restored {
+        dip: Dip,
         from: i64,
         to: i64,
     },
@@ -69,27 +82,27 @@ pub(crate) fn parse_entry(body: &str) -> Option<Ev> {
     let e = v.get("event")?;
     let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let n = |k: &str| e.get(k).and_then(Value::as_i64).unwrap_or(0);
+    let at = || AtCounter {
+        ticket: s("ticket"),
+        service: s("service"),
+        counter: n("counter"),
+    };
+    let restored = |dip| Kind::Restored {
+        dip,
+        from: n("down_from"),
+        to: n("down_to"),
+    };
     let kind = match e.get("kind").and_then(Value::as_str)? {
         "ticket_issued" => Kind::Issued {
             ticket: s("ticket"),
             service: s("service"),
         },
         "ticket_called" => Kind::Called {
-            ticket: s("ticket"),
-            service: s("service"),
-            counter: n("counter"),
+            at: at(),
             recall: n("recall"),
         },
-        "ticket_served" => Kind::Served {
-            ticket: s("ticket"),
-            service: s("service"),
-            counter: n("counter"),
-        },
-        "ticket_skipped" => Kind::Skipped {
-            ticket: s("ticket"),
-            service: s("service"),
-            counter: n("counter"),
-        },
+        "ticket_served" => Kind::Served(at()),
+        "ticket_skipped" => Kind::Skipped(at()),
         "ticket_transferred" => Kind::Transferred {
             ticket: s("ticket"),
             from: s("from"),
@@ -98,14 +111,8 @@ pub(crate) fn parse_entry(body: &str) -> Option<Ev> {
             device: s("device"),
             state: s("state"),
         },
-        "power_restored" => Kind::PowerRestored {
-            from: n("down_from"),
-            to: n("down_to"),
-        },
-        "uplink_restored" => Kind::UplinkRestored {
-            from: n("down_from"),
-            to: n("down_to"),
-        },
+        "power_restored" => restored(Dip::Power),
+        "uplink_restored" => restored(Dip::Uplink),
         _ => Kind::Other,
     };
     Some(Ev {
@@ -116,9 +123,11 @@ pub(crate) fn parse_entry(body: &str) -> Option<Ev> {
     })
 }
 
-/// Figures of one site on one business day.
+/// What a site's figures add up to over days: the counts, the raw durations (so that
+/// medians can be taken over a span) and the availability over the opening hours.
+/// `DayFigures` (which derefs to them) and `store::Span` are these and what each alone has.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub(crate) struct DayFigures {
+pub(crate) struct Sums {
     pub issued: i64,
     pub served: i64,
     pub skipped: i64,
@@ -127,8 +136,6 @@ pub(crate) struct DayFigures {
     pub waits_ms: Vec<i64>,
     /// Service times (first call → served), ms, sorted.
     pub service_ms: Vec<i64>,
-    pub per_service: Value,
-    pub per_counter: Value,
     /// Opening time elapsed (up to `now`), and how much of it the daemon was up and
     /// connected to the province.
     pub open_ms: i64,
@@ -139,9 +146,67 @@ pub(crate) struct DayFigures {
     pub uplink_dips: i64,
     pub uplink_dip_ms: i64,
     pub printer_trouble_ms: i64,
+}
+
+impl Sums {
+    /// Add another day's (or span's) figures; the durations are kept unsorted.
+    pub(crate) fn add(&mut self, o: &Sums) {
+        self.issued += o.issued;
+        self.served += o.served;
+        self.skipped += o.skipped;
+        self.transferred += o.transferred;
+        self.waits_ms.extend_from_slice(&o.waits_ms);
+        self.service_ms.extend_from_slice(&o.service_ms);
+        self.open_ms += o.open_ms;
+        self.up_ms += o.up_ms;
+        self.connected_ms += o.connected_ms;
+        self.power_dips += o.power_dips;
+        self.power_dip_ms += o.power_dip_ms;
+        self.uplink_dips += o.uplink_dips;
+        self.uplink_dip_ms += o.uplink_dip_ms;
+        self.printer_trouble_ms += o.printer_trouble_ms;
+    }
+
+    /// Share of the opening hours the daemon was up (1 when there were no hours).
+    pub(crate) fn up_share(&self) -> f64 {
+        if self.open_ms > 0 {
+            self.up_ms as f64 / self.open_ms as f64
+        } else {
+            1.0
+        }
+    }
+
+    pub(crate) fn connected_share(&self) -> f64 {
+        if self.open_ms > 0 {
+            self.connected_ms as f64 / self.open_ms as f64
+        } else {
+            1.0
+        }
+    }
+}
+
+/// Figures of one site on one business day.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct DayFigures {
+    pub sums: Sums,
+    pub per_service: Value,
+    pub per_counter: Value,
     pub clock_unsync_share: f64,
     /// Outages overlapping the day: `[{kind, from, to}]`.
     pub outages: Value,
+}
+
+impl std::ops::Deref for DayFigures {
+    type Target = Sums;
+    fn deref(&self) -> &Sums {
+        &self.sums
+    }
+}
+
+impl std::ops::DerefMut for DayFigures {
+    fn deref_mut(&mut self) -> &mut Sums {
+        &mut self.sums
+    }
 }
 
 /// Nearest-rank percentile of sorted values (`None` when empty).
@@ -241,9 +306,12 @@ pub(crate) fn compute(
                 issued_at.insert(ticket, e.at);
             }
             Kind::Called {
-                ticket,
-                service,
-                counter,
+                at:
+                    AtCounter {
+                        ticket,
+                        service,
+                        counter,
+                    },
                 recall,
             } => {
                 if *recall == 0 && !called_at.contains_key(ticket.as_str()) {
@@ -256,11 +324,11 @@ pub(crate) fn compute(
                 }
                 ctr.entry(*counter).or_default();
             }
-            Kind::Served {
+            Kind::Served(AtCounter {
                 ticket,
                 service,
                 counter,
-            } => {
+            }) => {
                 f.served += 1;
                 let s = svc.entry(service.clone()).or_default();
                 s.served += 1;
@@ -273,9 +341,9 @@ pub(crate) fn compute(
                     c.services.push(d);
                 }
             }
-            Kind::Skipped {
+            Kind::Skipped(AtCounter {
                 service, counter, ..
-            } => {
+            }) => {
                 f.skipped += 1;
                 svc.entry(service.clone()).or_default().skipped += 1;
                 ctr.entry(*counter).or_default().skipped += 1;
@@ -338,16 +406,19 @@ pub(crate) fn compute(
     let mut uplink = Vec::new();
     let mut list = Vec::new();
     for o in outages {
-        let (kind, a, b) = match o.kind {
-            Kind::PowerRestored { from, to } => ("power", from, to),
-            Kind::UplinkRestored { from, to } => ("uplink", from, to),
-            _ => continue,
+        let Kind::Restored {
+            dip,
+            from: a,
+            to: b,
+        } = o.kind
+        else {
+            continue;
         };
         if b <= start || a >= start + DAY_MS || b <= a {
             continue;
         }
         let in_hours = overlap(&[(a, b)], &windows);
-        if kind == "power" {
+        if dip == Dip::Power {
             power.push((a, b));
             if in_hours > 0 {
                 f.power_dips += 1;
@@ -358,7 +429,7 @@ pub(crate) fn compute(
                 f.uplink_dips += 1;
             }
         }
-        list.push(json!({"kind": kind, "from": a, "to": b, "in_hours_ms": in_hours}));
+        list.push(json!({"kind": dip.name(), "from": a, "to": b, "in_hours_ms": in_hours}));
     }
     let power_u = union(power.clone());
     f.power_dip_ms = overlap(&power_u, &windows);
@@ -417,71 +488,27 @@ mod tests {
         let d = tue();
         let t = |h, m| local(d, h, m);
         let s = |x: &str| x.to_string();
+        let at = |ticket: &str| AtCounter {
+            ticket: s(ticket),
+            service: s("A"),
+            counter: 1,
+        };
+        let issued = |ticket: &str| Kind::Issued {
+            ticket: s(ticket),
+            service: s("A"),
+        };
+        let called = |ticket: &str, recall| Kind::Called {
+            at: at(ticket),
+            recall,
+        };
         let es = vec![
-            ev(
-                1,
-                t(8, 0),
-                Kind::Issued {
-                    ticket: s("A001"),
-                    service: s("A"),
-                },
-            ),
-            ev(
-                2,
-                t(8, 1),
-                Kind::Issued {
-                    ticket: s("A002"),
-                    service: s("A"),
-                },
-            ),
-            ev(
-                3,
-                t(8, 10),
-                Kind::Called {
-                    ticket: s("A001"),
-                    service: s("A"),
-                    counter: 1,
-                    recall: 0,
-                },
-            ),
-            ev(
-                4,
-                t(8, 12),
-                Kind::Called {
-                    ticket: s("A001"),
-                    service: s("A"),
-                    counter: 1,
-                    recall: 1,
-                },
-            ),
-            ev(
-                5,
-                t(8, 20),
-                Kind::Served {
-                    ticket: s("A001"),
-                    service: s("A"),
-                    counter: 1,
-                },
-            ),
-            ev(
-                6,
-                t(8, 21),
-                Kind::Called {
-                    ticket: s("A002"),
-                    service: s("A"),
-                    counter: 1,
-                    recall: 0,
-                },
-            ),
-            ev(
-                7,
-                t(8, 25),
-                Kind::Skipped {
-                    ticket: s("A002"),
-                    service: s("A"),
-                    counter: 1,
-                },
-            ),
+            ev(1, t(8, 0), issued("A001")),
+            ev(2, t(8, 1), issued("A002")),
+            ev(3, t(8, 10), called("A001", 0)),
+            ev(4, t(8, 12), called("A001", 1)),
+            ev(5, t(8, 20), Kind::Served(at("A001"))),
+            ev(6, t(8, 21), called("A002", 0)),
+            ev(7, t(8, 25), Kind::Skipped(at("A002"))),
         ];
         let f = compute(d, &Hours::default(), &es, &[], &[], t(23, 0));
         assert_eq!((f.issued, f.served, f.skipped), (2, 1, 1));
@@ -497,34 +524,14 @@ mod tests {
     fn availability_from_outages() {
         let d = tue();
         let t = |h, m| local(d, h, m);
+        let restored = |dip, from, to| Kind::Restored { dip, from, to };
         let outages = vec![
             // 30 min power cut in the morning, 20 min of it over lunch-free hours.
-            ev(
-                1,
-                t(9, 0),
-                Kind::PowerRestored {
-                    from: t(8, 30),
-                    to: t(9, 0),
-                },
-            ),
+            ev(1, t(9, 0), restored(Dip::Power, t(8, 30), t(9, 0))),
             // Uplink down 11:00–14:00: 30 min morning + 30 min afternoon.
-            ev(
-                2,
-                t(14, 0),
-                Kind::UplinkRestored {
-                    from: t(11, 0),
-                    to: t(14, 0),
-                },
-            ),
+            ev(2, t(14, 0), restored(Dip::Uplink, t(11, 0), t(14, 0))),
             // Outside the hours: does not count as a dip.
-            ev(
-                3,
-                t(20, 0),
-                Kind::PowerRestored {
-                    from: t(19, 0),
-                    to: t(20, 0),
-                },
-            ),
+            ev(3, t(20, 0), restored(Dip::Power, t(19, 0), t(20, 0))),
         ];
         let f = compute(d, &Hours::default(), &[], &outages, &[], t(23, 0));
         assert_eq!(f.power_dips, 1);
@@ -563,7 +570,13 @@ mod tests {
         let e = parse_entry(r#"{"seq":4,"at":5,"clock_ok":false,"day":"2026-12-01","event":{"kind":"ticket_called","ticket":"A1","service":"A","counter":2,"recall":0}}"#).unwrap();
         assert_eq!(e.seq, 4);
         assert!(!e.clock_ok);
-        assert!(matches!(e.kind, Kind::Called { counter: 2, .. }));
+        assert!(matches!(
+            e.kind,
+            Kind::Called {
+                at: AtCounter { counter: 2, .. },
+                ..
+            }
+        ));
         assert_eq!(percentile(&[1, 2, 3, 4], 50.0), Some(2));
         assert_eq!(percentile(&[], 50.0), None);
     }

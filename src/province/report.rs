@@ -76,8 +76,9 @@ fn pct(x: f64) -> Cell {
     Cell::Num((x * 1000.0).round() / 10.0)
 }
 
-fn row(site: &str, name: &str, province: &str, s: &Span) -> Vec<Cell> {
+fn row(site: &str, name: &str, province: &str, span: &Span) -> Vec<Cell> {
     let n = |x: i64| Cell::Num(x as f64);
+    let s = &span.sums;
     vec![
         Cell::Text(site.into()),
         Cell::Text(name.into()),
@@ -98,7 +99,7 @@ fn row(site: &str, name: &str, province: &str, s: &Span) -> Vec<Cell> {
         n(s.uplink_dips),
         minutes(Some(s.uplink_dip_ms)),
         minutes(Some(s.printer_trouble_ms)),
-        pct(s.clock_unsync_share()),
+        pct(span.clock_unsync_share()),
     ]
 }
 

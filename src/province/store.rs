@@ -3,7 +3,7 @@
 
 use super::config::Hours;
 use super::figures::people::{self, People, RatingCounts};
-use super::figures::{self, DayFigures, Ev};
+use super::figures::{self, DayFigures, Ev, Sums};
 use crate::core::time::Day;
 use tokio_postgres::Client;
 
@@ -175,20 +175,7 @@ async fn upsert(
 /// "this week" cell shows).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Span {
-    pub issued: i64,
-    pub served: i64,
-    pub skipped: i64,
-    pub transferred: i64,
-    pub waits_ms: Vec<i64>,
-    pub service_ms: Vec<i64>,
-    pub open_ms: i64,
-    pub up_ms: i64,
-    pub connected_ms: i64,
-    pub power_dips: i64,
-    pub power_dip_ms: i64,
-    pub uplink_dips: i64,
-    pub uplink_dip_ms: i64,
-    pub printer_trouble_ms: i64,
+    pub sums: Sums,
     /// Sum of the daily unsynchronized shares and the number of days (for the mean).
     pub clock_unsync_sum: f64,
     pub days: i64,
@@ -196,44 +183,14 @@ pub(crate) struct Span {
 
 impl Span {
     pub(crate) fn add(&mut self, o: &Span) {
-        self.issued += o.issued;
-        self.served += o.served;
-        self.skipped += o.skipped;
-        self.transferred += o.transferred;
-        self.waits_ms.extend_from_slice(&o.waits_ms);
-        self.service_ms.extend_from_slice(&o.service_ms);
-        self.open_ms += o.open_ms;
-        self.up_ms += o.up_ms;
-        self.connected_ms += o.connected_ms;
-        self.power_dips += o.power_dips;
-        self.power_dip_ms += o.power_dip_ms;
-        self.uplink_dips += o.uplink_dips;
-        self.uplink_dip_ms += o.uplink_dip_ms;
-        self.printer_trouble_ms += o.printer_trouble_ms;
+        self.sums.add(&o.sums);
         self.clock_unsync_sum += o.clock_unsync_sum;
         self.days += o.days;
     }
 
     pub(crate) fn finish(&mut self) {
-        self.waits_ms.sort_unstable();
-        self.service_ms.sort_unstable();
-    }
-
-    /// Share of the opening hours the daemon was up (1 when there were no hours).
-    pub(crate) fn up_share(&self) -> f64 {
-        if self.open_ms > 0 {
-            self.up_ms as f64 / self.open_ms as f64
-        } else {
-            1.0
-        }
-    }
-
-    pub(crate) fn connected_share(&self) -> f64 {
-        if self.open_ms > 0 {
-            self.connected_ms as f64 / self.open_ms as f64
-        } else {
-            1.0
-        }
+        self.sums.waits_ms.sort_unstable();
+        self.sums.service_ms.sort_unstable();
     }
 
     pub(crate) fn clock_unsync_share(&self) -> f64 {
@@ -263,7 +220,7 @@ pub(crate) async fn spans(
     let mut out: Vec<(String, Span)> = Vec::new();
     for r in rows {
         let site: String = r.get(0);
-        let s = Span {
+        let sums = Sums {
             issued: i64::from(r.get::<_, i32>(1)),
             served: i64::from(r.get::<_, i32>(2)),
             skipped: i64::from(r.get::<_, i32>(3)),
@@ -278,6 +235,9 @@ pub(crate) async fn spans(
             uplink_dips: i64::from(r.get::<_, i32>(12)),
             uplink_dip_ms: r.get(13),
             printer_trouble_ms: r.get(14),
+        };
+        let s = Span {
+            sums,
             clock_unsync_sum: r.get(15),
             days: 1,
         };

@@ -120,6 +120,40 @@ fn today(cfg: &ProvinceConfig, now: i64) -> Day {
     .local_date(now)
 }
 
+/// One center's `sites` row (the `columns` asked for) and what `more` reads for it, or
+/// the response to send: the database's error, or 404 when there is no such center.
+async fn one_center<T, F>(
+    ctx: &Ctx,
+    id: &str,
+    columns: &str,
+    more: F,
+) -> Result<(tokio_postgres::Row, T), Response>
+where
+    T: Send + 'static,
+    F: for<'a> Fn(
+        &'a Client,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<T, String>> + Send + 'a>,
+    >,
+{
+    let sql = format!("SELECT {columns} FROM sites WHERE site = $1");
+    let r = with_db(ctx, |c| {
+        let (sql, id, more) = (sql.clone(), id.to_string(), more(c));
+        Box::pin(async move {
+            let site = c.query_opt(&sql, &[&id]).await.map_err(db_err)?;
+            Ok((site, more.await?))
+        })
+    })
+    .await?;
+    match r {
+        (Some(site), rest) => Ok((site, rest)),
+        (None, _) => Err(fail(
+            StatusCode::NOT_FOUND,
+            format!("no center with id \"{id}\"; the list is at /api/overview"),
+        )),
+    }
+}
+
 fn db_err(e: tokio_postgres::Error) -> String {
     format!("database: {e}")
 }
@@ -199,43 +233,28 @@ async fn overview(State(ctx): State<Shared>) -> Response {
     .into_response()
 }
 
-async fn site(State(ctx): State<Shared>, Path(id): Path<String>) -> Response {
+async fn site(State(ctx): State<Shared>, Path(id): Path<String>) -> Result<Response, Response> {
     let now = crate::sys::wall_ms();
     let day = today(&ctx.cfg, now);
     let from = Day(day.0 - 13).to_string();
     let id2 = id.clone();
-    let r = with_db(&ctx, |c| {
+    let columns = "name, province, online, last_heard, status_at";
+    let (site, days) = one_center(&ctx, &id, columns, |c| {
         let (id, from) = (id2.clone(), from.clone());
         Box::pin(async move {
-            let site = c
-                .query_opt("SELECT name, province, online, last_heard, status_at FROM sites WHERE site = $1", &[&id])
-                .await
-                .map_err(db_err)?;
-            let days = c
-                .query(
-                    "SELECT day, issued, served, skipped, transferred, waits_ms, service_ms, open_ms, up_ms,
-                       connected_ms, power_dips, power_dip_ms, uplink_dips, uplink_dip_ms, printer_trouble_ms, outages,
-                       per_service, per_counter, clock_unsync_share,
-                       rated_very_satisfied, rated_satisfied, rated_unsatisfied, rating_reasons
-                     FROM site_day WHERE site = $1 AND day >= $2 ORDER BY day",
-                    &[&id, &from],
-                )
-                .await
-                .map_err(db_err)?;
-            Ok((site, days))
+            c.query(
+                "SELECT day, issued, served, skipped, transferred, waits_ms, service_ms, open_ms, up_ms,
+                   connected_ms, power_dips, power_dip_ms, uplink_dips, uplink_dip_ms, printer_trouble_ms, outages,
+                   per_service, per_counter, clock_unsync_share,
+                   rated_very_satisfied, rated_satisfied, rated_unsatisfied, rating_reasons
+                 FROM site_day WHERE site = $1 AND day >= $2 ORDER BY day",
+                &[&id, &from],
+            )
+            .await
+            .map_err(db_err)
         })
     })
-    .await;
-    let (site, days) = match r {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    let Some(site) = site else {
-        return fail(
-            StatusCode::NOT_FOUND,
-            format!("no center with id \"{id}\"; the list is at /api/overview"),
-        );
-    };
+    .await?;
     let mut outages = Vec::new();
     let days: Vec<Value> = days
         .iter()
@@ -266,7 +285,7 @@ async fn site(State(ctx): State<Shared>, Path(id): Path<String>) -> Response {
         .collect();
     outages.sort_by_key(|o| o["from"].as_i64());
     outages.dedup();
-    Json(json!({
+    Ok(Json(json!({
         "site": id,
         "name": site.get::<_, String>(0),
         "province": site.get::<_, String>(1),
@@ -277,7 +296,7 @@ async fn site(State(ctx): State<Shared>, Path(id): Path<String>) -> Response {
         "days": days,
         "outages": outages,
     }))
-    .into_response()
+    .into_response())
 }
 
 #[derive(Deserialize)]

@@ -4,7 +4,7 @@
 pub mod csv;
 pub mod day;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::core::{Day, Entry};
 use crate::log::{LogError, LogReader};

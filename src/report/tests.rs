@@ -18,7 +18,8 @@ fn e(seq: u64, s: i64, event: Event) -> Entry {
     entry(seq, T + s * 1000, event)
 }
 
-fn rated(t: &str, c: u16, o: &str, level: RatingLevel, reasons: &[&str]) -> Event {
+/// Ticket `t` rated at counter `c` (officer `o`), with `reasons`.
+pub(crate) fn rated(t: &str, c: u16, o: &str, level: RatingLevel, reasons: &[&str]) -> Event {
     Event::Rated {
         counter: c,
         ticket: t.into(),
@@ -181,7 +182,9 @@ fn one_day_is_read_out_of_a_store_of_three() -> Result<(), Box<dyn std::error::E
     Ok(())
 }
 
-mod properties {
+/// Days played through the real queue rules; the province's agreement test
+/// (`province::figures::people`) plays the same days.
+pub(crate) mod properties {
     use super::super::day::fold;
     use crate::core::rating::{RatingLevel, RatingRules};
     use crate::core::{apply, decide, Command, Entry, Now};
@@ -189,27 +192,29 @@ mod properties {
     use proptest::prelude::*;
     use std::sync::Arc;
 
-    fn site() -> Arc<Site> {
+    /// Services A and B, counter 1 serving both and 2 serving B, officers lan and minh,
+    /// reasons slow and rude, a rating asked after a no-show too.
+    pub(crate) fn site() -> Arc<Site> {
         crate::core::test_events::site(
             &[("A", 1), ("B", 1)],
             &[(1, &["A", "B"]), (2, &["B"])],
             RatingRules {
                 officers: vec!["lan".into(), "minh".into()],
                 rate_on_skip: true,
-                reasons: vec!["slow".into()],
+                reasons: vec!["slow".into(), "rude".into()],
                 ..RatingRules::default()
             },
         )
     }
 
-    fn command(op: u8, c: u16, x: u8) -> Command {
+    pub(crate) fn command(op: u8, c: u16, x: u8) -> Command {
         match op {
-            0 => Command::Issue {
+            0 | 8 => Command::Issue {
                 service: if x % 2 == 0 { "A" } else { "B" }.into(),
                 priority: x % 5 == 0,
                 source: "t".into(),
             },
-            1 => Command::Next { counter: c },
+            1 | 9 => Command::Next { counter: c },
             2 => Command::Complete { counter: c },
             3 => Command::Skip { counter: c },
             4 => Command::Transfer {
@@ -221,17 +226,41 @@ mod properties {
                 officer: if x % 2 == 0 { "lan" } else { "minh" }.into(),
             },
             6 => Command::SignOut { counter: c },
+            10 => Command::Recall { counter: c },
             _ => Command::Rate {
                 counter: c,
                 level: RatingLevel::ALL[usize::from(x % 3)],
-                reasons: if x % 3 == 2 {
-                    vec!["slow".into()]
-                } else {
-                    vec![]
+                reasons: match x % 6 {
+                    2 => vec!["slow".into()],
+                    5 => vec!["slow".into(), "rude".into()],
+                    _ => vec![],
                 },
                 dossier: String::new(),
             },
         }
+    }
+
+    /// Play `(op, counter, x, ms since the previous)` from `T` on `site()`: the log
+    /// of what the queue rules decided (a command they refuse is passed over).
+    pub(crate) fn play(ops: &[(u8, u16, u8, i64)]) -> Vec<Entry> {
+        let mut state = State::new(site());
+        let mut log: Vec<Entry> = Vec::new();
+        let mut t = super::T;
+        for &(op, c, x, dt) in ops {
+            t += dt;
+            let now = Now {
+                wall_ms: t,
+                clock_ok: true,
+            };
+            let Ok(d) = decide(&state, &command(op, c, x), now) else {
+                continue;
+            };
+            for e in d.entries(log.len() as u64 + 1) {
+                apply(&mut state, &e);
+                log.push(e);
+            }
+        }
+        log
     }
 
     proptest! {
@@ -242,18 +271,7 @@ mod properties {
         /// to one; no-shows and served never exceed the tickets called.
         #[test]
         fn groups_add_up_to_the_day(ops in proptest::collection::vec((0u8..8, 1u16..=2, any::<u8>(), 0i64..200_000), 1..150)) {
-            let mut state = State::new(site());
-            let mut log: Vec<Entry> = Vec::new();
-            let mut t = super::T;
-            for (op, c, x, dt) in ops {
-                t += dt;
-                let now = Now { wall_ms: t, clock_ok: true };
-                let Ok(d) = decide(&state, &command(op, c, x), now) else { continue };
-                for e in d.entries(log.len() as u64 + 1) {
-                    apply(&mut state, &e);
-                    log.push(e);
-                }
-            }
+            let log = play(&ops);
             let day = super::day().to_string();
             let r = fold(&day, &log);
             let t = &r.total;

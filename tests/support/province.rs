@@ -79,7 +79,9 @@ impl Collector {
     pub async fn run(&mut self) {
         let child = process::layso_command(&["province", "run"], &self.config, &self.log)
             .and_then(|mut c| {
+                // NO_COLOR: plain log lines for the tests to read.
                 c.env("LAYSO_LOG", "info,rumqttc=warn")
+                    .env("NO_COLOR", "1")
                     .env_remove("DATABASE_URL")
                     .spawn()
                     .map_err(|e| e.to_string())
@@ -140,11 +142,84 @@ impl Collector {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// GET `path` from the collector's web server and read its JSON body, whatever the
+    /// status (an error body is JSON too).
+    pub async fn get_json(&self, path: &str) -> Result<serde_json::Value, String> {
+        let url = self.url(path);
+        let r = reqwest::Client::new()
+            .get(&url)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        r.json().await.map_err(|e| format!("GET {url}: {e}"))
+    }
+
+    /// GET `path` until `ready` holds of its JSON, at most `tries` times 200 ms apart (the
+    /// figures worker computes within a few seconds); the last answer.
+    pub async fn poll_json(
+        &self,
+        path: &str,
+        tries: u32,
+        ready: impl Fn(&serde_json::Value) -> bool,
+    ) -> Result<serde_json::Value, String> {
+        let mut v = serde_json::Value::Null;
+        for _ in 0..tries {
+            v = self.get_json(path).await?;
+            if ready(&v) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Ok(v)
+    }
 }
 
 impl Drop for Collector {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// A throw-away PostgreSQL, a Mosquitto and one collector on them, in a temp dir;
+/// dropped in the order of the fields: the collector first, the directory last.
+pub struct Stage {
+    pub col: Collector,
+    pub broker: super::mosquitto::Broker,
+    pub pg: super::postgres::Pg,
+    pub tmp: tempfile::TempDir,
+}
+
+impl Stage {
+    /// Start them, the collector with client id `name`.
+    pub async fn start(name: &str) -> Result<Stage, String> {
+        let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let pg = super::postgres::Pg::start();
+        let broker = super::mosquitto::Broker::start(
+            &tmp.path().join("broker"),
+            super::mosquitto::BrokerOptions::default(),
+        );
+        let col = Collector::start(&tmp.path().join("c"), name, broker.port, &pg.url()).await;
+        Ok(Stage {
+            col,
+            broker,
+            pg,
+            tmp,
+        })
+    }
+}
+
+/// `Ok` when `got == want`, else an error naming `what` with both.
+pub fn check<T, U>(what: &str, got: T, want: U) -> Result<(), String>
+where
+    T: PartialEq<U> + std::fmt::Debug,
+    U: std::fmt::Debug,
+{
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{what}: got {got:?}, want {want:?}"))
     }
 }
 

@@ -4,7 +4,7 @@
 //! the board's own `Entry` type), kept with their raw durations so that a week's medians
 //! can be taken over the whole week, and turned into the board's `Figures` shape.
 
-use super::{Ev, Kind};
+use super::{AtCounter, Dip, Ev, Kind};
 use crate::core::rating::RatingLevel;
 use crate::core::{Day, Entry, Event};
 use crate::report::day::{Figures, LevelCount, Ratings, Times};
@@ -256,6 +256,11 @@ pub(crate) fn parse_both(body: &str) -> (Option<Ev>, Option<Entry>) {
 
 /// What `figures::parse_entry` makes of the same entry.
 pub(crate) fn ev_of(e: &Entry) -> Ev {
+    let at = |ticket: &String, service: &String, counter: &u16| AtCounter {
+        ticket: ticket.clone(),
+        service: service.clone(),
+        counter: i64::from(*counter),
+    };
     let kind = match &e.event {
         Event::TicketIssued {
             ticket, service, ..
@@ -270,9 +275,7 @@ pub(crate) fn ev_of(e: &Entry) -> Ev {
             recall,
             ..
         } => Kind::Called {
-            ticket: ticket.clone(),
-            service: service.clone(),
-            counter: i64::from(*counter),
+            at: at(ticket, service, counter),
             recall: i64::from(*recall),
         },
         Event::TicketServed {
@@ -280,21 +283,13 @@ pub(crate) fn ev_of(e: &Entry) -> Ev {
             service,
             counter,
             ..
-        } => Kind::Served {
-            ticket: ticket.clone(),
-            service: service.clone(),
-            counter: i64::from(*counter),
-        },
+        } => Kind::Served(at(ticket, service, counter)),
         Event::TicketSkipped {
             ticket,
             service,
             counter,
             ..
-        } => Kind::Skipped {
-            ticket: ticket.clone(),
-            service: service.clone(),
-            counter: i64::from(*counter),
-        },
+        } => Kind::Skipped(at(ticket, service, counter)),
         Event::TicketTransferred { ticket, from, .. } => Kind::Transferred {
             ticket: ticket.clone(),
             from: from.clone(),
@@ -303,11 +298,13 @@ pub(crate) fn ev_of(e: &Entry) -> Ev {
             device: device.clone(),
             state: state.clone(),
         },
-        Event::PowerRestored { down_from, down_to } => Kind::PowerRestored {
+        Event::PowerRestored { down_from, down_to } => Kind::Restored {
+            dip: Dip::Power,
             from: *down_from,
             to: *down_to,
         },
-        Event::UplinkRestored { down_from, down_to } => Kind::UplinkRestored {
+        Event::UplinkRestored { down_from, down_to } => Kind::Restored {
+            dip: Dip::Uplink,
             from: *down_from,
             to: *down_to,
         },

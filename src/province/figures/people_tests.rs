@@ -3,7 +3,8 @@
 //! as the board's daily report.
 
 use super::*;
-use crate::core::DayRule;
+use crate::core::{test_events, DayRule};
+use crate::report::tests::rated;
 
 // 2026-12-01 08:00 in Vietnam.
 const T: i64 = 1_796_086_800_000;
@@ -12,42 +13,20 @@ fn day() -> Day {
     DayRule::VIETNAM.day_of(T)
 }
 
+/// An entry `s` seconds after `T`.
 fn e(seq: u64, s: i64, event: Event) -> Entry {
-    Entry {
-        seq,
-        at: T + s * 1000,
-        clock_ok: true,
-        day: DayRule::VIETNAM.day_of(T + s * 1000),
-        event,
-    }
+    test_events::entry(seq, T + s * 1000, event)
 }
 
+// Tickets of service A.
 fn issued(t: &str) -> Event {
-    Event::TicketIssued {
-        ticket: t.into(),
-        service: "A".into(),
-        number: 1,
-        priority: false,
-        source: "kiosk".into(),
-        ahead: 0,
-    }
+    test_events::issued(t, "A")
 }
 fn called(t: &str, c: u16, recall: u32, o: &str) -> Event {
-    Event::TicketCalled {
-        ticket: t.into(),
-        service: "A".into(),
-        counter: c,
-        recall,
-        officer: o.into(),
-    }
+    test_events::called(t, "A", c, recall, o)
 }
 fn served(t: &str, c: u16, o: &str) -> Event {
-    Event::TicketServed {
-        ticket: t.into(),
-        service: "A".into(),
-        counter: c,
-        officer: o.into(),
-    }
+    test_events::served(t, "A", c, o)
 }
 fn skipped(t: &str, c: u16, o: &str) -> Event {
     Event::TicketSkipped {
@@ -55,16 +34,6 @@ fn skipped(t: &str, c: u16, o: &str) -> Event {
         service: "A".into(),
         counter: c,
         officer: o.into(),
-    }
-}
-fn rated(t: &str, c: u16, o: &str, level: RatingLevel, reasons: &[&str]) -> Event {
-    Event::Rated {
-        counter: c,
-        ticket: t.into(),
-        officer: o.into(),
-        level,
-        reasons: reasons.iter().map(|s| s.to_string()).collect(),
-        dossier: String::new(),
     }
 }
 
@@ -122,13 +91,8 @@ fn the_hand_computed_day() {
         ),
         (1, 0, 2)
     );
-    let reasons: Vec<_> = p
-        .ratings
-        .reasons
-        .iter()
-        .map(|(k, n)| (k.as_str(), *n))
-        .collect();
-    assert_eq!(reasons, vec![("rude", 1), ("slow", 2)]);
+    let reasons = BTreeMap::from([("rude".to_string(), 1), ("slow".to_string(), 2)]);
+    assert_eq!(p.ratings.reasons, reasons);
     assert_eq!(p.ratings.share(RatingLevel::Unsatisfied), Some(2.0 / 3.0));
     assert_eq!(p.ratings.satisfied_share(), Some(1.0 / 3.0));
     let f = p.officer_figures();
@@ -278,73 +242,9 @@ fn entries_are_parsed_as_the_site_sends_them() {
 
 mod agreement {
     use super::super::People;
-    use crate::core::rating::{RatingLevel, RatingRules};
-    use crate::core::{apply, decide, Command, CounterDef, DayRule, Entry, Now, ServiceDef};
-    use crate::core::{Site, State};
+    use crate::core::Entry;
+    use crate::report::tests::properties::play;
     use proptest::prelude::*;
-    use std::sync::Arc;
-
-    fn site() -> Arc<Site> {
-        let svc = |id: &str| ServiceDef {
-            id: id.into(),
-            prefix: id.into(),
-            first_number: 1,
-            digits: 3,
-        };
-        Arc::new(Site {
-            rule: DayRule::VIETNAM,
-            services: vec![svc("A"), svc("B")],
-            counters: vec![
-                CounterDef {
-                    number: 1,
-                    services: vec!["A".into(), "B".into()],
-                },
-                CounterDef {
-                    number: 2,
-                    services: vec!["B".into()],
-                },
-            ],
-            ratings: RatingRules {
-                officers: vec!["lan".into(), "minh".into()],
-                rate_on_skip: true,
-                reasons: vec!["slow".into(), "rude".into()],
-                ..RatingRules::default()
-            },
-        })
-    }
-
-    fn command(op: u8, c: u16, x: u8) -> Command {
-        match op {
-            0 | 8 => Command::Issue {
-                service: if x % 2 == 0 { "A" } else { "B" }.into(),
-                priority: x % 5 == 0,
-                source: "t".into(),
-            },
-            1 | 9 => Command::Next { counter: c },
-            2 => Command::Complete { counter: c },
-            3 => Command::Skip { counter: c },
-            4 => Command::Transfer {
-                counter: c,
-                service: Some("B".into()),
-            },
-            5 => Command::SignIn {
-                counter: c,
-                officer: if x % 2 == 0 { "lan" } else { "minh" }.into(),
-            },
-            6 => Command::SignOut { counter: c },
-            10 => Command::Recall { counter: c },
-            _ => Command::Rate {
-                counter: c,
-                level: RatingLevel::ALL[usize::from(x % 3)],
-                reasons: match x % 6 {
-                    2 => vec!["slow".into()],
-                    5 => vec!["slow".into(), "rude".into()],
-                    _ => vec![],
-                },
-                dossier: String::new(),
-            },
-        }
-    }
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
@@ -354,18 +254,7 @@ mod agreement {
         /// the board's daily report's.
         #[test]
         fn province_and_board_agree(ops in proptest::collection::vec((0u8..12, 1u16..=2, any::<u8>(), 0i64..900_000), 1..200)) {
-            let mut state = State::new(site());
-            let mut log: Vec<Entry> = Vec::new();
-            let mut t = super::T;
-            for (op, c, x, dt) in ops {
-                t += dt;
-                let now = Now { wall_ms: t, clock_ok: true };
-                let Ok(d) = decide(&state, &command(op, c, x), now) else { continue };
-                for e in d.entries(log.len() as u64 + 1) {
-                    apply(&mut state, &e);
-                    log.push(e);
-                }
-            }
+            let log = play(&ops);
             let wire: Vec<Entry> = log
                 .iter()
                 .filter_map(|e| super::super::parse_entry(&serde_json::to_string(e).unwrap_or_default()))

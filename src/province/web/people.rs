@@ -2,7 +2,7 @@
 //! `GET /api/sites/{id}/people?day=YYYY-MM-DD | week=YYYY-Www` (default: today), in the
 //! board's daily report shapes so that both read alike.
 
-use super::{db_err, fail, today, with_db, Shared};
+use super::{db_err, fail, one_center, today, Shared};
 use crate::core::time::Day;
 use crate::province::{report, store};
 use axum::extract::{Path, Query, State};
@@ -22,25 +22,25 @@ pub(super) async fn people(
     State(ctx): State<Shared>,
     Path(id): Path<String>,
     Query(q): Query<Span>,
-) -> Response {
+) -> Result<Response, Response> {
     let (from, to, label) = match (&q.day, &q.week) {
         (Some(_), Some(_)) => {
-            return fail(
+            return Err(fail(
                 StatusCode::BAD_REQUEST,
                 "give either day=YYYY-MM-DD or week=YYYY-Www, not both".into(),
-            )
+            ))
         }
         (None, Some(w)) => match report::parse_week(w) {
             Ok((mon, sun)) => (mon, sun, json!({"week": w})),
-            Err(e) => return fail(StatusCode::BAD_REQUEST, e),
+            Err(e) => return Err(fail(StatusCode::BAD_REQUEST, e)),
         },
         (Some(d), None) => match d.parse::<Day>() {
             Ok(d) => (d, d, json!({"day": d.to_string()})),
             Err(_) => {
-                return fail(
+                return Err(fail(
                     StatusCode::BAD_REQUEST,
                     format!("day \"{d}\": give a date like 2026-12-01"),
-                )
+                ))
             }
         },
         (None, None) => {
@@ -50,30 +50,15 @@ pub(super) async fn people(
     };
     let (f, t) = (from.to_string(), to.to_string());
     let id2 = id.clone();
-    let r = with_db(&ctx, |c| {
+    let (site, spans) = one_center(&ctx, &id, "name, province", |c| {
         let (id, f, t) = (id2.clone(), f.clone(), t.clone());
         Box::pin(async move {
-            let site = c
-                .query_opt("SELECT name, province FROM sites WHERE site = $1", &[&id])
+            store::people_spans(c, &f, &t, Some(&id))
                 .await
-                .map_err(db_err)?;
-            let spans = store::people_spans(c, &f, &t, Some(&id))
-                .await
-                .map_err(db_err)?;
-            Ok((site, spans))
+                .map_err(db_err)
         })
     })
-    .await;
-    let (site, spans) = match r {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    let Some(site) = site else {
-        return fail(
-            StatusCode::NOT_FOUND,
-            format!("no center with id \"{id}\"; the list is at /api/overview"),
-        );
-    };
+    .await?;
     let p = spans.into_iter().next().map(|(_, p)| p).unwrap_or_default();
     let mut out = json!({
         "site": id,
@@ -88,5 +73,5 @@ pub(super) async fn people(
     if let (Some(o), Some(l)) = (out.as_object_mut(), label.as_object()) {
         o.extend(l.clone());
     }
-    Json(out).into_response()
+    Ok(Json(out).into_response())
 }
