@@ -255,8 +255,9 @@ fn main() {
         std::thread::sleep(Duration::from_millis(500));
     }
     println!(
-        "figures of {sites_n} site-days ready {:.1} s after the ingest",
-        t1.elapsed().as_secs_f64()
+        "figures of {sites_n} site-days ready {:.1} s after the ingest; collector peak RSS now {:.1} MB",
+        t1.elapsed().as_secs_f64(),
+        rss_peak_kb(pid) as f64 / 1024.0
     );
     // Dashboard page and JSON.
     let n = if full { 200 } else { 20 };
@@ -283,6 +284,10 @@ fn main() {
             pct(&mut ms, 0.99)
         );
     }
+    println!(
+        "collector peak RSS after the dashboard: {:.1} MB",
+        rss_peak_kb(pid) as f64 / 1024.0
+    );
     let week = layso::province::report::week_of(day.parse().expect("day"));
     let out = tmp.path().join("report.xlsx");
     let t2 = Instant::now();
