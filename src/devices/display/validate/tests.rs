@@ -15,43 +15,7 @@ fn problems(text: &str) -> Result<Vec<(String, String)>, String> {
 
 #[test]
 fn names_twice_and_paths_empty_or_taken_say_what_to_do() -> Result<(), String> {
-    let text = r#"
-[[counter_displays]]
-name = "hall"
-kind = "max7219"
-device = "/dev/spidev0.0"
-counters = [1]
-
-[[counter_displays]]
-name = "hall"
-kind = "max7219"
-device = "/dev/spidev0.0"
-counters = [1]
-
-[[counter_displays]]
-name = "desk"
-kind = "max7219"
-device = " "
-counters = [1]
-
-[[led_boards]]
-name = "wall"
-port = "/dev/ttyUSB0"
-[led_boards.frame]
-suffix = [0x03]
-
-[[led_boards]]
-name = "wall"
-port = ""
-[led_boards.frame]
-suffix = [0x03]
-
-[[led_boards]]
-name = "door"
-port = "/dev/ttyUSB0"
-[led_boards.frame]
-suffix = [0x03]
-"#;
+    let text = include_str!("names_and_paths.toml");
     let s = |a: &str, b: &str| (a.to_string(), b.to_string());
     let want = vec![
         s(
