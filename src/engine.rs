@@ -124,6 +124,18 @@ pub struct Options {
     pub quota_bytes: Option<u64>,
 }
 
+impl Default for Options {
+    /// The system clock; no watchdog, stall hook or disk quota (tests, benchmarks, tools).
+    fn default() -> Self {
+        Options {
+            clock: Box::new(SystemClock),
+            watchdog: None,
+            stall_after: None,
+            quota_bytes: None,
+        }
+    }
+}
+
 struct Engine {
     state: State,
     log: EventLog,
