@@ -124,9 +124,9 @@ pub struct Options {
     pub quota_bytes: Option<u64>,
 }
 
-impl Default for Options {
+impl Options {
     /// The system clock; no watchdog, stall hook or disk quota (tests, benchmarks, tools).
-    fn default() -> Self {
+    pub fn on_system_clock() -> Options {
         Options {
             clock: Box::new(SystemClock),
             watchdog: None,

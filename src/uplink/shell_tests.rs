@@ -103,7 +103,7 @@ async fn bench(tickets: usize, batch: usize, in_flight: u16) -> Bench {
     let config = Arc::new(config);
     let (log, report) =
         crate::log::EventLog::open(&config.store.path, &config.site.id, 0).expect("store opens");
-    let opts = Options::default();
+    let opts = Options::on_system_clock();
     let handle = engine::start(config.clone(), log, report, opts).expect("engine starts");
     for _ in 0..tickets {
         let cmd = Command::Issue {
