@@ -31,6 +31,7 @@ pub(crate) struct Problem {
     pub since: Option<i64>,
 }
 
+// One enum of device kinds for the health reports and their words here.
 pub(crate) use crate::devices::health::DeviceKind;
 
 impl DeviceKind {
