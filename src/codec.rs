@@ -49,7 +49,7 @@ enum V2Event {
     OfficerSignedIn(u16, String),
     OfficerSignedOut(u16, String),
     /// counter, ticket, officer, level code, reasons, dossier.
-    Rated(u16, String, String, u8, Vec<String>, String),
+    Rated(u16, String, String, LevelCode, Vec<String>, String),
     /// `StoreRecovered` with the loss report (quarantined, next numbers, cause,
     /// recovered, lost from seq, lost to seq, lost tickets).
     StoreRecoveredV2(
@@ -63,249 +63,107 @@ enum V2Event {
     ),
 }
 
-impl From<&Event> for V2Event {
-    fn from(e: &Event) -> Self {
-        use Event as E;
-        let s = |v: &String| v.clone();
-        match e {
-            E::DayStarted {} => V2Event::DayStarted,
-            E::TicketIssued {
-                ticket,
-                service,
-                number,
-                priority,
-                source,
-                ahead,
-            } => {
-                V2Event::TicketIssued(s(ticket), s(service), *number, *priority, s(source), *ahead)
+/// A rating level as stored: its code. An unknown code (a newer writer) reads as the
+/// neutral level; [`decode`] refuses it before that.
+#[derive(Serialize, Deserialize)]
+struct LevelCode(u8);
+
+impl From<RatingLevel> for LevelCode {
+    fn from(level: RatingLevel) -> Self {
+        LevelCode(level.code())
+    }
+}
+
+impl From<LevelCode> for RatingLevel {
+    fn from(code: LevelCode) -> Self {
+        RatingLevel::from_code(code.0).unwrap_or(RatingLevel::Satisfied)
+    }
+}
+
+/// Writes both directions of the mirror from one table: each [`Event`] variant maps field
+/// by field, in order, onto the [`V2Event`] tuple variant after `=>` (`same`), each field
+/// converted with `From` (the identity but for the rating level). `older` holds the arms
+/// that read variants only older daemons wrote.
+macro_rules! mirror {
+    (
+        same { $($event:ident { $($field:ident),* } => $v2:ident,)* }
+        older { $($older:tt)* }
+    ) => {
+        impl From<&Event> for V2Event {
+            fn from(e: &Event) -> Self {
+                without_officer(match e {
+                    Event::DayStarted {} => V2Event::DayStarted,
+                    $(Event::$event { $($field),* } => {
+                        V2Event::$v2($(From::from(Clone::clone($field))),*)
+                    })*
+                })
             }
-            E::TicketCalled {
-                ticket,
-                service,
-                counter,
-                recall,
-                officer,
-            } if officer.is_empty() => {
-                V2Event::TicketCalled(s(ticket), s(service), *counter, *recall)
+        }
+
+        impl From<V2Event> for Event {
+            fn from(v: V2Event) -> Self {
+                match v {
+                    V2Event::DayStarted => Event::DayStarted {},
+                    $(V2Event::$v2($($field),*) => {
+                        Event::$event { $($field: From::from($field)),* }
+                    })*
+                    $($older)*
+                }
             }
-            E::TicketCalled {
-                ticket,
-                service,
-                counter,
-                recall,
-                officer,
-            } => V2Event::TicketCalledBy(s(ticket), s(service), *counter, *recall, s(officer)),
-            E::TicketServed {
-                ticket,
-                service,
-                counter,
-                officer,
-            } if officer.is_empty() => V2Event::TicketServed(s(ticket), s(service), *counter),
-            E::TicketServed {
-                ticket,
-                service,
-                counter,
-                officer,
-            } => V2Event::TicketServedBy(s(ticket), s(service), *counter, s(officer)),
-            E::TicketSkipped {
-                ticket,
-                service,
-                counter,
-                officer,
-            } if officer.is_empty() => V2Event::TicketSkipped(s(ticket), s(service), *counter),
-            E::TicketSkipped {
-                ticket,
-                service,
-                counter,
-                officer,
-            } => V2Event::TicketSkippedBy(s(ticket), s(service), *counter, s(officer)),
-            E::TicketTransferred {
-                ticket,
-                from,
-                to,
-                counter,
-                officer,
-            } if officer.is_empty() => {
-                V2Event::TicketTransferred(s(ticket), s(from), s(to), *counter)
-            }
-            E::TicketTransferred {
-                ticket,
-                from,
-                to,
-                counter,
-                officer,
-            } => V2Event::TicketTransferredBy(s(ticket), s(from), s(to), *counter, s(officer)),
-            E::OfficerSignedIn { counter, officer } => {
-                V2Event::OfficerSignedIn(*counter, s(officer))
-            }
-            E::OfficerSignedOut { counter, officer } => {
-                V2Event::OfficerSignedOut(*counter, s(officer))
-            }
-            E::Rated {
-                counter,
-                ticket,
-                officer,
-                level,
-                reasons,
-                dossier,
-            } => V2Event::Rated(
-                *counter,
-                s(ticket),
-                s(officer),
-                level.code(),
-                reasons.clone(),
-                s(dossier),
-            ),
-            E::CounterOpened { counter } => V2Event::CounterOpened(*counter),
-            E::CounterPaused { counter } => V2Event::CounterPaused(*counter),
-            E::CounterClosed { counter } => V2Event::CounterClosed(*counter),
-            E::DeviceStatus {
-                device,
-                state,
-                detail,
-            } => V2Event::DeviceStatus(s(device), s(state), s(detail)),
-            E::PowerRestored { down_from, down_to } => V2Event::PowerRestored(*down_from, *down_to),
-            E::UplinkRestored { down_from, down_to } => {
-                V2Event::UplinkRestored(*down_from, *down_to)
-            }
-            E::StoreRecovered {
-                quarantined,
-                next_numbers,
-                cause,
-                recovered,
-                lost_from_seq,
-                lost_to_seq,
-                lost_tickets,
-            } => V2Event::StoreRecoveredV2(
-                s(quarantined),
-                next_numbers.clone(),
-                s(cause),
-                *recovered,
-                *lost_from_seq,
-                *lost_to_seq,
-                lost_tickets.clone(),
-            ),
+        }
+    };
+}
+
+mirror! {
+    same {
+        TicketIssued { ticket, service, number, priority, source, ahead } => TicketIssued,
+        TicketCalled { ticket, service, counter, recall, officer } => TicketCalledBy,
+        TicketServed { ticket, service, counter, officer } => TicketServedBy,
+        TicketSkipped { ticket, service, counter, officer } => TicketSkippedBy,
+        TicketTransferred { ticket, from, to, counter, officer } => TicketTransferredBy,
+        OfficerSignedIn { counter, officer } => OfficerSignedIn,
+        OfficerSignedOut { counter, officer } => OfficerSignedOut,
+        Rated { counter, ticket, officer, level, reasons, dossier } => Rated,
+        CounterOpened { counter } => CounterOpened,
+        CounterPaused { counter } => CounterPaused,
+        CounterClosed { counter } => CounterClosed,
+        DeviceStatus { device, state, detail } => DeviceStatus,
+        PowerRestored { down_from, down_to } => PowerRestored,
+        UplinkRestored { down_from, down_to } => UplinkRestored,
+        StoreRecovered {
+            quarantined, next_numbers, cause, recovered, lost_from_seq, lost_to_seq, lost_tickets
+        } => StoreRecoveredV2,
+    }
+    older {
+        // Before officers, and before the loss report: the current variant with those empty.
+        V2Event::TicketCalled(t, s, c, r) => {
+            V2Event::TicketCalledBy(t, s, c, r, String::new()).into()
+        }
+        V2Event::TicketServed(t, s, c) => {
+            V2Event::TicketServedBy(t, s, c, String::new()).into()
+        }
+        V2Event::TicketSkipped(t, s, c) => {
+            V2Event::TicketSkippedBy(t, s, c, String::new()).into()
+        }
+        V2Event::TicketTransferred(t, f, to, c) => {
+            V2Event::TicketTransferredBy(t, f, to, c, String::new()).into()
+        }
+        V2Event::StoreRecovered(q, n) => {
+            V2Event::StoreRecoveredV2(q, n, String::new(), 0, None, None, Vec::new()).into()
         }
     }
 }
 
-impl From<V2Event> for Event {
-    fn from(e: V2Event) -> Self {
-        use V2Event as V;
-        match e {
-            V::DayStarted => Event::DayStarted {},
-            V::TicketIssued(ticket, service, number, priority, source, ahead) => {
-                Event::TicketIssued {
-                    ticket,
-                    service,
-                    number,
-                    priority,
-                    source,
-                    ahead,
-                }
-            }
-            V::TicketCalled(ticket, service, counter, recall) => Event::TicketCalled {
-                ticket,
-                service,
-                counter,
-                recall,
-                officer: String::new(),
-            },
-            V::TicketServed(ticket, service, counter) => Event::TicketServed {
-                ticket,
-                service,
-                counter,
-                officer: String::new(),
-            },
-            V::TicketSkipped(ticket, service, counter) => Event::TicketSkipped {
-                ticket,
-                service,
-                counter,
-                officer: String::new(),
-            },
-            V::TicketTransferred(ticket, from, to, counter) => Event::TicketTransferred {
-                ticket,
-                from,
-                to,
-                counter,
-                officer: String::new(),
-            },
-            V::TicketCalledBy(ticket, service, counter, recall, officer) => Event::TicketCalled {
-                ticket,
-                service,
-                counter,
-                recall,
-                officer,
-            },
-            V::TicketServedBy(ticket, service, counter, officer) => Event::TicketServed {
-                ticket,
-                service,
-                counter,
-                officer,
-            },
-            V::TicketSkippedBy(ticket, service, counter, officer) => Event::TicketSkipped {
-                ticket,
-                service,
-                counter,
-                officer,
-            },
-            V::TicketTransferredBy(ticket, from, to, counter, officer) => {
-                Event::TicketTransferred {
-                    ticket,
-                    from,
-                    to,
-                    counter,
-                    officer,
-                }
-            }
-            V::OfficerSignedIn(counter, officer) => Event::OfficerSignedIn { counter, officer },
-            V::OfficerSignedOut(counter, officer) => Event::OfficerSignedOut { counter, officer },
-            V::Rated(counter, ticket, officer, level, reasons, dossier) => Event::Rated {
-                counter,
-                ticket,
-                officer,
-                // An unknown level code (a newer writer) reads as the neutral level.
-                level: RatingLevel::from_code(level).unwrap_or(RatingLevel::Satisfied),
-                reasons,
-                dossier,
-            },
-            V::CounterOpened(counter) => Event::CounterOpened { counter },
-            V::CounterPaused(counter) => Event::CounterPaused { counter },
-            V::CounterClosed(counter) => Event::CounterClosed { counter },
-            V::DeviceStatus(device, state, detail) => Event::DeviceStatus {
-                device,
-                state,
-                detail,
-            },
-            V::PowerRestored(down_from, down_to) => Event::PowerRestored { down_from, down_to },
-            V::UplinkRestored(down_from, down_to) => Event::UplinkRestored { down_from, down_to },
-            V::StoreRecovered(quarantined, next_numbers) => Event::StoreRecovered {
-                quarantined,
-                next_numbers,
-                cause: String::new(),
-                recovered: 0,
-                lost_from_seq: None,
-                lost_to_seq: None,
-                lost_tickets: Vec::new(),
-            },
-            V::StoreRecoveredV2(
-                quarantined,
-                next_numbers,
-                cause,
-                recovered,
-                lost_from_seq,
-                lost_to_seq,
-                lost_tickets,
-            ) => Event::StoreRecovered {
-                quarantined,
-                next_numbers,
-                cause,
-                recovered,
-                lost_from_seq,
-                lost_to_seq,
-                lost_tickets,
-            },
-        }
+/// A ticket event without an officer is written in the variant without one, so its record
+/// stays byte-identical to what daemons from before officers wrote.
+fn without_officer(v: V2Event) -> V2Event {
+    use V2Event as V;
+    match v {
+        V::TicketCalledBy(t, s, c, r, o) if o.is_empty() => V::TicketCalled(t, s, c, r),
+        V::TicketServedBy(t, s, c, o) if o.is_empty() => V::TicketServed(t, s, c),
+        V::TicketSkippedBy(t, s, c, o) if o.is_empty() => V::TicketSkipped(t, s, c),
+        V::TicketTransferredBy(t, f, to, c, o) if o.is_empty() => V::TicketTransferred(t, f, to, c),
+        v => v,
     }
 }
 
@@ -330,7 +188,7 @@ pub fn decode(seq: u64, bytes: &[u8]) -> Result<Entry, String> {
     match bytes.split_first() {
         Some((&V2_COMPACT, body)) => {
             let v: V2 = postcard::from_bytes(body).map_err(|e| format!("version 2 record: {e}"))?;
-            if let V2Event::Rated(_, _, _, level, ..) = &v.event {
+            if let V2Event::Rated(_, _, _, LevelCode(level), ..) = &v.event {
                 if RatingLevel::from_code(*level).is_none() {
                     return Err(format!(
                         "version 2 rating with unknown level code {level}; known codes are 0, 1, 2"

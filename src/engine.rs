@@ -124,6 +124,18 @@ pub struct Options {
     pub quota_bytes: Option<u64>,
 }
 
+impl Options {
+    /// The system clock; no watchdog, stall hook or disk quota (tests, benchmarks, tools).
+    pub fn on_system_clock() -> Options {
+        Options {
+            clock: Box::new(SystemClock),
+            watchdog: None,
+            stall_after: None,
+            quota_bytes: None,
+        }
+    }
+}
+
 struct Engine {
     state: State,
     log: EventLog,

@@ -134,38 +134,35 @@ fn rule(st: &State, command: &Command, day: Day, at: i64) -> Result<Vec<Event>, 
             });
             Ok(out)
         }
-        Command::Recall { counter: n } => {
+        // What a counter does with the ticket it is serving.
+        Command::Recall { counter: n }
+        | Command::Skip { counter: n }
+        | Command::Complete { counter: n } => {
             counter(st, *n)?;
             let officer = rating::require_officer(st, *n)?;
             let cur = current(*n).ok_or_else(|| Rejection::no_current(*n))?;
-            Ok(vec![Event::TicketCalled {
-                ticket: cur.ticket,
-                service: cur.service,
-                counter: *n,
-                recall: cur.recall.saturating_add(1),
-                officer,
-            }])
-        }
-        Command::Skip { counter: n } => {
-            counter(st, *n)?;
-            let officer = rating::require_officer(st, *n)?;
-            let cur = current(*n).ok_or_else(|| Rejection::no_current(*n))?;
-            Ok(vec![Event::TicketSkipped {
-                ticket: cur.ticket,
-                service: cur.service,
-                counter: *n,
-                officer,
-            }])
-        }
-        Command::Complete { counter: n } => {
-            counter(st, *n)?;
-            let officer = rating::require_officer(st, *n)?;
-            let cur = current(*n).ok_or_else(|| Rejection::no_current(*n))?;
-            Ok(vec![Event::TicketServed {
-                ticket: cur.ticket,
-                service: cur.service,
-                counter: *n,
-                officer,
+            let (ticket, service) = (cur.ticket, cur.service);
+            Ok(vec![match command {
+                Command::Recall { .. } => Event::TicketCalled {
+                    ticket,
+                    service,
+                    counter: *n,
+                    recall: cur.recall.saturating_add(1),
+                    officer,
+                },
+                Command::Skip { .. } => Event::TicketSkipped {
+                    ticket,
+                    service,
+                    counter: *n,
+                    officer,
+                },
+                // Complete.
+                _ => Event::TicketServed {
+                    ticket,
+                    service,
+                    counter: *n,
+                    officer,
+                },
             }])
         }
         Command::Transfer {

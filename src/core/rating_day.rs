@@ -58,6 +58,31 @@ pub struct Alert {
     pub dossier: String,
 }
 
+impl Alert {
+    /// The alert `entry` raises: one for an unsatisfied rating, none for anything else.
+    fn raised_by(entry: &Entry) -> Option<Alert> {
+        match &entry.event {
+            Event::Rated {
+                counter,
+                ticket,
+                officer,
+                level: RatingLevel::Unsatisfied,
+                reasons,
+                dossier,
+            } => Some(Alert {
+                seq: entry.seq,
+                at: entry.at,
+                counter: *counter,
+                ticket: ticket.clone(),
+                officer: officer.clone(),
+                reasons: reasons.clone(),
+                dossier: dossier.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// The day's officer and rating state. Reset with the day.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RatingDay {
@@ -116,25 +141,10 @@ pub fn apply(st: &mut RatingDay, entry: &Entry) {
                 },
             );
         }
-        Event::Rated {
-            counter,
-            ticket,
-            officer,
-            level,
-            reasons,
-            dossier,
-        } => {
+        Event::Rated { ticket, .. } => {
             st.rated.insert(ticket.clone());
-            if *level == RatingLevel::Unsatisfied {
-                st.alerts.push_front(Alert {
-                    seq: entry.seq,
-                    at: entry.at,
-                    counter: *counter,
-                    ticket: ticket.clone(),
-                    officer: officer.clone(),
-                    reasons: reasons.clone(),
-                    dossier: dossier.clone(),
-                });
+            if let Some(alert) = Alert::raised_by(entry) {
+                st.alerts.push_front(alert);
                 st.alerts.truncate(ALERTS_KEPT);
             }
         }

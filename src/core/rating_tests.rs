@@ -67,6 +67,15 @@ fn code(r: Result<Vec<Event>, Rejection>) -> Option<RejectCode> {
     r.err().map(|r| r.code)
 }
 
+/// The command a kiosk sends for an ordinary ticket of service A.
+fn issue() -> Command {
+    Command::Issue {
+        service: "A".into(),
+        priority: false,
+        source: "t".into(),
+    }
+}
+
 #[test]
 fn served_ticket_is_rated_once_with_its_officer() {
     let mut l = Live::new(site(true, false));
@@ -75,11 +84,7 @@ fn served_ticket_is_rated_once_with_its_officer() {
         officer: "lan".into(),
     };
     assert!(l.run(&sign_in, T0).is_ok());
-    let issue = Command::Issue {
-        service: "A".into(),
-        priority: false,
-        source: "t".into(),
-    };
+    let issue = issue();
     assert!(l.run(&issue, T0 + 1).is_ok());
     let called = l.run(&Command::Next { counter: 1 }, T0 + 2);
     assert!(
@@ -106,25 +111,24 @@ fn served_ticket_is_rated_once_with_its_officer() {
         "{rated:?}"
     );
     assert_eq!(l.state.ratings.alerts.len(), 1);
-    assert_eq!(
-        code(l.run(&rate(1, RatingLevel::VerySatisfied, &[]), T0 + 7)),
-        Some(RejectCode::AlreadyRated)
-    );
-    // Counter 2 finished nothing.
-    assert_eq!(
-        code(l.run(&rate(2, RatingLevel::VerySatisfied, &[]), T0 + 7)),
-        Some(RejectCode::NothingToRate)
-    );
+    // Counter 1's ticket is rated already; counter 2 finished nothing.
+    for (counter, refusal) in [
+        (1, RejectCode::AlreadyRated),
+        (2, RejectCode::NothingToRate),
+    ] {
+        let again = rate(counter, RatingLevel::VerySatisfied, &[]);
+        assert_eq!(
+            code(l.run(&again, T0 + 7)),
+            Some(refusal),
+            "counter {counter}"
+        );
+    }
 }
 
 #[test]
 fn window_and_skips() {
     let mut l = Live::new(site(true, false));
-    let issue = Command::Issue {
-        service: "A".into(),
-        priority: false,
-        source: "t".into(),
-    };
+    let issue = issue();
     for i in 0..2 {
         assert!(l.run(&issue, T0 + i).is_ok());
     }
@@ -147,11 +151,7 @@ fn window_and_skips() {
 #[test]
 fn no_anonymous_counters_when_the_site_says_so() {
     let mut l = Live::new(site(false, false));
-    let issue = Command::Issue {
-        service: "A".into(),
-        priority: false,
-        source: "t".into(),
-    };
+    let issue = issue();
     assert!(l.run(&issue, T0).is_ok());
     assert_eq!(
         code(l.run(&Command::Next { counter: 1 }, T0 + 1)),
@@ -222,11 +222,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn to_cmd(o: &Op) -> Command {
     match o {
-        Op::Issue => Command::Issue {
-            service: "A".into(),
-            priority: false,
-            source: "t".into(),
-        },
+        Op::Issue => issue(),
         Op::Next(c) => Command::Next { counter: *c },
         Op::Complete(c) => Command::Complete { counter: *c },
         Op::Skip(c) => Command::Skip { counter: *c },

@@ -46,6 +46,11 @@ impl Live {
         }
         Ok(out)
     }
+    /// The ticket counter `n` is serving, if any.
+    fn current_ticket(&self, n: u16) -> Option<String> {
+        let current = self.state.counters[&n].current.as_ref();
+        current.map(|c| c.ticket.clone())
+    }
     fn issue(&mut self, service: &str, priority: bool, t: i64) -> String {
         let evs = self
             .run(
@@ -143,13 +148,7 @@ fn priority_first_then_oldest_across_services() {
     assert_eq!(err, Some(RejectCode::EmptyQueue));
     check_consistent(&l.state);
     // The last ticket is still current at counter 1 after an empty-queue answer.
-    assert_eq!(
-        l.state.counters[&1]
-            .current
-            .as_ref()
-            .map(|c| c.ticket.clone()),
-        Some(a1)
-    );
+    assert_eq!(l.current_ticket(1), Some(a1));
 }
 
 #[test]
@@ -250,13 +249,7 @@ fn transfer_without_a_target_goes_to_the_counters_next_other_service() {
     assert_eq!(l.next(2, T0 + 10).ok(), Some(b2.clone()));
     let err = l.run(transfer(2), T0 + 11).err().map(|r| r.code);
     assert_eq!(err, Some(RejectCode::SameService));
-    assert_eq!(
-        l.state.counters[&2]
-            .current
-            .as_ref()
-            .map(|c| c.ticket.clone()),
-        Some(b2)
-    );
+    assert_eq!(l.current_ticket(2), Some(b2));
     check_consistent(&l.state);
 }
 

@@ -245,27 +245,18 @@ pub async fn run_button(cfg: ButtonConfig, out: mpsc::Sender<ButtonAction>, repo
                     EventRequestFlags::BOTH_EDGES,
                     "layso",
                 )
+            })
+            .map_err(|e| format!("cannot open line {line_no} on {path}: {e}; retrying"))
+            .and_then(|events| match events.as_ref().get_value() {
+                Ok(v) => Ok((events, v != 0)),
+                Err(e) => Err(format!(
+                    "cannot read line {line_no} on {path}: {e}; retrying"
+                )),
             });
-        let mut events = match opened {
-            Ok(ev) => ev,
-            Err(e) => {
-                health.set(
-                    false,
-                    format!("cannot open line {line_no} on {path}: {e}; retrying"),
-                );
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff.next_delay()) => continue,
-                    _ = out.closed() => return,
-                }
-            }
-        };
-        let level = match events.as_ref().get_value() {
-            Ok(v) => v != 0,
-            Err(e) => {
-                health.set(
-                    false,
-                    format!("cannot read line {line_no} on {path}: {e}; retrying"),
-                );
+        let (mut events, level) = match opened {
+            Ok(opened) => opened,
+            Err(why) => {
+                health.set(false, why);
                 tokio::select! {
                     _ = tokio::time::sleep(backoff.next_delay()) => continue,
                     _ = out.closed() => return,

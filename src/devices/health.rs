@@ -2,11 +2,13 @@
 //! line. Adapters send it; the engine stores it as a `DeviceStatus` event whose string fields
 //! (`device`, `state`, `detail`) are unchanged on the wire and in telemetry.
 
+use serde::Serialize;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-/// What sort of device a report is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What sort of device a report is about; the status page names each (`status::advice`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum DeviceKind {
     Printer,
     CounterDisplay,
@@ -16,6 +18,8 @@ pub(crate) enum DeviceKind {
     Speaker,
     /// A task that feeds the devices (engine events to printer, boards, displays).
     Feed,
+    /// A device whose name does not say its kind (one added later); still rendered sensibly.
+    Other,
 }
 
 /// A device's state; [`HealthState::as_str`] is the stored `DeviceStatus.state` string.

@@ -25,6 +25,19 @@ fn issued(n: u32) -> Event {
     }
 }
 
+/// A fresh store (opened at 1000) holding a day start and ticket `A{n}`, flushed.
+fn store_with_ticket(n: u32) -> Result<(tempfile::TempDir, PathBuf, EventLog), LogError> {
+    let tmp = tempfile::tempdir().map_err(io_err(Path::new("tmp")))?;
+    let dir = tmp.path().join("store");
+    let (mut log, _) = EventLog::open(&dir, "s", 1000)?;
+    log.append(&[
+        entry(1, 10, 1, Event::DayStarted {}),
+        entry(2, 11, 1, issued(n)),
+    ])?;
+    log.flush()?;
+    Ok((tmp, dir, log))
+}
+
 #[test]
 fn append_replay_power_and_cursor() -> Result<(), LogError> {
     let tmp = tempfile::tempdir().map_err(io_err(Path::new("tmp")))?;
@@ -143,16 +156,8 @@ fn a_store_in_use_is_refused_not_quarantined() -> Result<(), LogError> {
 
 #[test]
 fn corrupt_store_is_quarantined_and_numbering_continues() -> Result<(), LogError> {
-    let tmp = tempfile::tempdir().map_err(io_err(Path::new("tmp")))?;
-    let dir = tmp.path().join("store");
-    {
-        let (mut log, _) = EventLog::open(&dir, "s", 1000)?;
-        log.append(&[
-            entry(1, 10, 1, Event::DayStarted {}),
-            entry(2, 11, 1, issued(7)),
-        ])?;
-        log.flush()?;
-    }
+    let (_tmp, dir, log) = store_with_ticket(7)?;
+    drop(log);
     for f in fs::read_dir(&dir).map_err(io_err(&dir))? {
         let p = f.map_err(io_err(&dir))?.path();
         if p.is_file() {
@@ -258,15 +263,8 @@ fn both_copies_damaged_reports_what_may_be_lost() -> Result<(), LogError> {
 
 #[test]
 fn a_damaged_block_is_reported_and_restored_from_the_journal() -> Result<(), LogError> {
-    let tmp = tempfile::tempdir().map_err(io_err(Path::new("tmp")))?;
-    let dir = tmp.path().join("store");
+    let (_tmp, dir, log) = store_with_ticket(1)?;
     {
-        let (mut log, _) = EventLog::open(&dir, "s", 1000)?;
-        log.append(&[
-            entry(1, 10, 1, Event::DayStarted {}),
-            entry(2, 11, 1, issued(1)),
-        ])?;
-        log.flush()?;
         log.cursor().mark_published(2)?;
         // Damage the stored block behind sled's back: flip a byte of its body.
         let t = log.reader().t()?;
@@ -277,6 +275,7 @@ fn a_damaged_block_is_reported_and_restored_from_the_journal() -> Result<(), Log
         t.blocks.insert(k, bad)?;
         t.db.flush()?;
     }
+    drop(log);
     let (log, rep) = EventLog::open(&dir, "s", 2000)?;
     let r = rep.recovery.unwrap_or_default();
     assert!(r.cause.contains("checksum"), "{}", r.cause);

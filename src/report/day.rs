@@ -204,25 +204,26 @@ pub fn fold<'a>(day: &str, entries: impl IntoIterator<Item = &'a Entry>) -> DayR
                 service,
                 counter,
                 officer,
-            } => {
-                let took = calls
-                    .remove(ticket)
-                    .filter(|(c, _)| c == counter)
-                    .map(|(_, at)| (e.at - at).max(0));
-                g.each(Some(service), Some(*counter), Some(officer), |a| {
-                    a.served += 1;
-                    a.service.extend(took);
-                });
             }
-            Event::TicketSkipped {
+            | Event::TicketSkipped {
                 ticket,
                 service,
                 counter,
                 officer,
             } => {
-                calls.remove(ticket);
+                let call = calls.remove(ticket);
+                let served = matches!(e.event, Event::TicketServed { .. });
+                // Service time: from the call at this counter to the end.
+                let took = call
+                    .filter(|(c, _)| served && c == counter)
+                    .map(|(_, at)| (e.at - at).max(0));
                 g.each(Some(service), Some(*counter), Some(officer), |a| {
-                    a.no_shows += 1
+                    if served {
+                        a.served += 1;
+                        a.service.extend(took);
+                    } else {
+                        a.no_shows += 1;
+                    }
                 });
             }
             Event::TicketTransferred { ticket, to, .. } => {

@@ -31,18 +31,8 @@ pub(crate) struct Problem {
     pub since: Option<i64>,
 }
 
-/// The kinds of device layso drives. Unknown kinds (added later) still render sensibly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum DeviceKind {
-    Printer,
-    CounterDisplay,
-    LedBoard,
-    Keypad,
-    Button,
-    Speaker,
-    Other,
-}
+// One enum of device kinds for the health reports and their words here.
+pub(crate) use crate::devices::health::DeviceKind;
 
 impl DeviceKind {
     /// The kind's name, Vietnamese and English.
@@ -54,7 +44,7 @@ impl DeviceKind {
             DeviceKind::Keypad => ("Bàn phím quầy", "Counter keypad"),
             DeviceKind::Button => ("Nút bấm", "Button"),
             DeviceKind::Speaker => ("Loa gọi số", "Speaker"),
-            DeviceKind::Other => ("Thiết bị", "Device"),
+            DeviceKind::Feed | DeviceKind::Other => ("Thiết bị", "Device"),
         }
     }
 
@@ -341,7 +331,7 @@ fn device_code(kind: DeviceKind) -> &'static str {
         DeviceKind::Keypad => "KPD-UNREACHABLE",
         DeviceKind::Button => "BTN-FAILED",
         DeviceKind::Speaker => "SPK-FAILED",
-        DeviceKind::Other => "DEV-FAILED",
+        DeviceKind::Feed | DeviceKind::Other => "DEV-FAILED",
     }
 }
 

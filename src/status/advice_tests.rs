@@ -97,18 +97,19 @@ fn uplink_errors_are_told_apart() {
     assert_eq!(unreach.code, "UPL-UNREACHABLE");
     assert!(unreach.action_vi.contains("Internet"));
     assert_eq!(unreach.detail, "I/O: Connection refused (os error 111)");
-    assert_eq!(
-        uplink_error("Connection refused, return code: `NotAuthorized`", None).code,
-        "UPL-BROKER-REFUSED"
-    );
-    assert_eq!(
-        uplink_error("TLS: invalid peer certificate: UnknownIssuer", None).code,
-        "UPL-CERT-REJECTED"
-    );
-    assert_eq!(
-        uplink_error("Network timeout", None).code,
-        "UPL-UNREACHABLE"
-    );
+    for (error, code) in [
+        (
+            "Connection refused, return code: `NotAuthorized`",
+            "UPL-BROKER-REFUSED",
+        ),
+        (
+            "TLS: invalid peer certificate: UnknownIssuer",
+            "UPL-CERT-REJECTED",
+        ),
+        ("Network timeout", "UPL-UNREACHABLE"),
+    ] {
+        assert_eq!(uplink_error(error, None).code, code, "{error}");
+    }
     assert_eq!(
         uplink_refusal("not_authorized", None).code,
         "UPL-PUBLISH-REFUSED"
@@ -117,22 +118,23 @@ fn uplink_errors_are_told_apart() {
 
 #[test]
 fn store_alarms_get_codes() {
-    assert_eq!(
-        store_alarm("store write failed: io error").code,
-        "STO-WRITE-FAILED"
-    );
-    assert_eq!(
-        store_alarm("disk quota reached: the store uses 9 MB of 8 MB").code,
-        "STO-DISK-FULL"
-    );
-    assert_eq!(
-        store_alarm("the store would not open (x); it was moved to y and a new one started").code,
-        "STO-REPLACED"
-    );
-    assert_eq!(
-        store_alarm("the store at /x belongs to site 'a', not 'b'").code,
-        "STO-WRONG-SITE"
-    );
+    for (alarm, code) in [
+        ("store write failed: io error", "STO-WRITE-FAILED"),
+        (
+            "disk quota reached: the store uses 9 MB of 8 MB",
+            "STO-DISK-FULL",
+        ),
+        (
+            "the store would not open (x); it was moved to y and a new one started",
+            "STO-REPLACED",
+        ),
+        (
+            "the store at /x belongs to site 'a', not 'b'",
+            "STO-WRONG-SITE",
+        ),
+    ] {
+        assert_eq!(store_alarm(alarm).code, code, "{alarm}");
+    }
     let other = store_alarm("something new");
     assert_eq!(other.code, "STO-ALARM");
     assert!(other.action_vi.contains("kỹ thuật viên tỉnh"));

@@ -454,13 +454,21 @@ mod tests {
         assert!(o.on_puback(3, Ack::Accepted, 0).unknown);
     }
 
-    #[test]
-    fn refused_batch_is_never_counted_and_is_resent_after_the_pause() {
-        let mut o = Outbox::new(100, 4);
-        o.batch_queued(101, 110);
-        o.batch_queued(111, 120);
+    /// An outbox at `cursor` (window 4) that queued both batches and handed them to the
+    /// client as packets 1 and 2.
+    fn two_batches_sent(cursor: u64, batches: [(u64, u64); 2]) -> Outbox {
+        let mut o = Outbox::new(cursor, 4);
+        for (from, to) in batches {
+            o.batch_queued(from, to);
+        }
         o.on_outgoing(1);
         o.on_outgoing(2);
+        o
+    }
+
+    #[test]
+    fn refused_batch_is_never_counted_and_is_resent_after_the_pause() {
+        let mut o = two_batches_sent(100, [(101, 110), (111, 120)]);
         let e = o.on_puback(1, Ack::Refused("not_authorized".into()), 5_000);
         assert_eq!(e.refused, Some((Slot::Batch(101), "not_authorized".into())));
         assert_eq!(e.advance_to, None);
@@ -474,11 +482,7 @@ mod tests {
 
     #[test]
     fn pause_waits_for_every_batch_in_flight() {
-        let mut o = Outbox::new(0, 4);
-        o.batch_queued(1, 1);
-        o.batch_queued(2, 2);
-        o.on_outgoing(1);
-        o.on_outgoing(2);
+        let mut o = two_batches_sent(0, [(1, 1), (2, 2)]);
         o.on_puback(1, Ack::Refused("quota_exceeded".into()), 10);
         assert_eq!(o.wants_batch(20), None, "batch 2 still unresolved");
         o.on_puback(2, Ack::Refused("quota_exceeded".into()), 30);

@@ -97,11 +97,6 @@ impl Resender {
     pub(crate) fn finish(&mut self) {
         self.pending = None;
     }
-
-    #[cfg(test)]
-    fn active(&self) -> bool {
-        self.pending.is_some()
-    }
 }
 
 #[cfg(test)]
@@ -136,7 +131,7 @@ mod tests {
         // Unrelated ranges wait for the next round.
         assert!(!r.request(Request { from: 100, to: 120 }));
         r.sent_upto(25);
-        assert!(!r.active());
+        assert!(r.pending.is_none(), "nothing left to resend");
         assert!(r.request(Request { from: 100, to: 120 }));
         r.finish();
         assert_eq!(r.next_read(), None);

@@ -6,7 +6,7 @@ use super::link::{Link, LinkEvent};
 use super::protocol::Outbox;
 use super::{End, Shell};
 use crate::core::Command;
-use crate::engine::{self, Handle, Options, SystemClock};
+use crate::engine::{self, Handle, Options};
 use rumqttc::v5::mqttbytes::v5::PubAckReason;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -103,12 +103,7 @@ async fn bench(tickets: usize, batch: usize, in_flight: u16) -> Bench {
     let config = Arc::new(config);
     let (log, report) =
         crate::log::EventLog::open(&config.store.path, &config.site.id, 0).expect("store opens");
-    let opts = Options {
-        clock: Box::new(SystemClock),
-        watchdog: None,
-        stall_after: None,
-        quota_bytes: None,
-    };
+    let opts = Options::on_system_clock();
     let handle = engine::start(config.clone(), log, report, opts).expect("engine starts");
     for _ in 0..tickets {
         let cmd = Command::Issue {

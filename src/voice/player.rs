@@ -178,33 +178,34 @@ mod tests {
         let e = p.probe(22_050).await.err();
         assert_eq!(e.map(|e| e.health), Some(Health::Missing));
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let script = dir.path().join("aplay");
-        std::fs::write(
-            &script,
-            "#!/bin/sh\ncat >/dev/null\necho 'aplay: main:831: audio open error: No such file or directory' >&2\nexit 1\n",
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let failing = "#!/bin/sh\ncat >/dev/null\necho 'underrun!!!' >&2\nexit 1\n";
-        let script2 = dir.path().join("aplay2");
-        std::fs::write(&script2, failing).unwrap_or_else(|e| panic!("{e}"));
-        for s in [&script, &script2] {
+        // Stand-in players that read the sound and fail with what aplay prints.
+        let cases = [
+            (
+                "aplay",
+                "aplay: main:831: audio open error: No such file or directory",
+                Health::Missing,
+            ),
+            ("aplay2", "underrun!!!", Health::Error),
+        ];
+        for (name, says, health) in cases {
+            let script = dir.path().join(name);
+            let body = format!("#!/bin/sh\ncat >/dev/null\necho '{says}' >&2\nexit 1\n");
+            std::fs::write(&script, body).unwrap_or_else(|e| panic!("{e}"));
             let _ = std::process::Command::new("chmod")
                 .arg("+x")
-                .arg(s)
+                .arg(&script)
                 .status();
+            let player = Player {
+                kind: PlayerKind::Alsa {
+                    command: script.display().to_string(),
+                    device: Some("hdmi:CARD=vc4hdmi0".into()),
+                },
+            };
+            let e = player.probe(22_050).await.err();
+            assert_eq!(e.as_ref().map(|e| e.health), Some(health), "{says}");
+            if health == Health::Error {
+                assert!(e.is_some_and(|e| e.detail.contains("underrun")));
+            }
         }
-        let p = |c: &std::path::Path| Player {
-            kind: PlayerKind::Alsa {
-                command: c.display().to_string(),
-                device: Some("hdmi:CARD=vc4hdmi0".into()),
-            },
-        };
-        assert_eq!(
-            p(&script).probe(22_050).await.err().map(|e| e.health),
-            Some(Health::Missing)
-        );
-        let e = p(&script2).probe(22_050).await.err();
-        assert_eq!(e.as_ref().map(|e| e.health), Some(Health::Error));
-        assert!(e.is_some_and(|e| e.detail.contains("underrun")));
     }
 }

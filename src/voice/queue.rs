@@ -98,11 +98,6 @@ impl Queue {
     pub(crate) fn finished(&mut self) {
         self.playing = None;
     }
-
-    #[cfg(test)]
-    fn waiting(&self) -> usize {
-        self.waiting.len()
-    }
 }
 
 #[cfg(test)]
@@ -152,7 +147,7 @@ mod tests {
         assert_eq!(q.offer(call(5, "A001", 3, 5_300), 5_300), Offered::Queued);
         // Another ticket is never merged.
         assert_eq!(q.offer(call(6, "A002", 1, 5_300), 5_300), Offered::Queued);
-        assert_eq!(q.waiting(), 2);
+        assert_eq!(q.waiting.len(), 2);
     }
 
     #[test]

@@ -27,6 +27,80 @@ fn refuse<T>(
     }
 }
 
+/// How the messages about one section's named entries read.
+struct Section {
+    /// What an entry is called: `counter display "hall"`.
+    label: &'static str,
+    /// In "{things} names must be unique".
+    things: &'static str,
+    /// The key holding the entry's device path.
+    path_key: &'static str,
+    /// Device paths to suggest when it is empty.
+    example: &'static str,
+    /// Said of a path another entry has: `is already driven by display`.
+    claimed: &'static str,
+    /// What to do instead of claiming it twice.
+    advice: &'static str,
+}
+
+const DISPLAYS: Section = Section {
+    label: "counter display",
+    things: "display",
+    path_key: "device",
+    example: "\"/dev/spidev0.0\" or \"/dev/i2c-1\"",
+    claimed: "is already driven by display",
+    advice: "chain the counters in one entry instead",
+};
+
+const BOARDS: Section = Section {
+    label: "LED board",
+    things: "board",
+    path_key: "port",
+    example: "\"/dev/layso-ledboard-hall\"",
+    claimed: "is already used by board",
+    advice: "boards on one bus share one entry (address_is_counter = true)",
+};
+
+/// The names and device paths the entries of one section have taken so far.
+#[derive(Default)]
+struct Taken {
+    names: BTreeSet<String>,
+    /// Device path → the entry that has it.
+    paths: BTreeMap<String, String>,
+}
+
+impl Section {
+    /// Refuses an entry whose name an earlier entry has, or whose device path is empty or
+    /// taken; returns how messages name the entry.
+    fn entry(
+        &self,
+        errs: &mut Vec<(Range<usize>, String)>,
+        taken: &mut Taken,
+        name: &toml::Spanned<String>,
+        path: &toml::Spanned<String>,
+    ) -> String {
+        let what = format!("{} \"{}\"", self.label, name.get_ref());
+        if !taken.names.insert(name.get_ref().clone()) {
+            let things = self.things;
+            errs.push((
+                name.span(),
+                format!("{what}: the name is used twice; {things} names must be unique"),
+            ));
+        }
+        let (key, p) = (self.path_key, path.get_ref());
+        if p.trim().is_empty() {
+            let example = self.example;
+            let message = format!("{what}: {key} is empty; expected e.g. {example}");
+            errs.push((path.span(), message));
+        } else if let Some(other) = taken.paths.insert(p.clone(), name.get_ref().clone()) {
+            let (claimed, advice) = (self.claimed, self.advice);
+            let message = format!("{what}: {key} {p} {claimed} \"{other}\"; {advice}");
+            errs.push((path.span(), message));
+        }
+        what
+    }
+}
+
 /// Semantic checks across all device sections. Returns byte spans into the TOML text and
 /// messages that say what is wrong and what would be valid; empty when consistent.
 pub fn validate(
@@ -124,27 +198,9 @@ pub fn validate(
     }
 
     // Counter displays.
-    let mut names: BTreeMap<String, ()> = BTreeMap::new();
-    let mut devices: BTreeMap<String, String> = BTreeMap::new();
+    let mut taken = Taken::default();
     for d in displays {
-        let name = d.name.get_ref().clone();
-        let what = format!("counter display \"{name}\"");
-        if names.insert(name.clone(), ()).is_some() {
-            errs.push((
-                d.name.span(),
-                format!("{what}: the name is used twice; display names must be unique"),
-            ));
-        }
-        if d.device.get_ref().trim().is_empty() {
-            errs.push((
-                d.device.span(),
-                format!(
-                    "{what}: device is empty; expected e.g. \"/dev/spidev0.0\" or \"/dev/i2c-1\""
-                ),
-            ));
-        } else if let Some(other) = devices.insert(d.device.get_ref().clone(), name.clone()) {
-            errs.push((d.device.span(), format!("{what}: device {} is already driven by display \"{other}\"; chain the counters in one entry instead", d.device.get_ref())));
-        }
+        let what = DISPLAYS.entry(&mut errs, &mut taken, &d.name, &d.device);
         let list = d.counters.get_ref();
         if list.is_empty() {
             errs.push((
@@ -162,26 +218,37 @@ pub fn validate(
                 ));
             }
         }
-        let wrong_kind = |errs: &mut Vec<(Range<usize>, String)>,
-                          span: Option<Range<usize>>,
-                          key: &str,
-                          kind: &str| {
-            if let Some(span) = span {
+        // Keys of one driver set on a display of the other.
+        let (lcd, segments) = (DisplayKind::Hd44780, DisplayKind::Max7219);
+        for (span, key, owner) in [
+            (d.address.as_ref().map(|v| v.span()), "address", lcd),
+            (d.columns.as_ref().map(|v| v.span()), "columns", lcd),
+            (d.rows.as_ref().map(|v| v.span()), "rows", lcd),
+            (
+                d.group_digits.as_ref().map(|v| v.span()),
+                "group_digits",
+                segments,
+            ),
+            (
+                d.intensity.as_ref().map(|v| v.span()),
+                "intensity",
+                segments,
+            ),
+            (d.spi_hz.as_ref().map(|v| v.span()), "spi_hz", segments),
+        ] {
+            let kind = match owner {
+                DisplayKind::Hd44780 => "hd44780",
+                DisplayKind::Max7219 => "max7219",
+            };
+            if let Some(span) = span.filter(|_| owner != *d.kind.get_ref()) {
                 errs.push((
                     span,
                     format!("{what}: `{key}` applies only to kind = \"{kind}\"; remove it"),
                 ));
             }
-        };
+        }
         match d.kind.get_ref() {
             DisplayKind::Max7219 => {
-                for (span, key) in [
-                    (d.address.as_ref().map(|v| v.span()), "address"),
-                    (d.columns.as_ref().map(|v| v.span()), "columns"),
-                    (d.rows.as_ref().map(|v| v.span()), "rows"),
-                ] {
-                    wrong_kind(&mut errs, span, key, "hd44780");
-                }
                 refuse(
                     &mut errs,
                     &d.group_digits,
@@ -217,13 +284,6 @@ pub fn validate(
                 }
             }
             DisplayKind::Hd44780 => {
-                for (span, key) in [
-                    (d.group_digits.as_ref().map(|v| v.span()), "group_digits"),
-                    (d.intensity.as_ref().map(|v| v.span()), "intensity"),
-                    (d.spi_hz.as_ref().map(|v| v.span()), "spi_hz"),
-                ] {
-                    wrong_kind(&mut errs, span, key, "max7219");
-                }
                 refuse(
                     &mut errs,
                     &d.address,
@@ -271,25 +331,9 @@ pub fn validate(
     }
 
     // LED boards.
-    let mut board_names = BTreeSet::new();
-    let mut ports: BTreeMap<String, String> = BTreeMap::new();
+    let mut taken = Taken::default();
     for b in boards {
-        let name = b.name.get_ref().clone();
-        let what = format!("LED board \"{name}\"");
-        if !board_names.insert(name.clone()) {
-            errs.push((
-                b.name.span(),
-                format!("{what}: the name is used twice; board names must be unique"),
-            ));
-        }
-        if b.port.get_ref().trim().is_empty() {
-            errs.push((
-                b.port.span(),
-                format!("{what}: port is empty; expected e.g. \"/dev/layso-ledboard-hall\""),
-            ));
-        } else if let Some(other) = ports.insert(b.port.get_ref().clone(), name.clone()) {
-            errs.push((b.port.span(), format!("{what}: port {} is already used by board \"{other}\"; boards on one bus share one entry (address_is_counter = true)", b.port.get_ref())));
-        }
+        let what = BOARDS.entry(&mut errs, &mut taken, &b.name, &b.port);
         if let Some(baud) = &b.baud {
             if !crate::devices::serial::is_supported_baud(*baud.get_ref()) {
                 let list: Vec<String> = STANDARD_BAUDS.iter().map(|v| v.to_string()).collect();
@@ -348,3 +392,6 @@ pub fn validate(
     }
     errs
 }
+
+#[cfg(test)]
+mod tests;

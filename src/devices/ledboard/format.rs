@@ -121,44 +121,49 @@ pub enum ChecksumFormat {
     AsciiHex,
 }
 
-/// The `[led_boards.frame]` template.
+/// The `[led_boards.frame]` template. Every key may be left out (see [`Default`]).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct FrameConfig {
-    #[serde(default)]
     pub prefix: Vec<u8>,
-    #[serde(default)]
     pub address: AddressFormat,
     /// Fixed bytes after the address (command code, register start...).
-    #[serde(default)]
     pub header: Vec<u8>,
-    #[serde(default)]
     pub length: LengthField,
-    #[serde(default)]
     pub encoding: TextEncoding,
     /// Fixed text width in bytes (padded with `pad`, cut if longer).
-    #[serde(default)]
     pub width: Option<Spanned<usize>>,
-    #[serde(default)]
     pub align: Align,
-    #[serde(default = "default_pad")]
     pub pad: u8,
-    #[serde(default)]
     pub suffix: Vec<u8>,
-    #[serde(default)]
     pub checksum: Checksum,
-    #[serde(default)]
     pub checksum_from: ChecksumFrom,
-    #[serde(default)]
     pub checksum_to: Option<Spanned<ChecksumTo>>,
-    #[serde(default)]
     pub checksum_at: Option<Spanned<ChecksumAt>>,
-    #[serde(default)]
     pub checksum_format: ChecksumFormat,
 }
 
-fn default_pad() -> u8 {
-    b' '
+impl Default for FrameConfig {
+    /// A one-byte binary address, no other fixed bytes, no length field or checksum, the text
+    /// transliterated, left-aligned and padded with spaces.
+    fn default() -> Self {
+        FrameConfig {
+            prefix: Vec::new(),
+            address: AddressFormat::default(),
+            header: Vec::new(),
+            length: LengthField::default(),
+            encoding: TextEncoding::default(),
+            width: None,
+            align: Align::default(),
+            pad: b' ',
+            suffix: Vec::new(),
+            checksum: Checksum::default(),
+            checksum_from: ChecksumFrom::default(),
+            checksum_to: None,
+            checksum_at: None,
+            checksum_format: ChecksumFormat::default(),
+        }
+    }
 }
 
 impl FrameConfig {
@@ -171,5 +176,21 @@ impl FrameConfig {
         self.checksum_at
             .as_ref()
             .map_or_else(ChecksumAt::default, |v| *v.get_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_frame_table_takes_every_default() -> Result<(), toml::de::Error> {
+        let frame: FrameConfig = toml::from_str("")?;
+        assert_eq!(frame, FrameConfig::default());
+        assert_eq!((frame.pad, frame.address), (b' ', AddressFormat::U8));
+        let frame: FrameConfig = toml::from_str("pad = 0x30\nsuffix = [3]")?;
+        assert_eq!((frame.pad, &frame.suffix[..]), (b'0', &[3u8][..]));
+        assert_eq!(frame.checksum_to(), ChecksumTo::BeforeSuffix);
+        Ok(())
     }
 }

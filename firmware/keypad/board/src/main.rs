@@ -41,6 +41,20 @@ const DE_HOLD_US: u64 = 60;
 type In = Pin<DynPinId, FunctionSioInput, PullUp>;
 type Out = Pin<DynPinId, FunctionSioOutput, PullDown>;
 
+/// The named pins of `pins` as pulled-up inputs, type-erased so a group fits one array.
+macro_rules! pull_up_inputs {
+    ($pins:ident: $($gpio:ident),+) => {
+        [$($pins.$gpio.into_pull_up_input().into_dyn_pin()),+]
+    };
+}
+
+/// The named pins of `pins` as push-pull outputs, type-erased so a group fits one array.
+macro_rules! push_pull_outputs {
+    ($pins:ident: $($gpio:ident),+) => {
+        [$($pins.$gpio.into_push_pull_output().into_dyn_pin()),+]
+    };
+}
+
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     // Reboot: the keypad comes back with a new epoch, its queue empty, within milliseconds.
@@ -97,37 +111,12 @@ fn main() -> ! {
 
     let mut de: Out = pins.gpio2.into_push_pull_output().into_dyn_pin();
     let _ = de.set_low();
-    let mut buttons: [In; 7] = [
-        pins.gpio3.into_pull_up_input().into_dyn_pin(),
-        pins.gpio4.into_pull_up_input().into_dyn_pin(),
-        pins.gpio5.into_pull_up_input().into_dyn_pin(),
-        pins.gpio6.into_pull_up_input().into_dyn_pin(),
-        pins.gpio7.into_pull_up_input().into_dyn_pin(),
-        pins.gpio8.into_pull_up_input().into_dyn_pin(),
-        pins.gpio9.into_pull_up_input().into_dyn_pin(),
-    ];
-    let mut switches: [In; 5] = [
-        pins.gpio10.into_pull_up_input().into_dyn_pin(),
-        pins.gpio11.into_pull_up_input().into_dyn_pin(),
-        pins.gpio12.into_pull_up_input().into_dyn_pin(),
-        pins.gpio13.into_pull_up_input().into_dyn_pin(),
-        pins.gpio14.into_pull_up_input().into_dyn_pin(),
-    ];
-    let mut segments: [Out; 7] = [
-        pins.gpio15.into_push_pull_output().into_dyn_pin(),
-        pins.gpio16.into_push_pull_output().into_dyn_pin(),
-        pins.gpio17.into_push_pull_output().into_dyn_pin(),
-        pins.gpio18.into_push_pull_output().into_dyn_pin(),
-        pins.gpio19.into_push_pull_output().into_dyn_pin(),
-        pins.gpio20.into_push_pull_output().into_dyn_pin(),
-        pins.gpio21.into_push_pull_output().into_dyn_pin(),
-    ];
-    let mut digits: [Out; 4] = [
-        pins.gpio22.into_push_pull_output().into_dyn_pin(),
-        pins.gpio26.into_push_pull_output().into_dyn_pin(),
-        pins.gpio27.into_push_pull_output().into_dyn_pin(),
-        pins.gpio28.into_push_pull_output().into_dyn_pin(),
-    ];
+    let mut buttons: [In; 7] =
+        pull_up_inputs!(pins: gpio3, gpio4, gpio5, gpio6, gpio7, gpio8, gpio9);
+    let mut switches: [In; 5] = pull_up_inputs!(pins: gpio10, gpio11, gpio12, gpio13, gpio14);
+    let mut segments: [Out; 7] =
+        push_pull_outputs!(pins: gpio15, gpio16, gpio17, gpio18, gpio19, gpio20, gpio21);
+    let mut digits: [Out; 4] = push_pull_outputs!(pins: gpio22, gpio26, gpio27, gpio28);
 
     // Let the pull-ups settle before reading the switches.
     let settle = timer.get_counter().ticks() + 1_000;

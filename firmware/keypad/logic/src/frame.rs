@@ -209,22 +209,15 @@ pub fn parse_request(frame: &[u8]) -> Result<(u8, Request<'_>), FrameError> {
     if frame.len() != need {
         return Err(FrameError::Length);
     }
-    let req = match function {
-        FN_READ_HOLDING => Request::ReadHolding {
-            start: be16(frame, 2),
-            count: be16(frame, 4),
-        },
-        FN_READ_INPUT => Request::ReadInput {
-            start: be16(frame, 2),
-            count: be16(frame, 4),
-        },
-        FN_WRITE_SINGLE => Request::WriteSingle {
-            register: be16(frame, 2),
-            value: be16(frame, 4),
-        },
-        _ => Request::WriteMultiple {
-            start: be16(frame, 2),
-            count: be16(frame, 4),
+    // Every request carries two 16-bit words first (bytes 2..6).
+    let words = (be16(frame, 2), be16(frame, 4));
+    let req = match (function, words) {
+        (FN_READ_HOLDING, (start, count)) => Request::ReadHolding { start, count },
+        (FN_READ_INPUT, (start, count)) => Request::ReadInput { start, count },
+        (FN_WRITE_SINGLE, (register, value)) => Request::WriteSingle { register, value },
+        (_, (start, count)) => Request::WriteMultiple {
+            start,
+            count,
             data: &frame[7..pdu_end],
         },
     };
@@ -384,7 +377,9 @@ mod tests {
         a
     }
 
-    fn feed(rx: &mut RtuReceiver, bytes: &[u8], t0: u64, step: u64) -> (RxStatus, u64) {
+    /// Feeds `bytes` one every 500 µs from `t0`: the last status that was not pending, and
+    /// the time after the last byte.
+    fn feed(rx: &mut RtuReceiver, bytes: &[u8], t0: u64) -> (RxStatus, u64) {
         let mut last = RxStatus::Pending;
         let mut t = t0;
         for &b in bytes {
@@ -392,9 +387,25 @@ mod tests {
             if s != RxStatus::Pending {
                 last = s;
             }
-            t += step;
+            t += 500;
         }
         (last, t)
+    }
+
+    /// Feeds each frame `gap` µs after the previous one ended (the first at 0) and checks the
+    /// status it ends with.
+    fn feed_frames(rx: &mut RtuReceiver, frames: &[(&[u8], u64, RxStatus)]) {
+        let mut t = 0;
+        for (i, (bytes, gap, want)) in frames.iter().enumerate() {
+            let (s, end) = feed(rx, bytes, t + gap);
+            assert_eq!(&s, want, "frame {i}");
+            t = end;
+        }
+    }
+
+    /// A receiver for unit 5 (2 ms of silence ends a frame) and a poll addressed to it.
+    fn unit5_and_poll() -> (RtuReceiver, Adu) {
+        (RtuReceiver::new(5, 2000), sealed(&[5, 0x04, 0, 0, 0, 2]))
     }
 
     #[test]
@@ -464,75 +475,74 @@ mod tests {
 
     #[test]
     fn receiver_completes_by_length() {
-        let mut rx = RtuReceiver::new(5, 2000);
-        let f = sealed(&[5, 0x04, 0, 0, 0, 2]);
-        let (s, _) = feed(&mut rx, f.as_bytes(), 0, 500);
+        let (mut rx, f) = unit5_and_poll();
+        let (s, _) = feed(&mut rx, f.as_bytes(), 0);
         assert_eq!(s, RxStatus::Ready);
         assert_eq!(rx.frame(), f.as_bytes());
     }
 
     #[test]
     fn receiver_ignores_other_units_and_their_replies() {
-        let mut rx = RtuReceiver::new(5, 2000);
+        let (mut rx, mine) = unit5_and_poll();
         let other = sealed(&[6, 0x04, 0, 0, 0, 2]);
-        let (s, t) = feed(&mut rx, other.as_bytes(), 0, 500);
-        assert_eq!(s, RxStatus::Pending);
         // A reply from unit 6 that contains our address byte in its data.
         let reply = sealed(&[6, 0x04, 4, 5, 0x04, 0, 0]);
-        let (s, t) = feed(&mut rx, reply.as_bytes(), t + 2500, 500);
-        assert_eq!(s, RxStatus::Pending);
-        let mine = sealed(&[5, 0x04, 0, 0, 0, 2]);
-        let (s, _) = feed(&mut rx, mine.as_bytes(), t + 2500, 500);
-        assert_eq!(s, RxStatus::Ready);
+        feed_frames(
+            &mut rx,
+            &[
+                (other.as_bytes(), 0, RxStatus::Pending),
+                (reply.as_bytes(), 2500, RxStatus::Pending),
+                (mine.as_bytes(), 2500, RxStatus::Ready),
+            ],
+        );
     }
 
     #[test]
     fn receiver_discards_truncated_then_recovers() {
-        let mut rx = RtuReceiver::new(5, 2000);
-        let f = sealed(&[5, 0x04, 0, 0, 0, 2]);
-        let (s, t) = feed(&mut rx, &f.as_bytes()[..5], 0, 500);
+        let (mut rx, f) = unit5_and_poll();
+        let (s, t) = feed(&mut rx, &f.as_bytes()[..5], 0);
         assert_eq!(s, RxStatus::Pending);
         // Silence ends the truncated frame.
         assert_eq!(rx.poll(t + 2000), RxStatus::Discarded(FrameError::TooShort));
         assert_eq!(rx.poll(t + 4000), RxStatus::Pending);
-        let (s, _) = feed(&mut rx, f.as_bytes(), t + 5000, 500);
+        let (s, _) = feed(&mut rx, f.as_bytes(), t + 5000);
         assert_eq!(s, RxStatus::Ready);
     }
 
     #[test]
     fn receiver_truncated_frame_noticed_by_next_byte() {
-        let mut rx = RtuReceiver::new(5, 2000);
-        let f = sealed(&[5, 0x04, 0, 0, 0, 2]);
-        let (_, t) = feed(&mut rx, &f.as_bytes()[..3], 0, 500);
+        let (mut rx, f) = unit5_and_poll();
+        let (_, t) = feed(&mut rx, &f.as_bytes()[..3], 0);
         // No poll in between: the next frame's first byte reveals the gap.
         assert_eq!(
             rx.push(5, t + 3000),
             RxStatus::Discarded(FrameError::TooShort)
         );
-        let (s, _) = feed(&mut rx, &f.as_bytes()[1..], t + 3500, 500);
+        let (s, _) = feed(&mut rx, &f.as_bytes()[1..], t + 3500);
         assert_eq!(s, RxStatus::Ready);
     }
 
     #[test]
     fn receiver_crc_error_skips_to_silence() {
-        let mut rx = RtuReceiver::new(5, 2000);
-        let mut f = sealed(&[5, 0x04, 0, 0, 0, 2]);
-        f.buf[4] ^= 1;
-        let (s, t) = feed(&mut rx, f.as_bytes(), 0, 500);
-        assert_eq!(s, RxStatus::Discarded(FrameError::Crc));
-        // Trailing garbage without a gap is skipped, not parsed as a new frame.
-        let (s, t) = feed(&mut rx, &[5, 4, 0, 0, 0, 2, 0x71, 0xCB], t, 500);
-        assert_eq!(s, RxStatus::Pending);
-        let good = sealed(&[5, 0x04, 0, 0, 0, 2]);
-        let (s, _) = feed(&mut rx, good.as_bytes(), t + 2500, 500);
-        assert_eq!(s, RxStatus::Ready);
+        let (mut rx, good) = unit5_and_poll();
+        let mut bad = good.clone();
+        bad.buf[4] ^= 1;
+        feed_frames(
+            &mut rx,
+            &[
+                (bad.as_bytes(), 0, RxStatus::Discarded(FrameError::Crc)),
+                // Trailing garbage without a gap is skipped, not parsed as a new frame.
+                (&[5, 4, 0, 0, 0, 2, 0x71, 0xCB], 0, RxStatus::Pending),
+                (good.as_bytes(), 2500, RxStatus::Ready),
+            ],
+        );
     }
 
     #[test]
     fn receiver_unknown_function_ends_by_silence() {
         let mut rx = RtuReceiver::new(5, 2000);
         let f = sealed(&[5, 0x2B, 0x0E, 1, 0]);
-        let (s, t) = feed(&mut rx, f.as_bytes(), 0, 500);
+        let (s, t) = feed(&mut rx, f.as_bytes(), 0);
         assert_eq!(s, RxStatus::Pending);
         assert_eq!(rx.poll(t + 1000), RxStatus::Pending);
         assert_eq!(rx.poll(t + 2000), RxStatus::Ready);

@@ -459,36 +459,33 @@ mod tests {
 
     #[test]
     fn parses_exception_and_write_echo() {
-        let (_, e) = poll_request(9).unwrap();
-        let r = reply(&[9, 0x84, 2]);
-        assert_eq!(
-            parse_reply(&e, r.as_bytes()),
-            Ok(ReplyStatus::Complete {
-                len: 5,
-                reply: Reply::Exception(2)
-            })
-        );
-        let (req, e) = display_request(9, Some(5), *b"A001", false);
-        let echo = reply(&req.as_bytes()[..6]);
-        assert_eq!(
-            parse_reply(&e, echo.as_bytes()),
-            Ok(ReplyStatus::Complete {
-                len: 8,
-                reply: Reply::Written
-            })
-        );
-        let wrong = reply(&[9, 0x10, 0, 1, 0, 4]);
-        assert_eq!(parse_reply(&e, wrong.as_bytes()), Err(FrameError::BadEcho));
-        let (req, e) = ack_request(9, 77);
-        assert_eq!(
-            parse_reply(&e, req.as_bytes()),
-            Ok(ReplyStatus::Complete {
-                len: 8,
-                reply: Reply::Written
-            })
-        );
-        let bad = reply(&[9, 6, 0, 0, 0, 78]);
-        assert_eq!(parse_reply(&e, bad.as_bytes()), Err(FrameError::BadEcho));
+        let (_, polled) = poll_request(9).unwrap();
+        let (shown, display) = display_request(9, Some(5), *b"A001", false);
+        let (acked, ack) = ack_request(9, 77);
+        let complete = |len, reply| Ok(ReplyStatus::Complete { len, reply });
+        let cases = [
+            (
+                polled,
+                reply(&[9, 0x84, 2]),
+                complete(5, Reply::Exception(2)),
+            ),
+            // A write is answered by the echo of its first six bytes.
+            (
+                display,
+                reply(&shown.as_bytes()[..6]),
+                complete(8, Reply::Written),
+            ),
+            (
+                display,
+                reply(&[9, 0x10, 0, 1, 0, 4]),
+                Err(FrameError::BadEcho),
+            ),
+            (ack, acked, complete(8, Reply::Written)),
+            (ack, reply(&[9, 6, 0, 0, 0, 78]), Err(FrameError::BadEcho)),
+        ];
+        for (expect, answer, want) in cases {
+            assert_eq!(parse_reply(&expect, answer.as_bytes()), want, "{answer:?}");
+        }
     }
 
     #[test]
