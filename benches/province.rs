@@ -306,6 +306,22 @@ fn main() {
         t2.elapsed().as_secs_f64(),
         std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0)
     );
+    // The same report downloaded from the dashboard: made inside the collector.
+    let t3 = Instant::now();
+    let xlsx = rt.block_on(async {
+        let r = http
+            .get(format!("{base}/report?week={week}&format=xlsx"))
+            .send()
+            .await
+            .expect("GET /report");
+        assert!(r.status().is_success(), "GET /report: {}", r.status());
+        r.bytes().await.expect("report body")
+    });
+    println!(
+        "weekly report downloaded from the dashboard: {:.2} s, {} bytes",
+        t3.elapsed().as_secs_f64(),
+        xlsx.len()
+    );
     println!(
         "collector peak RSS overall: {:.1} MB (target ≤ 64 MB)",
         rss_peak_kb(pid) as f64 / 1024.0

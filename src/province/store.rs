@@ -202,24 +202,31 @@ impl Span {
     }
 }
 
-/// Per site, the summed figures of days `from..=to` ("YYYY-MM-DD"), with the waits.
-pub(crate) async fn spans(
+/// Each site's figures for days `from..=to` ("YYYY-MM-DD"), added up (the raw durations
+/// kept, so that medians are over the whole span, and sorted), and its ratings and
+/// officers, handed to `each` one site at a time in site order as PostgreSQL streams the
+/// rows: only one site's durations are held at once.
+pub(crate) async fn each_site_week(
     client: &Client,
     from: &str,
     to: &str,
-) -> Result<Vec<(String, Span)>, tokio_postgres::Error> {
+    mut each: impl FnMut(&str, Span, People),
+) -> Result<(), tokio_postgres::Error> {
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&from, &to];
     let rows = client
-        .query(
+        .query_raw(
             "SELECT site, issued, served, skipped, transferred, waits_ms, service_ms, open_ms, up_ms,
                connected_ms, power_dips, power_dip_ms, uplink_dips, uplink_dip_ms, printer_trouble_ms,
-               clock_unsync_share
-             FROM site_day WHERE day >= $1 AND day <= $2 ORDER BY site",
-            &[&from, &to],
+               clock_unsync_share, rated_very_satisfied, rated_satisfied, rated_unsatisfied,
+               rating_reasons, officers
+             FROM site_day WHERE day >= $1 AND day <= $2 ORDER BY site COLLATE \"C\", day",
+            params,
         )
         .await?;
-    let mut out: Vec<(String, Span)> = Vec::new();
-    for r in rows {
-        let site: String = r.get(0);
+    futures_util::pin_mut!(rows);
+    let mut current: Option<(String, Span, People)> = None;
+    while let Some(r) = futures_util::TryStreamExt::try_next(&mut rows).await? {
+        let site: &str = r.get(0);
         let sums = Sums {
             issued: i64::from(r.get::<_, i32>(1)),
             served: i64::from(r.get::<_, i32>(2)),
@@ -236,20 +243,63 @@ pub(crate) async fn spans(
             uplink_dip_ms: r.get(13),
             printer_trouble_ms: r.get(14),
         };
-        let s = Span {
+        let span = Span {
             sums,
             clock_unsync_sum: r.get(15),
             days: 1,
         };
-        match out.last_mut() {
-            Some(l) if l.0 == site => l.1.add(&s),
-            _ => out.push((site, s)),
+        let people = People {
+            ratings: rating_counts(&r, 16),
+            officers: serde_json::from_str(r.get::<_, &str>(20)).unwrap_or_default(),
+        };
+        match &mut current {
+            Some((s, sp, p)) if s == site => {
+                sp.add(&span);
+                p.add(&people);
+            }
+            _ => {
+                if let Some((s, mut sp, p)) = current.replace((site.to_string(), span, people)) {
+                    sp.finish();
+                    each(&s, sp, p);
+                }
+            }
         }
     }
-    for (_, s) in &mut out {
-        s.finish();
+    if let Some((s, mut sp, p)) = current {
+        sp.finish();
+        each(&s, sp, p);
     }
-    Ok(out)
+    Ok(())
+}
+
+/// The median and p90 of every wait and of every service time of days `from..=to` at
+/// the known sites, computed in PostgreSQL (the province's raw durations never leave it):
+/// `[wait p50, wait p90, service p50, service p90]`, the same nearest rank as
+/// `figures::percentile`.
+pub(crate) async fn province_durations(
+    client: &Client,
+    from: &str,
+    to: &str,
+) -> Result<[Option<i64>; 4], tokio_postgres::Error> {
+    let r = client
+        .query_one(
+            "SELECT
+               (SELECT percentile_disc(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY w)
+                  FROM site_day d, unnest(d.waits_ms) w
+                 WHERE d.day >= $1 AND d.day <= $2 AND d.site IN (SELECT site FROM sites)),
+               (SELECT percentile_disc(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY v)
+                  FROM site_day d, unnest(d.service_ms) v
+                 WHERE d.day >= $1 AND d.day <= $2 AND d.site IN (SELECT site FROM sites))",
+            &[&from, &to],
+        )
+        .await?;
+    let pair = |i: usize| -> [Option<i64>; 2] {
+        let v: Option<Vec<Option<i64>>> = r.get(i);
+        let v = v.unwrap_or_default();
+        [v.first().copied().flatten(), v.get(1).copied().flatten()]
+    };
+    let (w, s) = (pair(0), pair(1));
+    Ok([w[0], w[1], s[0], s[1]])
 }
 
 /// Site names and provinces.
@@ -257,7 +307,10 @@ pub(crate) async fn site_names(
     client: &Client,
 ) -> Result<Vec<(String, String, String)>, tokio_postgres::Error> {
     let rows = client
-        .query("SELECT site, province, name FROM sites ORDER BY site", &[])
+        .query(
+            "SELECT site, province, name FROM sites ORDER BY site COLLATE \"C\"",
+            &[],
+        )
         .await?;
     Ok(rows
         .iter()

@@ -3,10 +3,10 @@
 //! ratings and officers in `people.rs`), and the weekly report download (`/report?week=2026-W49&format=xlsx|csv`). Pages are embedded
 //! (no external assets); Vietnamese by default, English on a toggle.
 
+mod overview;
 mod people;
 
 use super::config::ProvinceConfig;
-use super::figures::people::RatingCounts;
 use super::figures::percentile;
 use super::{report, store};
 use crate::core::time::{Day, DayRule};
@@ -72,7 +72,7 @@ fn router(ctx: Shared) -> Router {
     Router::new()
         .route("/", get(|| async { Html(DASHBOARD) }))
         .route("/site/{id}", get(|| async { Html(SITE) }))
-        .route("/api/overview", get(overview))
+        .route("/api/overview", get(overview::overview))
         .route("/api/sites/{id}", get(site))
         .route("/api/sites/{id}/people", get(people::people))
         .route("/report", get(report_download))
@@ -156,81 +156,6 @@ where
 
 fn db_err(e: tokio_postgres::Error) -> String {
     format!("database: {e}")
-}
-
-async fn overview(State(ctx): State<Shared>) -> Response {
-    let now = crate::sys::wall_ms();
-    let day = today(&ctx.cfg, now);
-    let week = report::week_of(day);
-    let Ok((mon, sun)) = report::parse_week(&week) else {
-        return fail(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("bad week {week}"),
-        );
-    };
-    let (d, m, s) = (day.to_string(), mon.to_string(), sun.to_string());
-    let r = with_db(&ctx, |c| {
-        let (d, m, s) = (d.clone(), m.clone(), s.clone());
-        Box::pin(async move {
-            c.query(
-                "SELECT s.site, s.name, s.province, s.online, s.last_heard,
-                   (s.metrics::json->'totals'->>'waiting')::bigint,
-                   s.metrics::json->'printer'->>'state',
-                   t.issued, t.wait_p50_ms, w.open_ms, w.up_ms, w.connected_ms, w.dips,
-                   t.rated_very_satisfied, t.rated_satisfied, t.rated_unsatisfied, t.rating_reasons
-                 FROM sites s
-                 LEFT JOIN site_day t ON t.site = s.site AND t.day = $1
-                 LEFT JOIN (SELECT site, sum(open_ms)::bigint AS open_ms, sum(up_ms)::bigint AS up_ms,
-                              sum(connected_ms)::bigint AS connected_ms,
-                              sum(power_dips + uplink_dips)::bigint AS dips
-                            FROM site_day WHERE day >= $2 AND day <= $3 GROUP BY site) w ON w.site = s.site
-                 ORDER BY s.site",
-                &[&d, &m, &s],
-            )
-            .await
-            .map_err(db_err)
-        })
-    })
-    .await;
-    let rows = match r {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    let share = |a: Option<i64>, b: Option<i64>| match (a, b) {
-        (Some(a), Some(b)) if b > 0 => json!(a as f64 / b as f64),
-        _ => Value::Null,
-    };
-    let mut province_ratings = RatingCounts::default();
-    let sites: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            let open: Option<i64> = r.get(9);
-            let rated = store::rating_counts(r, 13);
-            province_ratings.add(&rated);
-            json!({
-                "site": r.get::<_, String>(0),
-                "name": r.get::<_, String>(1),
-                "province": r.get::<_, String>(2),
-                "online": r.get::<_, bool>(3),
-                "last_heard": r.get::<_, Option<i64>>(4),
-                "waiting_now": r.get::<_, Option<i64>>(5),
-                "printer": r.get::<_, Option<String>>(6),
-                "tickets_today": r.get::<_, Option<i32>>(7).unwrap_or(0),
-                "median_wait_today_ms": r.get::<_, Option<i64>>(8),
-                "availability_week": share(r.get(10), open),
-                "connected_week": share(r.get(11), open),
-                "dips_week": r.get::<_, Option<i64>>(12).unwrap_or(0),
-                // Counts, or null without ratings (the JSON carries every center).
-                "ratings_today": (rated.total() > 0).then_some(rated),
-            })
-        })
-        .collect();
-    Json(
-        json!({"generated_at": now, "day": d, "week": week, "sites": sites,
-        "ratings_today": province_ratings.to_board(),
-        "satisfied_share_today": province_ratings.satisfied_share()}),
-    )
-    .into_response()
 }
 
 async fn site(State(ctx): State<Shared>, Path(id): Path<String>) -> Result<Response, Response> {
@@ -332,7 +257,12 @@ async fn report_download(State(ctx): State<Shared>, Query(q): Query<ReportQuery>
     let (bytes, mime) = if format == "csv" {
         (report::to_csv(&rows), "text/csv; charset=utf-8")
     } else {
-        match report::to_xlsx(&rows, &week) {
+        // Row by row through a temporary file: off the async workers.
+        let w = week.clone();
+        let made = tokio::task::spawn_blocking(move || report::to_xlsx(&rows, &w))
+            .await
+            .unwrap_or_else(|e| Err(format!("the XLSX report task failed: {e}")));
+        match made {
             Ok(b) => (
                 b,
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

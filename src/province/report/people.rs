@@ -7,7 +7,6 @@ use super::{minutes, pct, Cell, Section, TOTAL};
 use crate::core::rating::RatingLevel;
 use crate::province::figures::people::{People, RatingCounts};
 use crate::province::figures::percentile;
-use std::collections::BTreeMap;
 
 pub(super) const RATINGS: &[&str] = &[
     "Mã trung tâm",
@@ -66,31 +65,32 @@ fn ratings_row(site: Cell, name: &str, province: &str, r: &RatingCounts) -> Vec<
     row
 }
 
-/// The three sections for sites `names` ((site, province, name), sorted by site) and
-/// their week's `spans` (sorted by site; a site without rows has nothing).
-pub(super) fn sections(
-    names: &[(String, String, String)],
-    spans: &[(String, People)],
-) -> Vec<Section> {
-    let by_site: BTreeMap<&str, &People> = spans.iter().map(|(s, p)| (s.as_str(), p)).collect();
-    let empty = People::default();
-    let mut ratings = Vec::with_capacity(names.len() + 1);
-    let mut reasons = Vec::new();
-    let mut officers = Vec::new();
-    let mut total = RatingCounts::default();
-    for (site, province, name) in names {
-        let p = by_site.get(site.as_str()).copied().unwrap_or(&empty);
-        total.add(&p.ratings);
-        ratings.push(ratings_row(
-            Cell::Text(site.clone()),
+/// The three sections, built one center at a time (a center's officers' durations are
+/// needed only while its rows are made).
+#[derive(Default)]
+pub(super) struct Sections {
+    ratings: Vec<Vec<Cell>>,
+    reasons: Vec<Vec<Cell>>,
+    officers: Vec<Vec<Cell>>,
+    total: RatingCounts,
+    centers: usize,
+}
+
+impl Sections {
+    /// One center's rows (`p` is empty for a center with no figures that week).
+    pub(super) fn add(&mut self, site: &str, name: &str, province: &str, p: &People) {
+        self.centers += 1;
+        self.total.add(&p.ratings);
+        self.ratings.push(ratings_row(
+            Cell::Text(site.into()),
             name,
             province,
             &p.ratings,
         ));
         for (code, n) in &p.ratings.reasons {
-            reasons.push(vec![
-                Cell::Text(site.clone()),
-                Cell::Text(name.clone()),
+            self.reasons.push(vec![
+                Cell::Text(site.into()),
+                Cell::Text(name.into()),
                 Cell::Text(code.clone()),
                 Cell::Num(*n as f64),
             ]);
@@ -101,9 +101,9 @@ pub(super) fn sections(
             waits.sort_unstable();
             service.sort_unstable();
             let n = |x: i64| Cell::Num(x as f64);
-            officers.push(vec![
-                Cell::Text(site.clone()),
-                Cell::Text(name.clone()),
+            self.officers.push(vec![
+                Cell::Text(site.into()),
+                Cell::Text(name.into()),
                 Cell::Text(if id.is_empty() {
                     NO_OFFICER.into()
                 } else {
@@ -124,40 +124,65 @@ pub(super) fn sections(
             ]);
         }
     }
-    ratings.push(ratings_row(
-        Cell::Text(format!("{} trung tâm", names.len())),
-        TOTAL,
-        "",
-        &total,
-    ));
-    for (code, n) in &total.reasons {
-        reasons.push(vec![
-            Cell::Empty,
-            Cell::Text(TOTAL.into()),
-            Cell::Text(code.clone()),
-            Cell::Num(*n as f64),
-        ]);
+
+    /// The sections with the province's totals.
+    pub(super) fn finish(mut self) -> Vec<Section> {
+        self.ratings.push(ratings_row(
+            Cell::Text(format!("{} trung tâm", self.centers)),
+            TOTAL,
+            "",
+            &self.total,
+        ));
+        for (code, n) in &self.total.reasons {
+            self.reasons.push(vec![
+                Cell::Empty,
+                Cell::Text(TOTAL.into()),
+                Cell::Text(code.clone()),
+                Cell::Num(*n as f64),
+            ]);
+        }
+        vec![
+            Section {
+                title: "Đánh giá của người dân",
+                sheet: "Đánh giá",
+                headers: RATINGS,
+                rows: self.ratings,
+            },
+            Section {
+                title: "Lý do chưa hài lòng",
+                sheet: "Lý do chưa hài lòng",
+                headers: REASONS,
+                rows: self.reasons,
+            },
+            Section {
+                title: "Cán bộ",
+                sheet: "Cán bộ",
+                headers: OFFICERS,
+                rows: self.officers,
+            },
+        ]
     }
-    vec![
-        Section {
-            title: "Đánh giá của người dân",
-            sheet: "Đánh giá",
-            headers: RATINGS,
-            rows: ratings,
-        },
-        Section {
-            title: "Lý do chưa hài lòng",
-            sheet: "Lý do chưa hài lòng",
-            headers: REASONS,
-            rows: reasons,
-        },
-        Section {
-            title: "Cán bộ",
-            sheet: "Cán bộ",
-            headers: OFFICERS,
-            rows: officers,
-        },
-    ]
+}
+
+/// The sections for `names` (site, province, name) and the week's `People` by site.
+#[cfg(test)]
+pub(super) fn sections(
+    names: &[(String, String, String)],
+    spans: &[(String, People)],
+) -> Vec<Section> {
+    let by_site: std::collections::BTreeMap<&str, &People> =
+        spans.iter().map(|(s, p)| (s.as_str(), p)).collect();
+    let empty = People::default();
+    let mut out = Sections::default();
+    for (site, province, name) in names {
+        out.add(
+            site,
+            name,
+            province,
+            by_site.get(site.as_str()).copied().unwrap_or(&empty),
+        );
+    }
+    out.finish()
 }
 
 #[cfg(test)]
