@@ -4,13 +4,10 @@
 //! it. Real PostgreSQL, Mosquitto and collector; the week's `site_day` rows are written
 //! straight into the database.
 
-#[allow(dead_code)]
 #[path = "support/mosquitto.rs"]
 mod mosquitto;
-#[allow(dead_code)]
 #[path = "support/postgres.rs"]
 mod postgres;
-#[allow(dead_code)]
 #[path = "support/province.rs"]
 mod province;
 
